@@ -1,0 +1,167 @@
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from smsconsole import crypto
+
+
+class TransitionError(ValidationError):
+    """Raised by a model method asked for a state change its current state does not allow."""
+
+
+class Account(models.Model):
+    """A company using the console; every user-visible object belongs to exactly one."""
+
+    name = models.CharField(_("name"), max_length=100)
+    company_name = models.CharField(_("company name"), max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OPERATOR = "operator", _("Operator")  # applies for content, manages applications
+        READ_ONLY = "read_only", _("Read-only")  # sees everything of the account, changes nothing
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=16, choices=Role, default=Role.OPERATOR)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+
+    def __str__(self):
+        return f"{self.user} @ {self.account} ({self.role})"
+
+    @property
+    def can_edit(self):
+        return self.role == self.Role.OPERATOR
+
+
+def _new_app_key():
+    return secrets.token_hex(16)
+
+
+def _new_app_secret():
+    return secrets.token_urlsafe(24)
+
+
+class Application(models.Model):
+    class Status(models.TextChoices):
+        CREATED = "created", _("Created")  # 待上线: set up, not yet launched
+        LAUNCHED = "launched", _("Launched")  # 正常: may send
+        SUSPENDED = "suspended", _("Suspended")  # 暂停: stopped for a violation or by the operator
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="applications")
+    name = models.CharField(_("name"), max_length=64)
+    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.CREATED)
+    app_key = models.CharField(_("app key"), max_length=64, unique=True, default=_new_app_key)
+    app_secret_encrypted = models.TextField(editable=False)
+    upstream_url = models.URLField(_("upstream reply URL"), blank=True)
+    report_url = models.URLField(_("batch status report URL"), blank=True)
+    ip_allowlist = models.TextField(
+        _("IP allow-list"), blank=True, help_text=_("One IP address or CIDR range a line; empty allows any.")
+    )
+    default_region = models.CharField(_("default region for numbers"), max_length=2, default="CN")
+    created_at = models.DateTimeField(default=timezone.now)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "name"], name="application_name_unique_per_account")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def app_secret(self):
+        return crypto.decrypt(self.app_secret_encrypted)
+
+    def set_new_secret(self):
+        """Generates a secret, stores it encrypted and returns the plaintext to show once."""
+        plaintext = _new_app_secret()
+        self.app_secret_encrypted = crypto.encrypt(plaintext)
+        return plaintext
+
+    def reset_secret(self):
+        plaintext = self.set_new_secret()
+        self.save(update_fields=["app_secret_encrypted"])
+        return plaintext
+
+    def _move(self, allowed_from, to):
+        if self.status not in allowed_from:
+            raise TransitionError(
+                _("An application that is %(status)s cannot be changed this way.")
+                % {"status": self.get_status_display()}
+            )
+        self.status = to
+        self.status_changed_at = timezone.now()
+        self.save(update_fields=["status", "status_changed_at"])
+
+    def launch(self):
+        self._move({self.Status.CREATED, self.Status.SUSPENDED}, self.Status.LAUNCHED)
+
+    def suspend(self):
+        self._move({self.Status.LAUNCHED}, self.Status.SUSPENDED)
+
+
+class AuditLog(models.Model):
+    """Who did what to which object, with the state before and after."""
+
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(_("action"), max_length=64)
+    object_type = models.CharField(_("object type"), max_length=64)
+    object_id = models.CharField(_("object id"), max_length=64)
+    object_repr = models.CharField(_("object"), max_length=200, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_type}#{self.object_id}"
+
+
+def audit(actor, action, obj, before=None, after=None, account=None):
+    """Records one audited action; `obj` is any model instance, `account` defaults to its owner's."""
+    if account is None:
+        account = getattr(obj, "owner_account", None) or getattr(obj, "account", None)
+    return AuditLog.objects.create(
+        account=account,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        action=action,
+        object_type=obj._meta.model_name,
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:200],
+        before=before,
+        after=after,
+    )
+
+
+def create_application(account, name, **fields):
+    """Creates an application with a fresh key and secret; returns (application, plaintext_secret)."""
+    with transaction.atomic():
+        app = Application(account=account, name=name, **fields)
+        plaintext = app.set_new_secret()
+        app.save()
+    return app, plaintext
