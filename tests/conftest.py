@@ -1,0 +1,111 @@
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+
+from tests import factories
+
+# Playwright's sync API runs an event loop in the test thread; the ORM would refuse to run there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def _reachable(url, default_port):
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name, url, default_port):
+    """Skips the calling test when a service is down, or fails it when REQUIRE_SERVICES=1."""
+    if _reachable(url, default_port):
+        return
+    message = f"{name} is not reachable at {url}"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{message} and REQUIRE_SERVICES=1")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url():
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        if REQUIRE_SERVICES:
+            pytest.fail("DATABASE_URL does not point at PostgreSQL and REQUIRE_SERVICES=1")
+        pytest.skip("DATABASE_URL does not point at PostgreSQL")
+    require_service("PostgreSQL", url, 5432)
+    return url
+
+
+@pytest.fixture
+def redis_url():
+    """A Redis URL on a database index of the suite's own (15 unless TEST_REDIS_URL says otherwise)."""
+    url = os.environ.get("TEST_REDIS_URL") or os.environ.get("CELERY_BROKER_URL", "")
+    if not url.startswith("redis://"):
+        if REQUIRE_SERVICES:
+            pytest.fail("CELERY_BROKER_URL does not point at Redis and REQUIRE_SERVICES=1")
+        pytest.skip("CELERY_BROKER_URL does not point at Redis")
+    require_service("Redis", url, 6379)
+    parsed = urlparse(url)
+    return f"redis://{parsed.hostname or '127.0.0.1'}:{parsed.port or 6379}/{os.environ.get('TEST_REDIS_DB', '15')}"
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery(settings, tmp_path):
+    """Unit tests run tasks inline; integration tests start a real worker instead."""
+    from smsconsole.celery import app
+
+    app.conf.task_always_eager = True
+    settings.MEDIA_ROOT = tmp_path / "media"
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def acme(db):
+    return factories.create_account("Acme")
+
+
+@pytest.fixture
+def other_co(db):
+    return factories.create_account("Other Co")
+
+
+@pytest.fixture
+def alice(acme):
+    """Operator of Acme."""
+    return factories.create_user("alice", account=acme)
+
+
+@pytest.fixture
+def bob(acme):
+    """Alice's read-only colleague."""
+    return factories.create_user("bob", account=acme, role="read_only")
+
+
+@pytest.fixture
+def rita(db):
+    """A reviewer: staff in the admin, member of no account."""
+    return factories.create_reviewer("rita")
+
+
+@pytest.fixture
+def charlie(other_co):
+    """Operator of another account; must never see Acme's data."""
+    return factories.create_user("charlie", account=other_co)
+
+
+@pytest.fixture
+def shop(acme):
+    return factories.create_application(acme, "Shop")
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
