@@ -4,8 +4,6 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests import factories
-
 # Playwright's sync API runs an event loop in the test thread; the ORM would refuse to run there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -67,41 +65,49 @@ def _eager_celery(settings, tmp_path):
 
 
 @pytest.fixture
-def acme(db):
+def factories(db):
+    # Imported lazily: the module imports models, which need Django set up first.
+    from tests import factories
+
+    return factories
+
+
+@pytest.fixture
+def acme(factories):
     return factories.create_account("Acme")
 
 
 @pytest.fixture
-def other_co(db):
+def other_co(factories):
     return factories.create_account("Other Co")
 
 
 @pytest.fixture
-def alice(acme):
+def alice(factories, acme):
     """Operator of Acme."""
     return factories.create_user("alice", account=acme)
 
 
 @pytest.fixture
-def bob(acme):
+def bob(factories, acme):
     """Alice's read-only colleague."""
     return factories.create_user("bob", account=acme, role="read_only")
 
 
 @pytest.fixture
-def rita(db):
+def rita(factories):
     """A reviewer: staff in the admin, member of no account."""
     return factories.create_reviewer("rita")
 
 
 @pytest.fixture
-def charlie(other_co):
+def charlie(factories, other_co):
     """Operator of another account; must never see Acme's data."""
     return factories.create_user("charlie", account=other_co)
 
 
 @pytest.fixture
-def shop(acme):
+def shop(factories, acme):
     return factories.create_application(acme, "Shop")
 
 
