@@ -1,35 +1,176 @@
-# Placeholder views until the real ones land; every one answers 501.
-from django.http import HttpResponse
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from smsconsole.forms import ApplicationForm
+from smsconsole.models import Application, AuditLog, TransitionError, audit, create_application
+from smsconsole.tenancy import get_membership, get_scoped_or_404, require_operator, scoped
+from templates_app.models import Qualification, Signature, Template
+
+AUDITED_FIELDS = ApplicationForm._meta.fields
+ACTION_LABELS = {
+    "create": gettext_lazy("Created"),
+    "edit": gettext_lazy("Edited"),
+    "reset_secret": gettext_lazy("Secret reset"),
+    "launch": gettext_lazy("Launched"),
+    "suspend": gettext_lazy("Suspended"),
+}
 
 
-def dashboard(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+def _secret_session_key(app):
+    return f"smsconsole:application-secret:{app.pk}"
 
 
-def application_list(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+def _remember_secret_once(request, app, plaintext):
+    # The session lives server-side; the detail page pops it, so the plaintext is shown exactly once.
+    request.session[_secret_session_key(app)] = plaintext
 
 
-def application_create(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+def _count_per_application(model):
+    """A subquery counting `model` rows of the outer application; avoids the row product of two joins."""
+    rows = model.objects.filter(application=OuterRef("pk")).order_by().values("application")
+    return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), Value(0))
 
 
-def application_detail(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+def _counts_by_status(queryset, status_choices):
+    counts = dict(queryset.order_by().values_list("status").annotate(n=Count("pk")))
+    return [(value, label, counts.get(value, 0)) for value, label in status_choices.choices]
 
 
-def application_edit(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+@login_required
+def dashboard(request):
+    membership = get_membership(request)
+    if membership is None:
+        return render(request, "smsconsole/no_account.html")
+    applications = scoped(request, Application).annotate(
+        signature_count=_count_per_application(Signature),
+        template_count=_count_per_application(Template),
+    )
+    sections = [
+        (_("Qualifications"), "templates_app:qualification_list",
+         _counts_by_status(scoped(request, Qualification), Qualification.Status)),
+        (_("Signatures"), "templates_app:signature_list",
+         _counts_by_status(scoped(request, Signature, account_path="application__account"), Signature.Status)),
+        (_("Templates"), "templates_app:template_list",
+         _counts_by_status(scoped(request, Template, account_path="application__account"), Template.Status)),
+    ]
+    return render(request, "smsconsole/dashboard.html", {"applications": applications, "sections": sections})
 
 
-def application_reset_secret(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+@login_required
+def application_list(request):
+    applications = scoped(request, Application).annotate(
+        signature_count=_count_per_application(Signature),
+        template_count=_count_per_application(Template),
+    )
+    page = Paginator(applications, 50).get_page(request.GET.get("page"))
+    return render(request, "smsconsole/application_list.html", {
+        "page": page,
+        "at_quota": page.paginator.count >= settings.SMS_MAX_APPLICATIONS_PER_ACCOUNT,
+    })
 
 
-def application_launch(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+@login_required
+def application_create(request):
+    membership = require_operator(request)
+    form = ApplicationForm(request.POST or None, account=membership.account)
+    if form.is_valid():
+        try:
+            app, plaintext = create_application(membership.account, **form.cleaned_data)
+        except IntegrityError:
+            # Another request created the same name between the form check and the insert.
+            form.add_error("name", _("The account already has an application with this name."))
+        else:
+            audit(request.user, "create", app, after={f: form.cleaned_data[f] for f in AUDITED_FIELDS})
+            _remember_secret_once(request, app, plaintext)
+            messages.success(request, _("Application created. Copy its secret now: it is shown only once."))
+            return redirect("application_detail", pk=app.pk)
+    return render(request, "smsconsole/application_form.html", {"form": form})
 
 
-def application_suspend(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+@login_required
+def application_detail(request, pk):
+    app = get_scoped_or_404(request, Application, pk)
+    secret = request.session.pop(_secret_session_key(app), None)
+    history = AuditLog.objects.filter(
+        account=app.account, object_type=Application._meta.model_name, object_id=str(app.pk)
+    ).select_related("actor")[:10]
+    for entry in history:
+        entry.label = ACTION_LABELS.get(entry.action, entry.action)
+    response = render(request, "smsconsole/application_detail.html", {
+        "app": app, "secret": secret, "history": history,
+    })
+    if secret:
+        add_never_cache_headers(response)
+    return response
 
+
+@login_required
+def application_edit(request, pk):
+    require_operator(request)
+    app = get_scoped_or_404(request, Application, pk)
+    # Read before validation: a ModelForm copies the submitted values onto the instance.
+    before = {f: getattr(app, f) for f in AUDITED_FIELDS}
+    form = ApplicationForm(request.POST or None, instance=app, account=app.account)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                app = form.save()
+        except IntegrityError:
+            form.add_error("name", _("The account already has an application with this name."))
+        else:
+            changed = [f for f in AUDITED_FIELDS if getattr(app, f) != before[f]]
+            if changed:
+                audit(request.user, "edit", app,
+                      before={f: before[f] for f in changed}, after={f: getattr(app, f) for f in changed})
+            messages.success(request, _("Application saved."))
+            return redirect("application_detail", pk=app.pk)
+    return render(request, "smsconsole/application_form.html", {"form": form, "app": app})
+
+
+@login_required
+def application_reset_secret(request, pk):
+    require_operator(request)
+    app = get_scoped_or_404(request, Application, pk)
+    if request.method != "POST":
+        return render(request, "smsconsole/application_reset_secret.html", {"app": app})
+    plaintext = app.reset_secret()
+    audit(request.user, "reset_secret", app)
+    _remember_secret_once(request, app, plaintext)
+    messages.success(request, _("A new secret was issued; the old one no longer works. Copy it now."))
+    return redirect("application_detail", pk=app.pk)
+
+
+def _change_status(request, pk, transition, done_message):
+    require_operator(request)
+    app = get_scoped_or_404(request, Application, pk)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    before = app.status
+    try:
+        getattr(app, transition)()
+    except TransitionError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        audit(request.user, transition, app, before={"status": before}, after={"status": app.status})
+        messages.success(request, done_message)
+    return redirect("application_detail", pk=app.pk)
+
+
+@login_required
+def application_launch(request, pk):
+    return _change_status(request, pk, "launch", _("Application launched."))
+
+
+@login_required
+def application_suspend(request, pk):
+    return _change_status(request, pk, "suspend", _("Application suspended."))

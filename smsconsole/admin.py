@@ -1,0 +1,83 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from smsconsole.models import Account, Application, AuditLog, Membership, TransitionError, audit
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["name", "company_name", "created_at"]
+    search_fields = ["name", "company_name"]
+    inlines = [MembershipInline]
+
+
+def _change_status(modeladmin, request, queryset, transition):
+    done = 0
+    for app in queryset:
+        before = app.status
+        try:
+            getattr(app, transition)()
+        except TransitionError as error:
+            modeladmin.message_user(request, f"{app}: {' '.join(error.messages)}", messages.WARNING)
+        else:
+            audit(request.user, transition, app, before={"status": before}, after={"status": app.status})
+            done += 1
+    if done:
+        modeladmin.message_user(request, _("%(n)s application(s) changed.") % {"n": done}, messages.SUCCESS)
+
+
+@admin.action(description=_("Launch the selected applications"), permissions=["change"])
+def launch(modeladmin, request, queryset):
+    _change_status(modeladmin, request, queryset, "launch")
+
+
+@admin.action(description=_("Suspend the selected applications"), permissions=["change"])
+def suspend(modeladmin, request, queryset):
+    _change_status(modeladmin, request, queryset, "suspend")
+
+
+@admin.register(Application)
+class ApplicationAdmin(admin.ModelAdmin):
+    list_display = ["name", "account", "status", "app_key", "created_at"]
+    list_filter = ["status"]
+    list_select_related = ["account"]
+    search_fields = ["name", "app_key", "account__name"]
+    # The secret is encrypted and not editable on the model; status moves only through launch/suspend.
+    fields = ["account", "name", "app_key", "status", "status_changed_at", "upstream_url", "report_url",
+              "ip_allowlist", "default_region", "created_at"]
+    readonly_fields = ["account", "app_key", "status", "status_changed_at", "created_at"]
+    actions = [launch, suspend]
+
+    def save_model(self, request, obj, form, change):
+        before = {f: form.initial.get(f) for f in form.changed_data}
+        super().save_model(request, obj, form, change)
+        if form.changed_data:
+            audit(request.user, "edit", obj, before=before, after={f: getattr(obj, f) for f in form.changed_data})
+
+    def has_add_permission(self, request):
+        # Applications are created in the console through create_application, which issues the secret.
+        return False
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "actor", "account", "action", "object_type", "object_repr"]
+    list_filter = ["action", "object_type"]
+    list_select_related = ["actor", "account"]
+    search_fields = ["actor__username", "object_repr"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

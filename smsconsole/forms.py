@@ -1,0 +1,91 @@
+import ipaddress
+
+import phonenumbers
+from django import forms
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from smsconsole.models import Application
+
+
+def parse_ip_allowlist(text):
+    """Splits the allow-list into entries and returns (entries, invalid_entries); blank lines are dropped."""
+    entries, invalid = [], []
+    for line in text.splitlines():
+        entry = line.strip()
+        if not entry:
+            continue
+        try:
+            if "/" in entry:
+                ipaddress.ip_network(entry, strict=True)
+            else:
+                ipaddress.ip_address(entry)
+        except ValueError:
+            invalid.append(entry)
+        else:
+            entries.append(entry)
+    return entries, invalid
+
+
+def _formfield(db_field, **kwargs):
+    # Callback URLs without a scheme are meant as https (Django 6's default; silences its warning).
+    if isinstance(db_field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return db_field.formfield(**kwargs)
+
+
+class ApplicationForm(forms.ModelForm):
+    """Create or edit an application of `account`; on create, the account's quota is checked too."""
+
+    class Meta:
+        model = Application
+        fields = ["name", "upstream_url", "report_url", "ip_allowlist", "default_region"]
+        formfield_callback = _formfield
+        widgets = {
+            "ip_allowlist": forms.Textarea(attrs={"rows": 5, "placeholder": "203.0.113.7\n198.51.100.0/24"}),
+            "default_region": forms.TextInput(attrs={"maxlength": 2, "size": 4}),
+        }
+        help_texts = {
+            "upstream_url": _("Replies (MO) from recipients are pushed here."),
+            "report_url": _("Delivery reports are pushed here when a send request gives no callback of its own."),
+            "default_region": _("Two-letter region code used for numbers written without a country code, e.g. CN."),
+        }
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account = account
+        self.fields["name"].widget.attrs["autofocus"] = True
+
+    @property
+    def creating(self):
+        return self.instance.pk is None
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        siblings = Application.objects.filter(account=self.account)
+        if self.creating:
+            limit = settings.SMS_MAX_APPLICATIONS_PER_ACCOUNT
+            if siblings.count() >= limit:
+                raise forms.ValidationError(
+                    _("An account can have at most %(n)s applications.") % {"n": limit}, code="quota"
+                )
+        else:
+            siblings = siblings.exclude(pk=self.instance.pk)
+        if siblings.filter(name=name).exists():
+            raise forms.ValidationError(_("The account already has an application with this name."), code="unique")
+        return name
+
+    def clean_ip_allowlist(self):
+        entries, invalid = parse_ip_allowlist(self.cleaned_data["ip_allowlist"])
+        if invalid:
+            raise forms.ValidationError(
+                _("Not an IP address or CIDR range: %(entries)s") % {"entries": ", ".join(invalid)}, code="invalid_ip"
+            )
+        return "\n".join(entries)
+
+    def clean_default_region(self):
+        region = self.cleaned_data["default_region"].strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise forms.ValidationError(_("Enter a two-letter region code such as CN or HK."), code="region")
+        return region
