@@ -1,0 +1,137 @@
+"""Streaming readers for recipient files (CSV, TXT, XLSX). No Django import.
+
+`read_rows(path, filename)` yields (row_number, cells) one row at a time, so a 1,000,000-row file
+never sits in memory. Problems with the file as a whole raise FileProblem with a stable code the
+Django side translates; problems with single rows are the importer's business.
+"""
+
+import codecs
+import csv
+import os
+import zipfile
+from dataclasses import dataclass, field
+
+EXTENSIONS = (".csv", ".txt", ".xlsx")
+SAMPLE_BYTES = 64 * 1024
+
+
+@dataclass
+class FileProblem(Exception):
+    code: str  # extension, empty, binary, encoding, not_xlsx, no_sheet
+    params: dict = field(default_factory=dict)
+
+    def __str__(self):
+        return f"{self.code} {self.params}" if self.params else self.code
+
+
+def check_extension(filename):
+    ext = os.path.splitext(filename or "")[1].lower()
+    if ext not in EXTENSIONS:
+        raise FileProblem("extension", {"extension": ext or "-", "allowed": ", ".join(EXTENSIONS)})
+    return ext
+
+
+def detect_encoding(sample: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode text"), else GB18030.
+
+    GB18030 is a superset of GBK and GB2312, which Chinese Excel uses for "CSV".
+    """
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in sample:
+        raise FileProblem("binary")
+    try:
+        # final=False: the sample may end inside a multi-byte character.
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        codecs.getincrementaldecoder("gb18030")().decode(sample, final=False)
+        return "gb18030"
+    except UnicodeDecodeError:
+        raise FileProblem("encoding") from None
+
+
+def sniff_delimiter(text_sample: str) -> str:
+    lines = text_sample.splitlines()[:50]
+    if not lines:
+        return ","
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
+    except csv.Error:
+        # A single column has no delimiter to find.
+        return ","
+
+
+def _text_rows(path, ext):
+    with open(path, "rb") as raw:
+        sample = raw.read(SAMPLE_BYTES)
+    if not sample.strip():
+        raise FileProblem("empty")
+    encoding = detect_encoding(sample)
+    row_number = 0
+    try:
+        with open(path, encoding=encoding, errors="strict", newline="") as handle:
+            if ext == ".txt" and encoding != "utf-16":
+                reader = ([line.rstrip("\r\n")] for line in handle)
+            else:
+                head = handle.read(SAMPLE_BYTES)
+                handle.seek(0)
+                reader = csv.reader(handle, delimiter=sniff_delimiter(head))
+            for row_number, cells in enumerate(reader, start=1):
+                yield row_number, cells
+    except UnicodeError:
+        raise FileProblem("encoding", {"row": row_number + 1}) from None
+    except csv.Error as exc:
+        raise FileProblem("malformed", {"row": row_number + 1, "detail": str(exc)}) from None
+
+
+def _xlsx_cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        # Excel keeps numbers as doubles; 13800138000 comes back as 13800138000.0.
+        return str(int(value))
+    return str(value)
+
+
+def _xlsx_rows(path):
+    from openpyxl import load_workbook  # imported here: only XLSX uploads pay for it
+
+    if not zipfile.is_zipfile(path):
+        raise FileProblem("not_xlsx")
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a broken package
+        raise FileProblem("not_xlsx", {"detail": str(exc)[:200]}) from None
+    try:
+        if not workbook.worksheets:
+            raise FileProblem("no_sheet")
+        sheet = workbook.worksheets[0]
+        # read_only sheets trust the file's <dimension>, which some generators write wrong.
+        sheet.reset_dimensions()
+        for row_number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield row_number, [_xlsx_cell(v) for v in values]
+    finally:
+        workbook.close()
+
+
+def read_rows(path, filename):
+    """Yields (row_number, [cell, ...]) for every row, blank rows included (the caller skips them)."""
+    ext = check_extension(filename)
+    if os.path.getsize(path) == 0:
+        raise FileProblem("empty")
+    if ext == ".xlsx":
+        yield from _xlsx_rows(path)
+    else:
+        with open(path, "rb") as raw:
+            if raw.read(4) == b"PK\x03\x04":
+                # An XLSX renamed to .csv: say so rather than report garbage rows.
+                raise FileProblem("binary")
+        yield from _text_rows(path, ext)
+
+
+__all__ = ["EXTENSIONS", "FileProblem", "check_extension", "detect_encoding", "read_rows", "sniff_delimiter"]

@@ -1,0 +1,86 @@
+import codecs
+
+import pytest
+from openpyxl import Workbook
+
+from campaigns.recipient_files import FileProblem, read_rows
+
+
+def write(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def rows(path):
+    return list(read_rows(path, path.name))
+
+
+def test_utf8_csv_with_a_header_row_streams_every_row(tmp_path):
+    path = write(tmp_path, "a.csv", "phone,name\n13800138000,张三\n13900139000,李四\n".encode())
+    assert rows(path) == [(1, ["phone", "name"]), (2, ["13800138000", "张三"]), (3, ["13900139000", "李四"])]
+
+
+def test_utf8_with_bom_loses_the_bom(tmp_path):
+    path = write(tmp_path, "a.csv", codecs.BOM_UTF8 + "号码,姓名\n13800138000,张三\n".encode())
+    assert rows(path)[0] == (1, ["号码", "姓名"])
+
+
+def test_gbk_csv_as_saved_by_chinese_excel_is_decoded(tmp_path):
+    path = write(tmp_path, "a.csv", "号码,姓名\r\n13800138000,张三\r\n".encode("gbk"))
+    assert rows(path) == [(1, ["号码", "姓名"]), (2, ["13800138000", "张三"])]
+
+
+def test_utf16_unicode_text_from_excel_is_tab_separated(tmp_path):
+    path = write(tmp_path, "a.txt", "号码\t姓名\r\n13800138000\t张三\r\n".encode("utf-16"))
+    assert rows(path) == [(1, ["号码", "姓名"]), (2, ["13800138000", "张三"])]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_the_delimiter_is_sniffed(tmp_path, delimiter):
+    text = delimiter.join(["phone", "name", "code"]) + "\n" + delimiter.join(["13800138000", "Ann", "A1"]) + "\n"
+    path = write(tmp_path, "a.csv", text.encode())
+    assert rows(path)[1] == (2, ["13800138000", "Ann", "A1"])
+
+
+def test_a_txt_file_has_one_number_a_line(tmp_path):
+    path = write(tmp_path, "a.txt", b"13800138000\n13900139000\n")
+    assert rows(path) == [(1, ["13800138000"]), (2, ["13900139000"])]
+
+
+def test_xlsx_numbers_come_back_without_the_float_tail(tmp_path):
+    workbook = Workbook()
+    workbook.active.append(["phone", "name"])
+    workbook.active.append([13800138000, "张三"])
+    path = tmp_path / "a.xlsx"
+    workbook.save(path)
+    assert rows(path) == [(1, ["phone", "name"]), (2, ["13800138000", "张三"])]
+
+
+@pytest.mark.parametrize(
+    "name, data, code",
+    [
+        ("a.doc", b"13800138000\n", "extension"),
+        ("a.csv", b"", "empty"),
+        ("a.csv", b"  \n\n", "empty"),
+        ("a.csv", b"\x00\x01\x02\x03binary", "binary"),
+        ("a.csv", b"PK\x03\x04 an xlsx renamed to csv", "binary"),
+        ("a.xlsx", b"13800138000\n", "not_xlsx"),
+        ("a.csv", b"abc\x80\xff\xfe\xfd not any text encoding", "encoding"),
+        ("a.txt", codecs.BOM_UTF16_LE + b"1\x003", "encoding"),
+    ],
+)
+def test_a_bad_file_is_refused_with_a_reason(tmp_path, name, data, code):
+    path = write(tmp_path, name, data)
+    with pytest.raises(FileProblem) as problem:
+        rows(path)
+    assert problem.value.code == code
+
+
+def test_an_encoding_error_after_the_sample_names_its_row(tmp_path):
+    good = "13800138000,张三\n".encode() * 10_000  # more than the 64 KiB sample
+    path = write(tmp_path, "a.csv", good + b"13900139000,\xff\xfe\n")
+    with pytest.raises(FileProblem) as problem:
+        rows(path)
+    assert problem.value.code == "encoding"
+    assert problem.value.params["row"] > 9_000
