@@ -1,3 +1,414 @@
-from django.contrib import admin
+"""The review desk: reviewers (staff) approve, reject and deactivate what operators submitted.
 
-# Register your models here.
+Reviewers decide; they never edit an operator's content, so every change page is read-only and
+decisions go through the models' transition methods, one audited transaction per object.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, gettext_lazy as _, ngettext
+
+from smsconsole.models import audit
+from templates_app import notifications, reasons
+from templates_app.models import NotificationContact, Qualification, Signature, Template, TemplateVariable
+from templates_app.rules import count_segments
+
+PENDING = "pending_review"
+
+
+class ReviewStatusFilter(admin.SimpleListFilter):
+    """Status filter that opens on the pending queue but offers every status and "All"."""
+
+    title = _("status")
+    parameter_name = "status"
+    ALL = "all"
+
+    def lookups(self, request, model_admin):
+        return model_admin.model.Status.choices
+
+    def value(self):
+        value = super().value()
+        return PENDING if value is None else value
+
+    def choices(self, changelist):
+        yield {
+            "selected": self.value() == self.ALL,
+            "query_string": changelist.get_query_string({self.parameter_name: self.ALL}),
+            "display": _("All"),
+        }
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == str(lookup),
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == self.ALL:
+            return queryset
+        return queryset.filter(status=self.value())
+
+
+class RejectForm(forms.Form):
+    reason_code = forms.ChoiceField(label=_("Reason"))
+    reason_text = forms.CharField(
+        label=_("Comment for the applicant"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text=_("Shown to the applicant with the reason. Required when the reason is “Other”."),
+    )
+
+    def __init__(self, kind, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason_code"].choices = [("", "---------"), *reasons.choices(kind)]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("reason_code") == reasons.OTHER and not cleaned.get("reason_text", "").strip():
+            self.add_error("reason_text", _("Describe the reason when choosing “Other”."))
+        return cleaned
+
+
+class DeactivateForm(forms.Form):
+    reason_text = forms.CharField(
+        label=_("Comment for the applicant"),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text=_("Why the template can no longer be used, e.g. the carrier rule that changed."),
+    )
+
+
+def _document_links(qualification):
+    links = [
+        (reverse("templates_app:qualification_document", args=[qualification.pk, field]),
+         qualification._meta.get_field(field).verbose_name)
+        for field in Qualification.DOCUMENT_FIELDS
+        if getattr(qualification, field)
+    ]
+    return format_html_join(mark_safe("<br>"), '<a href="{}" target="_blank" rel="noopener">{}</a>', links)
+
+
+class ReviewAdmin(admin.ModelAdmin):
+    """Shared review behaviour; subclasses set `review_kind` (a key of the reasons catalogue)."""
+
+    review_kind = None
+    actions = ["approve_selected", "reject_selected"]
+    change_form_template = "admin/templates_app/review_change_form.html"
+    list_per_page = 50
+
+    def has_add_permission(self, request):
+        # Operators create these in the console, with its checks; the admin only decides.
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The change page is a read-only view of one object: decisions are made with the
+        # actions and buttons, which need the model's change permission (checked with obj=None).
+        if obj is not None:
+            return False
+        return super().has_change_permission(request)
+
+    def can_review(self, request):
+        return super().has_change_permission(request)
+
+    # --- the decisions -----------------------------------------------------------------------
+
+    def _decide(self, request, objects, action, apply):
+        """Applies `apply(locked_obj)` to each object in its own transaction; reports refusals."""
+        done = 0
+        for obj in objects:
+            try:
+                with transaction.atomic():
+                    locked = self.model.objects.select_for_update().get(pk=obj.pk)
+                    before = locked.status
+                    apply(locked)
+                    after = {"status": locked.status, "reason_code": locked.reason_code, "reason_text": locked.reason_text}
+                    if isinstance(locked, Signature) and locked.channel_number:
+                        after["channel_number"] = locked.channel_number
+                    audit(request.user, action, locked, before={"status": before}, after=after)
+                    self.log_change(request, locked, action)
+                    notifications.queue_review_result(locked)
+            except ValidationError as error:
+                self.message_user(
+                    request,
+                    gettext("“%(object)s” was skipped: %(reason)s") % {"object": obj, "reason": " ".join(error.messages)},
+                    messages.WARNING,
+                )
+            else:
+                done += 1
+        return done
+
+    def _approve(self, request, objects):
+        done = self._decide(request, objects, "approve", lambda obj: obj.approve(request.user))
+        if done:
+            self.message_user(
+                request, ngettext("%(count)d item approved.", "%(count)d items approved.", done) % {"count": done},
+                messages.SUCCESS,
+            )
+
+    def _decision_form_page(self, request, objects, form, *, action=None, title=None, template=None):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title or _("Reject"),
+            "opts": self.model._meta,
+            "objects": objects,
+            "form": form,
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, template or "admin/templates_app/reject_selected.html", context)
+
+    def _reject_with(self, request, objects, *, action):
+        """Shows the reason form, or applies it when it was posted and is valid."""
+        form = RejectForm(self.review_kind, request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            code, text = form.cleaned_data["reason_code"], form.cleaned_data["reason_text"].strip()
+            done = self._decide(request, objects, "reject", lambda obj: obj.reject(request.user, code, text))
+            if done:
+                self.message_user(
+                    request, ngettext("%(count)d item rejected.", "%(count)d items rejected.", done) % {"count": done},
+                    messages.SUCCESS,
+                )
+            return None
+        return self._decision_form_page(request, objects, form, action=action)
+
+    @admin.action(description=_("Approve selected"), permissions=["change"])
+    def approve_selected(self, request, queryset):
+        self._approve(request, list(queryset))
+
+    @admin.action(description=_("Reject selected"), permissions=["change"])
+    def reject_selected(self, request, queryset):
+        return self._reject_with(request, list(queryset), action="reject_selected")
+
+    # --- per-object buttons on the change page ------------------------------------------------
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("<path:object_id>/approve/", self.admin_site.admin_view(self.approve_view), name="%s_%s_approve" % info),
+            path("<path:object_id>/reject/", self.admin_site.admin_view(self.reject_view), name="%s_%s_reject" % info),
+            *super().get_urls(),
+        ]
+
+    def _object_for_decision(self, request, object_id):
+        if not self.can_review(request):
+            raise PermissionDenied
+        return get_object_or_404(self.get_queryset(request), pk=object_id)
+
+    def _change_url(self, obj):
+        return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+
+    def approve_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self._object_for_decision(request, object_id)
+        self._approve(request, [obj])
+        return HttpResponseRedirect(self._change_url(obj))
+
+    def reject_view(self, request, object_id):
+        obj = self._object_for_decision(request, object_id)
+        response = self._reject_with(request, [obj], action=None)
+        return response or HttpResponseRedirect(self._change_url(obj))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["can_review"] = obj is not None and obj.status == PENDING and self.can_review(request)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    # --- columns -----------------------------------------------------------------------------
+
+    @admin.display(description=_("urged"), ordering="urged_at")
+    def urged(self, obj):
+        if obj.urged_at is None:
+            return ""
+        return format_html('<strong title="{}">⚑ {}</strong>', obj.urged_at, gettext("Urged"))
+
+    @admin.display(description=_("account"), ordering="application__account__name")
+    def account(self, obj):
+        return obj.application.account
+
+
+# Oldest urge first, then oldest submission: the order of templates_app.models.review_queue,
+# applied to every status so the "All" view keeps the same order.
+URGED_THEN_OLDEST = (F("urged_at").asc(nulls_last=True), F("submitted_at").asc(nulls_last=True), "id")
+
+
+@admin.register(Qualification)
+class QualificationAdmin(ReviewAdmin):
+    review_kind = reasons.QUALIFICATION
+    list_display = ["name", "company_name", "account", "purpose", "status", "documents", "submitted_at"]
+    list_filter = [ReviewStatusFilter, "purpose", "account"]
+    list_select_related = ["account"]
+    search_fields = ["name", "company_name", "credit_code", "account__name"]
+    ordering = [F("submitted_at").asc(nulls_last=True), "id"]
+    fieldsets = [
+        (None, {"fields": ["account", "name", "status", "submitted_at"]}),
+        (_("Company"), {"fields": ["company_name", "credit_code", "purpose", "legal_representative", "handler_name"]}),
+        (_("Documents"), {"fields": ["documents"]}),
+        (_("Review"), {"fields": ["reviewed_by", "reviewed_at", "reason_label", "reason_text"]}),
+    ]
+    # The file fields themselves are left out: their widget would link to the media URL, which
+    # bypasses the access check of the document view.
+    readonly_fields = ["documents", "reason_label"]
+
+    @admin.display(description=_("account"), ordering="account__name")
+    def account(self, obj):
+        return obj.account
+
+    @admin.display(description=_("documents"))
+    def documents(self, obj):
+        return _document_links(obj)
+
+    @admin.display(description=_("rejection reason"))
+    def reason_label(self, obj):
+        return obj.reason_label if obj.reason_code else ""
+
+
+@admin.register(Signature)
+class SignatureAdmin(ReviewAdmin):
+    review_kind = reasons.SIGNATURE
+    list_display = [
+        "__str__", "urged", "account", "application", "type", "source", "qualification_with_status", "status",
+        "channel_number", "submitted_at",
+    ]
+    list_filter = [ReviewStatusFilter, "type", "source", "application__account"]
+    list_select_related = ["application__account", "qualification"]
+    search_fields = ["name", "channel_number", "application__name", "application__account__name"]
+    ordering = URGED_THEN_OLDEST
+    fieldsets = [
+        (None, {"fields": ["name", "account", "application", "type", "source", "description", "status", "urged_at", "submitted_at"]}),
+        (_("Qualification"), {"fields": ["qualification_with_status", "qualification_documents"]}),
+        (_("Review"), {"fields": ["reviewed_by", "reviewed_at", "reason_label", "reason_text", "channel_number"]}),
+    ]
+    readonly_fields = ["account", "qualification_with_status", "qualification_documents", "reason_label"]
+
+    @admin.display(description=_("qualification"), ordering="qualification__name")
+    def qualification_with_status(self, obj):
+        qualification = obj.qualification
+        return format_html(
+            '<a href="{}">{}</a> ({})',
+            reverse("admin:templates_app_qualification_change", args=[qualification.pk]),
+            qualification,
+            qualification.get_status_display(),
+        )
+
+    @admin.display(description=_("qualification documents"))
+    def qualification_documents(self, obj):
+        return _document_links(obj.qualification)
+
+    @admin.display(description=_("rejection reason"))
+    def reason_label(self, obj):
+        return obj.reason_label if obj.reason_code else ""
+
+
+class TemplateVariableInline(admin.TabularInline):
+    model = TemplateVariable
+    fields = ["position", "attribute", "max_length", "description"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        # The variables are part of the template a reviewer reads; they carry no permission of their own.
+        opts = Template._meta
+        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('view', opts)}") or request.user.has_perm(
+            f"{opts.app_label}.{get_permission_codename('change', opts)}"
+        )
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Template)
+class TemplateAdmin(ReviewAdmin):
+    review_kind = reasons.TEMPLATE
+    actions = ["approve_selected", "reject_selected", "deactivate_selected"]
+    list_display = [
+        "name", "urged", "account", "application", "signature_with_status", "type", "signed_content_with_segments",
+        "status", "submitted_at",
+    ]
+    list_filter = [ReviewStatusFilter, "type", "universal", "application__account"]
+    list_select_related = ["application__account", "signature"]
+    search_fields = ["name", "content", "signature__name", "application__name", "application__account__name"]
+    ordering = URGED_THEN_OLDEST
+    inlines = [TemplateVariableInline]
+    fieldsets = [
+        (None, {"fields": ["name", "account", "application", "signature_with_status", "universal", "type", "status", "urged_at", "submitted_at"]}),
+        (_("Content"), {"fields": ["signed_content_with_segments", "description"]}),
+        (_("Review"), {"fields": ["reviewed_by", "reviewed_at", "reason_label", "reason_text"]}),
+    ]
+    readonly_fields = ["account", "signature_with_status", "signed_content_with_segments", "reason_label"]
+
+    @admin.display(description=_("signature"), ordering="signature__name")
+    def signature_with_status(self, obj):
+        if obj.signature is None:
+            return gettext("(universal)")
+        return format_html(
+            '<a href="{}">{}</a> ({})',
+            reverse("admin:templates_app_signature_change", args=[obj.signature_id]),
+            obj.signature,
+            obj.signature.get_status_display(),
+        )
+
+    @admin.display(description=_("signed content"))
+    def signed_content_with_segments(self, obj):
+        text = obj.signed_content
+        segments = count_segments(text)
+        return format_html(
+            '<span style="white-space: pre-wrap">{}</span><br><small>{}</small>',
+            text,
+            ngettext(
+                "%(length)d characters, %(segments)d segment (%(encoding)s)",
+                "%(length)d characters, %(segments)d segments (%(encoding)s)",
+                segments.segments,
+            )
+            % {"length": segments.length, "segments": segments.segments, "encoding": segments.encoding},
+        )
+
+    @admin.display(description=_("rejection reason"))
+    def reason_label(self, obj):
+        return obj.reason_label if obj.reason_code else ""
+
+    @admin.action(description=_("Deactivate selected"), permissions=["change"])
+    def deactivate_selected(self, request, queryset):
+        objects = list(queryset)
+        form = DeactivateForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            text = form.cleaned_data["reason_text"].strip()
+            done = self._decide(request, objects, "deactivate", lambda obj: obj.deactivate(request.user, text))
+            if done:
+                self.message_user(
+                    request,
+                    ngettext("%(count)d template deactivated.", "%(count)d templates deactivated.", done) % {"count": done},
+                    messages.SUCCESS,
+                )
+            return None
+        return self._decision_form_page(
+            request, objects, form, action="deactivate_selected", title=_("Deactivate templates"),
+            template="admin/templates_app/deactivate_selected.html",
+        )
+
+
+@admin.register(NotificationContact)
+class NotificationContactAdmin(admin.ModelAdmin):
+    list_display = [
+        "name", "email", "phone", "account", "notify_qualification", "notify_signature", "notify_template", "notify_traffic",
+    ]
+    list_filter = ["account"]
+    list_select_related = ["account"]
+    search_fields = ["name", "email", "phone", "account__name"]
