@@ -1,3 +1,183 @@
-from django.db import models
+import os
+import uuid
 
-# Create your models here.
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from smsconsole.models import Account, Application, TransitionError
+
+
+class OptOut(models.Model):
+    """A number that asked not to receive messages from the account (拒收/退订)."""
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("Added by an operator")
+        IMPORT = "import", _("Imported")
+        REPLY = "reply", _("Reply with an opt-out keyword")
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="opt_outs")
+    phone = models.CharField(_("number"), max_length=16)  # E.164
+    source = models.CharField(_("source"), max_length=16, choices=Source, default=Source.MANUAL)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("added at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("opt-out")
+        verbose_name_plural = _("opt-outs")
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["account", "phone"], name="opt_out_unique_per_account")]
+
+    def __str__(self):
+        return self.phone
+
+
+class ContactList(models.Model):
+    """A reusable group of contacts (通讯录分组), usable as a campaign audience."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contact_lists")
+    name = models.CharField(_("name"), max_length=64)
+    field_names = models.JSONField(_("custom fields"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("contact list")
+        verbose_name_plural = _("contact lists")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["account", "name"], name="contact_list_unique_per_account")]
+
+    def __str__(self):
+        return self.name
+
+
+class Contact(models.Model):
+    contact_list = models.ForeignKey(ContactList, on_delete=models.CASCADE, related_name="contacts")
+    phone = models.CharField(_("number"), max_length=16)  # E.164
+    name = models.CharField(_("name"), max_length=64, blank=True)
+    fields = models.JSONField(_("custom fields"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["contact_list", "phone"], name="contact_unique_per_list")]
+
+    def __str__(self):
+        return f"{self.name} {self.phone}".strip()
+
+
+def upload_path(instance, filename):
+    ext = os.path.splitext(filename)[1].lower()
+    return f"imports/{instance.account_id}/{uuid.uuid4().hex}{ext}"
+
+
+class RecipientImport(models.Model):
+    """One uploaded recipient file and what became of its rows."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")  # stored, the import task has not started
+        RUNNING = "running", _("Importing")  # rows are being read; not usable yet
+        COMPLETED = "completed", _("Completed")  # every row is either a recipient or a rejected row
+        FAILED = "failed", _("Failed")  # the file as a whole was refused; no recipients kept
+        CANCELLED = "cancelled", _("Cancelled")  # stopped by the operator; no recipients kept
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="recipient_imports")
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="recipient_imports")
+    template = models.ForeignKey(
+        "templates_app.Template", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("template"),
+    )
+    file = models.FileField(upload_to=upload_path)
+    original_name = models.CharField(_("file name"), max_length=255)
+    size = models.BigIntegerField(_("size"), default=0)
+    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.PENDING)
+    has_header = models.BooleanField(_("header row"), null=True)
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    accepted = models.PositiveIntegerField(_("accepted"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    duplicates = models.PositiveIntegerField(_("duplicates"), default=0)
+    opted_out = models.PositiveIntegerField(_("opted out"), default=0)
+    segments = models.PositiveBigIntegerField(_("segments"), default=0)
+    reason_counts = models.JSONField(default=dict, blank=True)
+    error_code = models.CharField(max_length=32, blank=True)
+    error_params = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recipient import")
+        verbose_name_plural = _("recipient imports")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.original_name
+
+    @property
+    def is_finished(self):
+        return self.status in {self.Status.COMPLETED, self.Status.FAILED, self.Status.CANCELLED}
+
+    def claim(self):
+        """Compare-and-set PENDING to RUNNING; False if another worker has it or it was cancelled."""
+        now = timezone.now()
+        claimed = RecipientImport.objects.filter(pk=self.pk, status=self.Status.PENDING).update(
+            status=self.Status.RUNNING, started_at=now
+        )
+        if claimed:
+            self.status, self.started_at = self.Status.RUNNING, now
+        return bool(claimed)
+
+    def cancel(self):
+        if self.is_finished:
+            raise TransitionError(_("This import has already finished."))
+        # Compare-and-set: the running task sees the new status at its next progress check.
+        updated = RecipientImport.objects.filter(
+            pk=self.pk, status__in=[self.Status.PENDING, self.Status.RUNNING]
+        ).update(status=self.Status.CANCELLED, finished_at=timezone.now())
+        if not updated:
+            raise TransitionError(_("This import has already finished."))
+        self.refresh_from_db(fields=["status", "finished_at"])
+        transaction.on_commit(lambda: _discard_rows(self.pk))
+
+    def fail(self, code, params=None):
+        self.status = self.Status.FAILED
+        self.error_code = code
+        self.error_params = params or {}
+        self.finished_at = timezone.now()
+        self.save(update_fields=["status", "error_code", "error_params", "finished_at"])
+
+
+def _discard_rows(import_id):
+    Recipient.objects.filter(recipient_import_id=import_id).delete()
+
+
+class Recipient(models.Model):
+    """An accepted row of an import: one per number, with its variables in template order."""
+
+    recipient_import = models.ForeignKey(RecipientImport, on_delete=models.CASCADE, related_name="recipients")
+    row_number = models.PositiveIntegerField()
+    phone = models.CharField(max_length=16)  # E.164
+    variables = models.JSONField(default=list)
+    opted_out = models.BooleanField(default=False)
+    segments = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["recipient_import", "phone"], name="recipient_unique_per_import"),
+        ]
+
+
+class RejectedRow(models.Model):
+    """A row that did not become a recipient, with the original cells and why."""
+
+    recipient_import = models.ForeignKey(RecipientImport, on_delete=models.CASCADE, related_name="rejected_rows")
+    row_number = models.PositiveIntegerField()
+    cells = models.JSONField(default=list)
+    reason = models.CharField(max_length=48)
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["recipient_import", "row_number"], name="rejected_row_by_import")]

@@ -153,3 +153,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Recipient file imports (campaigns.importer).
+SMS_IMPORT_MAX_ROWS = env_int("SMS_IMPORT_MAX_ROWS", 1_000_000, minimum=1)
+SMS_IMPORT_MAX_BYTES = env_int("SMS_IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
+# Rows repeating a number with different variables: keep_first keeps the first row and reports the
+# rest; reject_number rejects every row of that number, since it cannot be told which is right.
+SMS_IMPORT_DUPLICATE_POLICY = env_str("SMS_IMPORT_DUPLICATE_POLICY", "keep_first")
+if SMS_IMPORT_DUPLICATE_POLICY not in {"keep_first", "reject_number"}:
+    raise ImproperlyConfigured("SMS_IMPORT_DUPLICATE_POLICY must be keep_first or reject_number")

@@ -1,0 +1,126 @@
+import pytest
+from django.core.files.base import ContentFile
+
+from campaigns.importer import run_import
+from campaigns.models import OptOut, Recipient, RecipientImport, RejectedRow
+
+
+@pytest.fixture
+def order_template(factories, shop):
+    return factories.create_template(
+        shop, content="您的订单${1}已发货，收货人${2}。", variables=[("CHARDIGIT", 20), ("TEXT", 10)]
+    )
+
+
+def make_import(account, application, template, name, data, user=None):
+    imp = RecipientImport(account=account, application=application, template=template, original_name=name, size=len(data))
+    imp.file.save(name, ContentFile(data), save=False)
+    imp.save()
+    return imp
+
+
+def rejected(imp):
+    return {r.row_number: r.reason for r in RejectedRow.objects.filter(recipient_import=imp)}
+
+
+def test_a_clean_file_imports_every_row_with_its_variables(acme, shop, order_template):
+    data = "phone,order,name\n13800138000,A100,张三\n+86 139 0013 9000,A101,李四\n".encode()
+    imp = make_import(acme, shop, order_template, "list.csv", data)
+    result = run_import(imp.pk)
+    imp.refresh_from_db()
+    assert imp.status == "completed"
+    assert imp.has_header is True
+    assert (imp.rows_read, imp.accepted, imp.rejected) == (2, 2, 0)
+    assert result["accepted"] == 2
+    rows = list(Recipient.objects.filter(recipient_import=imp).order_by("row_number").values_list("phone", "variables"))
+    assert rows == [("+8613800138000", ["A100", "张三"]), ("+8613900139000", ["A101", "李四"])]
+
+
+def test_every_refused_row_is_reported_with_its_row_number_and_reason(acme, shop, order_template):
+    data = (
+        "13800138000,A100,张三\n"  # row 1: fine, no header
+        "1.38001E+10,A101,李四\n"  # row 2: Excel destroyed the digits
+        "12345,A102,王五\n"  # row 3: not a valid number
+        "13900139000,,赵六\n"  # row 4: missing variable
+        "13700137000,A-1,钱七\n"  # row 5: CHARDIGIT with a dash
+        "13600136000,A105,见www.a.cn\n"  # row 6: a link in a TEXT variable
+        "13800138000,A100,张三\n"  # row 7: exact duplicate of row 1
+        "13800138000,A999,张三\n"  # row 8: same number, other variables
+    ).encode()
+    imp = make_import(acme, shop, order_template, "list.csv", data)
+    run_import(imp.pk)
+    imp.refresh_from_db()
+    assert imp.has_header is False
+    assert (imp.rows_read, imp.accepted, imp.rejected, imp.duplicates) == (8, 1, 7, 2)
+    assert rejected(imp) == {
+        2: "scientific_notation",
+        3: "invalid_number",
+        4: "missing_variable",
+        5: "variable_invalid",
+        6: "variable_link",
+        7: "duplicate",
+        8: "duplicate_different_variables",
+    }
+    assert imp.reason_counts["duplicate"] == 1
+    row = RejectedRow.objects.get(recipient_import=imp, row_number=2)
+    assert row.cells == ["1.38001E+10", "A101", "李四"]
+
+
+def test_the_reject_number_policy_drops_every_row_of_a_conflicting_number(settings, acme, shop, order_template):
+    settings.SMS_IMPORT_DUPLICATE_POLICY = "reject_number"
+    data = "13800138000,A100,张三\n13800138000,A999,张三\n13900139000,A1,李四\n".encode()
+    imp = make_import(acme, shop, order_template, "list.csv", data)
+    run_import(imp.pk)
+    imp.refresh_from_db()
+    assert (imp.accepted, imp.rejected) == (1, 2)
+    assert set(rejected(imp).values()) == {"duplicate_different_variables"}
+
+
+def test_numbers_on_the_opt_out_list_are_marked(acme, shop, order_template):
+    OptOut.objects.create(account=acme, phone="+8613900139000")
+    data = "13800138000,A1,张三\n13900139000,A2,李四\n".encode()
+    imp = make_import(acme, shop, order_template, "list.csv", data)
+    run_import(imp.pk)
+    imp.refresh_from_db()
+    assert imp.opted_out == 1
+    assert list(Recipient.objects.filter(opted_out=True).values_list("phone", flat=True)) == ["+8613900139000"]
+
+
+def test_segments_count_the_signature_and_the_variable_values(acme, shop, factories):
+    template = factories.create_template(shop, content="Hi ${1}", variables=[("TEXT", 20)])
+    data = b"13800138000,Ann\n13900139000," + ("x" * 20).encode() + b"\n"
+    imp = make_import(acme, shop, template, "list.csv", data)
+    run_import(imp.pk)
+    imp.refresh_from_db()
+    assert imp.segments == 2  # 【Acme】Hi Ann is one UCS-2 segment each, because of the 【】
+
+
+def test_too_few_variable_columns_fail_the_file_before_any_row(acme, shop, order_template):
+    imp = make_import(acme, shop, order_template, "list.csv", b"13800138000,A1\n13900139000,A2\n")
+    run_import(imp.pk)
+    imp.refresh_from_db()
+    assert imp.status == "failed"
+    assert imp.error_code == "too_few_columns"
+    assert not Recipient.objects.filter(recipient_import=imp).exists()
+
+
+def test_a_file_over_the_row_limit_fails_before_any_work(settings, acme, shop):
+    settings.SMS_IMPORT_MAX_ROWS = 3
+    imp = make_import(acme, shop, None, "list.txt", b"13800138000\n" * 10)
+    run_import(imp.pk)
+    imp.refresh_from_db()
+    assert (imp.status, imp.error_code, imp.rows_read) == ("failed", "too_many_rows", 0)
+
+
+def test_running_an_import_twice_imports_it_once(acme, shop):
+    imp = make_import(acme, shop, None, "list.txt", b"13800138000\n13900139000\n")
+    run_import(imp.pk)
+    assert run_import(imp.pk) == {"import": imp.pk, "skipped": "completed"}
+    assert Recipient.objects.filter(recipient_import=imp).count() == 2
+
+
+def test_a_cancelled_import_keeps_no_rows(acme, shop):
+    imp = make_import(acme, shop, None, "list.txt", b"13800138000\n")
+    imp.cancel()
+    assert run_import(imp.pk)["skipped"] == "cancelled"
+    assert not Recipient.objects.filter(recipient_import=imp).exists()
