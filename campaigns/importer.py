@@ -22,6 +22,7 @@ from templates_app import rules
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 20_000
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
 HEADER_WORDS = {"phone", "mobile", "number", "msisdn", "tel", "号码", "手机", "手机号", "手机号码", "电话", "电话号码"}
 
 
@@ -107,13 +108,13 @@ class BatchWriter:
                     " FROM STDIN"
                 ) as copy:
                     for row_number, phone, variables, segments in self.recipients:
-                        copy.write_row((self.import_id, row_number, phone, json.dumps(variables, ensure_ascii=False), False, segments))
+                        copy.write_row((self.import_id, row_number, phone, _to_json(variables), False, segments))
             if self.rejected:
                 with cursor.copy(
                     "COPY campaigns_rejectedrow (recipient_import_id, row_number, cells, reason, detail) FROM STDIN"
                 ) as copy:
                     for row_number, cells, reason, detail in self.rejected:
-                        copy.write_row((self.import_id, row_number, json.dumps(cells, ensure_ascii=False), reason, detail))
+                        copy.write_row((self.import_id, row_number, _to_json(cells), reason, detail))
 
 
 class Cancelled(Exception):
@@ -128,6 +129,11 @@ class Importer:
         template = recipient_import.template
         self.signed = template.signed_content if template else ""
         self.found = rules.find_variables(template.content) if template else []
+        self.pieces = self._split_template() if template else []
+        fixed = "".join(self.pieces)
+        self.fixed_is_ucs2 = rules.count_segments(fixed).encoding == "UCS-2"
+        self.fixed_units = len(fixed.encode("utf-16-le")) // 2
+        self.phone_min_length = settings.SMS_PHONE_VARIABLE_MIN_LENGTH
         self.reject_conflicts = settings.SMS_IMPORT_DUPLICATE_POLICY == "reject_number"
         self.conflicts = set()
         self.counts = {"rows_read": 0, "accepted": 0, "rejected": 0, "duplicates": 0, "segments": 0}
@@ -140,14 +146,24 @@ class Importer:
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
         writer.rejected.append((row_number, cells, reason, detail[:200]))
 
+    def _split_template(self):
+        """The signed template as fixed pieces around its variables, for fast substitution."""
+        pieces, cursor = [], 0
+        offset = len(self.signed) - len(self.imp.template.content)
+        for variable in self.found:
+            pieces.append(self.signed[cursor : offset + variable.start])
+            cursor = offset + variable.end
+        pieces.append(self.signed[cursor:])
+        return pieces
+
     def segments_for(self, variables):
         if not self.signed:
             return 0
-        text = self.signed
-        # Substitute from the last variable so earlier offsets stay valid.
-        offset = len(self.signed) - len(self.imp.template.content)
-        for variable, value in sorted(zip(self.found, variables), key=lambda pair: -pair[0].start):
-            text = text[: offset + variable.start] + value + text[offset + variable.end :]
+        if self.fixed_is_ucs2:
+            # The fixed text already forces UCS-2, so only the values' UTF-16 lengths are needed.
+            units = self.fixed_units + sum(len(v) if v.isascii() else len(v.encode("utf-16-le")) // 2 for v in variables)
+            return 1 if units <= 70 else -(-units // 67)
+        text = self.pieces[0] + "".join(value + piece for value, piece in zip(variables, self.pieces[1:]))
         return rules.count_segments(text).segments
 
     def check_row(self, cells, order):
@@ -161,9 +177,7 @@ class Importer:
             value = cells[index].strip() if index < len(cells) else ""
             if not value:
                 return None, None, ("missing_variable", f"${{{spec.position}}}")
-            problem = rules.validate_variable_value(
-                spec.attribute, value, spec.max_length, settings.SMS_PHONE_VARIABLE_MIN_LENGTH
-            )
+            problem = rules.validate_variable_value(spec.attribute, value, spec.max_length, self.phone_min_length)
             if problem:
                 return None, None, (f"variable_{problem}", f"${{{spec.position}}}")
             variables.append(value)

@@ -1,0 +1,120 @@
+"""Measures the recipient import end to end (file on disk to rows committed) on the configured database.
+
+Generates a realistic file (5 % invalid numbers, 3 % duplicates, two variables), then runs each
+import in a fresh child process so its peak RSS is the import's own.
+"""
+
+import csv
+import multiprocessing
+import random
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from django.core.files import File
+from django.core.management.base import BaseCommand
+from django.db import connections
+
+from campaigns.importer import run_import
+from campaigns.models import RecipientImport
+from smsconsole.models import Account, create_application
+from templates_app.models import Qualification, Signature, Template, TemplateVariable
+
+
+def generate_rows(count, seed=7):
+    rng = random.Random(seed)
+    prefixes = ["138", "139", "150", "186", "177", "199"]
+    issued = []
+    for i in range(count):
+        roll = rng.random()
+        if roll < 0.05:
+            number = rng.choice(["1.38001E+10", "12345", "abc", "1380013800", ""])
+        elif roll < 0.08 and issued:
+            number = rng.choice(issued)
+        else:
+            number = rng.choice(prefixes) + f"{rng.randrange(10**8):08d}"
+            if rng.random() < 0.2:
+                number = "+86 " + number
+            if len(issued) < 50_000:
+                issued.append(number)
+        yield [number, f"A{i:07d}", f"用户{i % 9973}"]
+
+
+def write_csv(path, count):
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["phone", "order", "name"])
+        writer.writerows(generate_rows(count))
+
+
+def write_xlsx(path, count):
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    sheet.append(["phone", "order", "name"])
+    for row in generate_rows(count):
+        sheet.append(row)
+    workbook.save(path)
+
+
+def _child(import_id, queue):
+    connections.close_all()
+    started = time.perf_counter()
+    result = run_import(import_id)
+    queue.put((time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, result))
+
+
+class Command(BaseCommand):
+    help = "Benchmark the recipient import (CSV and XLSX) and print rows/s and peak RSS."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--rows", type=int, default=1_000_000)
+        parser.add_argument("--formats", default="csv,xlsx")
+        parser.add_argument("--keep", action="store_true", help="keep the generated rows in the database")
+
+    def handle(self, rows, formats, keep, **options):
+        account, _ = Account.objects.get_or_create(name="Benchmark")
+        application = account.applications.first() or create_application(account, "Bench")[0]
+        qualification, _ = Qualification.objects.get_or_create(
+            account=account, name="bench", defaults={"company_name": "Bench", "status": "approved"}
+        )
+        signature, _ = Signature.objects.get_or_create(
+            application=application, name="Bench", type="notification",
+            defaults={"qualification": qualification, "status": "approved", "channel_number": "106900000001"},
+        )
+        template, created = Template.objects.get_or_create(
+            application=application, name="bench", defaults={
+                "signature": signature, "type": "notification", "status": "active",
+                "content": "您的订单${1}已发货，收货人${2}，请注意查收。",
+            },
+        )
+        if created:
+            TemplateVariable.objects.create(template=template, position=1, attribute="CHARDIGIT", max_length=20)
+            TemplateVariable.objects.create(template=template, position=2, attribute="TEXT", max_length=20)
+        self.stdout.write(f"database: {connections['default'].vendor}, rows: {rows:,}")
+        with tempfile.TemporaryDirectory() as tmp:
+            for fmt in formats.split(","):
+                path = Path(tmp) / f"bench.{fmt}"
+                started = time.perf_counter()
+                (write_csv if fmt == "csv" else write_xlsx)(path, rows)
+                self.stdout.write(f"{fmt}: generated {path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.1f}s")
+                imp = RecipientImport(account=account, application=application, template=template,
+                                      original_name=path.name, size=path.stat().st_size)
+                with open(path, "rb") as handle:
+                    imp.file.save(path.name, File(handle), save=False)
+                imp.save()
+                connections.close_all()
+                queue = multiprocessing.get_context("fork").Queue()
+                child = multiprocessing.get_context("fork").Process(target=_child, args=(imp.pk, queue))
+                child.start()
+                seconds, peak_mb, result = queue.get()
+                child.join()
+                self.stdout.write(
+                    f"{fmt}: {rows / seconds:,.0f} rows/s end to end ({seconds:.1f}s), peak RSS {peak_mb} MB, "
+                    f"accepted {result.get('accepted')}, rejected {result.get('rejected')}, duplicates {result.get('duplicates')}"
+                )
+                if not keep:
+                    imp.delete()
+                imp.file.storage.delete(imp.file.name)
