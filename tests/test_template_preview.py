@@ -1,0 +1,117 @@
+import re
+
+import pytest
+from django.urls import reverse
+
+from templates_app.models import Template
+
+URL = reverse("templates_app:template_preview")
+
+
+def figures(response):
+    html = response.content.decode()
+    return tuple(
+        re.search(rf'id="preview-{name}">\s*([^<\s]+)', html).group(1) for name in ("length", "segments", "encoding")
+    )
+
+
+@pytest.fixture
+def huawei(factories, shop):
+    # The reference's own example signature: "【华为云】" is 5 characters.
+    return factories.create_signature(shop, name="华为云", type="notification")
+
+
+def preview(client, content, signature=None, **extra):
+    data = {"content": content, "type": "notification", "signature": signature.pk if signature else "", **extra}
+    return client.post(URL, data)
+
+
+@pytest.mark.parametrize("total, segments", [(68, "1"), (134, "2"), (135, "3")])
+def test_chinese_text_counts_70_then_67_a_segment_with_the_signature(alice_client, huawei, total, segments):
+    response = preview(alice_client, "通" * (total - 5), huawei)
+    assert response.status_code == 200
+    assert figures(response) == (str(total), segments, "UCS-2")
+
+
+@pytest.mark.parametrize("total, segments", [(158, "1"), (164, "2"), (320, "3")])
+def test_gsm_text_counts_160_then_153_a_segment(alice_client, total, segments):
+    # A universal template has no signature until it is sent, so plain GSM-7 text stays GSM-7.
+    response = preview(alice_client, "a" * total, universal="on")
+    assert figures(response) == (str(total), segments, "GSM-7")
+
+
+def test_the_signature_brackets_count_and_make_latin_text_ucs2(factories, alice_client, shop):
+    acme = factories.create_signature(shop, name="Acme", type="notification")
+    # 152 + len("【Acme】") = 158: one GSM-7 segment without the signature, three UCS-2 ones with it.
+    response = preview(alice_client, "a" * 152, acme)
+    assert figures(response) == ("158", "3", "UCS-2")
+    assert "【Acme】" in response.content.decode()
+
+
+def test_variables_count_at_their_maximum_length_and_show_as_labels(alice_client, huawei):
+    response = preview(alice_client, "订单${1}已发货，客服${PHONE}", huawei, **{
+        "var-1-label": "1", "var-1-attribute": "CHARDIGIT", "var-1-max_length": "10",
+    })
+    html = response.content.decode()
+    # 5 (signature) + 2 + 10 + 6 + 15 (the PHONE default)
+    assert figures(response) == ("38", "1", "UCS-2")
+    assert '<mark class="variable">${1}</mark>' in html
+    assert '<mark class="variable">${PHONE}</mark>' in html
+    assert "Code or number (letters and digits)" in html
+    assert "Phone number" in html
+
+
+def test_problems_so_far_are_listed(alice_client, huawei):
+    response = preview(alice_client, "尊敬的${1}${2}【活动】", huawei)
+    html = response.content.decode()
+    assert "Separate the variables in “${1}${2}” with text; spaces do not count." in html
+    assert "Remove 【】 from the content: brackets are reserved for the signature." in html
+
+
+def test_type_specific_problems_follow_the_chosen_type(alice_client, shop, factories):
+    code_signature = factories.create_signature(shop, name="Acme", type="verification")
+    response = alice_client.post(URL, {"content": "您的号码是${1}", "type": "verification", "signature": code_signature.pk})
+    assert "A verification template must contain" in response.content.decode()
+
+
+def test_the_variable_rows_are_sent_out_of_band_only_when_the_variables_change(alice_client, huawei):
+    changed = preview(alice_client, "订单${1}已发货", huawei).content.decode()
+    assert 'id="template-variables" hx-swap-oob="innerHTML"' in changed
+    assert 'name="var-1-attribute"' in changed
+    same = preview(alice_client, "订单${1}已发货了", huawei, **{"var-1-label": "1"}).content.decode()
+    assert "hx-swap-oob" not in same
+
+
+def test_the_preview_never_saves(alice_client, huawei):
+    preview(alice_client, "订单${1}已发货", huawei, name="x", application=huawei.application_id)
+    assert Template.objects.count() == 0
+
+
+def test_the_preview_does_not_reveal_another_accounts_signature(client, charlie, factories, shop):
+    secret = factories.create_signature(shop, name="AcmeSecret", type="notification")
+    client.force_login(charlie)
+    response = preview(client, "订单已发货", secret)
+    assert response.status_code == 200
+    assert "AcmeSecret" not in response.content.decode()
+    assert figures(response) == ("5", "1", "UCS-2")
+
+
+def test_the_preview_answers_only_posts(alice_client):
+    assert alice_client.get(URL).status_code == 405
+
+
+def test_the_preview_sends_anonymous_visitors_to_log_in(client):
+    response = client.post(URL, {"content": "x"})
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_a_read_only_member_may_preview(client, bob, huawei):
+    client.force_login(bob)
+    assert figures(preview(client, "通" * 63, huawei)) == ("68", "1", "UCS-2")
+
+
+def test_an_empty_content_shows_a_hint_and_no_figures(alice_client, huawei):
+    html = preview(alice_client, "", huawei).content.decode()
+    assert "Type the content to see the message" in html
+    assert "preview-length" not in html
