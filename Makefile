@@ -1,0 +1,38 @@
+# The two commands of the README: `make run` starts everything, `make test` runs the suite.
+# Both create the virtual environment in .venv on first use and refresh it when a requirements
+# file changes (the stamp files inside .venv record the last install).
+
+PYTHON ?= python3
+PORT ?= 8000
+ARGS ?=
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check --quiet
+
+.PHONY: run test venv
+
+run: $(VENV)/.stamp-requirements
+	$(PY) manage.py migrate --noinput
+	CONSOLE_URL="$${CONSOLE_URL:-http://127.0.0.1:$(PORT)/}" $(PY) manage.py seed_demo
+	exec $(PY) manage.py run_all --port $(PORT)
+
+test: $(VENV)/.stamp-requirements-dev
+	$(PY) -m pytest -c tests/pytest.ini --rootdir . tests $(ARGS)
+
+venv: $(VENV)/.stamp-requirements-dev
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "smsconsole needs Python 3.11 or newer: run make with PYTHON=python3.11 (or newer)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.stamp-requirements: $(PY) requirements.txt
+	@echo "Installing requirements.txt into $(VENV)..."
+	$(PIP_INSTALL) -r requirements.txt
+	@touch $@
+
+$(VENV)/.stamp-requirements-dev: $(VENV)/.stamp-requirements requirements-dev.txt
+	@echo "Installing requirements-dev.txt into $(VENV)..."
+	$(PIP_INSTALL) -r requirements-dev.txt
+	@touch $@

@@ -1,0 +1,181 @@
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+from django.core.management import CommandError, call_command
+
+from smsconsole.embedded_redis import EmbeddedRedis, EmbeddedRedisError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def gone(process):
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def still_running(processes, timeout=10):
+    """The processes still alive after up to `timeout` s (killed ones take a moment to vanish)."""
+    deadline = time.monotonic() + timeout
+    alive = [p for p in processes if not gone(p)]
+    while alive and time.monotonic() < deadline:
+        psutil.wait_procs(alive, timeout=0.1)
+        alive = [p for p in alive if not gone(p)]
+    return alive
+
+
+def processes_with_marker(marker):
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get("SMSCONSOLE_TEST_MARKER") == marker and not gone(process):
+                found.append(process)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            pass
+    return found
+
+
+def test_the_embedded_redis_answers_over_its_socket_and_stops_without_leftovers(tmp_path):
+    server = EmbeddedRedis(tmp_path / "var")
+
+    with server:
+        process = psutil.Process(server.process.pid)
+        assert server.client().ping()
+        assert server.client().set("greeting", "hello")
+        assert server.url == f"unix://{server.socket_path}"
+        assert server.celery_url == f"redis+socket://{server.socket_path}"
+        assert server.socket_path.exists()
+
+    assert still_running([process]) == []
+    assert not server.socket_path.exists()
+
+
+def test_the_embedded_redis_listens_on_no_tcp_port(tmp_path):
+    with EmbeddedRedis(tmp_path / "var") as server:
+        listening = [c for c in psutil.Process(server.process.pid).net_connections(kind="inet") if c.status == "LISTEN"]
+
+    assert listening == []
+
+
+def test_a_second_embedded_redis_in_the_same_directory_is_refused(tmp_path):
+    with EmbeddedRedis(tmp_path / "var"):
+        with pytest.raises(EmbeddedRedisError, match="already serving"):
+            EmbeddedRedis(tmp_path / "var").start()
+
+
+def test_a_socket_left_by_a_killed_server_does_not_block_the_next_start(tmp_path):
+    first = EmbeddedRedis(tmp_path / "var").start()
+    first.process.kill()
+    first.process.wait()
+    (tmp_path / "var" / "redis.sock").touch(exist_ok=True)
+
+    with EmbeddedRedis(tmp_path / "var") as second:
+        assert second.client().ping()
+
+
+def test_a_deep_directory_gets_a_short_socket_path(tmp_path):
+    deep = tmp_path.joinpath(*["nested-directory"] * 8)
+
+    with EmbeddedRedis(deep) as server:
+        assert len(str(server.socket_path)) < 100
+        assert server.client().ping()
+        socket_dir = server.socket_path.parent
+
+    assert not socket_dir.exists()
+
+
+def test_run_all_refuses_a_port_that_is_already_taken():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        with pytest.raises(CommandError, match=f"Port {port} .* already in use"):
+            call_command("run_all", "--port", str(port))
+
+
+def _start_run_all(tmp_path, port, marker):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "CONSOLE_URL"}}
+    env |= {"SMSCONSOLE_VAR_DIR": str(tmp_path / "var"), "SMSCONSOLE_TEST_MARKER": marker, "PYTHONUNBUFFERED": "1"}
+    log = open(tmp_path / "run_all.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "run_all", "--port", str(port), "--stop-timeout", "20"],
+        cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+    )
+    log.close()
+    return process
+
+
+def _wait_until_serving(process, port, tmp_path, timeout=90):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        try:
+            process.wait(timeout=0.25)
+        except subprocess.TimeoutExpired:
+            continue
+        pytest.fail(f"run_all exited with {process.returncode}:\n{(tmp_path / 'run_all.log').read_text()}")
+    pytest.fail(f"run_all did not serve within {timeout} s:\n{(tmp_path / 'run_all.log').read_text()}")
+
+
+@pytest.fixture
+def run_all(tmp_path):
+    port, marker = free_port(), uuid.uuid4().hex
+    process = _start_run_all(tmp_path, port, marker)
+    yield process, port, marker
+    if process.poll() is None:
+        process.kill()  # its children die with it (parent-death signal)
+        process.wait()
+
+
+def test_run_all_stops_every_child_and_the_embedded_redis_on_sigterm(run_all, tmp_path):
+    process, port, marker = run_all
+    _wait_until_serving(process, port, tmp_path)
+    descendants = psutil.Process(process.pid).children(recursive=True)
+    names = " ".join(" ".join(p.cmdline()) for p in descendants)
+    assert "runserver" in names and " worker " in names and " beat " in names and "redis-server" in names
+
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+
+    log = (tmp_path / "run_all.log").read_text()
+    assert "run_all: Stopped." in log, log
+    assert still_running(descendants) == []
+    assert still_running(processes_with_marker(marker)) == []
+    assert not (tmp_path / "var" / "redis.sock").exists()
+
+
+def test_run_all_stops_the_others_when_one_process_dies(run_all, tmp_path):
+    process, port, marker = run_all
+    _wait_until_serving(process, port, tmp_path)
+    descendants = psutil.Process(process.pid).children(recursive=True)
+    [web] = [p for p in descendants if "runserver" in p.cmdline()]
+
+    web.kill()
+
+    assert process.wait(timeout=60) == 1
+    assert "web exited with status" in (tmp_path / "run_all.log").read_text()
+    assert still_running(descendants) == []
+    assert still_running(processes_with_marker(marker)) == []
