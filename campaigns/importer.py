@@ -190,7 +190,7 @@ class Importer:
 
     def save_progress(self):
         RecipientImport.objects.filter(pk=self.imp.pk, status=RecipientImport.Status.RUNNING).update(
-            **{k: self.counts[k] for k in ("rows_read", "accepted", "rejected", "duplicates")}
+            progress_at=timezone.now(), **{k: self.counts[k] for k in ("rows_read", "accepted", "rejected", "duplicates")}
         )
 
     def run(self):

@@ -106,6 +106,7 @@ class RecipientImport(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
+    progress_at = models.DateTimeField(null=True, blank=True)  # last progress write, for the stale-import sweeper
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -124,10 +125,10 @@ class RecipientImport(models.Model):
         """Compare-and-set PENDING to RUNNING; False if another worker has it or it was cancelled."""
         now = timezone.now()
         claimed = RecipientImport.objects.filter(pk=self.pk, status=self.Status.PENDING).update(
-            status=self.Status.RUNNING, started_at=now
+            status=self.Status.RUNNING, started_at=now, progress_at=now
         )
         if claimed:
-            self.status, self.started_at = self.Status.RUNNING, now
+            self.status, self.started_at, self.progress_at = self.Status.RUNNING, now, now
         return bool(claimed)
 
     def cancel(self):
@@ -140,6 +141,7 @@ class RecipientImport(models.Model):
         if not updated:
             raise TransitionError(_("This import has already finished."))
         self.refresh_from_db(fields=["status", "finished_at"])
+        # A running task discards its own rows when it notices; this covers one that never started.
         transaction.on_commit(lambda: _discard_rows(self.pk))
 
     def fail(self, code, params=None):
@@ -151,7 +153,9 @@ class RecipientImport(models.Model):
 
 
 def _discard_rows(import_id):
-    Recipient.objects.filter(recipient_import_id=import_id).delete()
+    from campaigns.importer import discard_rows
+
+    discard_rows(import_id)
 
 
 class Recipient(models.Model):

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from django.core.files.base import ContentFile
 
@@ -123,4 +125,17 @@ def test_a_cancelled_import_keeps_no_rows(acme, shop):
     imp = make_import(acme, shop, None, "list.txt", b"13800138000\n")
     imp.cancel()
     assert run_import(imp.pk)["skipped"] == "cancelled"
+    assert not Recipient.objects.filter(recipient_import=imp).exists()
+
+
+def test_the_sweeper_fails_an_import_whose_worker_died_and_drops_its_rows(acme, shop, time_machine):
+    from campaigns.tasks import sweep_stale_imports
+
+    imp = make_import(acme, shop, None, "list.txt", b"13800138000\n")
+    assert imp.claim()
+    Recipient.objects.create(recipient_import=imp, row_number=1, phone="+8613800138000")
+    time_machine.move_to(imp.progress_at + timedelta(minutes=16))
+    assert sweep_stale_imports() == {"failed": 1}
+    imp.refresh_from_db()
+    assert (imp.status, imp.error_code) == ("failed", "interrupted")
     assert not Recipient.objects.filter(recipient_import=imp).exists()
