@@ -43,6 +43,7 @@ def kind_of(obj):
 
 def queue_review_result(obj):
     """Sends the review-result email for `obj` after the current transaction commits."""
+    # Imported here: the tasks module imports this one.
     from templates_app.tasks import notify_review_result
 
     kind, pk = kind_of(obj), obj.pk

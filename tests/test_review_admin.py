@@ -1,7 +1,10 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -325,8 +328,6 @@ def test_account_members_cannot_reach_the_admin(client, request, factories, shop
 
 
 def test_staff_without_the_change_permission_cannot_decide(client, factories, shop):
-    from django.contrib.auth.models import Permission
-
     viewer = factories.create_user("victor", staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_signature"))
     signature = factories.create_signature(shop, status=PENDING)
@@ -345,9 +346,6 @@ def test_staff_without_the_change_permission_cannot_decide(client, factories, sh
 
 def test_the_template_queue_does_not_query_per_row(rita_client, factories, shop):
     def count_queries():
-        from django.db import connection
-        from django.test.utils import CaptureQueriesContext
-
         with CaptureQueriesContext(connection) as queries:
             assert rita_client.get(changelist("template")).status_code == 200
         return len(queries)
