@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from celery import Celery
 from django.core.management import CommandError, call_command
 
 from smsconsole.embedded_redis import EmbeddedRedis, EmbeddedRedisError
@@ -140,6 +141,19 @@ def _wait_until_serving(process, port, tmp_path, timeout=90):
     pytest.fail(f"run_all did not serve within {timeout} s:\n{(tmp_path / 'run_all.log').read_text()}")
 
 
+def _worker_answers(broker_url, timeout=60):
+    """True once a worker replies to a broadcast ping through the broker."""
+    client = Celery(broker=broker_url)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if client.control.ping(timeout=0.5):
+                return True
+        return False
+    finally:
+        client.close()
+
+
 @pytest.fixture
 def run_all(tmp_path):
     port, marker = free_port(), uuid.uuid4().hex
@@ -156,6 +170,7 @@ def test_run_all_stops_every_child_and_the_embedded_redis_on_sigterm(run_all, tm
     descendants = psutil.Process(process.pid).children(recursive=True)
     names = " ".join(" ".join(p.cmdline()) for p in descendants)
     assert "runserver" in names and " worker " in names and " beat " in names and "redis-server" in names
+    assert _worker_answers(f"redis+socket://{tmp_path / 'var' / 'redis.sock'}")
 
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0
