@@ -1,0 +1,170 @@
+"""The README's promise, end to end: on a fresh clone, `make run` serves the console with the demo
+data and Ctrl-C leaves nothing running; a second `make run` reuses the venv and the same keys."""
+
+import http.cookiejar
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("RUN_README_TEST") != "1",
+    reason="slow: clones the repository, creates a fresh .venv and runs `make run`; "
+    "set RUN_README_TEST=1 to run it (.ci/run does)",
+)
+
+# Settings that would point the clone at this checkout's services or files instead of its defaults.
+CLEARED = {
+    "DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "TEST_REDIS_URL", "CONSOLE_URL", "SMSCONSOLE_VAR_DIR",
+    "MEDIA_ROOT", "STATIC_ROOT", "SEED_PASSWORD", "PORT", "DJANGO_SETTINGS_MODULE", "VIRTUAL_ENV",
+    "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "PYTHONPATH",
+}
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def clean_environment():
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    # The clone must build its own venv with the machine's Python, not reuse this checkout's.
+    own_venv = str(REPO / ".venv")
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if not p.startswith(own_venv))
+    return env
+
+
+def processes_inside(directory):
+    """Live processes whose working directory or command line is inside `directory`."""
+    prefix = str(directory)
+    found = []
+    for process in psutil.process_iter(["cwd", "cmdline", "status"]):
+        info = process.info
+        if info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        if (info["cwd"] or "").startswith(prefix) or any(prefix in arg for arg in info["cmdline"] or ()):
+            found.append(process)
+    return found
+
+
+def wait_until_none_inside(directory, timeout=15):
+    deadline = time.monotonic() + timeout
+    left = processes_inside(directory)
+    while left and time.monotonic() < deadline:
+        psutil.wait_procs(left, timeout=0.2)
+        left = processes_inside(directory)
+    return left
+
+
+class MakeRun:
+    def __init__(self, clone, port, log_path, env):
+        self.clone, self.port, self.log_path = clone, port, log_path
+        with open(log_path, "wb") as log:
+            # A process group of its own, like a terminal's foreground job, so SIGINT to the group
+            # is what Ctrl-C does.
+            self.process = subprocess.Popen(
+                ["make", "run", f"PORT={port}"], cwd=clone, env=env, process_group=0,
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            )
+
+    @property
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def url(self, path=""):
+        return f"http://127.0.0.1:{self.port}/{path}"
+
+    def wait_until_serving(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url("login/"), timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            try:
+                self.process.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                continue
+            pytest.fail(f"make run exited with {self.process.returncode}:\n{self.log[-5000:]}")
+        pytest.fail(f"make run did not serve within {timeout} s:\n{self.log[-5000:]}")
+
+    def interrupt(self):
+        os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            return self.process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"make run did not stop within 90 s of Ctrl-C:\n{self.log[-5000:]}")
+
+    def kill(self):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def printed(log, label):
+    match = re.search(rf"^\s*{label}:\s+(\S+)\s*$", log, re.MULTILINE)
+    assert match, f"`make run` printed no {label}:\n{log[-5000:]}"
+    return match.group(1)
+
+
+def log_in(run, username, password):
+    """Logs in through the login form; returns the final response's URL and status."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with opener.open(run.url("login/"), timeout=10) as response:
+        page = response.read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": username, "password": password})
+    with opener.open(run.url("login/"), data=form.encode(), timeout=10) as response:
+        return response.geturl(), response.status
+
+
+def test_make_run_on_a_fresh_clone_serves_the_demo_and_ctrl_c_leaves_nothing(tmp_path):
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
+    env = clean_environment()
+    keys = []
+    for attempt in (1, 2):
+        run = MakeRun(clone, free_port(), tmp_path / f"make-run-{attempt}.log", env)
+        try:
+            # The first run creates the venv and installs the requirements (pip's cache keeps it short).
+            run.wait_until_serving(timeout=900 if attempt == 1 else 120)
+            log = run.log
+            assert f"Console: http://127.0.0.1:{run.port}/" in log
+            app_key, app_secret = printed(log, "app_key"), printed(log, "app_secret")
+            assert re.fullmatch(r"[0-9a-f]{32}", app_key)
+            keys.append((app_key, app_secret))
+            assert log_in(run, "demo-operator", "smsconsole-demo") == (run.url(), 200)
+
+            status = run.interrupt()
+        finally:
+            run.kill()
+        log = run.log
+        assert status == 0, log[-5000:]
+        assert "run_all: Stopped." in log
+        assert wait_until_none_inside(clone) == [], log[-5000:]
+        if attempt == 2:
+            assert "Installing requirements" not in log, "the second run reinstalled the requirements"
+
+    assert keys[0] == keys[1]
+    seeded = subprocess.run(
+        [str(clone / ".venv" / "bin" / "python"), "manage.py", "seed_demo", "--json"],
+        cwd=clone, env=env, check=True, capture_output=True, text=True,
+    )
+    application = json.loads(seeded.stdout)["applications"][0]
+    assert (application["app_key"], application["app_secret"]) == keys[0]
