@@ -42,15 +42,14 @@ def postgres_url():
 
 @pytest.fixture
 def redis_url():
-    """A Redis URL on a database index of the suite's own (15 unless TEST_REDIS_URL says otherwise)."""
+    """A Redis URL for the suite: TEST_REDIS_URL, else CELERY_BROKER_URL (keep its DB index apart from other users)."""
     url = os.environ.get("TEST_REDIS_URL") or os.environ.get("CELERY_BROKER_URL", "")
     if not url.startswith("redis://"):
         if REQUIRE_SERVICES:
             pytest.fail("CELERY_BROKER_URL does not point at Redis and REQUIRE_SERVICES=1")
         pytest.skip("CELERY_BROKER_URL does not point at Redis")
     require_service("Redis", url, 6379)
-    parsed = urlparse(url)
-    return f"redis://{parsed.hostname or '127.0.0.1'}:{parsed.port or 6379}/{os.environ.get('TEST_REDIS_DB', '15')}"
+    return url
 
 
 @pytest.fixture(autouse=True)
