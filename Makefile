@@ -13,6 +13,7 @@ PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check --quiet
 .PHONY: run test venv
 
 run: $(VENV)/.stamp-requirements
+	@mkdir -p "$${SMSCONSOLE_VAR_DIR:-var}"
 	$(PY) manage.py migrate --noinput --verbosity 0
 	CONSOLE_URL="$${CONSOLE_URL:-http://127.0.0.1:$(PORT)/}" $(PY) manage.py seed_demo
 	exec $(PY) manage.py run_all --port $(PORT)
