@@ -155,7 +155,8 @@ def test_make_run_on_a_fresh_clone_serves_the_demo_and_ctrl_c_leaves_nothing(tmp
         finally:
             run.kill()
         log = run.log
-        assert status == 0, log[-5000:]
+        # make itself dies of the SIGINT it got, after run_all has stopped everything and exited 0.
+        assert status in (0, -signal.SIGINT), log[-5000:]
         assert "run_all: Stopped." in log
         assert wait_until_none_inside(clone) == [], log[-5000:]
         if attempt == 2:
