@@ -30,6 +30,8 @@ class ReviewedModel(models.Model):
     )
     reason_code = models.CharField(_("rejection reason"), max_length=64, blank=True)
     reason_text = models.TextField(_("reviewer's comment"), blank=True)
+    # Set when the result email goes out, cleared by each new decision: a task delivered twice mails once.
+    result_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
@@ -52,7 +54,8 @@ class ReviewedModel(models.Model):
         self.reviewed_at = timezone.now()
         self.reason_code = reason_code
         self.reason_text = reason_text
-        return ["reviewed_by", "reviewed_at", "reason_code", "reason_text"]
+        self.result_notified_at = None
+        return ["reviewed_by", "reviewed_at", "reason_code", "reason_text", "result_notified_at"]
 
     def _check_reason(self, kind, reason_code, reason_text):
         if reason_code not in reasons.codes(kind):
@@ -388,7 +391,8 @@ class Template(ReviewedModel):
     def deactivate(self, reviewer, reason_text=""):
         """Approved-active to approved-inactive, e.g. after a carrier rule change; not reversible."""
         self.reason_text = reason_text
-        self._transition({self.Status.ACTIVE}, self.Status.INACTIVE, extra=["reason_text"])
+        self.result_notified_at = None
+        self._transition({self.Status.ACTIVE}, self.Status.INACTIVE, extra=["reason_text", "result_notified_at"])
 
     @property
     def signed_content(self):

@@ -12,7 +12,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from templates_app import reasons
 from templates_app.models import NotificationContact, Qualification, Signature, Template
@@ -102,6 +102,13 @@ def send_review_result(kind, pk):
         # Resubmitted or withdrawn since the decision: the result no longer stands.
         logger.info("review result for %s %s not sent: status is now %s", kind, pk, obj.status)
         return {"kind": kind, "id": pk, "sent": 0, "skipped": obj.status}
+    model = KINDS[kind][0]
+    claimed = model.objects.filter(pk=pk, status=obj.status, result_notified_at__isnull=True).update(
+        result_notified_at=timezone.now()
+    )
+    if not claimed:
+        # Another delivery of this task has mailed this decision already.
+        return {"kind": kind, "id": pk, "sent": 0, "skipped": "already_notified"}
     contacts = NotificationContact.objects.filter(account=obj.owner_account, **{KINDS[kind][1]: True})
     messages = build_review_messages(kind, obj, contacts)
     sent = get_connection().send_messages(messages) if messages else 0

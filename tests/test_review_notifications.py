@@ -166,3 +166,14 @@ def test_an_account_without_contacts_gets_no_mail(factories, shop, mailoutbox):
 def test_queueing_refuses_objects_without_review_results(acme):
     with pytest.raises(ValueError):
         notifications.queue_review_result(acme)
+
+
+def test_a_result_task_delivered_twice_mails_once(factories, acme, shop, rita, mailoutbox):
+    from templates_app.notifications import send_review_result
+
+    factories.create_contact(acme, email="ops@acme.example")
+    signature = factories.create_signature(shop, status="pending_review")
+    signature.approve(rita)
+    assert send_review_result("signature", signature.pk)["sent"] == 1
+    assert send_review_result("signature", signature.pk)["skipped"] == "already_notified"
+    assert len(mailoutbox) == 1
