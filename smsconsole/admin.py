@@ -1,6 +1,9 @@
+from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from smsconsole.forms import normalise_ip_allowlist, normalise_region
 from smsconsole.models import Account, Application, AuditLog, Membership, TransitionError, audit
 
 
@@ -42,8 +45,25 @@ def suspend(modeladmin, request, queryset):
     _change_status(modeladmin, request, queryset, "suspend")
 
 
+class ApplicationAdminForm(forms.ModelForm):
+    def clean_name(self):
+        # The account is read-only here, so Django skips the (account, name) constraint; check it by hand.
+        name = self.cleaned_data["name"]
+        siblings = Application.objects.filter(account_id=self.instance.account_id).exclude(pk=self.instance.pk)
+        if siblings.filter(name=name).exists():
+            raise forms.ValidationError(_("The account already has an application with this name."))
+        return name
+
+    def clean_ip_allowlist(self):
+        return normalise_ip_allowlist(self.cleaned_data["ip_allowlist"])
+
+    def clean_default_region(self):
+        return normalise_region(self.cleaned_data["default_region"])
+
+
 @admin.register(Application)
 class ApplicationAdmin(admin.ModelAdmin):
+    form = ApplicationAdminForm
     list_display = ["name", "account", "status", "app_key", "created_at"]
     list_filter = ["status"]
     list_select_related = ["account"]
@@ -53,6 +73,7 @@ class ApplicationAdmin(admin.ModelAdmin):
               "ip_allowlist", "default_region", "created_at"]
     readonly_fields = ["account", "app_key", "status", "status_changed_at", "created_at"]
     actions = [launch, suspend]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def save_model(self, request, obj, form, change):
         before = {f: form.initial.get(f) for f in form.changed_data}

@@ -35,6 +35,23 @@ def _formfield(db_field, **kwargs):
     return db_field.formfield(**kwargs)
 
 
+def normalise_ip_allowlist(text):
+    """The allow-list one entry a line, blank lines dropped; ValidationError naming every bad entry."""
+    entries, invalid = parse_ip_allowlist(text)
+    if invalid:
+        raise forms.ValidationError(
+            _("Not an IP address or CIDR range: %(entries)s") % {"entries": ", ".join(invalid)}, code="invalid_ip"
+        )
+    return "\n".join(entries)
+
+
+def normalise_region(value):
+    region = value.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise forms.ValidationError(_("Enter a two-letter region code such as CN or HK."), code="region")
+    return region
+
+
 class ApplicationForm(forms.ModelForm):
     """Create or edit an application of `account`; on create, the account's quota is checked too."""
 
@@ -77,15 +94,7 @@ class ApplicationForm(forms.ModelForm):
         return name
 
     def clean_ip_allowlist(self):
-        entries, invalid = parse_ip_allowlist(self.cleaned_data["ip_allowlist"])
-        if invalid:
-            raise forms.ValidationError(
-                _("Not an IP address or CIDR range: %(entries)s") % {"entries": ", ".join(invalid)}, code="invalid_ip"
-            )
-        return "\n".join(entries)
+        return normalise_ip_allowlist(self.cleaned_data["ip_allowlist"])
 
     def clean_default_region(self):
-        region = self.cleaned_data["default_region"].strip().upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise forms.ValidationError(_("Enter a two-letter region code such as CN or HK."), code="region")
-        return region
+        return normalise_region(self.cleaned_data["default_region"])
