@@ -124,12 +124,12 @@ class Qualification(ReviewedModel):
     purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose, default=Purpose.OWN_USE)
     legal_representative = models.CharField(_("legal representative"), max_length=64, blank=True)
     handler_name = models.CharField(_("handler name"), max_length=64, blank=True)
-    business_licence = models.FileField(_("business licence"), upload_to=document_path, validators=[validate_document])
-    legal_person_id = models.FileField(_("legal representative's ID"), upload_to=document_path, validators=[validate_document])
-    handler_id_front = models.FileField(_("handler's ID (front)"), upload_to=document_path, validators=[validate_document])
-    handler_id_back = models.FileField(_("handler's ID (back)"), upload_to=document_path, validators=[validate_document])
+    business_licence = models.FileField(_("business licence"), upload_to=document_path, validators=[validate_document], max_length=255)
+    legal_person_id = models.FileField(_("legal representative's ID"), upload_to=document_path, validators=[validate_document], max_length=255)
+    handler_id_front = models.FileField(_("handler's ID (front)"), upload_to=document_path, validators=[validate_document], max_length=255)
+    handler_id_back = models.FileField(_("handler's ID (back)"), upload_to=document_path, validators=[validate_document], max_length=255)
     authorisation_letter = models.FileField(
-        _("authorisation letter"), upload_to=document_path, validators=[validate_document], blank=True
+        _("authorisation letter"), upload_to=document_path, validators=[validate_document], blank=True, max_length=255
     )
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.PENDING_REVIEW)
 
