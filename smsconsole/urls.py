@@ -18,4 +18,5 @@ urlpatterns = [
     path("applications/<int:pk>/launch/", views.application_launch, name="application_launch"),
     path("applications/<int:pk>/suspend/", views.application_suspend, name="application_suspend"),
     path("", include("templates_app.urls")),
+    path("", include("campaigns.urls")),
 ]

@@ -1,0 +1,30 @@
+from django.urls import path
+
+from campaigns.views import contact_lists, imports, opt_outs
+
+app_name = "campaigns"
+
+urlpatterns = [
+    path("imports/", imports.import_list, name="import_list"),
+    path("imports/new/", imports.import_create, name="import_create"),
+    path("imports/sample/<int:template_pk>.<str:fmt>", imports.import_sample, name="import_sample"),
+    path("imports/<int:pk>/", imports.import_detail, name="import_detail"),
+    path("imports/<int:pk>/progress/", imports.import_progress, name="import_progress"),
+    path("imports/<int:pk>/cancel/", imports.import_cancel, name="import_cancel"),
+    path("imports/<int:pk>/rejected.<str:fmt>", imports.import_rejected_download, name="import_rejected_download"),
+    path("contact-lists/", contact_lists.list_index, name="contact_list_index"),
+    path("contact-lists/new/", contact_lists.list_create, name="contact_list_create"),
+    path("contact-lists/<int:pk>/", contact_lists.list_detail, name="contact_list_detail"),
+    path("contact-lists/<int:pk>/edit/", contact_lists.list_edit, name="contact_list_edit"),
+    path("contact-lists/<int:pk>/delete/", contact_lists.list_delete, name="contact_list_delete"),
+    path("contact-lists/<int:pk>/import/", contact_lists.list_import, name="contact_list_import"),
+    path("contact-lists/<int:pk>/export.<str:fmt>", contact_lists.list_export, name="contact_list_export"),
+    path("contact-lists/<int:pk>/contacts/new/", contact_lists.contact_create, name="contact_create"),
+    path("contact-lists/<int:pk>/contacts/<int:contact_pk>/edit/", contact_lists.contact_edit, name="contact_edit"),
+    path("contact-lists/<int:pk>/contacts/<int:contact_pk>/delete/", contact_lists.contact_delete, name="contact_delete"),
+    path("opt-outs/", opt_outs.opt_out_list, name="opt_out_list"),
+    path("opt-outs/new/", opt_outs.opt_out_create, name="opt_out_create"),
+    path("opt-outs/import/", opt_outs.opt_out_import, name="opt_out_import"),
+    path("opt-outs/export.<str:fmt>", opt_outs.opt_out_export, name="opt_out_export"),
+    path("opt-outs/<int:pk>/delete/", opt_outs.opt_out_delete, name="opt_out_delete"),
+]
