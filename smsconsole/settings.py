@@ -162,3 +162,8 @@ SMS_IMPORT_MAX_BYTES = env_int("SMS_IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum
 SMS_IMPORT_DUPLICATE_POLICY = env_str("SMS_IMPORT_DUPLICATE_POLICY", "keep_first")
 if SMS_IMPORT_DUPLICATE_POLICY not in {"keep_first", "reject_number"}:
     raise ImproperlyConfigured("SMS_IMPORT_DUPLICATE_POLICY must be keep_first or reject_number")
+
+# Periodic work run by `celery -A smsconsole beat`; each task guards itself against overlap.
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stale-imports": {"task": "campaigns.tasks.sweep_stale_imports", "schedule": 300.0},
+}
