@@ -180,8 +180,8 @@ class TemplateForm(forms.ModelForm):
             "hx-sync": "closest form:replace",
         })
 
-        self.template_type = self._raw("type") or ""
-        self.found_variables = rules.find_variables(self._raw("content") or "")
+        self.template_type = self.raw_value("type") or ""
+        self.found_variables = rules.find_variables(self.raw_value("content") or "")
         existing = {v.position: v for v in self.instance.variables.all()} if self.instance.pk else {}
         self.variable_settings = read_variable_settings(
             self.data if self.is_bound else None, self.found_variables, self.template_type, existing
@@ -193,7 +193,8 @@ class TemplateForm(forms.ModelForm):
         for v, (attribute, max_length, description) in zip(self.found_variables, self.variable_settings):
             self._add_variable_fields(v, attribute, max_length, description)
 
-    def _raw(self, name):
+    def raw_value(self, name):
+        """A field's value before cleaning: posted, else initial, else the instance's."""
         if self.is_bound:
             return self.data.get(name)
         if name in self.initial:

@@ -22,7 +22,6 @@ from templates_app.forms.templates import (
     TemplateForm,
     measure,
     problem_message,
-    read_variable_settings,
     template_measure,
     variable_field_name,
 )
@@ -102,7 +101,7 @@ def _form_preview(request, form):
         signature = None if universal else _scoped_signature(request, form.data.get("signature"))
     else:
         signature = form.instance.signature if form.instance.pk and form.instance.signature_id else None
-    return _preview(form._raw("content") or "", form.template_type, signature, form.found_variables, form.variable_settings)
+    return _preview(form.raw_value("content") or "", form.template_type, signature, form.found_variables, form.variable_settings)
 
 
 def _labels_changed(data, found):
