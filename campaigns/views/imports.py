@@ -1,31 +1,153 @@
-# Placeholder views until the real ones land; every one answers 501.
-from django.http import HttpResponse
+import io
+import os
+import tempfile
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from campaigns import uploads
+from campaigns.exports import csv_lines, write_xlsx
+from campaigns.import_forms import ImportForm
+from campaigns.models import RecipientImport
+from smsconsole.models import Application, TransitionError, audit
+from smsconsole.tenancy import get_scoped_or_404, require_membership, require_operator, scoped
+from templates_app.models import Template
+
+PAGE_SIZE = 50
+FORMATS = ("csv", "xlsx")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def import_list(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+def _get_import(request, pk):
+    imports = scoped(request, RecipientImport).select_related("application", "template", "created_by")
+    obj = imports.filter(pk=pk).first()
+    if obj is None:
+        raise Http404
+    return obj
 
 
-def import_create(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+def _active_templates(request):
+    return scoped(request, Template, account_path="application__account").filter(status=Template.Status.ACTIVE)
 
 
-def import_sample(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+def _layout_context(template):
+    return {
+        "chosen": template,
+        "max_rows": settings.SMS_IMPORT_MAX_ROWS,
+        "max_bytes": settings.SMS_IMPORT_MAX_BYTES,
+    }
 
 
-def import_detail(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+def _csv_response(lines, filename, streaming=False):
+    response = StreamingHttpResponse(lines) if streaming else HttpResponse("".join(lines))
+    response["Content-Type"] = "text/csv; charset=utf-8"
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
 
 
-def import_progress(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+@login_required
+def import_list(request):
+    require_membership(request)
+    imports = scoped(request, RecipientImport).select_related("application", "template")
+    page = Paginator(imports, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "campaigns/import_list.html", {"page": page})
 
 
-def import_cancel(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+@login_required
+def import_create(request):
+    membership = require_operator(request)
+    templates = _active_templates(request)
+    applications = scoped(request, Application)
+    if request.method == "POST":
+        form = ImportForm(request.POST, request.FILES, applications=applications, templates=templates)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                recipient_import = uploads.start_import(membership, data["application"], data["template"], data["file"])
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("The file was uploaded; its rows are being imported."))
+                return redirect("campaigns:import_detail", pk=recipient_import.pk)
+        chosen = form.cleaned_data.get("template")
+    else:
+        pk = request.GET.get("template", "")
+        chosen = templates.select_related("application").filter(pk=pk).first() if pk.isdigit() else None
+        if request.headers.get("HX-Request"):
+            return render(request, "campaigns/_import_layout.html", _layout_context(chosen))
+        initial = {"template": chosen, "application": chosen.application if chosen else None}
+        form = ImportForm(initial=initial, applications=applications, templates=templates)
+    return render(request, "campaigns/import_create.html", {"form": form, **_layout_context(chosen)})
 
 
-def import_rejected_download(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+@login_required
+def import_sample(request, template_pk, fmt):
+    require_membership(request)
+    template = get_scoped_or_404(request, Template, template_pk, account_path="application__account")
+    if fmt not in FORMATS:
+        raise Http404
+    header, rows = uploads.sample_rows(template)
+    filename = f"sample-{template.pk}.{fmt}"
+    if fmt == "csv":
+        return _csv_response(csv_lines(header, rows), filename)
+    buffer = io.BytesIO()
+    write_xlsx(buffer, header, rows)
+    return HttpResponse(
+        buffer.getvalue(),
+        content_type=XLSX_TYPE,
+        headers={"Content-Disposition": content_disposition_header(True, filename)},
+    )
 
+
+@login_required
+def import_detail(request, pk):
+    require_membership(request)
+    recipient_import = _get_import(request, pk)
+    return render(request, "campaigns/import_detail.html", uploads.status_context(recipient_import))
+
+
+@login_required
+def import_progress(request, pk):
+    require_membership(request)
+    recipient_import = get_scoped_or_404(request, RecipientImport, pk)
+    return render(request, "campaigns/_import_status.html", uploads.status_context(recipient_import))
+
+
+@login_required
+@require_POST
+def import_cancel(request, pk):
+    require_operator(request)
+    recipient_import = get_scoped_or_404(request, RecipientImport, pk)
+    try:
+        recipient_import.cancel()
+    except TransitionError as error:
+        messages.error(request, error.messages[0])
+    else:
+        audit(request.user, "cancel", recipient_import)
+        messages.success(request, _("The import was cancelled; none of its rows were kept."))
+    return redirect("campaigns:import_detail", pk=pk)
+
+
+@login_required
+def import_rejected_download(request, pk, fmt):
+    require_membership(request)
+    recipient_import = _get_import(request, pk)
+    if fmt not in FORMATS or recipient_import.status != RecipientImport.Status.COMPLETED:
+        raise Http404
+    header, rows = uploads.rejected_rows_export(recipient_import)
+    filename = f"{os.path.splitext(recipient_import.original_name)[0]}-rejected.{fmt}"
+    if fmt == "csv":
+        return _csv_response(csv_lines(header, rows), filename, streaming=True)
+    # Written to disk, not memory: a file of 1,000,000 bad rows is tens of megabytes.
+    handle = tempfile.TemporaryFile(suffix=".xlsx")
+    write_xlsx(handle, header, rows)
+    handle.seek(0)
+    return FileResponse(handle, as_attachment=True, filename=filename, content_type=XLSX_TYPE)
