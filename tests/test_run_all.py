@@ -164,7 +164,9 @@ def run_all(tmp_path):
         process.wait()
 
 
-def test_run_all_stops_every_child_and_the_embedded_redis_on_sigterm(run_all, tmp_path):
+def test_run_all_stops_every_child_and_the_embedded_redis_on_sigterm(run_all, tmp_path, monkeypatch):
+    # Celery prefers this variable to the broker it is given.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     process, port, marker = run_all
     _wait_until_serving(process, port, tmp_path)
     descendants = psutil.Process(process.pid).children(recursive=True)

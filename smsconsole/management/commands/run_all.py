@@ -89,7 +89,8 @@ class Command(BaseCommand):
                 process = start_child(argv, cwd=settings.BASE_DIR, env=env, stdin=subprocess.DEVNULL)
                 children.append((name, process))
                 self._say(f"Started {name} (pid {process.pid}): {' '.join(argv[1:])}")
-            self._say(f"Console: {env['CONSOLE_URL']} - press Ctrl-C to stop everything.")
+            if not self.received:
+                self._say(f"Console: {env['CONSOLE_URL']} - press Ctrl-C to stop everything.")
 
             failed = self._wait(children)
         finally:
