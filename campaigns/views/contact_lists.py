@@ -1,43 +1,279 @@
-# Placeholder views until the real ones land; every one answers 501.
-from django.http import HttpResponse
+import re
+import tempfile
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+
+from campaigns.contact_forms import ContactForm, ContactListForm, UploadForm
+from campaigns.contacts_import import ImportResult, default_region, import_contacts, problem_message, stored_upload
+from campaigns.exports import csv_lines, write_xlsx
+from campaigns.models import Contact, ContactList
+from campaigns.recipient_files import FileProblem
+from smsconsole.models import audit
+from smsconsole.tenancy import get_scoped_or_404, require_membership, require_operator, scoped
+
+PAGE_SIZE = 50
+REJECTED_SHOWN = 500
+NUMBER_SEPARATORS = re.compile(r"[\s\-()]")
 
 
-def list_index(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+def _get_list(request, pk):
+    return get_scoped_or_404(request, ContactList, pk)
 
 
-def list_create(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+def _get_contact(request, contact_list, contact_pk):
+    contact = get_scoped_or_404(request, Contact, contact_pk, account_path="contact_list__account")
+    if contact.contact_list_id != contact_list.pk:
+        raise Http404
+    return contact
 
 
-def list_detail(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+def _list_snapshot(contact_list):
+    return {"name": contact_list.name, "field_names": contact_list.field_names}
 
 
-def list_edit(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+def _contact_snapshot(contact):
+    return {"phone": contact.phone, "name": contact.name, "fields": contact.fields}
 
 
-def list_delete(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+def search_contacts(contacts, query):
+    """Narrows `contacts` to those whose number contains the query's digits or whose name contains it."""
+    query = query.strip()
+    if not query:
+        return contacts
+    condition = Q(name__icontains=query)
+    digits = NUMBER_SEPARATORS.sub("", query)
+    if digits:
+        condition |= Q(phone__contains=digits)
+    return contacts.filter(condition)
 
 
-def list_import(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+@login_required
+def list_index(request):
+    require_membership(request)
+    lists = scoped(request, ContactList).annotate(contact_count=Count("contacts")).order_by("name")
+    page = Paginator(lists, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "campaigns/contact_list_index.html", {"page": page, "query": ""})
 
 
-def list_export(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+@login_required
+def list_create(request):
+    membership = require_operator(request)
+    form = ContactListForm(request.POST or None, account=membership.account)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                contact_list = form.save()
+                audit(request.user, "create", contact_list, after=_list_snapshot(contact_list))
+        except IntegrityError:
+            # Another request created a list of the same name in between.
+            form.add_error("name", _("Your account already has a contact list with this name."))
+        else:
+            messages.success(request, _("The contact list was created."))
+            return redirect("campaigns:contact_list_detail", pk=contact_list.pk)
+    return render(request, "campaigns/contact_list_form.html", {"form": form, "contact_list": None})
 
 
-def contact_create(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+@login_required
+def list_edit(request, pk):
+    membership = require_operator(request)
+    contact_list = _get_list(request, pk)
+    before = _list_snapshot(contact_list)
+    title = contact_list.name
+    form = ContactListForm(request.POST or None, instance=contact_list, account=membership.account)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                form.save()
+                audit(request.user, "update", contact_list, before=before, after=_list_snapshot(contact_list))
+        except IntegrityError:
+            form.add_error("name", _("Your account already has a contact list with this name."))
+        else:
+            messages.success(request, _("The contact list was saved."))
+            return redirect("campaigns:contact_list_detail", pk=pk)
+    return render(
+        request, "campaigns/contact_list_form.html", {"form": form, "contact_list": contact_list, "title": title}
+    )
 
 
-def contact_edit(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+@login_required
+def list_detail(request, pk):
+    require_membership(request)
+    contact_list = _get_list(request, pk)
+    query = request.GET.get("q", "")
+    contacts = search_contacts(contact_list.contacts.order_by("id"), query)
+    page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(contact, [contact.fields.get(name, "") for name in contact_list.field_names]) for contact in page]
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "campaigns/contact_list_detail.html",
+        {"contact_list": contact_list, "page": page, "rows": rows, "q": query, "query": params.urlencode(),
+         "total": contact_list.contacts.count()},
+    )
 
 
-def contact_delete(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+@login_required
+def list_delete(request, pk):
+    require_operator(request)
+    contact_list = _get_list(request, pk)
+    if request.method == "POST":
+        with transaction.atomic():
+            audit(request.user, "delete", contact_list,
+                  before={**_list_snapshot(contact_list), "contacts": contact_list.contacts.count()})
+            contact_list.delete()
+        messages.success(request, _("The contact list was deleted."))
+        return redirect("campaigns:contact_list_index")
+    return render(
+        request, "campaigns/contact_list_confirm_delete.html",
+        {"contact_list": contact_list, "total": contact_list.contacts.count()},
+    )
 
+
+def _session_key(contact_list):
+    return f"contact_import:{contact_list.pk}"
+
+
+@login_required
+def list_import(request, pk):
+    """Upload form; after an upload, the result (from the session) and its rejected rows as CSV.
+
+    The result, rejected rows included, is kept in the session so the page can be reloaded and the
+    rejected rows downloaded without reading the file again; it lasts until the next import.
+    """
+    membership = require_operator(request)
+    contact_list = _get_list(request, pk)
+    key = _session_key(contact_list)
+    stored = request.session.get(key)
+    if request.method == "GET" and stored and "rejected" in request.GET:
+        result = ImportResult.from_dict(stored)
+        response = StreamingHttpResponse(result.rejected_csv_lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(True, f"{contact_list.name}-rejected.csv")
+        return response
+    if request.method == "GET" and stored and "result" in request.GET:
+        result = ImportResult.from_dict(stored)
+        return render(
+            request, "campaigns/contact_list_import_result.html",
+            {"contact_list": contact_list, "result": result, "rejected": list(result.rejected_rows())[:REJECTED_SHOWN],
+             "shown": REJECTED_SHOWN},
+        )
+    form = UploadForm(request.POST or None, request.FILES or None, region=default_region(membership.account))
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            with stored_upload(upload) as path:
+                result = import_contacts(contact_list, path, upload.name, form.cleaned_data["region"])
+        except FileProblem as problem:
+            form.add_error("file", problem_message(problem))
+        else:
+            audit(
+                request.user, "import_contacts", contact_list,
+                after={"file": upload.name, "rows": result.rows, "added": result.added,
+                       "existing": result.existing, "rejected": result.rejected_count},
+            )
+            request.session[key] = result.as_dict()
+            return redirect(f"{request.path}?result=1")
+    return render(request, "campaigns/contact_list_import.html", {"contact_list": contact_list, "form": form})
+
+
+def export_response(fmt, filename, header, rows):
+    """A download of `rows` as CSV (streamed) or XLSX (written to a temporary file), formula-safe."""
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    if fmt == "csv":
+        response = StreamingHttpResponse(csv_lines(header, rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(True, f"{filename}-{stamp}.csv")
+        return response
+    if fmt == "xlsx":
+        # A temporary file rather than memory: lists can be large. FileResponse closes (and so removes) it.
+        handle = tempfile.TemporaryFile()
+        write_xlsx(handle, header, rows)
+        handle.seek(0)
+        return FileResponse(
+            handle, as_attachment=True, filename=f"{filename}-{stamp}.xlsx",
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    raise Http404
+
+
+@login_required
+def list_export(request, pk, fmt):
+    require_membership(request)
+    contact_list = _get_list(request, pk)
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    field_names = list(contact_list.field_names)
+    header = [_("Number"), _("Name"), *field_names]
+    contacts = contact_list.contacts.order_by("id").values_list("phone", "name", "fields")
+    rows = (
+        [phone, name, *[(fields or {}).get(field_name, "") for field_name in field_names]]
+        for phone, name, fields in contacts.iterator(chunk_size=2000)
+    )
+    return export_response(fmt, contact_list.name, header, rows)
+
+
+@login_required
+def contact_create(request, pk):
+    membership = require_operator(request)
+    contact_list = _get_list(request, pk)
+    form = ContactForm(request.POST or None, contact_list=contact_list, region=default_region(membership.account))
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                contact = form.save()
+                audit(request.user, "create", contact, after=_contact_snapshot(contact), account=membership.account)
+        except IntegrityError:
+            form.add_error("phone", _("This number is already in this list."))
+        else:
+            messages.success(request, _("The contact was added."))
+            if "add_another" in request.POST:
+                return redirect("campaigns:contact_create", pk=pk)
+            return redirect("campaigns:contact_list_detail", pk=pk)
+    return render(request, "campaigns/contact_form.html", {"form": form, "contact_list": contact_list, "contact": None})
+
+
+@login_required
+def contact_edit(request, pk, contact_pk):
+    membership = require_operator(request)
+    contact_list = _get_list(request, pk)
+    contact = _get_contact(request, contact_list, contact_pk)
+    before = _contact_snapshot(contact)
+    form = ContactForm(
+        request.POST or None, contact_list=contact_list, instance=contact, region=default_region(membership.account)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                form.save()
+                audit(request.user, "update", contact, before=before, after=_contact_snapshot(contact),
+                      account=membership.account)
+        except IntegrityError:
+            form.add_error("phone", _("This number is already in this list."))
+        else:
+            messages.success(request, _("The contact was saved."))
+            return redirect("campaigns:contact_list_detail", pk=pk)
+    return render(
+        request, "campaigns/contact_form.html", {"form": form, "contact_list": contact_list, "contact": contact}
+    )
+
+
+@login_required
+def contact_delete(request, pk, contact_pk):
+    membership = require_operator(request)
+    contact_list = _get_list(request, pk)
+    contact = _get_contact(request, contact_list, contact_pk)
+    if request.method == "POST":
+        with transaction.atomic():
+            audit(request.user, "delete", contact, before=_contact_snapshot(contact), account=membership.account)
+            contact.delete()
+        messages.success(request, _("The contact was deleted."))
+        return redirect("campaigns:contact_list_detail", pk=pk)
+    return render(request, "campaigns/contact_confirm_delete.html", {"contact_list": contact_list, "contact": contact})

@@ -1,0 +1,293 @@
+"""Console imports into a contact list or the opt-out list, run inside the request.
+
+These files are small next to recipient files (capped at MAX_ROWS), so they are read with the
+streaming reader, normalised and written with bulk_create in batches, in one transaction: a file
+refused half-way (too many rows, a broken encoding) leaves nothing behind. Only the rejected rows
+are kept in memory, for the result page and its CSV download.
+"""
+
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import phonenumbers
+from django.db import transaction
+from django.utils.translation import gettext, gettext_lazy as _
+
+from campaigns import numbers
+from campaigns.exports import csv_lines
+from campaigns.importer import count_lines, looks_like_header
+from campaigns.models import Contact, OptOut
+from campaigns.numbers import normalise_number
+from campaigns.recipient_files import FileProblem, read_rows
+from smsconsole.models import Application
+
+MAX_ROWS = 50_000
+MAX_BYTES = 20 * 1024 * 1024
+BATCH_ROWS = 2_000
+CELL_KEPT = 200  # longest original cell kept in a rejected row
+NAME_MAX_LENGTH = Contact._meta.get_field("name").max_length
+NOTE_MAX_LENGTH = OptOut._meta.get_field("note").max_length
+
+DUPLICATE = "duplicate"
+NAME_TOO_LONG = "name_too_long"
+
+REASONS = {
+    numbers.EMPTY: _("No number"),
+    numbers.SCIENTIFIC_NOTATION: _("Number in scientific notation (e.g. 1.38001E+10): digits were lost in Excel"),
+    numbers.NOT_A_NUMBER: _("Not a phone number"),
+    numbers.INVALID: _("Invalid number"),
+    numbers.NOT_MOBILE: _("Not a mobile number"),
+    DUPLICATE: _("Number already given in an earlier row"),
+    NAME_TOO_LONG: _("Name longer than %(limit)s characters"),
+}
+
+FILE_PROBLEMS = {
+    "extension": _("Upload a .csv, .txt or .xlsx file (this one is “%(extension)s”)."),
+    "empty": _("The file is empty."),
+    "binary": _("The file is not a text file: save it as CSV (UTF-8 or GBK), TXT or XLSX."),
+    "encoding": _("The file's text encoding could not be read: save it as UTF-8 or GBK."),
+    "malformed": _("The file is not valid CSV near row %(row)s."),
+    "not_xlsx": _("The file is not a readable XLSX workbook."),
+    "no_sheet": _("The workbook has no worksheet."),
+    "too_many_rows": _("The file has more than %(limit)s rows; split it into smaller files."),
+    "too_large": _("The file is larger than %(limit)s MB."),
+}
+
+NAME_WORDS = {"name", "姓名", "名字", "名称", "联系人"}
+NOTE_WORDS = {"note", "备注", "说明"}
+
+
+def problem_message(problem):
+    """The translated message for a FileProblem, with its parameters filled in."""
+    template = FILE_PROBLEMS.get(problem.code)
+    if template is None:
+        return gettext("The file could not be read (%(code)s).") % {"code": problem.code}
+    params = {"extension": "-", "row": "?", "limit": MAX_ROWS, **problem.params}
+    return str(template) % params
+
+
+def reason_label(code):
+    label = REASONS.get(code)
+    return code if label is None else str(label) % {"limit": NAME_MAX_LENGTH}
+
+
+def default_region(account):
+    """The default region of the account's first application, or CN when it has none."""
+    region = (
+        Application.objects.filter(account=account).order_by("created_at", "pk")
+        .values_list("default_region", flat=True).first()
+    )
+    return region or "CN"
+
+
+def region_choices():
+    return [
+        (region, f"{region} +{phonenumbers.country_code_for_region(region)}")
+        for region in sorted(phonenumbers.SUPPORTED_REGIONS)
+    ]
+
+
+@contextmanager
+def stored_upload(uploaded_file):
+    """A filesystem path holding the upload; small uploads live in memory and are written out first."""
+    if hasattr(uploaded_file, "temporary_file_path"):
+        yield uploaded_file.temporary_file_path()
+        return
+    ext = os.path.splitext(uploaded_file.name or "")[1].lower()
+    handle = tempfile.NamedTemporaryFile(suffix=ext, delete=False)
+    try:
+        with handle:
+            for chunk in uploaded_file.chunks():
+                handle.write(chunk)
+        yield handle.name
+    finally:
+        os.unlink(handle.name)
+
+
+class DataRows:
+    """Data rows of a file: blank rows skipped, a header row set aside in `header`, at most MAX_ROWS."""
+
+    def __init__(self, path, filename, max_rows=None):
+        self.path, self.filename = path, filename
+        self.max_rows = MAX_ROWS if max_rows is None else max_rows
+        self.header = None
+
+    def __iter__(self):
+        if not self.filename.lower().endswith(".xlsx") and count_lines(self.path) > self.max_rows + 2:
+            # Refused before any row is written; XLSX has no cheap count and is stopped mid-way instead.
+            raise FileProblem("too_many_rows", {"limit": self.max_rows})
+        first, data_rows = True, 0
+        for row_number, cells in read_rows(self.path, self.filename):
+            cells = [cell.strip() for cell in cells]
+            if not any(cells):
+                continue
+            if first:
+                first = False
+                if looks_like_header(cells):
+                    self.header = cells
+                    continue
+            data_rows += 1
+            if data_rows > self.max_rows:
+                raise FileProblem("too_many_rows", {"limit": self.max_rows})
+            yield row_number, cells
+
+
+def _cell(cells, index):
+    if index is None or index >= len(cells):
+        return ""
+    return cells[index]
+
+
+def contact_columns(header, field_names):
+    """Column index of the name and of each custom field: by the header's names, else by position."""
+    positional = {"name": 1, **{name: 2 + i for i, name in enumerate(field_names)}}
+    if header is None:
+        return positional
+    by_name = {}
+    for index, title in enumerate(header[1:], start=1):
+        by_name.setdefault(title.strip().lower(), index)
+    name_words = NAME_WORDS | {gettext("Name").lower()}
+    name_index = next((by_name[word] for word in name_words if word in by_name), None)
+    fields = {name: by_name.get(name.strip().lower()) for name in field_names}
+    if name_index is None and not any(index is not None for index in fields.values()):
+        # A header naming nothing known (e.g. "手机, 客户, 城市") still follows the positional layout.
+        return positional
+    return {"name": name_index, **fields}
+
+
+@dataclass
+class ImportResult:
+    filename: str = ""
+    rows: int = 0
+    added: int = 0
+    existing: int = 0
+    rejected: list = field(default_factory=list)  # [row_number, cells, reason, detail]
+
+    def reject(self, row_number, cells, reason, detail=""):
+        self.rejected.append([row_number, [c[:CELL_KEPT] for c in cells], reason, str(detail)])
+
+    def as_dict(self):
+        return {
+            "filename": self.filename, "rows": self.rows, "added": self.added,
+            "existing": self.existing, "rejected": self.rejected,
+        }
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(**data)
+
+    @property
+    def rejected_count(self):
+        return len(self.rejected)
+
+    def rejected_rows(self):
+        """Rejected rows for display: (row number, cells, reason label, detail)."""
+        for row_number, cells, reason, detail in self.rejected:
+            yield row_number, cells, reason_label(reason), detail
+
+    def rejected_csv_lines(self):
+        width = max((len(cells) for _row, cells, _reason, _detail in self.rejected), default=1)
+        header = [gettext("Row"), gettext("Reason"), gettext("Detail")] + [
+            gettext("Column %(number)s") % {"number": i} for i in range(1, width + 1)
+        ]
+        rows = ([row, reason, detail, *cells] for row, cells, reason, detail in self.rejected_rows())
+        return csv_lines(header, rows)
+
+
+def _check_number(result, seen, row_number, cells, region):
+    """The row's number in E.164, or None after recording why the row is rejected."""
+    phone, error = normalise_number(cells[0], region)
+    if error:
+        result.reject(row_number, cells, error)
+        return None
+    if phone in seen:
+        result.reject(row_number, cells, DUPLICATE, gettext("row %(row)s") % {"row": seen[phone]})
+        return None
+    seen[phone] = row_number
+    return phone
+
+
+def import_contacts(contact_list, path, filename, region):
+    """Adds the file's rows to `contact_list`; numbers already in it are counted, not changed.
+
+    Raises FileProblem (and writes nothing) when the file as a whole cannot be used.
+    """
+    result = ImportResult(filename=filename)
+    rows = DataRows(path, filename)
+    columns, seen, pending = None, {}, []
+
+    def flush():
+        phones = [contact.phone for contact in pending]
+        existing = set(
+            Contact.objects.filter(contact_list=contact_list, phone__in=phones).values_list("phone", flat=True)
+        )
+        new = [contact for contact in pending if contact.phone not in existing]
+        # ignore_conflicts: a contact added in another request meanwhile is not an error.
+        Contact.objects.bulk_create(new, ignore_conflicts=True)
+        result.added += len(new)
+        result.existing += len(existing)
+        pending.clear()
+
+    with transaction.atomic():
+        for row_number, cells in rows:
+            if columns is None:
+                columns = contact_columns(rows.header, contact_list.field_names)
+            result.rows += 1
+            phone = _check_number(result, seen, row_number, cells, region)
+            if phone is None:
+                continue
+            name = _cell(cells, columns["name"])
+            if len(name) > NAME_MAX_LENGTH:
+                result.reject(row_number, cells, NAME_TOO_LONG)
+                continue
+            values = {name_: _cell(cells, columns[name_]) for name_ in contact_list.field_names}
+            pending.append(
+                Contact(contact_list=contact_list, phone=phone, name=name, fields={k: v for k, v in values.items() if v})
+            )
+            if len(pending) >= BATCH_ROWS:
+                flush()
+        if pending:
+            flush()
+    return result
+
+
+def import_opt_outs(account, path, filename, region):
+    """Adds the file's numbers to the account's opt-out list (source "import"); the second column is a note."""
+    result = ImportResult(filename=filename)
+    rows = DataRows(path, filename)
+    note_index, seen, pending = None, {}, []
+
+    def flush():
+        phones = [opt_out.phone for opt_out in pending]
+        existing = set(OptOut.objects.filter(account=account, phone__in=phones).values_list("phone", flat=True))
+        new = [opt_out for opt_out in pending if opt_out.phone not in existing]
+        OptOut.objects.bulk_create(new, ignore_conflicts=True)
+        result.added += len(new)
+        result.existing += len(existing)
+        pending.clear()
+
+    with transaction.atomic():
+        for row_number, cells in rows:
+            if note_index is None:
+                titles = [title.lower() for title in (rows.header or [])]
+                note_words = NOTE_WORDS | {gettext("Note").lower()}
+                note_index = next((i for i, title in enumerate(titles) if i and title in note_words), 1)
+            result.rows += 1
+            phone = _check_number(result, seen, row_number, cells, region)
+            if phone is None:
+                continue
+            note = _cell(cells, note_index)[:NOTE_MAX_LENGTH]
+            pending.append(OptOut(account=account, phone=phone, source=OptOut.Source.IMPORT, note=note))
+            if len(pending) >= BATCH_ROWS:
+                flush()
+        if pending:
+            flush()
+    return result
+
+
+__all__ = [
+    "MAX_BYTES", "MAX_ROWS", "DataRows", "ImportResult", "contact_columns", "default_region", "import_contacts",
+    "import_opt_outs", "problem_message", "reason_label", "region_choices", "stored_upload",
+]
