@@ -5,6 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from campaigns import import_reasons
 from campaigns.contacts_import import MAX_BYTES, reason_label, region_choices
 from campaigns.models import Contact, ContactList, OptOut
 from campaigns.numbers import normalise_number
@@ -185,8 +186,8 @@ class UploadForm(forms.Form):
         ext = os.path.splitext(upload.name or "")[1].lower()
         if ext not in EXTENSIONS:
             raise ValidationError(
-                _("Upload a .csv, .txt or .xlsx file (this one is “%(extension)s”)."),
-                code="extension", params={"extension": ext or "-"},
+                import_reasons.failure_message("extension", {"extension": ext or "-", "allowed": ", ".join(EXTENSIONS)}),
+                code="extension",
             )
         if upload.size > MAX_BYTES:
             raise ValidationError(_("The file is larger than %(limit)s MB."), code="too_large",

@@ -15,7 +15,7 @@ import phonenumbers
 from django.db import transaction
 from django.utils.translation import gettext, gettext_lazy as _
 
-from campaigns import numbers
+from campaigns import import_reasons
 from campaigns.exports import csv_lines
 from campaigns.importer import count_lines, looks_like_header
 from campaigns.models import Contact, OptOut
@@ -33,26 +33,11 @@ NOTE_MAX_LENGTH = OptOut._meta.get_field("note").max_length
 DUPLICATE = "duplicate"
 NAME_TOO_LONG = "name_too_long"
 
+# Row reasons of these imports that differ from the recipient import's; number and file codes
+# share campaigns.import_reasons with it.
 REASONS = {
-    numbers.EMPTY: _("No number"),
-    numbers.SCIENTIFIC_NOTATION: _("Number in scientific notation (e.g. 1.38001E+10): digits were lost in Excel"),
-    numbers.NOT_A_NUMBER: _("Not a phone number"),
-    numbers.INVALID: _("Invalid number"),
-    numbers.NOT_MOBILE: _("Not a mobile number"),
-    DUPLICATE: _("Number already given in an earlier row"),
-    NAME_TOO_LONG: _("Name longer than %(limit)s characters"),
-}
-
-FILE_PROBLEMS = {
-    "extension": _("Upload a .csv, .txt or .xlsx file (this one is “%(extension)s”)."),
-    "empty": _("The file is empty."),
-    "binary": _("The file is not a text file: save it as CSV (UTF-8 or GBK), TXT or XLSX."),
-    "encoding": _("The file's text encoding could not be read: save it as UTF-8 or GBK."),
-    "malformed": _("The file is not valid CSV near row %(row)s."),
-    "not_xlsx": _("The file is not a readable XLSX workbook."),
-    "no_sheet": _("The workbook has no worksheet."),
-    "too_many_rows": _("The file has more than %(limit)s rows; split it into smaller files."),
-    "too_large": _("The file is larger than %(limit)s MB."),
+    DUPLICATE: _("The same number as an earlier row (row %(row)s)."),
+    NAME_TOO_LONG: _("The name is longer than %(limit)s characters."),
 }
 
 NAME_WORDS = {"name", "姓名", "名字", "名称", "联系人"}
@@ -61,16 +46,14 @@ NOTE_WORDS = {"note", "备注", "说明"}
 
 def problem_message(problem):
     """The translated message for a FileProblem, with its parameters filled in."""
-    template = FILE_PROBLEMS.get(problem.code)
-    if template is None:
-        return gettext("The file could not be read (%(code)s).") % {"code": problem.code}
-    params = {"extension": "-", "row": "?", "limit": MAX_ROWS, **problem.params}
-    return str(template) % params
+    return import_reasons.failure_message(problem.code, problem.params)
 
 
-def reason_label(code):
+def reason_label(code, detail=""):
     label = REASONS.get(code)
-    return code if label is None else str(label) % {"limit": NAME_MAX_LENGTH}
+    if label is None:
+        return import_reasons.reason_message(code)
+    return str(label) % {"limit": NAME_MAX_LENGTH, "row": detail}
 
 
 def default_region(account):
@@ -163,7 +146,7 @@ class ImportResult:
     rows: int = 0
     added: int = 0
     existing: int = 0
-    rejected: list = field(default_factory=list)  # [row_number, cells, reason, detail]
+    rejected: list = field(default_factory=list)  # [row_number, cells, reason code, detail]
 
     def reject(self, row_number, cells, reason, detail=""):
         self.rejected.append([row_number, [c[:CELL_KEPT] for c in cells], reason, str(detail)])
@@ -183,16 +166,16 @@ class ImportResult:
         return len(self.rejected)
 
     def rejected_rows(self):
-        """Rejected rows for display: (row number, cells, reason label, detail)."""
+        """Rejected rows for display and download: (row number, cells, reason message)."""
         for row_number, cells, reason, detail in self.rejected:
-            yield row_number, cells, reason_label(reason), detail
+            yield row_number, cells, reason_label(reason, detail)
 
     def rejected_csv_lines(self):
         width = max((len(cells) for _row, cells, _reason, _detail in self.rejected), default=1)
-        header = [gettext("Row"), gettext("Reason"), gettext("Detail")] + [
+        header = [gettext("Row"), gettext("Reason")] + [
             gettext("Column %(number)s") % {"number": i} for i in range(1, width + 1)
         ]
-        rows = ([row, reason, detail, *cells] for row, cells, reason, detail in self.rejected_rows())
+        rows = ([row, reason, *cells] for row, cells, reason in self.rejected_rows())
         return csv_lines(header, rows)
 
 
@@ -203,7 +186,7 @@ def _check_number(result, seen, row_number, cells, region):
         result.reject(row_number, cells, error)
         return None
     if phone in seen:
-        result.reject(row_number, cells, DUPLICATE, gettext("row %(row)s") % {"row": seen[phone]})
+        result.reject(row_number, cells, DUPLICATE, seen[phone])
         return None
     seen[phone] = row_number
     return phone

@@ -175,9 +175,10 @@ def test_the_region_select_defaults_to_cn_without_applications(alice_client, cus
 @pytest.mark.parametrize(
     "phone, message",
     [
-        ("12345", "Invalid number"),
-        ("1.38001E+10", "Number in scientific notation (e.g. 1.38001E+10): digits were lost in Excel"),
-        ("call me", "Not a phone number"),
+        ("12345", "Not a valid phone number for the application's region."),
+        ("1.38001E+10", "The number was shown in scientific notation (1.38E+10) by Excel and its digits are lost; "
+                        "format the column as text and export the file again."),
+        ("call me", "The number cell holds something other than a phone number."),
         ("", "This field is required."),
     ],
 )
@@ -254,10 +255,11 @@ def test_an_import_adds_good_rows_and_reports_every_bad_one(alice_client, acme, 
     page = alice_client.get(response.url)
     result = page.context["result"]
     assert (result.rows, result.added, result.existing, result.rejected_count) == (7, 3, 1, 3)
-    assert [(row, reason) for row, _cells, reason, _detail in page.context["rejected"]] == [
-        (3, "Invalid number"),
-        (4, "Number in scientific notation (e.g. 1.38001E+10): digits were lost in Excel"),
-        (5, "Number already given in an earlier row"),
+    assert [(row, reason) for row, _cells, reason in page.context["rejected"]] == [
+        (3, "Not a valid phone number for the application's region."),
+        (4, "The number was shown in scientific notation (1.38E+10) by Excel and its digits are lost; "
+            "format the column as text and export the file again."),
+        (5, "The same number as an earlier row (row 1)."),
     ]
     wang = customers.contacts.get(phone="+8613800138000")
     assert (wang.name, wang.fields) == ("Wang", {"city": "Hangzhou", "order": "A-1"})
@@ -274,8 +276,8 @@ def test_the_rejected_rows_download_as_formula_safe_csv(alice_client, customers)
     response = alice_client.get(url("contact_list_import", customers.pk), {"rejected": "csv"})
     assert response["Content-Type"].startswith("text/csv")
     lines = streamed_text(response).splitlines()
-    assert lines[0] == "Row,Reason,Detail,Column 1,Column 2"
-    assert lines[1] == "1,Invalid number,,12345,'" + FORMULA
+    assert lines[0] == "Row,Reason,Column 1,Column 2"
+    assert lines[1] == "1,Not a valid phone number for the application's region.,12345,'" + FORMULA
 
 
 def test_a_gbk_encoded_csv_keeps_its_chinese_names(alice_client, customers):
@@ -318,10 +320,10 @@ def test_a_csv_over_the_row_limit_is_refused_before_reading(alice_client, custom
 @pytest.mark.parametrize(
     "upload, message",
     [
-        (csv_upload("x", name="contacts.pdf"), "Upload a .csv, .txt or .xlsx file (this one is “.pdf”)."),
+        (csv_upload("x", name="contacts.pdf"), "Files of type .pdf cannot be imported; use .csv, .txt, .xlsx."),
         (csv_upload("", name="contacts.csv"), "The submitted file is empty."),
         (csv_upload("PK\x03\x04garbage", name="contacts.csv"),
-         "The file is not a text file: save it as CSV (UTF-8 or GBK), TXT or XLSX."),
+         "The file is not text. Save it from Excel as CSV (UTF-8) or upload it as .xlsx under its real extension."),
     ],
 )
 def test_an_unusable_file_is_an_error_next_to_the_file(alice_client, customers, upload, message):

@@ -1,23 +1,122 @@
-# Placeholder views until the real ones land; every one answers 501.
-from django.http import HttpResponse
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+
+from campaigns.contact_forms import OptOutForm, UploadForm
+from campaigns.contacts_import import ImportResult, default_region, import_opt_outs, problem_message, stored_upload
+from campaigns.models import OptOut
+from campaigns.recipient_files import FileProblem
+from campaigns.views.contact_lists import NUMBER_SEPARATORS, REJECTED_SHOWN, export_response
+from smsconsole.models import audit
+from smsconsole.tenancy import get_scoped_or_404, require_membership, require_operator, scoped
+
+PAGE_SIZE = 50
+SESSION_KEY = "opt_out_import"
 
 
-def opt_out_list(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+def _snapshot(opt_out):
+    return {"phone": opt_out.phone, "source": opt_out.source, "note": opt_out.note}
 
 
-def opt_out_create(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+def search_opt_outs(opt_outs, query):
+    digits = NUMBER_SEPARATORS.sub("", query or "")
+    return opt_outs.filter(phone__contains=digits) if digits else opt_outs
 
 
-def opt_out_import(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+@login_required
+def opt_out_list(request):
+    require_membership(request)
+    query = request.GET.get("q", "")
+    opt_outs = search_opt_outs(scoped(request, OptOut).order_by("-created_at", "-id"), query)
+    page = Paginator(opt_outs, PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(request, "campaigns/opt_out_list.html", {"page": page, "q": query, "query": params.urlencode()})
 
 
-def opt_out_export(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+@login_required
+def opt_out_create(request):
+    membership = require_operator(request)
+    form = OptOutForm(request.POST or None, account=membership.account, region=default_region(membership.account))
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                opt_out = form.save()
+                audit(request.user, "create", opt_out, after=_snapshot(opt_out))
+        except IntegrityError:
+            # Added by another request (or a reply) in between.
+            form.add_error("phone", _("This number is already on the opt-out list."))
+        else:
+            messages.success(request, _("%(phone)s was added to the opt-out list.") % {"phone": opt_out.phone})
+            return redirect("campaigns:opt_out_list")
+    return render(request, "campaigns/opt_out_form.html", {"form": form})
 
 
-def opt_out_delete(request, *args, **kwargs):
-    return HttpResponse('not implemented', status=501)
+@login_required
+def opt_out_delete(request, pk):
+    require_operator(request)
+    opt_out = get_scoped_or_404(request, OptOut, pk)
+    if request.method == "POST":
+        with transaction.atomic():
+            audit(request.user, "delete", opt_out, before=_snapshot(opt_out))
+            opt_out.delete()
+        messages.success(request, _("%(phone)s was removed from the opt-out list.") % {"phone": opt_out.phone})
+        return redirect("campaigns:opt_out_list")
+    return render(request, "campaigns/opt_out_confirm_delete.html", {"opt_out": opt_out})
 
+
+@login_required
+def opt_out_import(request):
+    """Upload form; after an upload, the result (kept in the session) and its rejected rows as CSV."""
+    membership = require_operator(request)
+    account = membership.account
+    stored = request.session.get(SESSION_KEY)
+    if request.method == "GET" and stored and "rejected" in request.GET:
+        result = ImportResult.from_dict(stored)
+        response = StreamingHttpResponse(result.rejected_csv_lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(True, "opt-outs-rejected.csv")
+        return response
+    if request.method == "GET" and stored and "result" in request.GET:
+        result = ImportResult.from_dict(stored)
+        return render(
+            request, "campaigns/opt_out_import_result.html",
+            {"result": result, "rejected": list(result.rejected_rows())[:REJECTED_SHOWN], "shown": REJECTED_SHOWN},
+        )
+    form = UploadForm(request.POST or None, request.FILES or None, region=default_region(account))
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            with stored_upload(upload) as path:
+                result = import_opt_outs(account, path, upload.name, form.cleaned_data["region"])
+        except FileProblem as problem:
+            form.add_error("file", problem_message(problem))
+        else:
+            # A bulk change of the account's list: the audit entry is about the account, with the counts.
+            audit(
+                request.user, "import_opt_outs", account, account=account,
+                after={"file": upload.name, "rows": result.rows, "added": result.added,
+                       "existing": result.existing, "rejected": result.rejected_count},
+            )
+            request.session[SESSION_KEY] = result.as_dict()
+            return redirect(f"{request.path}?result=1")
+    return render(request, "campaigns/opt_out_import.html", {"form": form})
+
+
+@login_required
+def opt_out_export(request, fmt):
+    require_membership(request)
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    sources = dict(OptOut.Source.choices)
+    opt_outs = scoped(request, OptOut).order_by("-created_at", "-id").values_list("phone", "source", "note", "created_at")
+    header = [_("Number"), _("Source"), _("Note"), _("Added at")]
+    rows = (
+        [phone, str(sources.get(source, source)), note, created_at.isoformat(timespec="seconds")]
+        for phone, source, note, created_at in opt_outs.iterator(chunk_size=2000)
+    )
+    return export_response(fmt, _("opt-outs"), header, rows)
