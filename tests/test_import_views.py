@@ -107,13 +107,14 @@ def test_the_progress_partial_shows_the_counts_and_an_estimated_percentage(alice
     assert "<html" not in html
     assert 'hx-trigger="every 1s"' in html
     assert '<dd id="rows-accepted">30</dd>' in html and '<dd id="rows-duplicates">2</dd>' in html
-    assert '<progress max="100" value="40">' in html
+    assert '<progress id="import-bar" max="100" value="40"' in html
 
 
 def test_a_waiting_import_shows_an_indeterminate_bar(alice_client, acme, shop):
     imp = create_import(acme, shop)
     html = alice_client.get(url("import_progress", imp.pk)).content.decode()
-    assert "<progress></progress>" in html and 'hx-trigger="every 1s"' in html
+    assert '<progress id="import-bar" style="width: 100%; max-width: 560px"></progress>' in html
+    assert 'hx-trigger="every 1s"' in html
 
 
 def test_the_progress_partial_stops_polling_and_shows_the_result_once_finished(alice_client, finished):
