@@ -1,3 +1,125 @@
-from django.contrib import admin
+"""Admin for audiences: contact lists, contacts and opt-outs (with small imports and exports), and a
+read-only view of recipient imports.
 
-# Register your models here.
+The admin's imports go through campaigns.resources, which normalises numbers as the console does;
+large files belong in the console's streaming import, not here.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportModelAdmin
+
+from campaigns import import_reasons
+from campaigns.contacts_import import default_region
+from campaigns.models import Contact, ContactList, OptOut, RecipientImport
+from campaigns.numbers import normalise_number
+from campaigns.resources import ContactResource, OptOutResource
+
+
+def _clean_phone(form, account):
+    raw = form.cleaned_data.get("phone")
+    if raw is None or account is None:
+        return
+    phone, error = normalise_number(raw, default_region(account))
+    if error:
+        form.add_error("phone", import_reasons.reason_message(error))
+    else:
+        form.cleaned_data["phone"] = phone
+        form.instance.phone = phone
+
+
+class ContactAdminForm(forms.ModelForm):
+    phone = forms.CharField(label=_("number"), max_length=32)
+
+    class Meta:
+        model = Contact
+        fields = ["contact_list", "phone", "name", "fields"]
+
+    def clean(self):
+        cleaned = super().clean()
+        contact_list = cleaned.get("contact_list")
+        _clean_phone(self, contact_list.account if contact_list else None)
+        return cleaned
+
+
+class OptOutAdminForm(forms.ModelForm):
+    phone = forms.CharField(label=_("number"), max_length=32)
+
+    class Meta:
+        model = OptOut
+        fields = ["account", "phone", "source", "note"]
+
+    def clean(self):
+        cleaned = super().clean()
+        _clean_phone(self, cleaned.get("account"))
+        return cleaned
+
+
+@admin.register(ContactList)
+class ContactListAdmin(admin.ModelAdmin):
+    list_display = ("name", "account", "contact_count", "field_names", "created_at")
+    list_select_related = ("account",)
+    search_fields = ("name", "account__name")
+    raw_id_fields = ("account",)
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(contact_count=Count("contacts"))
+
+    @admin.display(description=_("contacts"), ordering="contact_count")
+    def contact_count(self, obj):
+        return obj.contact_count
+
+
+@admin.register(Contact)
+class ContactAdmin(ImportExportModelAdmin):
+    form = ContactAdminForm
+    resource_classes = [ContactResource]
+    list_display = ("phone", "name", "contact_list", "account", "created_at")
+    list_select_related = ("contact_list__account",)
+    search_fields = ("phone", "name", "contact_list__name")
+    raw_id_fields = ("contact_list",)
+
+    @admin.display(description=_("account"), ordering="contact_list__account__name")
+    def account(self, obj):
+        return obj.contact_list.account
+
+
+@admin.register(OptOut)
+class OptOutAdmin(ImportExportModelAdmin):
+    form = OptOutAdminForm
+    resource_classes = [OptOutResource]
+    list_display = ("phone", "account", "source", "note", "created_at")
+    list_filter = ("source",)
+    list_select_related = ("account",)
+    search_fields = ("phone", "note", "account__name")
+    raw_id_fields = ("account",)
+
+
+@admin.register(RecipientImport)
+class RecipientImportAdmin(admin.ModelAdmin):
+    """Read-only: imports change only through the console and the import task."""
+
+    list_display = (
+        "original_name", "account", "application", "status", "rows_read", "accepted", "rejected",
+        "duplicates", "opted_out", "created_at", "finished_at",
+    )
+    list_filter = ("status",)
+    list_select_related = ("account", "application")
+    search_fields = ("original_name", "account__name", "application__name")
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting a running import from under its worker would leave the task writing to nothing.
+        return False
