@@ -15,6 +15,8 @@ from smsconsole.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SMSCONSOLE_VAR_DIR", str(BASE_DIR / "var")))
+# The SQLite file, media and the embedded Redis socket live here; a fresh clone has no var/ yet.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG", True)
 
