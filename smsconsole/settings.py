@@ -169,3 +169,9 @@ if SMS_IMPORT_DUPLICATE_POLICY not in {"keep_first", "reject_number"}:
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-imports": {"task": "campaigns.tasks.sweep_stale_imports", "schedule": 300.0},
 }
+
+# Campaigns (campaigns.models.sending). The reference: scheduled at most one month ahead (MSGSMS.0087).
+SMS_MAX_SCHEDULE_DAYS = env_int("SMS_MAX_SCHEDULE_DAYS", 31, minimum=1)
+SMS_BATCH_SIZE = env_int("SMS_BATCH_SIZE", 1000, minimum=1)
+# The connection new campaigns use unless one is chosen; `make run` points it at the simulator.
+SMS_DEFAULT_CONNECTION = env_str("SMS_DEFAULT_CONNECTION", "simulator")

@@ -1,0 +1,16 @@
+from campaigns.models.audience import (  # noqa: F401
+    Contact,
+    ContactList,
+    OptOut,
+    Recipient,
+    RecipientImport,
+    RejectedRow,
+    upload_path,  # referenced by migration 0001
+)
+from campaigns.models.sending import (  # noqa: F401
+    Batch,
+    Campaign,
+    Message,
+    PendingReceipt,
+    ProviderConnection,
+)

@@ -1,0 +1,313 @@
+"""Campaigns, their messages, the id-range batches they are sent in, and provider connections."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from smsconsole import crypto
+from smsconsole.models import Account, Application, TransitionError
+
+
+class ProviderConnection(models.Model):
+    """A way out to a carrier or aggregator: an SMPP account (the simulator is one too)."""
+
+    class Kind(models.TextChoices):
+        SMPP = "smpp", _("SMPP 3.4")
+
+    class SourceRule(models.TextChoices):
+        CHANNEL_NUMBER = "channel_number", _("The signature's channel number")  # the usual case
+        FIXED = "fixed", _("A fixed source address")  # e.g. an alphanumeric sender for international routes
+
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind, default=Kind.SMPP)
+    host = models.CharField(_("host"), max_length=255)
+    port = models.PositiveIntegerField(_("port"))
+    system_id = models.CharField(_("system_id"), max_length=16)
+    password_encrypted = models.TextField(editable=False, blank=True)
+    system_type = models.CharField(_("system_type"), max_length=13, blank=True)
+    tps = models.PositiveIntegerField(_("TPS (segments per second, 0 = no limit)"), default=100)
+    max_binds = models.PositiveSmallIntegerField(_("binds"), default=1)
+    window = models.PositiveSmallIntegerField(_("window (submit_sm in flight per bind)"), default=64)
+    source_rule = models.CharField(_("source address"), max_length=16, choices=SourceRule, default=SourceRule.CHANNEL_NUMBER)
+    source_address = models.CharField(_("fixed source address"), max_length=21, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("provider connection")
+        verbose_name_plural = _("provider connections")
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(max_binds__gte=1), name="connection_has_a_bind"),
+            models.CheckConstraint(condition=Q(window__gte=1), name="connection_window_positive"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def password(self):
+        return crypto.decrypt(self.password_encrypted) if self.password_encrypted else ""
+
+    @password.setter
+    def password(self, plaintext):
+        self.password_encrypted = crypto.encrypt(plaintext)
+
+    def source_for(self, signature):
+        if self.source_rule == self.SourceRule.FIXED:
+            return self.source_address
+        return signature.channel_number or ""
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")  # being set up; nothing planned
+        SCHEDULED = "scheduled", _("Scheduled")  # waits for scheduled_at; messages not yet planned
+        RUNNING = "running", _("Sending")  # planned; batches flow to the gateway
+        PAUSED = "paused", _("Paused")  # no new message is handed to the provider until resumed
+        COMPLETED = "completed", _("Completed")  # every message reached a final or skipped state
+        CANCELLED = "cancelled", _("Cancelled")  # stopped for good; unsent messages are cancelled
+        FAILED = "failed", _("Failed")  # could not be planned or sent at all; see failure_reason
+
+    class Mode(models.TextChoices):
+        TEMPLATE = "template", _("One template")  # batchSendSms: shared or per-recipient variables
+        DIFF = "diff", _("Per-recipient content")  # batchSendDiffSms: variables from the file per row
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="campaigns")
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="campaigns")
+    signature = models.ForeignKey("templates_app.Signature", on_delete=models.PROTECT, related_name="campaigns")
+    template = models.ForeignKey("templates_app.Template", on_delete=models.PROTECT, related_name="campaigns")
+    connection = models.ForeignKey(ProviderConnection, on_delete=models.PROTECT, related_name="campaigns")
+    name = models.CharField(_("name"), max_length=100)
+    mode = models.CharField(_("mode"), max_length=16, choices=Mode, default=Mode.TEMPLATE)
+    shared_variables = models.JSONField(_("variables for everyone"), default=list, blank=True)
+    recipient_import = models.ForeignKey(
+        "campaigns.RecipientImport", null=True, blank=True, on_delete=models.PROTECT, related_name="campaigns"
+    )
+    contact_list = models.ForeignKey(
+        "campaigns.ContactList", null=True, blank=True, on_delete=models.PROTECT, related_name="campaigns"
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.DRAFT)
+    scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True)
+    failure_reason = models.CharField(_("failure reason"), max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    planned_at = models.DateTimeField(null=True, blank=True)  # set once messages exist; planning is idempotent on it
+
+    # Counters move with each bulk state change (never COUNT(*) on a page view).
+    total = models.PositiveIntegerField(_("recipients"), default=0)
+    queued = models.IntegerField(_("queued"), default=0)
+    sending = models.IntegerField(_("sending"), default=0)
+    submitted = models.IntegerField(_("submitted"), default=0)
+    delivered = models.IntegerField(_("delivered"), default=0)
+    failed = models.IntegerField(_("failed"), default=0)
+    expired = models.IntegerField(_("expired"), default=0)
+    unknown = models.IntegerField(_("unknown"), default=0)
+    skipped = models.IntegerField(_("skipped"), default=0)
+    cancelled = models.IntegerField(_("cancelled"), default=0)
+    segments = models.PositiveBigIntegerField(_("segments"), default=0)
+
+    COUNTERS = ("queued", "sending", "submitted", "delivered", "failed", "expired", "unknown", "skipped", "cancelled")
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(recipient_import__isnull=False) | Q(contact_list__isnull=False) | Q(status="draft"),
+                name="campaign_has_an_audience_unless_draft",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="scheduled") | Q(scheduled_at__isnull=False),
+                name="scheduled_campaign_has_a_time",
+            ),
+        ]
+        indexes = [
+            # The beat task that starts due campaigns: status = scheduled AND scheduled_at <= now.
+            models.Index(fields=["status", "scheduled_at"], name="campaign_due"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_finished(self):
+        return self.status in {self.Status.COMPLETED, self.Status.CANCELLED, self.Status.FAILED}
+
+    # --- transitions ------------------------------------------------------------------------
+
+    def _move(self, allowed_from, to, **fields):
+        """Compare-and-set on the status, so two requests cannot both pause or both launch."""
+        updated = Campaign.objects.filter(pk=self.pk, status__in=allowed_from).update(status=to, **fields)
+        if not updated:
+            self.refresh_from_db(fields=["status"])
+            raise TransitionError(
+                _("Not allowed while the campaign is “%(status)s”.") % {"status": self.get_status_display()}
+            )
+        # The gateway reads the status before every chunk it sends, so pause and cancel take
+        # effect within a chunk (well under the 2 seconds promised) without a message bus.
+        self.status = to
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+    def schedule(self, at):
+        latest = timezone.now() + timedelta(days=settings.SMS_MAX_SCHEDULE_DAYS)
+        if at <= timezone.now():
+            raise TransitionError(_("The scheduled time must be in the future."))
+        if at > latest:
+            raise TransitionError(
+                _("A campaign can be scheduled at most %(days)s days ahead.") % {"days": settings.SMS_MAX_SCHEDULE_DAYS}
+            )
+        self._move({self.Status.DRAFT}, self.Status.SCHEDULED, scheduled_at=at)
+
+    def launch(self):
+        """Starts a draft now, or a scheduled one when it is due; planning runs in a task."""
+        self._move({self.Status.DRAFT, self.Status.SCHEDULED}, self.Status.RUNNING, started_at=timezone.now())
+        from campaigns.tasks import plan_campaign
+
+        campaign_id = self.pk
+        transaction.on_commit(lambda: plan_campaign.delay(campaign_id))
+
+    def pause(self):
+        self._move({self.Status.RUNNING}, self.Status.PAUSED)
+
+    def resume(self):
+        self._move({self.Status.PAUSED}, self.Status.RUNNING)
+        from campaigns.tasks import dispatch_campaign
+
+        campaign_id = self.pk
+        transaction.on_commit(lambda: dispatch_campaign.delay(campaign_id))
+
+    @property
+    def can_cancel(self):
+        if self.status == self.Status.SCHEDULED:
+            # The reference: a scheduled task can be cancelled until 5 minutes before it starts.
+            return self.scheduled_at - timezone.now() > timedelta(minutes=5)
+        return self.status in {self.Status.DRAFT, self.Status.RUNNING, self.Status.PAUSED}
+
+    def cancel(self):
+        if not self.can_cancel:
+            raise TransitionError(_("This campaign can no longer be cancelled."))
+        self._move(
+            {self.Status.DRAFT, self.Status.SCHEDULED, self.Status.RUNNING, self.Status.PAUSED},
+            self.Status.CANCELLED,
+            finished_at=timezone.now(),
+        )
+        from campaigns.tasks import cancel_queued_messages
+
+        campaign_id = self.pk
+        transaction.on_commit(lambda: cancel_queued_messages.delay(campaign_id))
+
+    def complete(self):
+        self._move({self.Status.RUNNING}, self.Status.COMPLETED, finished_at=timezone.now())
+
+    def fail(self, reason):
+        self._move(
+            {self.Status.DRAFT, self.Status.SCHEDULED, self.Status.RUNNING, self.Status.PAUSED},
+            self.Status.FAILED,
+            finished_at=timezone.now(),
+            failure_reason=str(reason)[:200],
+        )
+
+    def copy(self, user=None):
+        """A new draft with the same settings and no audience (the operator picks one)."""
+        return Campaign.objects.create(
+            account=self.account, application=self.application, signature=self.signature,
+            template=self.template, connection=self.connection, name=f"{self.name} (copy)"[:100],
+            mode=self.mode, shared_variables=self.shared_variables, created_by=user,
+        )
+
+    @classmethod
+    def move_counters(cls, campaign_id, **deltas):
+        """Adds each delta to its counter in one UPDATE: move_counters(7, queued=-100, sending=100)."""
+        changes = {name: F(name) + delta for name, delta in deltas.items() if delta}
+        if changes:
+            cls.objects.filter(pk=campaign_id).update(**changes)
+
+
+class Message(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")  # planned, not yet handed to the provider; safe to send
+        SENDING = "sending", _("Sending")  # claimed by the gateway and being written; outcome pending
+        SUBMITTED = "submitted", _("Submitted")  # the provider accepted it (provider_id recorded)
+        DELIVERED = "delivered", _("Delivered")  # delivery receipt DELIVRD
+        FAILED = "failed", _("Failed")  # refused by the provider or receipt UNDELIV/REJECTD; see error
+        EXPIRED = "expired", _("Expired")  # receipt EXPIRED, or none within the report window
+        UNKNOWN = "unknown", _("Unknown")  # may have reached the provider but the answer was lost; never resent
+        SKIPPED = "skipped", _("Skipped")  # not sent by rule (opt-out, frequency cap, …); see skip_reason
+        CANCELLED = "cancelled", _("Cancelled")  # the campaign was cancelled before it was handed over
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="messages")
+    connection = models.ForeignKey(ProviderConnection, on_delete=models.PROTECT, related_name="+")
+    phone = models.CharField(max_length=16)  # E.164
+    variables = models.JSONField(default=list)
+    segments = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED)
+    provider_id = models.CharField(max_length=64, null=True, blank=True)
+    skip_reason = models.CharField(max_length=32, blank=True)
+    error_code = models.CharField(max_length=32, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One message per recipient per campaign: the heart of "no duplicate SMS".
+            models.UniqueConstraint(fields=["campaign", "phone"], name="message_once_per_campaign"),
+            models.CheckConstraint(
+                condition=~Q(status__in=["submitted", "delivered"]) | Q(provider_id__isnull=False),
+                name="submitted_message_has_provider_id",
+            ),
+        ]
+        indexes = [
+            # Receipts are matched by (connection, provider message id).
+            models.Index(fields=["connection", "provider_id"], name="message_by_provider_id"),
+            # Batches load and claim their queued rows by id range within a campaign.
+            models.Index(fields=["campaign", "status", "id"], name="message_by_campaign_status"),
+            # The sweeper that marks messages stuck in SENDING (their gateway died) as unknown.
+            models.Index(fields=["updated_at"], condition=Q(status="sending"), name="message_stuck_sending"),
+        ]
+
+
+class Batch(models.Model):
+    """A contiguous id range of a campaign's messages, handed to the gateway as one job."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")  # not yet handed to the gateway (or handed back on pause)
+        PUSHED = "pushed", _("Pushed")  # on the gateway's Redis queue or being sent
+        DONE = "done", _("Done")  # no queued message left in the range
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="batches")
+    number = models.PositiveIntegerField()
+    first_id = models.BigIntegerField()
+    last_id = models.BigIntegerField()
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    pushes = models.PositiveSmallIntegerField(default=0)
+    pushed_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "number"], name="batch_number_unique")]
+        indexes = [models.Index(fields=["status", "pushed_at"], name="batch_by_status")]  # the stuck-batch sweeper
+
+
+class PendingReceipt(models.Model):
+    """A delivery receipt not yet matched to its message (it can arrive before the submit response)."""
+
+    connection = models.ForeignKey(ProviderConnection, on_delete=models.CASCADE, related_name="+")
+    provider_id = models.CharField(max_length=64)
+    stat = models.CharField(max_length=16)
+    err = models.CharField(max_length=16, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["connection", "provider_id"], name="receipt_by_provider_id")]
