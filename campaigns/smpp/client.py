@@ -1,0 +1,670 @@
+"""Windowed asyncio SMPP 3.4 client (ESME) with transceiver binds, receipts and replies.
+
+Guarantees the gateway relies on:
+- a segment the SMSC refused with ESME_RTHROTTLED / ESME_RMSGQFUL is sent again by the client
+  (the SMSC does not have it); nothing else is ever resent;
+- a segment written without an answer (connection lost, response timeout) makes the result
+  `ambiguous`: the SMSC may have it, so the caller must not resend;
+- deliver_sm_resp for receipts and replies goes out only after the callback returned, so a crash
+  before that point makes the SMSC deliver them again instead of losing them.
+"""
+
+import asyncio
+import inspect
+import logging
+import random
+import socket
+from collections import deque
+from dataclasses import dataclass
+
+from .encoding import ConcatReferences, encode_text
+from .pdu import (
+    BIND_TRANSCEIVER,
+    BIND_TRANSCEIVER_RESP,
+    BIND_RECEIVER_RESP,
+    BIND_TRANSMITTER_RESP,
+    DELIVER_SM,
+    DELIVER_SM_RESP,
+    ENQUIRE_LINK,
+    ENQUIRE_LINK_RESP,
+    ESME_RINVCMDID,
+    ESME_RSYSERR,
+    GENERIC_NACK,
+    HEADER,
+    HEADER_SIZE,
+    MAX_PDU_SIZE,
+    PERMANENT_STATUSES,
+    RESPONSE_BIT,
+    SUBMIT_SM,
+    SUBMIT_SM_RESP,
+    THROTTLE_STATUSES,
+    UNBIND,
+    UNBIND_RESP,
+    Bind,
+    BindResp,
+    PduError,
+    ShortMessage,
+    status_name,
+    submit_sm_body,
+)
+from .receipts import Inbound, Receipt, is_receipt, parse_inbound, parse_receipt
+
+__all__ = ["Inbound", "Receipt", "SmppClient", "SubmitRequest", "SubmitResult"]
+
+log = logging.getLogger(__name__)
+
+RECEIPT_BATCH = 500
+RECEIPT_FLUSH_INTERVAL = 0.2
+MAX_THROTTLE_RETRIES = 20
+
+# Pseudo statuses for answers that never came; they never leave this module.
+_LOST = -1
+_TIMED_OUT = -2
+
+
+@dataclass(frozen=True)
+class SubmitRequest:
+    ref: object
+    source: str
+    destination: str
+    text: str
+    registered_delivery: bool = True
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    ref: object
+    ok: bool
+    message_ids: tuple[str, ...]
+    command_status: int
+    error: str
+    # True when sending again cannot help: the SMSC refused the content or address, or some parts
+    # were accepted already (sending the message again would repeat them).
+    permanent: bool
+    ambiguous: bool
+    segments: int
+
+
+class ClientStopped(RuntimeError):
+    pass
+
+
+@dataclass(slots=True)
+class _Segment:
+    ok: bool = False
+    message_id: str = ""
+    status: int = 0
+    error: str = ""
+    ambiguous: bool = False
+
+
+class _Abort:
+    """Shared by the segments of one message: once one fails, unwritten ones are not sent."""
+
+    __slots__ = ("failed",)
+
+    def __init__(self):
+        self.failed = False
+
+
+def source_ton_npi(source: str) -> tuple[int, int, str]:
+    """TON/NPI for the source address: international, national digits, or alphanumeric."""
+    if source.startswith("+") and source[1:].isdigit():
+        return 1, 1, source[1:]
+    if source.isdigit():
+        return 0, 1, source
+    return 5, 0, source
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP connection and its bind; a reconnect makes a new instance."""
+
+    def __init__(self, client: "SmppClient", index: int):
+        self.client = client
+        self.index = index
+        self.loop = client._loop
+        self.transport = None
+        self.buffer = bytearray()
+        self.bound = False
+        self.closing = False
+        self.closed = self.loop.create_future()
+        self.sequence = 0
+        self.inflight: dict[int, tuple[asyncio.Future, float]] = {}  # submit_sm seq -> (answer, deadline)
+        self.requests: dict[int, asyncio.Future] = {}  # other requests (bind, enquire_link, unbind)
+        self.out: list[bytes] = []
+        self.flush_pending = False
+        self.last_received = self.loop.time()
+        self.paused_until = 0.0
+        self.throttle_delay = client.throttle_backoff[0]
+
+    # --- transport --------------------------------------------------------------------------
+
+    def connection_made(self, transport):
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def connection_lost(self, exc):
+        self.closing = True
+        self.bound = False
+        for future, _ in self.inflight.values():
+            if not future.done():
+                future.set_result((_LOST, ""))
+        self.inflight.clear()
+        for future in self.requests.values():
+            if not future.done():
+                future.set_result(None)
+        self.requests.clear()
+        if not self.closed.done():
+            self.closed.set_result(exc)
+
+    def write(self, data: bytes):
+        # Writes in one loop iteration leave as one transport.write (one syscall).
+        if self.closing:
+            return
+        self.out.append(data)
+        if not self.flush_pending:
+            self.flush_pending = True
+            self.loop.call_soon(self._flush)
+
+    def _flush(self):
+        self.flush_pending = False
+        if self.out and not self.closing:
+            data = b"".join(self.out)
+            self.out.clear()
+            self.transport.write(data)
+
+    def abort(self):
+        if self.transport is not None and not self.closing:
+            self.closing = True
+            self.transport.abort()
+
+    def next_sequence(self) -> int:
+        seq = self.sequence
+        while True:
+            seq = 1 if seq >= 0x7FFFFFFF else seq + 1
+            if seq not in self.inflight and seq not in self.requests:
+                self.sequence = seq
+                return seq
+
+    def request(self, command_id: int, body: bytes = b"") -> asyncio.Future:
+        seq = self.next_sequence()
+        future = self.loop.create_future()
+        self.requests[seq] = future
+        self.write(HEADER.pack(HEADER_SIZE + len(body), command_id, 0, seq) + body)
+        return future
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def data_received(self, data):
+        if self.closing:
+            return
+        buffer = self.buffer
+        buffer += data
+        self.last_received = self.loop.time()
+        pos = 0
+        available = len(buffer)
+        answered = False
+        unpack = HEADER.unpack_from
+        inflight = self.inflight
+        while available - pos >= HEADER_SIZE:
+            length, command_id, status, seq = unpack(buffer, pos)
+            if length < HEADER_SIZE or length > MAX_PDU_SIZE:
+                log.error("bind %d: command_length %d out of range, dropping the connection", self.index, length)
+                self.abort()
+                return
+            if available - pos < length:
+                break
+            if command_id == SUBMIT_SM_RESP:
+                entry = inflight.pop(seq, None)
+                if entry is not None:
+                    answered = True
+                    message_id = ""
+                    if status == 0 and length > HEADER_SIZE:
+                        end = buffer.find(0, pos + HEADER_SIZE, pos + length)
+                        message_id = buffer[pos + HEADER_SIZE : end if end >= 0 else pos + length].decode("latin-1").strip()
+                    if not entry[0].done():
+                        entry[0].set_result((status, message_id))
+            else:
+                body = bytes(buffer[pos + HEADER_SIZE : pos + length])
+                answered |= self._other(command_id, status, seq, body)
+            pos += length
+        del buffer[:pos]
+        if answered:
+            self.client._wake()
+
+    def _other(self, command_id, status, seq, body) -> bool:
+        if command_id == DELIVER_SM:
+            self.client._deliver(self, seq, body)
+        elif command_id == ENQUIRE_LINK:
+            self.write(HEADER.pack(HEADER_SIZE, ENQUIRE_LINK_RESP, 0, seq))
+        elif command_id == UNBIND:
+            log.info("bind %d: the SMSC unbinds", self.index)
+            self.bound = False
+            self.write(HEADER.pack(HEADER_SIZE, UNBIND_RESP, 0, seq))
+            self._flush()
+            self.closing = True
+            self.transport.close()
+        elif command_id == GENERIC_NACK and seq in self.inflight:
+            future = self.inflight.pop(seq)[0]
+            if not future.done():
+                future.set_result((status or ESME_RSYSERR, ""))
+            return True
+        elif command_id & RESPONSE_BIT:
+            future = self.requests.pop(seq, None)
+            if future is not None and not future.done():
+                future.set_result((command_id, status, body))
+        else:
+            log.warning("bind %d: unsupported command 0x%08X, answering generic_nack", self.index, command_id)
+            self.write(HEADER.pack(HEADER_SIZE, GENERIC_NACK, ESME_RINVCMDID, seq))
+        return False
+
+    # --- throttling -------------------------------------------------------------------------
+
+    def throttled(self):
+        now = self.loop.time()
+        if now < self.paused_until:
+            return  # the whole window's refusals answer the same overload: one pause, not 64
+        low, high = self.client.throttle_backoff
+        self.paused_until = now + self.throttle_delay
+        self.loop.call_later(self.throttle_delay, self.client._wake)
+        self.throttle_delay = min(self.throttle_delay * 2, high)
+
+    def accepted(self):
+        self.throttle_delay = self.client.throttle_backoff[0]
+
+    # --- housekeeping -----------------------------------------------------------------------
+
+    async def keep_alive(self):
+        """Expires unanswered submits and sends enquire_link when the link has been idle."""
+        client = self.client
+        tick = max(0.01, min(0.5, client.enquire_link_interval / 4, client.response_timeout / 4))
+        probe = None
+        probe_sent = 0.0
+        while not self.closing:
+            await asyncio.sleep(tick)
+            now = self.loop.time()
+            expired = []
+            for seq, (future, deadline) in self.inflight.items():
+                if deadline > now:
+                    break  # insertion order is deadline order
+                expired.append((seq, future))
+            for seq, future in expired:
+                del self.inflight[seq]
+                if not future.done():
+                    future.set_result((_TIMED_OUT, ""))
+            if expired:
+                log.warning("bind %d: %d submit_sm without a response in %.0fs", self.index, len(expired), client.response_timeout)
+                client.stats["timeouts"] += len(expired)
+                client._wake()
+            if probe is not None:
+                if probe.done():
+                    probe = None
+                elif now - probe_sent > client.response_timeout:
+                    log.warning("bind %d: no enquire_link_resp in %.0fs, reconnecting", self.index, client.response_timeout)
+                    self.abort()
+                    return
+            elif now - self.last_received >= client.enquire_link_interval:
+                probe, probe_sent = self.request(ENQUIRE_LINK), now
+                client.stats["enquire_links"] += 1
+
+
+class SmppClient:
+    def __init__(self, host, port, system_id, password, *, system_type="", binds=1, window=64,
+                 enquire_link_interval=30.0, response_timeout=30.0, reconnect_min=0.5, reconnect_max=30.0,
+                 on_receipts=None, on_inbound=None, throttle_backoff=(0.05, 2.0),
+                 bind_timeout=10.0, max_throttle_retries=MAX_THROTTLE_RETRIES):  # fmt: skip
+        self.host = host
+        self.port = port
+        self.system_id = system_id
+        self.password = password
+        self.system_type = system_type
+        self.binds = binds
+        self.window = window
+        self.enquire_link_interval = enquire_link_interval
+        self.response_timeout = response_timeout
+        self.reconnect_min = reconnect_min
+        self.reconnect_max = reconnect_max
+        self.on_receipts = on_receipts
+        self.on_inbound = on_inbound
+        self.throttle_backoff = throttle_backoff
+        self.bind_timeout = bind_timeout
+        self.max_throttle_retries = max_throttle_retries
+        self.stats = dict.fromkeys((
+            "submitted", "segments_sent", "rejected", "throttled", "ambiguous", "timeouts",
+            "reconnects", "binds", "bind_failures", "receipts", "inbound", "enquire_links",
+        ), 0)  # fmt: skip
+        self.last_bind_error = ""
+        self._loop = None
+        self._connected = None
+        self._bound: list[_Connection] = []
+        self._waiters: deque[asyncio.Future] = deque()
+        self._tasks: list[asyncio.Task] = []
+        self._stopping = False
+        self._references = ConcatReferences()
+        self._pending_receipts: list[tuple[_Connection, int, Receipt]] = []
+        self._pending_inbound: list[tuple[_Connection, int, Inbound]] = []
+        self._flush_wanted = None
+        self._flush_timer = None
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Launches the bind sessions; they keep reconnecting until stop()."""
+        self._loop = asyncio.get_running_loop()
+        self._connected = asyncio.Event()
+        self._flush_wanted = asyncio.Event()
+        self._stopping = False
+        self._tasks = [self._loop.create_task(self._run_bind(i), name=f"smpp-bind-{i}") for i in range(self.binds)]
+        self._tasks.append(self._loop.create_task(self._flush_loop(), name="smpp-deliveries"))
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        """Returns once at least one bind is up; raises TimeoutError otherwise."""
+        await asyncio.wait_for(self._connected.wait(), timeout)
+
+    @property
+    def bound_sessions(self) -> int:
+        return len(self._bound)
+
+    async def stop(self) -> None:
+        """Acknowledges what the callbacks accept, unbinds each session and closes."""
+        if self._loop is None:
+            return
+        self._stopping = True
+        self._wake_all()
+        if self._pending_receipts or self._pending_inbound:
+            self._flush_wanted.set()
+            try:
+                await asyncio.wait_for(self._drained(), 5)
+            except TimeoutError:
+                log.warning("stopping with %d receipts not acknowledged", len(self._pending_receipts))
+        for conn in list(self._bound):
+            conn.bound = False
+            answer = conn.request(UNBIND)
+            try:
+                await asyncio.wait_for(answer, 2)
+            except TimeoutError:
+                pass
+            if conn.transport is not None:
+                conn._flush()
+                conn.closing = True
+                conn.transport.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        self._bound.clear()
+        self._connected.clear()
+
+    async def _drained(self):
+        while self._pending_receipts or self._pending_inbound or self._flushing:
+            await asyncio.sleep(0.01)
+
+    async def _run_bind(self, index: int):
+        delay = self.reconnect_min
+        loop = self._loop
+        while not self._stopping:
+            conn = None
+            try:
+                _, conn = await asyncio.wait_for(
+                    loop.create_connection(lambda: _Connection(self, index), self.host, self.port), self.bind_timeout
+                )
+                if await self._bind(conn):
+                    delay = self.reconnect_min
+                    conn.bound = True
+                    self._bound.append(conn)
+                    self.stats["binds"] += 1
+                    self._connected.set()
+                    self._wake_all()
+                    keep_alive = loop.create_task(conn.keep_alive())
+                    try:
+                        await conn.closed
+                    finally:
+                        keep_alive.cancel()
+                    if not self._stopping:
+                        log.warning("bind %d: connection lost", index)
+            except (OSError, TimeoutError) as exc:
+                log.warning("bind %d: cannot connect to %s:%s: %s", index, self.host, self.port, exc or type(exc).__name__)
+            finally:
+                if conn is not None:
+                    if conn in self._bound:
+                        self._bound.remove(conn)
+                    conn.abort()
+                    if not conn.closed.done():
+                        conn.connection_lost(None)
+                if not self._bound:
+                    self._connected.clear()
+            if self._stopping:
+                break
+            self.stats["reconnects"] += 1
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, self.reconnect_max)
+
+    async def _bind(self, conn: _Connection) -> bool:
+        body = Bind(self.system_id, self.password, self.system_type).encode()
+        answer = conn.request(BIND_TRANSCEIVER, body)
+        try:
+            result = await asyncio.wait_for(answer, self.bind_timeout)
+        except TimeoutError:
+            self.last_bind_error = "no bind_transceiver_resp"
+            log.error("bind %d: no answer to bind_transceiver in %.0fs", conn.index, self.bind_timeout)
+            self.stats["bind_failures"] += 1
+            return False
+        if result is None:
+            self.last_bind_error = "connection closed during bind"
+            log.error("bind %d: connection closed during bind", conn.index)
+            self.stats["bind_failures"] += 1
+            return False
+        command_id, status, body = result
+        if command_id not in (BIND_TRANSCEIVER_RESP, BIND_TRANSMITTER_RESP, BIND_RECEIVER_RESP) or status:
+            if command_id == GENERIC_NACK and not status:
+                status = ESME_RINVCMDID
+            self.last_bind_error = status_name(status)
+            log.error("bind %d: %s:%s refused bind_transceiver for system_id %r: %s (0x%02X)",
+                      conn.index, self.host, self.port, self.system_id, status_name(status), status)  # fmt: skip
+            self.stats["bind_failures"] += 1
+            return False
+        try:
+            smsc = BindResp.decode(body).system_id
+        except PduError:
+            smsc = "?"
+        self.last_bind_error = ""
+        log.info("bind %d: bound as transceiver to %s (%s:%s)", conn.index, smsc, self.host, self.port)
+        return True
+
+    # --- window -----------------------------------------------------------------------------
+
+    def _pick(self):
+        best, best_free = None, 0
+        now = self._loop.time()
+        window = self.window
+        for conn in self._bound:
+            if conn.paused_until > now or conn.closing:
+                continue
+            free = window - len(conn.inflight)
+            if free > best_free:
+                best, best_free = conn, free
+        return best
+
+    async def _acquire(self) -> _Connection:
+        first = True
+        while True:
+            if self._stopping:
+                raise ClientStopped("client stopped")
+            conn = self._pick()
+            if conn is not None:
+                return conn
+            waiter = self._loop.create_future()
+            # Someone already woken goes back to the front, so late arrivals cannot starve it.
+            (self._waiters.append if first else self._waiters.appendleft)(waiter)
+            first = False
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake()  # pass the slot on
+                raise
+
+    def _wake(self):
+        waiters = self._waiters
+        if not waiters:
+            return
+        now = self._loop.time()
+        free = sum(self.window - len(c.inflight) for c in self._bound if c.paused_until <= now and not c.closing)
+        while free > 0 and waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                free -= 1
+
+    def _wake_all(self):
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # --- submitting -------------------------------------------------------------------------
+
+    async def submit(self, request: SubmitRequest) -> SubmitResult:
+        encoded = encode_text(request.text)
+        destination = request.destination.lstrip("+")
+        total = len(encoded.chunks)
+        parts = encoded.parts(self._references.next(destination) if total > 1 else 0)
+        ton, npi, source = source_ton_npi(request.source)
+        registered = 1 if request.registered_delivery else 0
+        bodies = [
+            submit_sm_body(source, ton, npi, destination, encoded.esm_class, registered, encoded.data_coding, part)
+            for part in parts
+        ]
+        abort = _Abort()
+        if total == 1:
+            outcomes = [await self._send_segment(bodies[0], abort)]
+        else:
+            outcomes = await asyncio.gather(*(self._send_segment(body, abort) for body in bodies))
+        return self._result(request.ref, outcomes)
+
+    async def submit_many(self, requests) -> list[SubmitResult]:
+        return await asyncio.gather(*(self.submit(r) for r in requests))
+
+    async def _send_segment(self, body: bytes, abort: _Abort) -> _Segment:
+        throttles = 0
+        stats = self.stats
+        length = HEADER_SIZE + len(body)
+        while True:
+            try:
+                conn = await self._acquire()
+            except ClientStopped:
+                abort.failed = True
+                return _Segment(error="client stopped")
+            if abort.failed:
+                return _Segment(error="not sent: another part failed")
+            seq = conn.next_sequence()
+            future = self._loop.create_future()
+            conn.inflight[seq] = (future, self._loop.time() + self.response_timeout)
+            conn.write(HEADER.pack(length, SUBMIT_SM, 0, seq) + body)
+            stats["segments_sent"] += 1
+            status, message_id = await future
+            if status == 0:
+                conn.accepted()
+                stats["submitted"] += 1
+                return _Segment(ok=True, message_id=message_id)
+            if status in THROTTLE_STATUSES:
+                stats["throttled"] += 1
+                conn.throttled()
+                throttles += 1
+                if throttles <= self.max_throttle_retries:
+                    continue
+                abort.failed = True
+                return _Segment(status=status, error=f"{status_name(status)} after {throttles} attempts")
+            abort.failed = True
+            if status == _LOST:
+                stats["ambiguous"] += 1
+                return _Segment(ambiguous=True, error="connection lost before submit_sm_resp")
+            if status == _TIMED_OUT:
+                stats["ambiguous"] += 1
+                return _Segment(ambiguous=True, error="no submit_sm_resp in time")
+            stats["rejected"] += 1
+            return _Segment(status=status, error=status_name(status))
+
+    def _result(self, ref, outcomes) -> SubmitResult:
+        message_ids = tuple(o.message_id for o in outcomes if o.ok)
+        if len(message_ids) == len(outcomes):
+            return SubmitResult(ref, True, message_ids, 0, "", False, False, len(outcomes))
+        ambiguous = any(o.ambiguous for o in outcomes)
+        failed = [o for o in outcomes if not o.ok]
+        # The part that caused the failure, not the parts left unsent because of it.
+        failure = next((o for o in failed if o.ambiguous or o.status), failed[0])
+        permanent = not ambiguous and (failure.status in PERMANENT_STATUSES or bool(message_ids))
+        error = failure.error
+        if message_ids and not ambiguous:
+            error = f"{len(message_ids)} of {len(outcomes)} parts accepted, then {error}"
+        return SubmitResult(ref, False, message_ids, failure.status, error, permanent, ambiguous, len(outcomes))
+
+    # --- receipts and replies ---------------------------------------------------------------
+
+    _flushing = False
+
+    def _deliver(self, conn: _Connection, seq: int, body: bytes):
+        try:
+            sm = ShortMessage.decode(body)
+        except PduError as exc:
+            log.warning("bind %d: undecodable deliver_sm (%s)", conn.index, exc)
+            conn.write(HEADER.pack(HEADER_SIZE + 1, DELIVER_SM_RESP, exc.status, seq) + b"\0")
+            return
+        if is_receipt(sm):
+            self.stats["receipts"] += 1
+            if self.on_receipts is None:
+                conn.write(HEADER.pack(HEADER_SIZE + 1, DELIVER_SM_RESP, 0, seq) + b"\0")
+                return
+            self._pending_receipts.append((conn, seq, parse_receipt(sm)))
+        else:
+            self.stats["inbound"] += 1
+            if self.on_inbound is None:
+                conn.write(HEADER.pack(HEADER_SIZE + 1, DELIVER_SM_RESP, 0, seq) + b"\0")
+                return
+            self._pending_inbound.append((conn, seq, parse_inbound(sm)))
+        if len(self._pending_receipts) + len(self._pending_inbound) >= RECEIPT_BATCH:
+            self._flush_wanted.set()
+        elif self._flush_timer is None:
+            self._flush_timer = self._loop.call_later(RECEIPT_FLUSH_INTERVAL, self._flush_wanted.set)
+
+    async def _flush_loop(self):
+        while True:
+            await self._flush_wanted.wait()
+            self._flush_wanted.clear()
+            if self._flush_timer is not None:
+                self._flush_timer.cancel()
+                self._flush_timer = None
+            self._flushing = True
+            try:
+                while self._pending_receipts or self._pending_inbound:
+                    receipts, self._pending_receipts = self._pending_receipts, []
+                    inbound, self._pending_inbound = self._pending_inbound, []
+                    if receipts:
+                        await self._hand_over(self.on_receipts, receipts)
+                    if inbound:
+                        await self._hand_over(self.on_inbound, inbound)
+            finally:
+                self._flushing = False
+
+    async def _hand_over(self, callback, entries):
+        items = [item for _, _, item in entries]
+        delay = 0.2
+        while True:
+            try:
+                result = callback(items)
+                if inspect.isawaitable(result):
+                    await result
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Unacknowledged, the SMSC would redeliver them only after its own timeout; keep
+                # them and try again, so a database hiccup costs a pause, not a redelivery storm.
+                log.exception("delivery callback failed for %d items; retrying in %.1fs", len(items), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        for conn, seq, _ in entries:
+            # A connection that dropped meanwhile cannot carry the resp; the SMSC resends on the next.
+            conn.write(HEADER.pack(HEADER_SIZE + 1, DELIVER_SM_RESP, 0, seq) + b"\0")

@@ -1,0 +1,211 @@
+"""Text to SMPP short messages: GSM-7 or UCS-2, split into UDH-concatenated parts.
+
+GSM-7 is sent unpacked (one septet value per octet, data_coding 0), which is what SMPP SMSCs
+expect for the default alphabet; UCS-2 is UTF-16 big-endian (data_coding 8), so characters
+outside the BMP travel as surrogate pairs, exactly as handsets count them.
+"""
+
+import re
+from dataclasses import dataclass
+
+DATA_CODING_DEFAULT = 0x00
+DATA_CODING_LATIN1 = 0x03
+DATA_CODING_BINARY = 0x04
+DATA_CODING_UCS2 = 0x08
+ESM_CLASS_UDHI = 0x40
+
+GSM7_SINGLE, GSM7_PART = 160, 153
+UCS2_SINGLE, UCS2_PART = 70, 67
+MAX_PARTS = 255
+
+ESC = 0x1B
+# GSM 03.38 basic table in code order; position 0x1B (ESC) is a placeholder, never a character.
+GSM7_BASIC_TABLE = (
+    "@£$¥èéùìòÇ\nØø\rÅå"
+    "Δ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ"
+    " !\"#¤%&'()*+,-./"
+    "0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNO"
+    "PQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmno"
+    "pqrstuvwxyzäöñüà"
+)
+# Extension table: sent as ESC followed by this code, so each takes two septets.
+GSM7_EXTENSION_TABLE = {
+    0x0A: "\f", 0x14: "^", 0x28: "{", 0x29: "}", 0x2F: "\\",
+    0x3C: "[", 0x3D: "~", 0x3E: "]", 0x40: "|", 0x65: "€",
+}  # fmt: skip
+
+GSM7_BASIC = frozenset(GSM7_BASIC_TABLE) - {"\x1b"}
+GSM7_EXTENSION = frozenset(GSM7_EXTENSION_TABLE.values())
+
+# str.translate tables: the text maps to one latin-1 character per septet, so encoding a whole
+# message is two C-level calls instead of a Python loop per character.
+_TO_SEPTETS = {ord(c): chr(code) for code, c in enumerate(GSM7_BASIC_TABLE) if code != ESC}
+_TO_SEPTETS.update({ord(c): "\x1b" + chr(code) for code, c in GSM7_EXTENSION_TABLE.items()})
+_NOT_GSM7 = re.compile("[^" + re.escape("".join(sorted(GSM7_BASIC | GSM7_EXTENSION))) + "]")
+_FROM_SEPTETS = {code: c for code, c in enumerate(GSM7_BASIC_TABLE) if code != ESC}
+
+
+class MessageTooLong(ValueError):
+    pass
+
+
+def is_gsm7(text: str) -> bool:
+    return _NOT_GSM7.search(text) is None
+
+
+def encode_gsm7(text: str) -> bytes:
+    """Unpacked septets; the text must pass is_gsm7."""
+    return text.translate(_TO_SEPTETS).encode("latin-1")
+
+
+def decode_gsm7(data: bytes) -> str:
+    """Unpacked septets to text; an unknown escape decodes to its basic character, per 03.38."""
+    out = []
+    escaped = False
+    for octet in data:
+        octet &= 0x7F
+        if escaped:
+            escaped = False
+            out.append(GSM7_EXTENSION_TABLE.get(octet) or _FROM_SEPTETS.get(octet, " "))
+        elif octet == ESC:
+            escaped = True
+        else:
+            out.append(_FROM_SEPTETS[octet])
+    return "".join(out)
+
+
+def decode_short_message(data: bytes, data_coding: int) -> str:
+    """Incoming text (MO, receipts) in the codings SMSCs actually use."""
+    coding = data_coding & 0x0F if data_coding & 0xF0 == 0xF0 else data_coding
+    if coding == DATA_CODING_UCS2:
+        return data.decode("utf-16-be", errors="replace")
+    if coding in (DATA_CODING_LATIN1, DATA_CODING_BINARY, 0x01):
+        # 0x01 is IA5/ASCII; latin-1 is its lossless superset.
+        return data.decode("latin-1")
+    if coding == DATA_CODING_DEFAULT and any(b > 0x7F for b in data):
+        # Some SMSCs send latin-1 or UTF-8 under the "default alphabet" label.
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data.decode("latin-1")
+    return decode_gsm7(data)
+
+
+@dataclass(frozen=True)
+class EncodedText:
+    data_coding: int
+    encoding: str  # "GSM-7" or "UCS-2"
+    units: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
+    chunks: tuple[bytes, ...]  # payload of each part, without UDH
+
+    @property
+    def esm_class(self) -> int:
+        return ESM_CLASS_UDHI if len(self.chunks) > 1 else 0
+
+    def parts(self, reference: int) -> tuple[bytes, ...]:
+        """short_message of each submit_sm; several parts carry the concatenation UDH."""
+        total = len(self.chunks)
+        if total == 1:
+            return self.chunks
+        ref = reference & 0xFF
+        return tuple(bytes((5, 0, 3, ref, total, seq)) + chunk for seq, chunk in enumerate(self.chunks, 1))
+
+
+def encode_text(text: str) -> EncodedText:
+    if is_gsm7(text):
+        septets = encode_gsm7(text)
+        if len(septets) <= GSM7_SINGLE:
+            return EncodedText(DATA_CODING_DEFAULT, "GSM-7", len(septets), (septets,))
+        return EncodedText(DATA_CODING_DEFAULT, "GSM-7", len(septets), _split_gsm7(septets))
+    data = text.encode("utf-16-be")
+    units = len(data) // 2
+    if units <= UCS2_SINGLE:
+        return EncodedText(DATA_CODING_UCS2, "UCS-2", units, (data,))
+    return EncodedText(DATA_CODING_UCS2, "UCS-2", units, _split_ucs2(data))
+
+
+def _split_gsm7(septets: bytes) -> tuple[bytes, ...]:
+    chunks = []
+    start, length = 0, len(septets)
+    while start < length:
+        end = min(start + GSM7_PART, length)
+        # An ESC as the last septet would leave its extension code in the next part.
+        if end < length and _ends_in_escape(septets, start, end):
+            end -= 1
+        chunks.append(septets[start:end])
+        start = end
+    return _checked(chunks)
+
+
+def _ends_in_escape(septets: bytes, start: int, end: int) -> bool:
+    # Count the run of ESC septets before `end`: ESC ESC is itself a (reserved) pair, so only an
+    # odd run leaves a dangling escape.
+    run = 0
+    i = end - 1
+    while i >= start and septets[i] == ESC:
+        run += 1
+        i -= 1
+    return run % 2 == 1
+
+
+def _split_ucs2(data: bytes) -> tuple[bytes, ...]:
+    chunks = []
+    start, length = 0, len(data)
+    step = UCS2_PART * 2
+    while start < length:
+        end = min(start + step, length)
+        if end < length and 0xD8 <= data[end - 2] <= 0xDB:  # high surrogate: keep the pair whole
+            end -= 2
+        chunks.append(data[start:end])
+        start = end
+    return _checked(chunks)
+
+
+def _checked(chunks):
+    if len(chunks) > MAX_PARTS:
+        raise MessageTooLong(f"{len(chunks)} parts; at most {MAX_PARTS} fit one concatenated message")
+    return tuple(chunks)
+
+
+def strip_udh(short_message: bytes) -> tuple[bytes, tuple[int, int, int] | None]:
+    """Payload without its UDH, and (reference, total, sequence) when it is a concatenation UDH."""
+    if not short_message:
+        return short_message, None
+    udhl = short_message[0]
+    header = short_message[1 : 1 + udhl]
+    payload = short_message[1 + udhl :]
+    concat = None
+    i = 0
+    while i + 1 < len(header):
+        iei, iel = header[i], header[i + 1]
+        value = header[i + 2 : i + 2 + iel]
+        if iei == 0x00 and iel == 3 and len(value) == 3:
+            concat = (value[0], value[1], value[2])
+        elif iei == 0x08 and iel == 4 and len(value) == 4:
+            concat = ((value[0] << 8) | value[1], value[2], value[3])
+        i += 2 + iel
+    return payload, concat
+
+
+class ConcatReferences:
+    """Hands out the 8-bit concatenation reference for each destination, incrementing per message.
+
+    Only recent destinations matter (a handset reassembles within minutes), so the table is
+    bounded: the oldest destinations are forgotten first.
+    """
+
+    def __init__(self, limit: int = 200_000):
+        self.limit = limit
+        self._next: dict[str, int] = {}
+
+    def next(self, destination: str) -> int:
+        ref = self._next.pop(destination, None)
+        if ref is None:
+            # A fresh start per destination, so forgetting one rarely repeats its last reference.
+            ref = hash(destination) & 0xFF
+            if len(self._next) >= self.limit:
+                del self._next[next(iter(self._next))]
+        self._next[destination] = (ref + 1) & 0xFF
+        return ref
