@@ -45,6 +45,8 @@ _TO_SEPTETS = {ord(c): chr(code) for code, c in enumerate(GSM7_BASIC_TABLE) if c
 _TO_SEPTETS.update({ord(c): "\x1b" + chr(code) for code, c in GSM7_EXTENSION_TABLE.items()})
 _NOT_GSM7 = re.compile("[^" + re.escape("".join(sorted(GSM7_BASIC | GSM7_EXTENSION))) + "]")
 _FROM_SEPTETS = {code: c for code, c in enumerate(GSM7_BASIC_TABLE) if code != ESC}
+# Octets above 0x7F are not septets; their low seven bits are what a lenient SMSC meant.
+_SEPTETS_TO_TEXT = {octet: _FROM_SEPTETS.get(octet & 0x7F, " ") for octet in range(256)}
 
 
 class MessageTooLong(ValueError):
@@ -62,6 +64,8 @@ def encode_gsm7(text: str) -> bytes:
 
 def decode_gsm7(data: bytes) -> str:
     """Unpacked septets to text; an unknown escape decodes to its basic character, per 03.38."""
+    if 0x1B not in data:
+        return data.decode("latin-1").translate(_SEPTETS_TO_TEXT)
     out = []
     escaped = False
     for octet in data:
@@ -84,7 +88,7 @@ def decode_short_message(data: bytes, data_coding: int) -> str:
     if coding in (DATA_CODING_LATIN1, DATA_CODING_BINARY, 0x01):
         # 0x01 is IA5/ASCII; latin-1 is its lossless superset.
         return data.decode("latin-1")
-    if coding == DATA_CODING_DEFAULT and any(b > 0x7F for b in data):
+    if coding == DATA_CODING_DEFAULT and not data.isascii():
         # Some SMSCs send latin-1 or UTF-8 under the "default alphabet" label.
         try:
             return data.decode("utf-8")

@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass
 
-from .encoding import ESM_CLASS_UDHI, decode_short_message, strip_udh
+from .encoding import DATA_CODING_UCS2, ESM_CLASS_UDHI, decode_short_message, strip_udh
 from .pdu import (
     TLV_MESSAGE_STATE,
     TLV_NETWORK_ERROR_CODE,
@@ -64,7 +64,10 @@ def normalise_message_id(value: str | bytes) -> str:
 
 def parse_receipt(sm: ShortMessage) -> Receipt:
     """TLVs first (receipted_message_id, message_state, network_error_code), then the text."""
-    raw = decode_short_message(sm.payload, sm.data_coding)
+    # Receipt text is ASCII in practice whatever data_coding says (GSM-7 decoding would turn an
+    # id's "_" into "§"); only UCS-2 needs decoding.
+    payload = sm.payload
+    raw = payload.decode("utf-16-be", errors="replace") if sm.data_coding == DATA_CODING_UCS2 else payload.decode("latin-1")
     text = {name: (m.group(1) if (m := pattern.search(raw)) else "") for name, pattern in _FIELD.items()}
 
     tlv_id = tlv_value(sm.tlvs, TLV_RECEIPTED_MESSAGE_ID)

@@ -1,0 +1,77 @@
+"""Runs the SMPP 3.4 SMSC simulator (campaigns.smpp.simulator) until SIGINT/SIGTERM."""
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+from django.core.management.base import BaseCommand
+
+from campaigns.smpp.simulator import SmscSimulator
+
+
+def _status(value):
+    return int(value, 0)
+
+
+class Command(BaseCommand):
+    help = "SMPP 3.4 SMSC simulator on loopback: receipts, failure and error ratios, TPS cap, faults, replies."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=2775, help="0 picks a free port (printed first)")
+        parser.add_argument("--port-file", help="write the bound SMPP port here")
+        parser.add_argument("--system-id", default=None, help="accepted system_id (default: any)")
+        parser.add_argument("--password", default=None, help="accepted password (default: any)")
+        parser.add_argument("--no-receipts", action="store_true", help="never send delivery receipts")
+        parser.add_argument("--dlr-delay", type=float, default=0.0,
+                            help="seconds until the receipt; 0 sends it in the same write as the resp")
+        parser.add_argument("--dlr-first", action="store_true", help="send the receipt before the submit_sm_resp")
+        parser.add_argument("--failure-ratio", type=float, default=0.0, help="fraction of receipts UNDELIV")
+        parser.add_argument("--failure-err", default="001", help="err: code of UNDELIV receipts")
+        parser.add_argument("--error-ratio", type=float, default=0.0,
+                            help="fraction of submit_sm answered with --error-status")
+        parser.add_argument("--error-status", type=_status, default=0x0B, help="e.g. 0x0B (ESME_RINVDSTADR)")
+        parser.add_argument("--tps", type=int, default=0, help="submit_sm per second before ESME_RTHROTTLED (0: no cap)")
+        parser.add_argument("--throttle-storm", type=float, default=0.0,
+                            help="answer every submit_sm ESME_RTHROTTLED for this many seconds from the first one")
+        parser.add_argument("--drop-after", type=int, default=0,
+                            help="after N accepted submits, close the connection without answering the Nth")
+        parser.add_argument("--drop-every", action="store_true", help="drop after every N submits, not once")
+        parser.add_argument("--seed", type=int, default=None)
+        parser.add_argument("--control-port", type=int, default=None,
+                            help="HTTP control endpoint (GET /stats, POST /mo /throttle /drop /reset); 0 picks a port")
+        parser.add_argument("--stats-file", help="write the stats JSON here on exit")
+
+    def handle(self, *args, **options):
+        logging.basicConfig(level=logging.INFO if options["verbosity"] > 1 else logging.WARNING,
+                            format="%(asctime)s %(name)s %(levelname)s %(message)s")  # fmt: skip
+        asyncio.run(self._serve(options))
+
+    async def _serve(self, options):
+        smsc = SmscSimulator(
+            options["host"], options["port"],
+            system_id=options["system_id"], password=options["password"],
+            receipts=not options["no_receipts"], dlr_delay=options["dlr_delay"], dlr_first=options["dlr_first"],
+            failure_ratio=options["failure_ratio"], failure_err=options["failure_err"],
+            error_ratio=options["error_ratio"], error_status=options["error_status"], tps=options["tps"],
+            throttle_storm=options["throttle_storm"], drop_after=options["drop_after"],
+            drop_every=options["drop_every"], seed=options["seed"], control_port=options["control_port"],
+        )  # fmt: skip
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        port = await smsc.start()
+        try:
+            self.stdout.write(f"listening {options['host']}:{port}")
+            if smsc.control is not None:
+                self.stdout.write(f"control {smsc.control_host}:{smsc.control_port}")
+            self.stdout.flush()
+            if options["port_file"]:
+                Path(options["port_file"]).write_text(f"{port}\n")
+            await stop.wait()
+        finally:
+            if options["stats_file"]:
+                smsc.write_stats(options["stats_file"])
+            await smsc.close()
