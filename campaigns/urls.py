@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campaigns.views import contact_lists, imports, opt_outs
+from campaigns.views import campaigns, contact_lists, imports, opt_outs
 
 app_name = "campaigns"
 
@@ -27,4 +27,17 @@ urlpatterns = [
     path("opt-outs/import/", opt_outs.opt_out_import, name="opt_out_import"),
     path("opt-outs/export.<str:fmt>", opt_outs.opt_out_export, name="opt_out_export"),
     path("opt-outs/<int:pk>/delete/", opt_outs.opt_out_delete, name="opt_out_delete"),
+    path("campaigns/", campaigns.campaign_list, name="campaign_list"),
+    path("campaigns/new/", campaigns.campaign_create, name="campaign_create"),
+    path("campaigns/options/signatures/", campaigns.campaign_options_signatures, name="campaign_options_signatures"),
+    path("campaigns/options/templates/", campaigns.campaign_options_templates, name="campaign_options_templates"),
+    path("campaigns/options/audiences/", campaigns.campaign_options_audiences, name="campaign_options_audiences"),
+    path("campaigns/<int:pk>/", campaigns.campaign_detail, name="campaign_detail"),
+    path("campaigns/<int:pk>/edit/", campaigns.campaign_edit, name="campaign_edit"),
+    path("campaigns/<int:pk>/confirm/", campaigns.campaign_confirm, name="campaign_confirm"),
+    path("campaigns/<int:pk>/progress/", campaigns.campaign_progress, name="campaign_progress"),
+    path("campaigns/<int:pk>/pause/", campaigns.campaign_pause, name="campaign_pause"),
+    path("campaigns/<int:pk>/resume/", campaigns.campaign_resume, name="campaign_resume"),
+    path("campaigns/<int:pk>/cancel/", campaigns.campaign_cancel, name="campaign_cancel"),
+    path("campaigns/<int:pk>/copy/", campaigns.campaign_copy, name="campaign_copy"),
 ]
