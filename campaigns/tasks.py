@@ -1,11 +1,15 @@
+import functools
 import logging
 from datetime import timedelta
 
 from celery import shared_task
+from redis.exceptions import LockError
 from django.utils import timezone
 
-from campaigns import importer
-from campaigns.models import RecipientImport
+from campaigns import dispatch, importer, planning, receipts
+from campaigns.models import Campaign, RecipientImport
+from campaigns.redis_client import get_redis, key
+from smsconsole.models import TransitionError
 
 log = logging.getLogger(__name__)
 
@@ -32,3 +36,86 @@ def sweep_stale_imports():
         if updated:
             importer.discard_rows(import_id)
     return {"failed": len(stale)}
+
+
+# --- Sending -------------------------------------------------------------------------------------
+# Planning and dispatch run here; binds never do: they live in the gateway process
+# (`manage.py run_gateway`), which takes the batches pushed below from Redis.
+
+
+@shared_task(acks_late=True)
+def plan_campaign(campaign_id):
+    return planning.plan(campaign_id)
+
+
+@shared_task(acks_late=True)
+def dispatch_campaign(campaign_id):
+    return dispatch.dispatch(campaign_id)
+
+
+@shared_task(acks_late=True)
+def cancel_queued_messages(campaign_id):
+    return dispatch.cancel_queued(campaign_id)
+
+
+def _exclusive(func):
+    """Runs a beat task under a Redis lock, so a slow run and the next tick never overlap."""
+
+    @functools.wraps(func)
+    def guarded(*args, **kwargs):
+        lock = get_redis().lock(key("lock", func.__name__), timeout=600, blocking=False)
+        if not lock.acquire():
+            return {"skipped": "already running"}
+        try:
+            return func(*args, **kwargs)
+        finally:
+            try:
+                lock.release()
+            except LockError:
+                pass  # it expired during a very long run; the next tick takes a fresh one
+
+    return guarded
+
+
+@shared_task
+@_exclusive
+def sweep_stuck_batches():
+    """Pushes again the batches whose job was lost (a Redis restart, a gateway killed mid-batch)."""
+    stuck = dispatch.stuck_batches(dispatch.stuck_after("SMS_STUCK_BATCH_SECONDS", 300))
+    repushed = dispatch.repush(stuck)
+    missed = dispatch.campaigns_without_pushed_batches()
+    for campaign_id in missed:
+        dispatch.dispatch(campaign_id)
+    if repushed or missed:
+        log.warning("re-pushed %s stuck batches; dispatched %s campaigns again", len(repushed), len(missed))
+    return {"repushed": len(repushed), "dispatched": len(missed)}
+
+
+@shared_task
+@_exclusive
+def sweep_stuck_sending():
+    """Messages left in SENDING by a gateway that died become UNKNOWN: never sent twice."""
+    moved = dispatch.mark_stuck_sending(dispatch.stuck_after("SMS_STUCK_SENDING_SECONDS", 600))
+    if moved:
+        log.warning("marked %s messages stuck in sending as unknown", sum(moved.values()))
+    return {"unknown": sum(moved.values())}
+
+
+@shared_task
+@_exclusive
+def start_due_campaigns():
+    started = 0
+    due = Campaign.objects.filter(status=Campaign.Status.SCHEDULED, scheduled_at__lte=timezone.now())
+    for campaign in due.only("pk", "status", "scheduled_at"):
+        try:
+            campaign.launch()
+        except TransitionError:
+            continue  # cancelled or launched by someone else meanwhile
+        started += 1
+    return {"started": started}
+
+
+@shared_task
+@_exclusive
+def purge_stale_receipts():
+    return {"purged": receipts.purge_stale()}

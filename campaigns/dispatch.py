@@ -1,0 +1,212 @@
+"""Handing batches to the gateway through Redis, and the set-based state changes around it.
+
+A batch is claimed in the database first (pending → pushed, compare-and-set) and pushed to the
+connection's Redis list after: a crash in between leaves a pushed batch that is on no list, which
+the stuck-batch sweeper pushes again. The other order would let the gateway pop a job whose batch
+still looks pending. Pushing a batch twice is harmless: the gateway claims messages queued →
+sending before it submits them, so a second copy of a job finds nothing left to send.
+
+Only a few batches per campaign are pushed at a time (SMS_MAX_PUSHED_BATCHES); the gateway pushes
+the next one when it finishes one. So the list stays short, a campaign launched later is not stuck
+behind a million-recipient one, and "pushed long ago" really means "stuck".
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from campaigns.models import Batch, Campaign, Message
+from campaigns.redis_client import get_redis, key
+from smsconsole.models import TransitionError
+
+log = logging.getLogger(__name__)
+
+def queue_key(connection_id):
+    return key("gateway", connection_id)
+
+
+def processing_key(connection_id, gateway_id):
+    return key("gateway", connection_id, "processing", gateway_id)
+
+
+def job_for(campaign_id, batch_id):
+    return f"{campaign_id}:{batch_id}"
+
+
+def parse_job(job):
+    if isinstance(job, bytes):
+        job = job.decode()
+    campaign_id, batch_id = job.split(":")
+    return int(campaign_id), int(batch_id)
+
+
+def max_pushed_batches():
+    return getattr(settings, "SMS_MAX_PUSHED_BATCHES", 8)
+
+
+def ids_in(ids):
+    """`(%s, %s, …)` for a raw IN list."""
+    return "(" + ", ".join(["%s"] * len(ids)) + ")"
+
+
+def claim_batches(batch_ids, from_status=Batch.Status.PENDING):
+    """Compare-and-set batches to pushed; returns the ids this call moved."""
+    if not batch_ids:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE campaigns_batch SET status = 'pushed', pushes = pushes + 1, pushed_at = %s "
+            f"WHERE status = %s AND id IN {ids_in(batch_ids)} RETURNING id",
+            [timezone.now(), from_status, *batch_ids],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def push_jobs(connection_id, campaign_id, batch_ids, redis=None):
+    if batch_ids:
+        (redis or get_redis()).lpush(queue_key(connection_id), *[job_for(campaign_id, b) for b in batch_ids])
+
+
+def dispatch(campaign_id, redis=None):
+    """Pushes pending batches of a running campaign, up to the per-campaign limit in flight."""
+    campaign = Campaign.objects.filter(pk=campaign_id).values("status", "connection_id", "planned_at").first()
+    if campaign is None or campaign["status"] != Campaign.Status.RUNNING or campaign["planned_at"] is None:
+        return {"campaign": campaign_id, "pushed": 0}
+    batches = Batch.objects.filter(campaign_id=campaign_id)
+    in_flight = batches.filter(status=Batch.Status.PUSHED).count()
+    room = max_pushed_batches() - in_flight
+    pushed = []
+    if room > 0:
+        wanted = list(
+            batches.filter(status=Batch.Status.PENDING).order_by("number").values_list("pk", flat=True)[:room]
+        )
+        pushed = claim_batches(wanted)
+        push_jobs(campaign["connection_id"], campaign_id, pushed, redis)
+    if not pushed and not in_flight:
+        complete_if_finished(campaign_id)
+    return {"campaign": campaign_id, "pushed": len(pushed)}
+
+
+def repush(batch_ids, redis=None):
+    """Pushes pushed batches again (their job was lost, or their gateway died): one more push each."""
+    moved = claim_batches(batch_ids, from_status=Batch.Status.PUSHED)
+    rows = Batch.objects.filter(pk__in=moved).values_list("pk", "campaign_id", "campaign__connection_id")
+    by_connection = {}
+    for batch_id, campaign_id, connection_id in rows:
+        by_connection.setdefault(connection_id, []).append(job_for(campaign_id, batch_id))
+    client = redis or get_redis()
+    for connection_id, jobs in by_connection.items():
+        client.lpush(queue_key(connection_id), *jobs)
+    return moved
+
+
+def hand_back(batch_id):
+    """A paused campaign's batch goes back to pending; resume pushes it again."""
+    return Batch.objects.filter(pk=batch_id, status=Batch.Status.PUSHED).update(status=Batch.Status.PENDING)
+
+
+def finish_batch(batch):
+    """Marks the batch done when no queued message is left in its range; True if it did."""
+    left = Message.objects.filter(
+        campaign_id=batch.campaign_id, id__gte=batch.first_id, id__lte=batch.last_id, status=Message.Status.QUEUED
+    ).exists()
+    if left:
+        return False
+    return bool(
+        Batch.objects.filter(pk=batch.pk).exclude(status=Batch.Status.DONE).update(
+            status=Batch.Status.DONE, done_at=timezone.now()
+        )
+    )
+
+
+def complete_if_finished(campaign_id):
+    """Completes a running campaign once nothing is pending, pushed, queued or sending."""
+    if Batch.objects.filter(campaign_id=campaign_id).exclude(status=Batch.Status.DONE).exists():
+        return False
+    if Message.objects.filter(
+        campaign_id=campaign_id, status__in=[Message.Status.QUEUED, Message.Status.SENDING]
+    ).exists():
+        return False
+    campaign = Campaign(pk=campaign_id, status=Campaign.Status.RUNNING)
+    try:
+        campaign.complete()
+    except TransitionError:
+        return False
+    log.info("campaign %s completed", campaign_id)
+    return True
+
+
+def cancel_queued(campaign_id):
+    """Queued messages of a cancelled campaign become cancelled; what is in flight finishes."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE campaigns_message SET status = 'cancelled', updated_at = %s "
+                "WHERE campaign_id = %s AND status = 'queued'",
+                [timezone.now(), campaign_id],
+            )
+            cancelled = cursor.rowcount
+        Campaign.move_counters(campaign_id, queued=-cancelled, cancelled=cancelled)
+        Batch.objects.filter(campaign_id=campaign_id).exclude(status=Batch.Status.DONE).update(
+            status=Batch.Status.DONE, done_at=timezone.now()
+        )
+    return {"campaign": campaign_id, "cancelled": cancelled}
+
+
+def stuck_batches(older_than):
+    """Batches of running campaigns that look lost: pushed long ago with queued messages left, or
+    pending with nothing of the campaign pushed (a pause and resume that crossed)."""
+    cutoff = timezone.now() - older_than
+    running = Batch.objects.filter(campaign__status=Campaign.Status.RUNNING, campaign__planned_at__isnull=False)
+    pushed = list(
+        running.filter(status=Batch.Status.PUSHED, pushed_at__lt=cutoff).values_list("pk", "campaign_id", "first_id", "last_id")
+    )
+    stuck = [
+        batch_id
+        for batch_id, campaign_id, first_id, last_id in pushed
+        if Message.objects.filter(
+            campaign_id=campaign_id, id__gte=first_id, id__lte=last_id, status=Message.Status.QUEUED
+        ).exists()
+    ]
+    return stuck
+
+
+def campaigns_without_pushed_batches():
+    """Running campaigns with pending batches and none pushed: dispatch was missed."""
+    running = Campaign.objects.filter(status=Campaign.Status.RUNNING, planned_at__isnull=False)
+    with_pending = set(
+        Batch.objects.filter(campaign__in=running, status=Batch.Status.PENDING).values_list("campaign_id", flat=True)
+    )
+    with_pushed = set(
+        Batch.objects.filter(campaign_id__in=with_pending, status=Batch.Status.PUSHED).values_list("campaign_id", flat=True)
+    )
+    return sorted(with_pending - with_pushed)
+
+
+def mark_stuck_sending(older_than):
+    """Messages in SENDING for too long lost their gateway mid-chunk: they may have reached the
+    provider, so they become UNKNOWN and are never sent again."""
+    cutoff = timezone.now() - older_than
+    now = timezone.now()
+    moved = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE campaigns_message SET status = 'unknown', updated_at = %s, "
+            "error = 'the gateway stopped before the answer was recorded' "
+            "WHERE status = 'sending' AND updated_at < %s RETURNING campaign_id",
+            [now, cutoff],
+        )
+        for (campaign_id,) in cursor.fetchall():
+            moved[campaign_id] = moved.get(campaign_id, 0) + 1
+        for campaign_id, count in moved.items():
+            Campaign.move_counters(campaign_id, sending=-count, unknown=count)
+    for campaign_id in moved:
+        complete_if_finished(campaign_id)
+    return moved
+
+
+def stuck_after(name, default_seconds):
+    return timedelta(seconds=getattr(settings, name, default_seconds))

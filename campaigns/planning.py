@@ -1,0 +1,155 @@
+"""Planning a launched campaign: its message rows and id-range batches, set-based.
+
+Everything happens in one transaction that ends by setting `planned_at`, so a crash leaves either
+nothing or a complete plan, and a second run (a redelivered task) finds `planned_at` and stops.
+The SQL is the same on PostgreSQL and SQLite (JSON columns are text there).
+"""
+
+import json
+import logging
+import time
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from campaigns.models import Campaign, RecipientImport
+from templates_app import rules
+
+log = logging.getLogger(__name__)
+
+SKIP_OPT_OUT = "opt_out"
+
+_COLUMNS = "campaign_id, connection_id, phone, variables, segments, status, skip_reason, error_code, error, attempts, updated_at"
+# The account's opt-out list is read again here: a number may have opted out since the import.
+_STATUS = (
+    "CASE WHEN {opted} OR o.id IS NOT NULL THEN 'skipped' ELSE 'queued' END, "
+    "CASE WHEN {opted} OR o.id IS NOT NULL THEN '" + SKIP_OPT_OUT + "' ELSE '' END"
+)
+
+FROM_IMPORT = (
+    f"INSERT INTO campaigns_message ({_COLUMNS}) "
+    "SELECT %s, %s, r.phone, r.variables, r.segments, " + _STATUS.format(opted="r.opted_out") + ", '', '', 0, %s "
+    "FROM campaigns_recipient r "
+    "LEFT JOIN campaigns_optout o ON o.account_id = %s AND o.phone = r.phone "
+    "WHERE r.recipient_import_id = %s ORDER BY r.id"
+)
+
+FROM_CONTACTS = (
+    f"INSERT INTO campaigns_message ({_COLUMNS}) "
+    "SELECT %s, %s, c.phone, {json}, %s, " + _STATUS.format(opted="1 = 0") + ", '', '', 0, %s "
+    "FROM campaigns_contact c "
+    "LEFT JOIN campaigns_optout o ON o.account_id = %s AND o.phone = c.phone "
+    "WHERE c.contact_list_id = %s ORDER BY c.id"
+)
+
+# Batches by position among the queued messages, so each holds SMS_BATCH_SIZE of them whatever
+# the skipped rows in between.
+BATCHES = (
+    "INSERT INTO campaigns_batch (campaign_id, number, first_id, last_id, status, pushes) "
+    "SELECT %s, n + 1, MIN(id), MAX(id), 'pending', 0 FROM ("
+    "  SELECT id, (ROW_NUMBER() OVER (ORDER BY id) - 1) / %s AS n"
+    "  FROM campaigns_message WHERE campaign_id = %s AND status = 'queued'"
+    ") numbered GROUP BY n"
+)
+
+COUNTS = (
+    "SELECT COUNT(*), "
+    "COALESCE(SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), 0), "
+    "COALESCE(SUM(CASE WHEN status = 'skipped' THEN 1 ELSE 0 END), 0), "
+    "COALESCE(SUM(CASE WHEN status = 'queued' THEN segments ELSE 0 END), 0) "
+    "FROM campaigns_message WHERE campaign_id = %s"
+)
+
+
+class AudienceNotReady(Exception):
+    pass
+
+
+def shared_segments(campaign):
+    """Segments of the text everyone of a contact-list audience gets (the same variables)."""
+    return rules.count_segments(render(campaign_text(campaign), campaign.shared_variables or [])).segments
+
+
+def campaign_text(campaign):
+    """The signed template of the campaign, cut into the fixed pieces around its variables."""
+    return split_template(campaign.signature.name, campaign.template.content)
+
+
+def split_template(signature_name, content):
+    signed = rules.signed_text(signature_name, content) if signature_name else content
+    offset = len(signed) - len(content)
+    pieces, cursor = [], 0
+    for variable in rules.find_variables(content):
+        pieces.append(signed[cursor : offset + variable.start])
+        cursor = offset + variable.end
+    pieces.append(signed[cursor:])
+    return tuple(pieces)
+
+
+def render(pieces, variables):
+    """The text with values by position (the order find_variables gives); a missing value is empty."""
+    values = list(variables or [])
+    out = [pieces[0]]
+    for index, piece in enumerate(pieces[1:]):
+        out.append(str(values[index]) if index < len(values) else "")
+        out.append(piece)
+    return "".join(out)
+
+
+def plan(campaign_id):
+    """Creates the campaign's messages and batches once; returns a small summary for the logs."""
+    started = time.monotonic()
+    with transaction.atomic():
+        campaign = (
+            Campaign.objects.select_for_update(of=("self",))
+            .select_related("signature", "template", "recipient_import")
+            .filter(pk=campaign_id)
+            .first()
+        )
+        if campaign is None:
+            return {"campaign": campaign_id, "skipped": "missing"}
+        if campaign.planned_at is not None or campaign.status != Campaign.Status.RUNNING:
+            return {"campaign": campaign_id, "skipped": campaign.status if campaign.planned_at is None else "planned"}
+        try:
+            insert_messages(campaign)
+        except AudienceNotReady as problem:
+            campaign.fail(str(problem))
+            return {"campaign": campaign_id, "failed": str(problem)}
+        with connection.cursor() as cursor:
+            cursor.execute(BATCHES, [campaign.pk, settings.SMS_BATCH_SIZE, campaign.pk])
+            batches = cursor.rowcount
+            cursor.execute(COUNTS, [campaign.pk])
+            total, queued, skipped, segments = cursor.fetchone()
+        Campaign.objects.filter(pk=campaign.pk).update(
+            total=total, queued=queued, skipped=skipped, segments=segments, planned_at=timezone.now()
+        )
+    seconds = time.monotonic() - started
+    log.info("campaign %s planned: %s messages (%s skipped), %s batches in %.1fs", campaign_id, total, skipped, batches, seconds)
+    from campaigns.tasks import dispatch_campaign
+
+    transaction.on_commit(lambda: dispatch_campaign.delay(campaign_id))
+    return {"campaign": campaign_id, "total": total, "queued": queued, "skipped": skipped, "batches": batches}
+
+
+def insert_messages(campaign):
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        if campaign.recipient_import_id:
+            if campaign.recipient_import.status != RecipientImport.Status.COMPLETED:
+                raise AudienceNotReady("the recipient file has not finished importing")
+            cursor.execute(
+                FROM_IMPORT,
+                [campaign.pk, campaign.connection_id, now, campaign.account_id, campaign.recipient_import_id],
+            )
+        elif campaign.contact_list_id:
+            json_param = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
+            cursor.execute(
+                FROM_CONTACTS.format(json=json_param),
+                [
+                    campaign.pk, campaign.connection_id, json.dumps(campaign.shared_variables or [], ensure_ascii=False),
+                    shared_segments(campaign), now, campaign.account_id, campaign.contact_list_id,
+                ],
+            )
+        else:
+            raise AudienceNotReady("the campaign has no audience")

@@ -1,0 +1,58 @@
+"""The one place that turns settings.REDIS_URL into a redis-py client (sync or asyncio).
+
+`make run` hands its children the embedded Redis as `unix:///path` (redis-py's spelling) and
+Celery's broker as `redis+socket:///path` (kombu's); both are accepted here, so either variable
+can be copied into REDIS_URL.
+"""
+
+import os
+import threading
+from urllib.parse import parse_qs, urlparse
+
+import redis
+import redis.asyncio
+from django.conf import settings
+
+_lock = threading.Lock()
+_clients = {}
+
+
+def normalise_url(url):
+    """The URL in a form redis-py's from_url understands."""
+    if url.startswith("redis+socket://"):
+        parsed = urlparse(url)
+        query = parse_qs(parsed.query)
+        db = (query.get("virtual_host") or query.get("db") or ["0"])[0].lstrip("/") or "0"
+        return f"unix://{parsed.path}?db={db}"
+    return url
+
+
+def client_options():
+    # Health checks let a long-lived process notice a Redis restart on the next command.
+    return {"health_check_interval": 30, "socket_keepalive": True}
+
+
+def key(*parts):
+    """A key under the product's prefix (SMS_REDIS_PREFIX lets test runs share one Redis)."""
+    prefix = getattr(settings, "SMS_REDIS_PREFIX", "smsconsole")
+    return ":".join([prefix, *map(str, parts)])
+
+
+def get_redis(url=None):
+    """A shared client for this process (its pool is per process; a fork gets a new one)."""
+    url = normalise_url(url or settings.REDIS_URL)
+    key = (os.getpid(), url)
+    client = _clients.get(key)
+    if client is None:
+        with _lock:
+            client = _clients.get(key)
+            if client is None:
+                client = redis.Redis.from_url(url, **client_options())
+                _clients[key] = client
+    return client
+
+
+def get_async_redis(url=None, **kwargs):
+    """A new asyncio client; the caller owns it (and closes it with `await client.aclose()`)."""
+    options = client_options() | kwargs
+    return redis.asyncio.Redis.from_url(normalise_url(url or settings.REDIS_URL), **options)
