@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from campaigns.models import Contact, ContactList, OptOut, RecipientImport, RejectedRow
+from campaigns.models import Campaign, Contact, ContactList, OptOut, ProviderConnection, RecipientImport, RejectedRow
 
 LOCALE_DIR = Path(settings.BASE_DIR) / "smsconsole" / "locale" / "zh_Hans" / "LC_MESSAGES"
 PO_FILE = LOCALE_DIR / "django.po"
@@ -145,10 +145,15 @@ def objects(factories, acme, alice, shop):
     recipient_import.file.save("orders.csv", ContentFile(b"13800138000,A1\n12345,A2\n"), save=False)
     recipient_import.save()
     RejectedRow.objects.create(recipient_import=recipient_import, row_number=2, cells=["12345", "A2"], reason="invalid_number")
+    connection = ProviderConnection.objects.create(name="simulator", host="127.0.0.1", port=2775, system_id="smsc")
+    campaign = Campaign.objects.create(
+        account=acme, application=shop, signature=signature, template=template, connection=connection,
+        name="double_eleven", recipient_import=recipient_import, created_by=alice,
+    )
     return {
         "application": shop, "qualification": qualification, "signature": signature, "template": template,
         "notification_contact": contact, "contact_list": contact_list, "list_contact": list_contact,
-        "opt_out": opt_out, "import": recipient_import,
+        "opt_out": opt_out, "import": recipient_import, "campaign": campaign,
     }
 
 
@@ -156,7 +161,7 @@ def url_arguments(namespace, name, arguments, objects):
     """Fills a console URL's arguments with alice's objects; None when the URL is not known here."""
     by_noun = {
         "application": "application", "qualification": "qualification", "signature": "signature",
-        "template": "template", "import": "import", "opt_out": "opt_out",
+        "template": "template", "import": "import", "opt_out": "opt_out", "campaign": "campaign",
     }
     noun = next((key for key in by_noun if name.startswith(key + "_")), None)
     if namespace == "templates_app" and name.startswith("contact_"):
