@@ -272,7 +272,12 @@ class _Connection(asyncio.Protocol):
         self.throttle_delay = min(self.throttle_delay * 2, high)
 
     def accepted(self):
-        self.throttle_delay = self.client.throttle_backoff[0]
+        # Under a TPS cap successes and refusals interleave; resetting at every success would keep
+        # the pause at its minimum and spend each segment's retries within milliseconds. The pause
+        # shrinks only after a quiet spell as long as itself.
+        low = self.client.throttle_backoff[0]
+        if self.throttle_delay > low and self.loop.time() - self.paused_until >= self.throttle_delay:
+            self.throttle_delay = max(low, self.throttle_delay / 2)
 
     # --- housekeeping -----------------------------------------------------------------------
 
@@ -333,7 +338,7 @@ class SmppClient:
         self.max_throttle_retries = max_throttle_retries
         self.stats = dict.fromkeys((
             "submitted", "segments_sent", "rejected", "throttled", "ambiguous", "timeouts",
-            "reconnects", "binds", "bind_failures", "receipts", "inbound", "enquire_links",
+            "reconnects", "binds", "bind_failures", "receipts", "inbound", "enquire_links", "peak_in_flight",
         ), 0)  # fmt: skip
         self.last_bind_error = ""
         self._loop = None
@@ -561,9 +566,12 @@ class SmppClient:
                 return _Segment(error="not sent: another part failed")
             seq = conn.next_sequence()
             future = self._loop.create_future()
-            conn.inflight[seq] = (future, self._loop.time() + self.response_timeout)
+            inflight = conn.inflight
+            inflight[seq] = (future, self._loop.time() + self.response_timeout)
             conn.write(HEADER.pack(length, SUBMIT_SM, 0, seq) + body)
             stats["segments_sent"] += 1
+            if len(inflight) > stats["peak_in_flight"]:
+                stats["peak_in_flight"] = len(inflight)
             status, message_id = await future
             if status == 0:
                 conn.accepted()
