@@ -418,3 +418,42 @@ def test_stop_unbinds_and_later_submits_fail_without_being_sent():
     result, stats = run(scenario())
     assert not result.ok and not result.ambiguous and result.error == "client stopped"
     assert stats["submits"] == 0
+
+
+def test_an_unsendable_message_fails_permanently_without_reaching_the_smsc():
+    async def scenario():
+        async with SmscSimulator(**ACCOUNT) as smsc:
+            client = client_for(smsc.port)
+            await client.start()
+            await client.wait_connected(5)
+            too_long = await client.submit(SubmitRequest(1, "1069", "8613800000001", "a" * 153 * 256))
+            bad_address = await client.submit(SubmitRequest(2, "1069", "86138０００", "hi"))
+            await client.stop()
+            return too_long, bad_address, smsc.snapshot()
+
+    too_long, bad_address, stats = run(scenario())
+    for result in (too_long, bad_address):
+        assert not result.ok and result.permanent and not result.ambiguous and result.segments == 0
+    assert stats["segments"] == 0
+
+
+def test_a_message_with_some_parts_accepted_is_not_worth_resending():
+    async def scenario():
+        server, port, received, protocols = await raw_smsc()
+        client = client_for(port)
+        await client.start()
+        await client.wait_connected(5)
+        pending = asyncio.ensure_future(client.submit(SubmitRequest(1, "1069", "8613800000001", "x" * 200)))
+        await until(lambda: len(received) == 2)
+        (_, _, first, _), (_, _, second, _) = received
+        protocols[0].send(pdu.SUBMIT_SM_RESP, first, b"a1\0")
+        protocols[0].send(pdu.SUBMIT_SM_RESP, second, b"", status=pdu.ESME_RSYSERR)
+        result = await pending
+        await client.stop()
+        server.close()
+        return result
+
+    result = run(scenario())
+    assert not result.ok and not result.ambiguous and result.permanent
+    assert result.message_ids == ("a1",) and result.command_status == pdu.ESME_RSYSERR
+    assert result.error == "1 of 2 parts accepted, then ESME_RSYSERR"

@@ -17,7 +17,7 @@ import socket
 from collections import deque
 from dataclasses import dataclass
 
-from .encoding import ConcatReferences, encode_text
+from .encoding import ConcatReferences, MessageTooLong, encode_text
 from .pdu import (
     BIND_TRANSCEIVER,
     BIND_TRANSCEIVER_RESP,
@@ -431,6 +431,9 @@ class SmppClient:
                         log.warning("bind %d: connection lost", index)
             except (OSError, TimeoutError) as exc:
                 log.warning("bind %d: cannot connect to %s:%s: %s", index, self.host, self.port, exc or type(exc).__name__)
+            except Exception:
+                # A bug must not end the session for good: log it and reconnect like any failure.
+                log.exception("bind %d: unexpected error", index)
             finally:
                 if conn is not None:
                     if conn in self._bound:
@@ -532,16 +535,21 @@ class SmppClient:
     # --- submitting -------------------------------------------------------------------------
 
     async def submit(self, request: SubmitRequest) -> SubmitResult:
-        encoded = encode_text(request.text)
-        destination = request.destination.lstrip("+")
-        total = len(encoded.chunks)
-        parts = encoded.parts(self._references.next(destination) if total > 1 else 0)
-        ton, npi, source = source_ton_npi(request.source)
-        registered = 1 if request.registered_delivery else 0
-        bodies = [
-            submit_sm_body(source, ton, npi, destination, encoded.esm_class, registered, encoded.data_coding, part)
-            for part in parts
-        ]
+        if self._loop is None:
+            raise RuntimeError("SmppClient.submit() before start()")
+        try:
+            encoded = encode_text(request.text)
+            destination = request.destination.lstrip("+")
+            total = len(encoded.chunks)
+            ton, npi, source = source_ton_npi(request.source)
+            registered = 1 if request.registered_delivery else 0
+            bodies = [
+                submit_sm_body(source, ton, npi, destination, encoded.esm_class, registered, encoded.data_coding, part)
+                for part in encoded.parts(self._references.next(destination) if total > 1 else 0)
+            ]
+        except (MessageTooLong, UnicodeEncodeError) as exc:
+            # Addresses are ASCII on the wire and a message has at most 255 parts: no send can fix it.
+            return SubmitResult(request.ref, False, (), 0, f"not sendable: {exc}", True, False, 0)
         abort = _Abort()
         if total == 1:
             outcomes = [await self._send_segment(bodies[0], abort)]
