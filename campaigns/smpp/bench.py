@@ -32,7 +32,7 @@ def _serve(port_queue, stop_event):
 
 def _requests(count, offset=0):
     return [
-        SubmitRequest(i, "10690001", f"+86138{i + offset:08d}", f"Your code is {i:06d}. Thanks")
+        SubmitRequest(i, "10690001", f"+86138{i + offset:09d}", f"Your code is {i:06d}. Thanks")
         for i in range(count)
     ]
 
@@ -52,7 +52,7 @@ async def bench_client(port, messages, binds, window):
     await client.wait_connected(5)
     while client.bound_sessions < binds:
         await asyncio.sleep(0.01)
-    requests = _requests(messages)
+    requests = _requests(messages, offset=binds * 10_000_000)
     started = time.perf_counter()
     accepted = 0
     for start in range(0, messages, 5000):
@@ -77,7 +77,8 @@ async def bench_raw(port, messages, connections, window):
         writer.write(HEADER.pack(16 + len(bind), BIND_TRANSCEIVER, 0, 1) + bind)
         pdus = []
         for i in range(count):
-            body = submit_sm_body("10690001", 0, 1, f"86139{index:02d}{i:06d}", 0, 1, 0, b"Your code is 123456")
+            destination = f"86139{connections}{index:02d}{i:06d}"
+            body = submit_sm_body("10690001", 0, 1, destination, 0, 1, 0, b"Your code is 123456")
             pdus.append(HEADER.pack(16 + len(body), SUBMIT_SM, 0, i + 2) + body)
         sent = answered = receipts = 0
         buffer = bytearray()

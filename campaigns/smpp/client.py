@@ -316,6 +316,15 @@ class _Connection(asyncio.Protocol):
 
 
 class SmppClient:
+    """`binds` transceiver sessions to one SMSC, each with up to `window` submit_sm in flight.
+
+    on_receipts / on_inbound receive lists of Receipt / Inbound (flushed at 500 items or every
+    0.2 s; sync or async); their deliver_sm_resp follows the callback's return. A refused callback
+    is retried with back-off and nothing is acknowledged meanwhile. throttle_backoff is the
+    (min, max) pause of a session after ESME_RTHROTTLED / ESME_RMSGQFUL: it doubles at each new
+    refusal and halves after a quiet spell as long as itself.
+    """
+
     def __init__(self, host, port, system_id, password, *, system_type="", binds=1, window=64,
                  enquire_link_interval=30.0, response_timeout=30.0, reconnect_min=0.5, reconnect_max=30.0,
                  on_receipts=None, on_inbound=None, throttle_backoff=(0.05, 2.0),
