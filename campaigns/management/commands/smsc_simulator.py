@@ -64,12 +64,17 @@ class Command(BaseCommand):
             loop.add_signal_handler(sig, stop.set)
         port = await smsc.start()
         try:
+            if options["port_file"]:
+                # Written before the banner and renamed into place: whoever saw the banner or the
+                # file can read a complete port number.
+                port_file = Path(options["port_file"])
+                tmp = port_file.with_name(port_file.name + ".tmp")
+                tmp.write_text(f"{port}\n")
+                tmp.replace(port_file)
             self.stdout.write(f"listening {options['host']}:{port}")
             if smsc.control is not None:
                 self.stdout.write(f"control {smsc.control_host}:{smsc.control_port}")
             self.stdout.flush()
-            if options["port_file"]:
-                Path(options["port_file"]).write_text(f"{port}\n")
             await stop.wait()
         finally:
             if options["stats_file"]:
