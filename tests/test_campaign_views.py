@@ -241,6 +241,16 @@ def test_a_template_deactivated_since_the_draft_blocks_the_launch(alice_client, 
     assert draft.status == Campaign.Status.DRAFT
 
 
+def test_a_draft_without_recipients_is_sent_to_its_form_first(alice_client, acme, setup):
+    copy = create_campaign(acme, setup["template"], setup["connection"], mode=Campaign.Mode.DIFF)
+    response = alice_client.get(url("campaign_confirm", copy), follow=True)
+    assert response.redirect_chain[-1][0] == url("campaign_edit", copy)
+    assert "Choose the recipients first." in messages_of(response)
+    alice_client.post(url("campaign_confirm", copy))
+    copy.refresh_from_db()
+    assert copy.status == Campaign.Status.DRAFT
+
+
 def test_the_confirmation_of_a_launched_campaign_leads_to_its_page(alice_client, acme, setup):
     campaign = running(acme, setup)
     assert alice_client.get(url("campaign_confirm", campaign))["Location"] == url("campaign_detail", campaign)

@@ -271,6 +271,10 @@ def campaign_confirm(request, pk):
     campaign = _get_campaign(request, pk)
     if campaign.status != Campaign.Status.DRAFT:
         return redirect("campaigns:campaign_detail", pk=pk)
+    if not (campaign.recipient_import_id or campaign.contact_list_id):
+        # A copy starts without recipients.
+        messages.error(request, _("Choose the recipients first."))
+        return redirect("campaigns:campaign_edit", pk=pk)
     if request.method == "POST":
         # Templates, files and the clock move while a draft waits: check everything again.
         form = _form(request, initial_from(campaign), campaign=campaign)
