@@ -18,7 +18,7 @@ class Account(models.Model):
 
     name = models.CharField(_("name"), max_length=100)
     company_name = models.CharField(_("company name"), max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("account")
@@ -33,8 +33,8 @@ class Membership(models.Model):
         OPERATOR = "operator", _("Operator")  # applies for content, manages applications
         READ_ONLY = "read_only", _("Read-only")  # sees everything of the account, changes nothing
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, verbose_name=_("user"))
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("account"))
     role = models.CharField(_("role"), max_length=16, choices=Role, default=Role.OPERATOR)
 
     class Meta:
@@ -63,7 +63,7 @@ class Application(models.Model):
         LAUNCHED = "launched", _("Launched")  # 正常: may send
         SUSPENDED = "suspended", _("Suspended")  # 暂停: stopped for a violation or by the operator
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="applications")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="applications", verbose_name=_("account"))
     name = models.CharField(_("name"), max_length=64)
     status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.CREATED)
     app_key = models.CharField(_("app key"), max_length=64, unique=True, default=_new_app_key)
@@ -74,8 +74,8 @@ class Application(models.Model):
         _("IP allow-list"), blank=True, help_text=_("One IP address or CIDR range a line; empty allows any.")
     )
     default_region = models.CharField(_("default region for numbers"), max_length=2, default="CN")
-    created_at = models.DateTimeField(default=timezone.now)
-    status_changed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("application")
@@ -123,15 +123,17 @@ class Application(models.Model):
 class AuditLog(models.Model):
     """Who did what to which object, with the state before and after."""
 
-    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("account"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("who")
+    )
     action = models.CharField(_("action"), max_length=64)
     object_type = models.CharField(_("object type"), max_length=64)
     object_id = models.CharField(_("object id"), max_length=64)
     object_repr = models.CharField(_("object"), max_length=200, blank=True)
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
 
     class Meta:
         verbose_name = _("audit log entry")

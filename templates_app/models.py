@@ -26,7 +26,8 @@ class ReviewedModel(models.Model):
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("reviewed by"),
     )
     reason_code = models.CharField(_("rejection reason"), max_length=64, blank=True)
     reason_text = models.TextField(_("reviewer's comment"), blank=True)
@@ -117,7 +118,7 @@ class Qualification(ReviewedModel):
         OWN_USE = "own_use", _("Own use")  # 自用
         THIRD_PARTY = "third_party", _("Third party (with authorisation letter)")  # 第三方业务使用
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="qualifications")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="qualifications", verbose_name=_("account"))
     name = models.CharField(_("qualification name"), max_length=32)
     company_name = models.CharField(_("company name"), max_length=200)
     credit_code = models.CharField(_("unified social credit code"), max_length=32, blank=True)
@@ -204,7 +205,9 @@ class Signature(ReviewedModel):
         SHOP = "shop", _("E-commerce shop")  # 4 电商平台店铺
         TRADEMARK = "trademark", _("Trademark")  # 5 商标
 
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="signatures")
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="signatures", verbose_name=_("application")
+    )
     name = models.CharField(_("signature name"), max_length=32)
     type = models.CharField(_("type"), max_length=16, choices=MessageType)
     source = models.CharField(_("source"), max_length=20, choices=Source, default=Source.ENTERPRISE)
@@ -302,7 +305,9 @@ class Template(ReviewedModel):
         INACTIVE = "inactive", _("Approved (inactive)")  # 审核通过-去激活: cannot be restored, apply again
         REJECTED = "rejected", _("Rejected")  # 审核不通过: may be edited and resubmitted
 
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="templates")
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="templates", verbose_name=_("application")
+    )
     signature = models.ForeignKey(
         Signature, null=True, blank=True, on_delete=models.PROTECT, related_name="templates", verbose_name=_("signature")
     )
@@ -410,13 +415,15 @@ class TemplateVariable(models.Model):
         MONEY = "MONEY", _("Amount")  # 金额
         TEXT = "TEXT", _("Other text (names, accounts, addresses)")  # 其他
 
-    template = models.ForeignKey(Template, on_delete=models.CASCADE, related_name="variables")
+    template = models.ForeignKey(Template, on_delete=models.CASCADE, related_name="variables", verbose_name=_("template"))
     position = models.PositiveSmallIntegerField(_("position"))
     attribute = models.CharField(_("attribute"), max_length=16, choices=Attribute, default=Attribute.TEXT)
     max_length = models.PositiveSmallIntegerField(_("maximum length"), default=20)
     description = models.CharField(_("description"), max_length=100, blank=True)
 
     class Meta:
+        verbose_name = _("template variable")
+        verbose_name_plural = _("template variables")
         ordering = ["position"]
         constraints = [
             models.UniqueConstraint(fields=["template", "position"], name="template_variable_position_unique"),
@@ -429,7 +436,9 @@ class TemplateVariable(models.Model):
 class NotificationContact(models.Model):
     """Someone who hears review results by email (联系人管理)."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="notification_contacts")
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="notification_contacts", verbose_name=_("account")
+    )
     name = models.CharField(_("name"), max_length=64)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     email = models.EmailField(_("email"))
@@ -437,7 +446,7 @@ class NotificationContact(models.Model):
     notify_template = models.BooleanField(_("template review results"), default=True)
     notify_traffic = models.BooleanField(_("traffic warnings"), default=True)
     notify_qualification = models.BooleanField(_("qualification review results"), default=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("notification contact")

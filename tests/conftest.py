@@ -135,3 +135,10 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync",
         ],
     }
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    # pytest-playwright's session-wide sync API leaves an event loop running in the main thread,
+    # and asyncio.run() refuses to start after it: browser tests go last.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

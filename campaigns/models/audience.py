@@ -17,7 +17,7 @@ class OptOut(models.Model):
         IMPORT = "import", _("Imported")
         REPLY = "reply", _("Reply with an opt-out keyword")
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="opt_outs")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="opt_outs", verbose_name=_("account"))
     phone = models.CharField(_("number"), max_length=16)  # E.164
     source = models.CharField(_("source"), max_length=16, choices=Source, default=Source.MANUAL)
     note = models.CharField(_("note"), max_length=200, blank=True)
@@ -36,7 +36,7 @@ class OptOut(models.Model):
 class ContactList(models.Model):
     """A reusable group of contacts (通讯录分组), usable as a campaign audience."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contact_lists")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contact_lists", verbose_name=_("account"))
     name = models.CharField(_("name"), max_length=64)
     field_names = models.JSONField(_("custom fields"), default=list, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -52,7 +52,9 @@ class ContactList(models.Model):
 
 
 class Contact(models.Model):
-    contact_list = models.ForeignKey(ContactList, on_delete=models.CASCADE, related_name="contacts")
+    contact_list = models.ForeignKey(
+        ContactList, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("contact list")
+    )
     phone = models.CharField(_("number"), max_length=16)  # E.164
     name = models.CharField(_("name"), max_length=64, blank=True)
     fields = models.JSONField(_("custom fields"), default=dict, blank=True)
@@ -83,8 +85,10 @@ class RecipientImport(models.Model):
         FAILED = "failed", _("Failed")  # the file as a whole was refused; no recipients kept
         CANCELLED = "cancelled", _("Cancelled")  # stopped by the operator; no recipients kept
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="recipient_imports")
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="recipient_imports")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="recipient_imports", verbose_name=_("account"))
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="recipient_imports", verbose_name=_("application")
+    )
     template = models.ForeignKey(
         "templates_app.Template", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         verbose_name=_("template"),
@@ -105,9 +109,9 @@ class RecipientImport(models.Model):
     error_params = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     progress_at = models.DateTimeField(null=True, blank=True)  # last progress write, for the stale-import sweeper
-    finished_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("recipient import")
