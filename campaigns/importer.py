@@ -23,6 +23,12 @@ log = logging.getLogger(__name__)
 
 BATCH_ROWS = 20_000
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
+# COPY's text format escapes backslash, tab, newline and carriage return.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value):
+    return value.translate(_COPY_ESCAPES)
 HEADER_WORDS = {"phone", "mobile", "number", "msisdn", "tel", "号码", "手机", "手机号", "手机号码", "电话", "电话号码"}
 
 
@@ -101,20 +107,29 @@ class BatchWriter:
         self.rejected.clear()
 
     def _copy(self):
+        # Lines are built here and written in one block: psycopg's write_row per row was a tenth
+        # of the import's time.
         with transaction.atomic(), connection.cursor() as cursor:
             if self.recipients:
+                prefix = f"{self.import_id}\t"
+                block = "".join(
+                    f"{prefix}{row_number}\t{phone}\t{_copy_text(_to_json(variables))}\tf\t{segments}\n"
+                    for row_number, phone, variables, segments in self.recipients
+                )
                 with cursor.copy(
                     "COPY campaigns_recipient (recipient_import_id, row_number, phone, variables, opted_out, segments)"
                     " FROM STDIN"
                 ) as copy:
-                    for row_number, phone, variables, segments in self.recipients:
-                        copy.write_row((self.import_id, row_number, phone, _to_json(variables), False, segments))
+                    copy.write(block.encode())
             if self.rejected:
+                block = "".join(
+                    f"{self.import_id}\t{row_number}\t{_copy_text(_to_json(cells))}\t{reason}\t{_copy_text(detail)}\n"
+                    for row_number, cells, reason, detail in self.rejected
+                )
                 with cursor.copy(
                     "COPY campaigns_rejectedrow (recipient_import_id, row_number, cells, reason, detail) FROM STDIN"
                 ) as copy:
-                    for row_number, cells, reason, detail in self.rejected:
-                        copy.write_row((self.import_id, row_number, _to_json(cells), reason, detail))
+                    copy.write(block.encode())
 
 
 class Cancelled(Exception):
@@ -214,7 +229,7 @@ class Importer:
             if data_rows > max_rows:
                 raise FileProblem("too_many_rows", {"limit": max_rows})
             self.counts["rows_read"] += 1
-            if not any(cell.strip() for cell in cells):
+            if not "".join(cells).strip():
                 self.reasons["blank_row"] = self.reasons.get("blank_row", 0) + 1
                 continue
             phone, variables, problem = self.check_row(cells, order)

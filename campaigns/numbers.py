@@ -62,10 +62,14 @@ def clean(raw):
 
 def normalise_number(raw, region="CN", mobile_only=True):
     """Returns (e164, None) for a usable number or (None, error_code)."""
+    pattern, cc, longest_mobile = _fast_path(region)
+    if pattern is not None and isinstance(raw, str) and raw.isascii() and raw.isdigit():
+        # Most cells of a clean list: plain ASCII digits need no repair before the fast path.
+        if match := pattern.match(raw):
+            return f"+{cc}{match.group(1)}", None
     text, error = clean(raw)
     if error:
         return None, error
-    pattern, cc, longest_mobile = _fast_path(region)
     if pattern is not None and (match := pattern.match(text)):
         return f"+{cc}{match.group(1)}", None
     candidate = text

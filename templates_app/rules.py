@@ -166,6 +166,9 @@ def _valid_datetime(value: str) -> bool:
     return False
 
 
+_ATTRIBUTE_VALUES = frozenset(a.value for a in Attribute)
+
+
 def validate_variable_value(
     attribute: Attribute, value: str, max_length: int, phone_min_length: int = 1
 ) -> str | None:
@@ -175,16 +178,18 @@ def validate_variable_value(
         return "empty"
     if len(value) > max_length:
         return "too_long"
-    attribute = Attribute(attribute)
-    if attribute is Attribute.PHONE:
+    # Compared as strings (Attribute is a StrEnum): this runs once per variable per imported row.
+    if attribute not in _ATTRIBUTE_VALUES:
+        raise ValueError(f"unknown variable attribute {attribute!r}")
+    if attribute == Attribute.PHONE:
         if not _PHONE.fullmatch(value):
             return "invalid"
         return "too_short" if len(value) < phone_min_length else None
-    if attribute is Attribute.CHARDIGIT:
+    if attribute == Attribute.CHARDIGIT:
         return None if _CHARDIGIT.fullmatch(value) else "invalid"
-    if attribute is Attribute.DATETIME:
+    if attribute == Attribute.DATETIME:
         return None if _valid_datetime(value) else "invalid"
-    if attribute is Attribute.MONEY:
+    if attribute == Attribute.MONEY:
         ok = _MONEY.fullmatch(value) and _MONEY_HAS_AMOUNT.search(value)
         return None if ok else "invalid"
     # TEXT: link and contact first, since "www.x.com" would also trip the "." rule.

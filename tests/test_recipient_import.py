@@ -139,3 +139,12 @@ def test_the_sweeper_fails_an_import_whose_worker_died_and_drops_its_rows(acme, 
     imp.refresh_from_db()
     assert (imp.status, imp.error_code) == ("failed", "interrupted")
     assert not Recipient.objects.filter(recipient_import=imp).exists()
+
+
+def test_values_with_tabs_backslashes_and_quotes_survive_the_bulk_write(acme, shop, order_template):
+    data = '13800138000,A1,"b\\\\s ""q""\tz"\n12345,A2,"line\nbreak"\n'.encode()
+    imp = make_import(acme, shop, order_template, "list.csv", data)
+    run_import(imp.pk)
+    recipient = Recipient.objects.get(recipient_import=imp)
+    assert recipient.variables == ["A1", 'b\\\\s "q"\tz']
+    assert RejectedRow.objects.get(recipient_import=imp).cells == ["12345", "A2", "line\nbreak"]
