@@ -89,34 +89,15 @@ def _text_rows(path, ext):
         raise FileProblem("malformed", {"row": row_number + 1, "detail": str(exc)}) from None
 
 
-def _xlsx_cell(value):
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        # Excel keeps numbers as doubles; 13800138000 comes back as 13800138000.0.
-        return str(int(value))
-    return str(value)
-
-
 def _xlsx_rows(path):
-    from openpyxl import load_workbook  # imported here: only XLSX uploads pay for it
+    from campaigns.xlsx import XlsxError, iter_rows
 
     if not zipfile.is_zipfile(path):
         raise FileProblem("not_xlsx")
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a broken package
-        raise FileProblem("not_xlsx", {"detail": str(exc)[:200]}) from None
-    try:
-        if not workbook.worksheets:
-            raise FileProblem("no_sheet")
-        sheet = workbook.worksheets[0]
-        # read_only sheets trust the file's <dimension>, which some generators write wrong.
-        sheet.reset_dimensions()
-        for row_number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield row_number, [_xlsx_cell(v) for v in values]
-    finally:
-        workbook.close()
+        yield from iter_rows(path)
+    except XlsxError as exc:
+        raise FileProblem(str(exc) if str(exc) in {"no_sheet", "not_xlsx"} else "not_xlsx") from None
 
 
 def read_rows(path, filename):

@@ -84,3 +84,67 @@ def test_an_encoding_error_after_the_sample_names_its_row(tmp_path):
         rows(path)
     assert problem.value.code == "encoding"
     assert problem.value.params["row"] > 9_000
+
+
+def test_xlsx_rows_keep_their_real_row_numbers_and_column_positions(tmp_path):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet["A1"], sheet["B1"] = "phone", "name"
+    sheet["A3"], sheet["C3"] = 13900139000, "gap in B"
+    sheet["A4"] = "=1+1"  # a formula without a cached value reads as empty
+    sheet["A5"], sheet["B5"] = 1.5, True
+    path = tmp_path / "a.xlsx"
+    workbook.save(path)
+    assert rows(path) == [
+        (1, ["phone", "name"]),
+        (3, ["13900139000", "", "gap in B"]),
+        (4, [""]),
+        (5, ["1.5", "TRUE"]),
+    ]
+
+
+def test_xlsx_rich_text_and_inline_strings_read_as_plain_text(tmp_path):
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+
+    workbook = Workbook()
+    workbook.active["A1"] = CellRichText(["138", TextBlock(InlineFont(b=True), "0013"), "8000"])
+    path = tmp_path / "a.xlsx"
+    workbook.save(path)
+    assert rows(path) == [(1, ["13800138000"])]
+
+
+def test_an_xlsx_with_its_sheet_missing_is_refused(tmp_path):
+    import zipfile
+
+    path = tmp_path / "a.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    with pytest.raises(FileProblem) as problem:
+        rows(path)
+    assert problem.value.code in {"no_sheet", "not_xlsx"}
+
+
+def test_the_packed_shared_string_table_returns_every_entry_across_chunks():
+    from campaigns.xlsx import SharedStrings
+
+    table = SharedStrings()
+    texts = [f"值{i}" if i % 3 else f"v{i}" for i in range(SharedStrings.CHUNK + 10)]
+    for text in texts:
+        table.append(text)
+    table.finish()
+    assert len(table) == len(texts)
+    assert [table[i] for i in (0, 1, SharedStrings.CHUNK - 1, SharedStrings.CHUNK, len(texts) - 1)] == [
+        texts[0], texts[1], texts[SharedStrings.CHUNK - 1], texts[SharedStrings.CHUNK], texts[-1]
+    ]
+    with pytest.raises(IndexError):
+        table[len(texts)]
+
+
+def test_a_shared_string_xlsx_as_excel_writes_it_reads_back(tmp_path):
+    from campaigns.management.commands.bench_import import generate_rows, write_xlsx
+
+    path = tmp_path / "excel.xlsx"
+    write_xlsx(path, 50)
+    expected = [["phone", "order", "name"], *generate_rows(50)]
+    assert [cells for _n, cells in rows(path)] == expected

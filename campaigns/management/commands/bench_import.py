@@ -10,6 +10,7 @@ import random
 import resource
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 from django.core.files import File
@@ -49,14 +50,59 @@ def write_csv(path, count):
 
 
 def write_xlsx(path, count):
-    from openpyxl import Workbook
+    """Writes the sheet the way Excel saves it: text in the shared-string table, numbers as numbers.
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet()
-    sheet.append(["phone", "order", "name"])
-    for row in generate_rows(count):
-        sheet.append(row)
-    workbook.save(path)
+    openpyxl's write-only mode would store inline strings instead, which Excel never writes and
+    which skip the shared-string table an import must hold in memory.
+    """
+    from xml.sax.saxutils import escape
+
+    shared, index = [], {}
+
+    def ref(text):
+        if text not in index:
+            index[text] = len(shared)
+            shared.append(text)
+        return index[text]
+
+    rows = []
+    for number, (phone, order, name) in enumerate([["phone", "order", "name"], *generate_rows(count)], start=1):
+        phone_cell = (
+            f'<c r="A{number}"><v>{phone}</v></c>' if phone.isdigit()
+            else f'<c r="A{number}" t="s"><v>{ref(phone)}</v></c>'
+        )
+        rows.append(
+            f'<row r="{number}">{phone_cell}<c r="B{number}" t="s"><v>{ref(order)}</v></c>'
+            f'<c r="C{number}" t="s"><v>{ref(name)}</v></c></row>'
+        )
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", (
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+            "</Types>"))
+        archive.writestr("_rels/.rels", (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>"))
+        archive.writestr("xl/workbook.xml", (
+            f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{main}" xmlns:r="{rel}">'
+            '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'))
+        archive.writestr("xl/_rels/workbook.xml.rels", (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+            '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+            "</Relationships>"))
+        archive.writestr("xl/worksheets/sheet1.xml", (
+            f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{main}"><sheetData>' + "".join(rows) + "</sheetData></worksheet>"))
+        archive.writestr("xl/sharedStrings.xml", (
+            f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{main}" count="{len(shared)}" uniqueCount="{len(shared)}">'
+            + "".join(f"<si><t>{escape(text)}</t></si>" for text in shared) + "</sst>"))
 
 
 def _child(import_id, queue):
