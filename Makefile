@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check --quiet
 
-.PHONY: run test venv
+.PHONY: run test venv bench
 
 run: $(VENV)/.stamp-requirements
 	@mkdir -p "$${SMSCONSOLE_VAR_DIR:-var}"
@@ -20,6 +20,15 @@ run: $(VENV)/.stamp-requirements
 
 test: $(VENV)/.stamp-requirements-dev
 	$(PY) -m pytest -c tests/pytest.ini --rootdir . tests $(ARGS)
+
+# Speed figures on PostgreSQL + Redis (docs/benchmarks.md records the latest). The database is
+# created when the PostgreSQL client tools can; the benchmark commands refuse SQLite.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/smsconsole_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/11
+bench: $(VENV)/.stamp-requirements-dev
+	-createdb -h 127.0.0.1 -U postgres smsconsole_bench 2>/dev/null
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate --noinput --verbosity 0
+	DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_REDIS_URL) $(PY) manage.py bench_import $(BENCH_ARGS)
 
 venv: $(VENV)/.stamp-requirements-dev
 

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 from django.core.files import File
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from campaigns.importer import run_import
@@ -121,6 +121,8 @@ class Command(BaseCommand):
         parser.add_argument("--keep", action="store_true", help="keep the generated rows in the database")
 
     def handle(self, rows, formats, keep, **options):
+        if connections["default"].vendor != "postgresql":
+            raise CommandError("bench_import measures the PostgreSQL path: set DATABASE_URL to a PostgreSQL database")
         account, _ = Account.objects.get_or_create(name="Benchmark")
         application = account.applications.first() or create_application(account, "Bench")[0]
         qualification, _ = Qualification.objects.get_or_create(
