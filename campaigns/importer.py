@@ -17,6 +17,7 @@ from django.utils import timezone
 from campaigns.models import OptOut, Recipient, RecipientImport, RejectedRow
 from campaigns.numbers import normalise_number
 from campaigns.recipient_files import FileProblem, read_rows
+from campaigns.xlsx import declared_rows
 from templates_app import rules
 
 log = logging.getLogger(__name__)
@@ -211,7 +212,12 @@ class Importer:
     def run(self):
         path, name = self.imp.file.path, self.imp.original_name
         max_rows = settings.SMS_IMPORT_MAX_ROWS
-        if not name.lower().endswith(".xlsx") and count_lines(path) > max_rows + 2:
+        if name.lower().endswith(".xlsx"):
+            # The sheet's own <dimension> answers before any work; the loop below still enforces it.
+            declared = declared_rows(path)
+            if declared is not None and declared > max_rows + 1:
+                raise FileProblem("too_many_rows", {"limit": max_rows})
+        elif count_lines(path) > max_rows + 2:
             raise FileProblem("too_many_rows", {"limit": max_rows})
         writer = BatchWriter(self.imp.pk)
         order = None

@@ -128,6 +128,19 @@ def _shared_strings(archive):
     return strings.finish()
 
 
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension ref="[A-Z]+\d+:[A-Z]+(\d+)"')
+
+
+def declared_rows(path):
+    """The last row number the sheet's <dimension> declares, or None; read without parsing the sheet."""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(_first_sheet_path(archive)) as handle:
+            match = _DIMENSION.search(handle.read(4096))
+    except (zipfile.BadZipFile, KeyError, OSError, ParseError, XlsxError):
+        return None
+    return int(match.group(1)) if match else None
+
+
 def iter_rows(path):
     """Yields (row_number, [cell text, ...]) for each row of the first sheet that has cells."""
     try:

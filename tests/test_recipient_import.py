@@ -148,3 +148,19 @@ def test_values_with_tabs_backslashes_and_quotes_survive_the_bulk_write(acme, sh
     recipient = Recipient.objects.get(recipient_import=imp)
     assert recipient.variables == ["A1", 'b\\\\s "q"\tz']
     assert RejectedRow.objects.get(recipient_import=imp).cells == ["12345", "A2", "line\nbreak"]
+
+
+def test_an_xlsx_declaring_too_many_rows_fails_before_any_row_is_read(settings, acme, shop):
+    from openpyxl import Workbook
+    import io
+
+    settings.SMS_IMPORT_MAX_ROWS = 3
+    workbook = Workbook()
+    for n in range(10):
+        workbook.active.append([f"1380013800{n}"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    imp = make_import(acme, shop, None, "list.xlsx", buffer.getvalue())
+    run_import(imp.pk)
+    imp.refresh_from_db()
+    assert (imp.status, imp.error_code, imp.rows_read) == ("failed", "too_many_rows", 0)
