@@ -14,8 +14,11 @@ TAKE = """
 local rate = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
 local requested = tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local now = tonumber(ARGV[4])
+if now == nil then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(state[1])
 local ts = tonumber(state[2])
@@ -26,9 +29,9 @@ end
 if now > ts then
   tokens = math.min(capacity, tokens + (now - ts) * rate)
 end
-local granted = math.min(requested, math.floor(tokens))
+local granted = math.min(requested, math.floor(tokens + 1e-3))  -- float noise of the timestamps
 if granted < 0 then granted = 0 end
-tokens = tokens - granted
+tokens = math.max(0, tokens - granted)
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
 local wait_ms = 0
@@ -46,12 +49,18 @@ def bucket_key(connection_id):
 class TokenBucket:
     """The bucket of one connection; rate 0 means no limit (every take is granted at once)."""
 
-    def __init__(self, client, key, rate, capacity=None):
+    def __init__(self, client, key, rate, capacity=None, clock=None):
         self.client = client
         self.key = key
         self.rate = rate
         self.capacity = capacity if capacity is not None else rate
+        # Tests pass a clock (seconds); otherwise the Redis server's TIME is the one clock.
+        self.clock = clock
         self._script = client.register_script(TAKE) if rate else None
+
+    def _args(self, requested):
+        args = [self.rate, self.capacity, requested]
+        return args if self.clock is None else [*args, repr(float(self.clock()))]
 
     @classmethod
     def for_connection(cls, client, connection):
@@ -61,7 +70,7 @@ class TokenBucket:
         """Takes up to `requested` tokens; returns (granted, seconds until the next token)."""
         if not self.rate or requested <= 0:
             return requested, 0.0
-        granted, wait_ms = self._script(keys=[self.key], args=[self.rate, self.capacity, requested])
+        granted, wait_ms = self._script(keys=[self.key], args=self._args(requested))
         return int(granted), int(wait_ms) / 1000
 
     def acquire(self, needed, sleep=time.sleep):
@@ -81,7 +90,7 @@ class AsyncTokenBucket(TokenBucket):
     async def take(self, requested):
         if not self.rate or requested <= 0:
             return requested, 0.0
-        granted, wait_ms = await self._script(keys=[self.key], args=[self.rate, self.capacity, requested])
+        granted, wait_ms = await self._script(keys=[self.key], args=self._args(requested))
         return int(granted), int(wait_ms) / 1000
 
     async def acquire(self, needed, sleep=asyncio.sleep):

@@ -1,0 +1,432 @@
+"""The gateway: the long-lived process that holds the provider connections and sends batches.
+
+One asyncio loop, one SmppClient per connection (its binds and window are the connection's), and
+per connection a few consumers that take batch jobs from the connection's Redis list. Jobs move
+atomically to a processing list of this gateway (BLMOVE) and leave it only once the batch is
+handled, so a gateway killed mid-batch finds its jobs again when it starts.
+
+For each chunk of a batch the gateway reads the campaign status (pause and cancel take effect
+within a chunk), takes tokens for the chunk's segments from the shared bucket, claims the messages
+queued → sending (compare-and-set: only what this call moved is submitted, which makes a job
+pushed twice harmless), submits them concurrently through the client's window and writes the
+results in bulk. A message whose answer was lost becomes UNKNOWN and is never sent again.
+
+The ORM runs in a small thread pool: Django's connections are per thread and blocking, and the
+event loop must keep answering the SMSC (receipts, enquire_link) while the database works.
+"""
+
+import asyncio
+import concurrent.futures
+import logging
+import socket
+import time
+from itertools import islice
+
+from django.db import connection as db_connection
+from redis.exceptions import RedisError
+from django.db import transaction
+from django.db.utils import InterfaceError, OperationalError
+from django.utils import timezone
+
+from campaigns import dispatch, planning, receipts
+from campaigns.dispatch import ids_in
+from campaigns.models import Batch, Campaign, Message, ProviderConnection
+from campaigns.ratelimit import AsyncTokenBucket, bucket_key
+from campaigns.redis_client import get_async_redis
+
+log = logging.getLogger(__name__)
+
+CHUNK_SIZE = 200
+CONSUMERS = 4
+# A message refused this many times for a passing reason (throttling that outlasted the client's
+# own retries) fails for good instead of going round for ever.
+MAX_ATTEMPTS = 5
+RETRY_PAUSE = 2.0
+# Ids of the second and later parts of long messages, whose receipts match no message.
+MAX_IGNORED_IDS = 500_000
+AMBIGUOUS_ERROR = "connection lost before the answer"
+
+
+# --- database side (plain functions, run in the gateway's DB threads) ---------------------------
+
+
+def load_batch(batch_id):
+    """The batch with what the gateway needs of its campaign, or None if it is gone."""
+    batch = Batch.objects.filter(pk=batch_id).select_related("campaign").first()
+    return batch
+
+
+def campaign_status(campaign_id):
+    return Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).first()
+
+
+def campaign_text(campaign_id):
+    """(template pieces, source address) of a campaign; cached by the caller."""
+    campaign = Campaign.objects.select_related("signature", "template", "connection").get(pk=campaign_id)
+    return planning.campaign_text(campaign), campaign.connection.source_for(campaign.signature)
+
+
+def queued_messages(batch):
+    return list(
+        Message.objects.filter(
+            campaign_id=batch.campaign_id, id__gte=batch.first_id, id__lte=batch.last_id, status=Message.Status.QUEUED
+        )
+        .order_by("id")
+        .values_list("id", "phone", "variables", "segments")
+    )
+
+
+def claim_messages(campaign_id, message_ids):
+    """Compare-and-set queued → sending; returns {id: attempts} for the rows this call moved."""
+    if not message_ids:
+        return {}
+    with transaction.atomic(), db_connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE campaigns_message SET status = 'sending', updated_at = %s, attempts = attempts + 1 "
+            f"WHERE campaign_id = %s AND status = 'queued' AND id IN {ids_in(message_ids)} RETURNING id, attempts",
+            [timezone.now(), campaign_id, *message_ids],
+        )
+        claimed = dict(cursor.fetchall())
+        Campaign.move_counters(campaign_id, queued=-len(claimed), sending=len(claimed))
+    return claimed
+
+
+def record_results(campaign_id, results, attempts):
+    """Writes a chunk's submit results in bulk, one UPDATE per outcome; returns the counter deltas.
+
+    Each UPDATE only moves rows still in SENDING, so counters follow the rows that moved.
+    """
+    now = timezone.now()
+    submitted, failed, ambiguous, retry, exhausted = [], {}, [], [], []
+    for result in results:
+        if result.ok:
+            submitted.append((result.ref, result.message_ids[0]))
+        elif result.ambiguous:
+            ambiguous.append(result.ref)
+        elif result.permanent:
+            key = (str(result.command_status) if result.command_status else "", result.error[:200])
+            failed.setdefault(key, []).append(result.ref)
+        elif attempts.get(result.ref, 0) >= MAX_ATTEMPTS:
+            exhausted.append(result.ref)
+        else:
+            retry.append(result.ref)
+    deltas = {}
+
+    def moved(name, count):
+        if count:
+            deltas["sending"] = deltas.get("sending", 0) - count
+            deltas[name] = deltas.get(name, 0) + count
+
+    with transaction.atomic(), db_connection.cursor() as cursor:
+        if submitted:
+            values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS VARCHAR(64)))"] * len(submitted))
+            cursor.execute(
+                f"WITH v (id, provider_id) AS (VALUES {values}) "
+                "UPDATE campaigns_message SET status = 'submitted', provider_id = v.provider_id, "
+                "submitted_at = %s, updated_at = %s "
+                "FROM v WHERE campaigns_message.id = v.id AND campaigns_message.status = 'sending' "
+                "RETURNING campaigns_message.id",
+                [*[x for pair in submitted for x in pair], now, now],
+            )
+            # RETURNING, not rowcount: Python's sqlite3 does not count rows of a statement that
+            # starts with WITH.
+            moved("submitted", len(cursor.fetchall()))
+        for (code, error), ids in failed.items():
+            moved("failed", _finish(cursor, ids, "failed", code, error, now))
+        if exhausted:
+            moved("failed", _finish(cursor, exhausted, "failed", "", "not accepted after repeated attempts", now))
+        if ambiguous:
+            moved("unknown", _finish(cursor, ambiguous, "unknown", "", AMBIGUOUS_ERROR, now))
+        if retry:
+            # Never written to the SMSC (or refused as throttled): safe to send again later.
+            cursor.execute(
+                f"UPDATE campaigns_message SET status = 'queued', updated_at = %s WHERE status = 'sending' AND id IN {ids_in(retry)}",
+                [now, *retry],
+            )
+            moved("queued", cursor.rowcount)
+        Campaign.move_counters(campaign_id, **deltas)
+    return deltas
+
+
+def _finish(cursor, ids, status, code, error, now):
+    cursor.execute(
+        "UPDATE campaigns_message SET status = %s, error_code = %s, error = %s, done_at = %s, updated_at = %s "
+        f"WHERE status = 'sending' AND id IN {ids_in(ids)}",
+        [status, code, error, now, now, *ids],
+    )
+    return cursor.rowcount
+
+
+def hand_back(batch):
+    """A paused campaign's batch goes back to pending; if a resume crossed the pause, push again."""
+    dispatch.hand_back(batch.pk)
+    if campaign_status(batch.campaign_id) == Campaign.Status.RUNNING:
+        dispatch.dispatch(batch.campaign_id)
+
+
+def finish_batch(batch):
+    """After a batch: mark it done if nothing is queued, push the next one, complete the campaign."""
+    done = dispatch.finish_batch(batch)
+    dispatch.dispatch(batch.campaign_id)
+    return done
+
+
+# --- the asyncio side -----------------------------------------------------------------------------
+
+
+class DatabaseThreads:
+    """Runs ORM calls in a few dedicated threads, each keeping its own Django connection.
+
+    Anything with the same call signature and a shutdown() can stand in (tests run the calls inline).
+    """
+
+    def __init__(self, size):
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=size, thread_name_prefix="gateway-db")
+
+    async def __call__(self, func, *args):
+        return await asyncio.get_running_loop().run_in_executor(self.pool, _with_healthy_connection, func, args)
+
+    def shutdown(self):
+        self.pool.submit(db_connection.close)
+        self.pool.shutdown(wait=True)
+
+
+def _with_healthy_connection(func, args):
+    # close_old_connections() would close the connection on every call with CONN_MAX_AGE = 0;
+    # here a connection is kept until it breaks (a database restart), then replaced.
+    if db_connection.errors_occurred:
+        if not db_connection.is_usable():
+            db_connection.close()
+        db_connection.errors_occurred = False
+    try:
+        return func(*args)
+    except (OperationalError, InterfaceError):
+        db_connection.close()
+        raise
+
+
+def chunks(items, size):
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+class ConnectionRunner:
+    """Everything the gateway does for one provider connection."""
+
+    def __init__(self, gateway, connection):
+        self.gateway = gateway
+        self.connection = connection
+        self.db = gateway.db
+        self.redis = get_async_redis(gateway.redis_url)
+        self.queue = dispatch.queue_key(connection.pk)
+        self.processing = dispatch.processing_key(connection.pk, gateway.gateway_id)
+        self.bucket = AsyncTokenBucket(self.redis, bucket_key(connection.pk), connection.tps)
+        self.chunk_size = max(1, min(gateway.chunk_size, connection.tps or gateway.chunk_size))
+        self.client = gateway.client_factory(
+            connection.host, connection.port, connection.system_id, connection.password,
+            system_type=connection.system_type, binds=connection.max_binds, window=connection.window,
+            on_receipts=self.on_receipts,
+        )
+        self.texts = {}
+        self.ignored_ids = {}
+        self.receipts_waiting = asyncio.Event()
+        self.closed = False
+        self.stats = {"submitted": 0, "failed": 0, "unknown": 0, "requeued": 0, "receipts": 0, "applied": 0, "batches": 0}
+
+    async def run(self, stopping):
+        await self.client.start()
+        await self.recover()
+        tasks = [asyncio.create_task(self.consume(stopping, n), name=f"consumer-{self.connection.name}-{n}")
+                 for n in range(self.gateway.consumers)]
+        applier = asyncio.create_task(self.apply_receipts(stopping), name=f"receipts-{self.connection.name}")
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            # The client acknowledges the receipts it still holds (stored by on_receipts) first.
+            await self.client.stop()
+            self.closed = True
+            self.receipts_waiting.set()
+            await asyncio.gather(applier, return_exceptions=True)
+            await self.db(receipts.apply_pending, self.connection.pk)
+            await self.redis.aclose()
+
+    async def recover(self):
+        """Jobs this gateway held when it last stopped go back to the front of the queue."""
+        recovered = 0
+        while await self.redis.lmove(self.processing, self.queue, "RIGHT", "RIGHT"):
+            recovered += 1
+        if recovered:
+            log.warning("%s: %s unfinished jobs from the last run are queued again", self.connection.name, recovered)
+
+    async def consume(self, stopping, number):
+        while not stopping.is_set():
+            try:
+                job = await self.redis.blmove(self.queue, self.processing, self.gateway.poll_interval, "RIGHT", "LEFT")
+            except (RedisError, OSError) as error:
+                if stopping.is_set():
+                    return
+                log.warning("%s: Redis unavailable (%s); retrying", self.connection.name, error)
+                await asyncio.sleep(1)
+                continue
+            if job is None:
+                continue
+            try:
+                finished = await self.send_batch(job, stopping)
+            except Exception:
+                log.exception("%s: job %s failed; it stays on the processing list", self.connection.name, job)
+                await asyncio.sleep(1)
+                continue
+            if finished:
+                await self._forget(job)
+
+    async def _forget(self, job):
+        for _attempt in range(30):
+            try:
+                await self.redis.lrem(self.processing, 1, job)
+                return
+            except (RedisError, OSError) as error:
+                log.warning("%s: cannot remove finished job (%s); retrying", self.connection.name, error)
+                await asyncio.sleep(1)
+
+    async def send_batch(self, job, stopping):
+        """Sends one batch; returns False when interrupted by a stop (the job is kept)."""
+        campaign_id, batch_id = dispatch.parse_job(job)
+        batch = await self.db(load_batch, batch_id)
+        if batch is None or batch.status != Batch.Status.PUSHED or batch.campaign_id != campaign_id:
+            return True  # already done, handed back, or a stale copy
+        status = batch.campaign.status
+        if status != Campaign.Status.RUNNING:
+            if status == Campaign.Status.PAUSED:
+                await self.db(hand_back, batch)
+            return True
+        if campaign_id not in self.texts:
+            self.texts[campaign_id] = await self.db(campaign_text, campaign_id)
+        pieces, source = self.texts[campaign_id]
+        for attempt in range(MAX_ATTEMPTS + 1):
+            messages = await self.db(queued_messages, batch)
+            requeued = 0
+            for chunk in chunks(messages, self.chunk_size):
+                if stopping.is_set():
+                    return False
+                status = await self.db(campaign_status, campaign_id)
+                if status != Campaign.Status.RUNNING:
+                    if status == Campaign.Status.PAUSED:
+                        await self.db(hand_back, batch)
+                    return True
+                requeued += await self.send_chunk(campaign_id, chunk, pieces, source)
+            if not requeued:
+                break
+            await asyncio.sleep(RETRY_PAUSE * (attempt + 1))
+        self.stats["batches"] += 1
+        await self.db(finish_batch, batch)
+        return True
+
+    async def send_chunk(self, campaign_id, chunk, pieces, source):
+        await self.bucket.acquire(sum(segments for _id, _phone, _vars, segments in chunk))
+        attempts = await self.db(claim_messages, campaign_id, [message_id for message_id, *_ in chunk])
+        if not attempts:
+            return 0
+        from campaigns.smpp.client import SubmitRequest
+
+        requests = [
+            SubmitRequest(message_id, source, phone, planning.render(pieces, variables))
+            for message_id, phone, variables, _segments in chunk
+            if message_id in attempts
+        ]
+        results = await self.client.submit_many(requests)
+        for result in results:
+            if result.ok and len(result.message_ids) > 1:
+                for extra in result.message_ids[1:]:
+                    self.ignored_ids[extra] = None
+        while len(self.ignored_ids) > MAX_IGNORED_IDS:
+            del self.ignored_ids[next(iter(self.ignored_ids))]
+        deltas = await self.db(record_results, campaign_id, results, attempts)
+        for name in ("submitted", "failed", "unknown"):
+            self.stats[name] += deltas.get(name, 0)
+        self.stats["requeued"] += deltas.get("queued", 0)
+        # Receipts that came before these results were recorded can match now.
+        self.receipts_waiting.set()
+        return deltas.get("queued", 0)
+
+    async def on_receipts(self, items):
+        """Called by the client; the SMSC gets its deliver_sm_resp only after this returns."""
+        kept = []
+        for receipt in items:
+            if receipt.message_id in self.ignored_ids:
+                del self.ignored_ids[receipt.message_id]
+            else:
+                kept.append(receipt)
+        if kept:
+            self.stats["receipts"] += await self.db(receipts.store, self.connection.pk, kept)
+            self.receipts_waiting.set()
+
+    async def apply_receipts(self, stopping):
+        # Ends on self.closed rather than by cancellation, which Python 3.11's wait_for can swallow.
+        while not self.closed:
+            try:
+                async with asyncio.timeout(5.0):
+                    await self.receipts_waiting.wait()
+            except TimeoutError:
+                pass
+            self.receipts_waiting.clear()
+            if self.closed:
+                return
+            try:
+                self.stats["applied"] += await self.db(receipts.apply_pending, self.connection.pk)
+            except Exception:
+                log.exception("%s: applying receipts failed; retrying", self.connection.name)
+                await asyncio.sleep(1)
+                self.receipts_waiting.set()
+                continue
+            # Lets receipts gather, so each pass applies many at once.
+            await asyncio.sleep(0.2)
+
+
+class Gateway:
+    def __init__(self, connections, *, gateway_id=None, consumers=CONSUMERS, chunk_size=CHUNK_SIZE,
+                 redis_url=None, client_factory=None, stats_interval=10.0, db=None, poll_interval=1.0):  # fmt: skip
+        self.connections = list(connections)
+        self.gateway_id = gateway_id or socket.gethostname()
+        self.consumers = consumers
+        self.chunk_size = chunk_size
+        self.redis_url = redis_url
+        self.stats_interval = stats_interval
+        self.poll_interval = poll_interval  # how long an idle consumer blocks on Redis; bounds stop time
+        if client_factory is None:
+            from campaigns.smpp.client import SmppClient
+
+            client_factory = SmppClient
+        self.client_factory = client_factory
+        self.db = db or DatabaseThreads(len(self.connections) * (consumers + 2) + 1)
+        self.runners = []
+
+    async def run(self, stopping):
+        self.runners = [ConnectionRunner(self, c) for c in self.connections]
+        reporter = asyncio.create_task(self.report(stopping))
+        try:
+            await asyncio.gather(*(runner.run(stopping) for runner in self.runners))
+        finally:
+            reporter.cancel()
+            await asyncio.gather(reporter, return_exceptions=True)
+            self.db.shutdown()
+
+    async def report(self, stopping):
+        last, last_time = {}, time.monotonic()
+        while not stopping.is_set():
+            await asyncio.sleep(self.stats_interval)
+            now = time.monotonic()
+            for runner in self.runners:
+                submitted = runner.stats["submitted"]
+                rate = (submitted - last.get(runner, 0)) / (now - last_time)
+                last[runner] = submitted
+                if rate or runner.stats["applied"]:
+                    log.info("%s: %.0f msg/s; %s", runner.connection.name, rate, runner.stats)
+            last_time = now
+
+
+def enabled_connections(names=None):
+    connections = ProviderConnection.objects.filter(enabled=True, kind=ProviderConnection.Kind.SMPP)
+    if names:
+        connections = connections.filter(name__in=names)
+    return list(connections)

@@ -1,0 +1,30 @@
+"""`manage.py campaign_status ID [--json]`: a campaign's status and counters."""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from campaigns.models import Campaign
+
+FIELDS = ("id", "name", "status", "total", *Campaign.COUNTERS, "segments", "failure_reason")
+TIMES = ("created_at", "scheduled_at", "started_at", "planned_at", "finished_at")
+
+
+class Command(BaseCommand):
+    help = "Prints a campaign's status and every counter."
+
+    def add_arguments(self, parser):
+        parser.add_argument("campaign_id", type=int)
+        parser.add_argument("--json", action="store_true", help="One JSON object.")
+
+    def handle(self, *args, campaign_id, **options):
+        campaign = Campaign.objects.filter(pk=campaign_id).first()
+        if campaign is None:
+            raise CommandError(f"No campaign {campaign_id}.")
+        data = {field: getattr(campaign, field) for field in FIELDS}
+        data.update({field: value.isoformat() if (value := getattr(campaign, field)) else None for field in TIMES})
+        if options["json"]:
+            self.stdout.write(json.dumps(data, ensure_ascii=False))
+        else:
+            for field, value in data.items():
+                self.stdout.write(f"{field:>15}: {value}")

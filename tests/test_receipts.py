@@ -1,0 +1,146 @@
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from campaigns import gateway, receipts
+from campaigns.models import Batch, Campaign, Message, PendingReceipt
+from campaigns.tasks import plan_campaign, purge_stale_receipts
+from tests.sending_helpers import (  # noqa: F401 (fixture)
+    counters,
+    create_campaign,
+    create_connection,
+    phones,
+    rows_by_status,
+    sending_redis,
+)
+
+
+@dataclass
+class Receipt:
+    message_id: str
+    stat: str = "DELIVRD"
+    err: str = "000"
+
+
+@dataclass
+class Result:
+    ref: int
+    ok: bool = True
+    message_ids: tuple = ()
+    command_status: int = 0
+    error: str = ""
+    permanent: bool = False
+    ambiguous: bool = False
+    segments: int = 1
+
+
+@pytest.fixture
+def template(factories, shop):
+    return factories.create_template(shop, content="Your order ${1} has shipped.")
+
+
+@pytest.fixture
+def connection(db):
+    return create_connection()
+
+
+@pytest.fixture
+def campaign(shop, template, connection):
+    campaign = create_campaign(shop, template, connection, phones(4), status=Campaign.Status.RUNNING)
+    plan_campaign(campaign.pk)
+    return campaign
+
+
+def send(campaign, provider_ids):
+    """Claims the campaign's messages and records them submitted with these provider ids."""
+    batch = Batch.objects.get(campaign=campaign)
+    ids = [m for m, *_ in gateway.queued_messages(batch)]
+    attempts = gateway.claim_messages(campaign.pk, ids)
+    results = [Result(ref=i, message_ids=(pid,)) for i, pid in zip(ids, provider_ids)]
+    gateway.record_results(campaign.pk, results, attempts)
+    return ids
+
+
+def test_receipts_move_messages_and_counters_by_their_stat(campaign, connection):
+    send(campaign, ["a", "b", "c", "d"])
+    receipts.store(connection.pk, [Receipt("a"), Receipt("b", "UNDELIV", "012"), Receipt("c", "EXPIRED", "000"), Receipt("d", "REJECTD", "099")])
+
+    assert receipts.apply_pending(connection.pk) == 4
+
+    rows = dict(Message.objects.filter(campaign=campaign).values_list("provider_id", "status"))
+    assert rows == {"a": "delivered", "b": "failed", "c": "expired", "d": "failed"}
+    assert dict(Message.objects.filter(campaign=campaign, status="failed").values_list("provider_id", "error_code")) == {"b": "012", "d": "099"}
+    assert Message.objects.filter(campaign=campaign, done_at__isnull=True).count() == 0
+    assert counters(campaign) == {
+        "total": 4, "queued": 0, "sending": 0, "submitted": 0, "delivered": 1, "failed": 2, "expired": 1,
+        "unknown": 0, "skipped": 0, "cancelled": 0,
+    }
+    assert not PendingReceipt.objects.exists()
+
+
+def test_a_receipt_that_arrives_before_the_submit_result_is_applied_after_it(campaign, connection):
+    batch = Batch.objects.get(campaign=campaign)
+    ids = [m for m, *_ in gateway.queued_messages(batch)]
+    attempts = gateway.claim_messages(campaign.pk, ids)
+    receipts.store(connection.pk, [Receipt("early")])
+
+    assert receipts.apply_pending(connection.pk) == 0  # the message is still SENDING, no provider id
+    assert PendingReceipt.objects.count() == 1
+
+    gateway.record_results(campaign.pk, [Result(ref=ids[0], message_ids=("early",))], attempts)
+    assert receipts.apply_pending(connection.pk) == 1
+
+    assert Message.objects.get(pk=ids[0]).status == "delivered"
+    assert counters(campaign)["delivered"] == 1
+    assert counters(campaign)["submitted"] == 0
+    assert not PendingReceipt.objects.exists()
+
+
+def test_a_duplicate_receipt_moves_nothing_twice_and_is_consumed(campaign, connection):
+    send(campaign, ["a", "b", "c", "d"])
+    receipts.store(connection.pk, [Receipt("a")])
+    receipts.apply_pending(connection.pk)
+    receipts.store(connection.pk, [Receipt("a", "UNDELIV")])
+
+    assert receipts.apply_pending(connection.pk) == 0
+
+    assert Message.objects.get(provider_id="a").status == "delivered"
+    assert counters(campaign)["delivered"] == 1 and counters(campaign)["failed"] == 0
+    assert not PendingReceipt.objects.exists()
+
+
+def test_receipts_of_another_connection_do_not_match(campaign, connection):
+    other = create_connection("other", port=2776)
+    send(campaign, ["a", "b", "c", "d"])
+    receipts.store(other.pk, [Receipt("a")])
+    assert receipts.apply_pending(other.pk) == 0
+    assert receipts.apply_pending(connection.pk) == 0
+    assert Message.objects.get(provider_id="a").status == "submitted"
+
+
+def test_intermediate_receipts_are_not_stored(connection):
+    assert receipts.store(connection.pk, [Receipt("a", "ENROUTE"), Receipt("b", "ACCEPTD"), Receipt("", "DELIVRD")]) == 0
+    assert not PendingReceipt.objects.exists()
+
+
+def test_receipts_whose_message_never_appears_are_purged_after_72_hours(connection, sending_redis):
+    receipts.store(connection.pk, [Receipt("lost")])
+    assert purge_stale_receipts() == {"purged": 0}
+    with time_machine.travel(timezone.now() + timedelta(hours=73)):
+        assert purge_stale_receipts() == {"purged": 1}
+
+
+def test_many_receipts_are_applied_in_chunks(monkeypatch, shop, template, connection):
+    monkeypatch.setattr(receipts, "APPLY_CHUNK", 3)
+    campaign = create_campaign(shop, template, connection, phones(10), status=Campaign.Status.RUNNING)
+    plan_campaign(campaign.pk)
+    provider_ids = [f"p{n}" for n in range(10)]
+    send(campaign, provider_ids)
+    receipts.store(connection.pk, [Receipt(p) for p in provider_ids])
+
+    assert receipts.apply_pending(connection.pk) == 10
+    assert rows_by_status(campaign)["delivered"] == 10
+    assert counters(campaign)["delivered"] == 10
