@@ -219,28 +219,24 @@ def simulator(tmp_path, *options, system_id=SIM_SYSTEM_ID, password=SIM_PASSWORD
     ]
     process = _start(argv, {**os.environ, "PYTHONUNBUFFERED": "1"}, log_path)
     try:
-        ports = wait_for(lambda: _read_ports(port_file), timeout, "the simulator's port file",
+        ports = wait_for(lambda: _read_ports(port_file, log_path), timeout, "the simulator's ports",
                          [("simulator", process, log_path)])
-        yield Simulator(process, ports["port"], ports.get("control_port"), log_path)
+        yield Simulator(process, *ports, log_path)
     finally:
         stop(process)
 
 
-def _read_ports(path):
+def _read_ports(port_file, log_path):
+    """(SMPP port, control port) once the port file and the 'control host:port' line are written."""
     try:
-        text = path.read_text()
-    except FileNotFoundError:
+        port = int(port_file.read_text().strip())
+        banner = log_path.read_text(errors="replace")
+    except (FileNotFoundError, ValueError):
         return None
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    if isinstance(data, int):
-        return {"port": data}
-    return data if data.get("port") else None
+    for line in banner.splitlines():
+        if line.startswith("control "):
+            return port, int(line.rsplit(":", 1)[1])
+    return None
 
 
 @contextlib.contextmanager
