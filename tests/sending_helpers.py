@@ -130,6 +130,7 @@ def child_environment(postgres_url, redis_url, **extra):
         "REDIS_URL": redis_url,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "PYTHONUNBUFFERED": "1",
+        "DJANGO_SETTINGS_MODULE": "tests.sending_settings",
         "SMS_REDIS_PREFIX": getattr(settings, "SMS_REDIS_PREFIX", "smsconsole"),
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
     }

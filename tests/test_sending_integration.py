@@ -1,0 +1,133 @@
+"""A campaign goes out through real processes: the SMSC simulator, a Celery worker and the gateway.
+
+PostgreSQL and Redis are real too. The simulator counts what reached it, so duplicates and losses
+are measured where they would hurt, not inferred from our own rows.
+"""
+
+import time
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from campaigns.models import Campaign, Message, PendingReceipt
+from tests.sending_helpers import (
+    SIM_PASSWORD,
+    SIM_SYSTEM_ID,
+    counters,
+    gateway,
+    rows_by_status,
+    sending_redis,  # noqa: F401 (fixture)
+    simulator,
+    wait_for,
+    worker,
+)
+
+RECIPIENTS = 2000
+
+
+@pytest.fixture
+def order_template(factories, shop):
+    return factories.create_template(shop, content="Your order ${1} has shipped.", variables=[("CHARDIGIT", 20)])
+
+
+@pytest.fixture
+def recipients_file(tmp_path):
+    path = tmp_path / "recipients.csv"
+    path.write_text("phone,order\n" + "".join(f"1380{n:07d},A{n}\n" for n in range(RECIPIENTS)))
+    return path
+
+
+def send(shop, template, path):
+    out = StringIO()
+    call_command("send_campaign", "--application", shop.app_key, "--template", str(template.pk), "--file", str(path),
+                 "--connection", "simulator", stdout=out, stderr=StringIO())
+    return int(out.getvalue().strip().splitlines()[-1])
+
+
+def campaign_row(campaign_id):
+    return Campaign.objects.get(pk=campaign_id)
+
+
+def assert_sent_exactly_once(campaign_id, smsc):
+    stats = smsc.stats()
+    assert stats["submits"] == RECIPIENTS
+    assert stats["duplicates"] == 0 and stats["duplicate_submits"] == 0
+    assert set(stats["per_destination"].values()) == {1}
+    assert len(stats["per_destination"]) == RECIPIENTS
+    campaign = campaign_row(campaign_id)
+    rows = rows_by_status(campaign)
+    assert rows["delivered"] == RECIPIENTS
+    assert {name: value for name, value in counters(campaign).items() if name != "total"} == {
+        name: rows.get(name, 0) for name in Campaign.COUNTERS
+    }
+    assert campaign.total == RECIPIENTS
+    assert not PendingReceipt.objects.exists()
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_campaign_is_sent_once_to_everyone_and_every_receipt_is_applied(
+    postgres_url, redis_url, sending_redis, tmp_path, shop, order_template, recipients_file
+):
+    with simulator(tmp_path, "--dlr-delay", "0.05") as smsc:
+        call_command("add_smpp_connection", "simulator", "--host", "127.0.0.1", "--port", str(smsc.port),
+                     "--system-id", SIM_SYSTEM_ID, "--password", SIM_PASSWORD, "--tps", "0", "--binds", "2",
+                     stdout=StringIO())
+        with worker(postgres_url, redis_url, tmp_path) as celery, gateway(postgres_url, redis_url, tmp_path) as gw:
+            processes = [("simulator", smsc.process, smsc.log_path), ("worker", celery, celery.log_path),
+                         ("gateway", gw, gw.log_path)]
+            started = time.monotonic()
+            campaign_id = send(shop, order_template, recipients_file)
+
+            wait_for(lambda: campaign_row(campaign_id).status == "completed", 60, "the campaign to complete", processes)
+            wait_for(lambda: campaign_row(campaign_id).delivered == RECIPIENTS, 30, "every receipt", processes)
+            elapsed = time.monotonic() - started
+
+        assert_sent_exactly_once(campaign_id, smsc)
+        assert elapsed < 60
+        first = Message.objects.filter(campaign_id=campaign_id).order_by("id").first()
+        assert first.provider_id and first.submitted_at and first.done_at and first.attempts == 1
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_pause_stops_submits_within_two_seconds_and_resume_finishes_without_duplicates(
+    postgres_url, redis_url, sending_redis, tmp_path, shop, order_template, recipients_file
+):
+    with simulator(tmp_path) as smsc:
+        # 500 segments a second makes the 2,000 take about 4 s: time to pause in the middle.
+        call_command("add_smpp_connection", "simulator", "--host", "127.0.0.1", "--port", str(smsc.port),
+                     "--system-id", SIM_SYSTEM_ID, "--password", SIM_PASSWORD, "--tps", "500", stdout=StringIO())
+        with worker(postgres_url, redis_url, tmp_path) as celery, gateway(postgres_url, redis_url, tmp_path) as gw:
+            processes = [("simulator", smsc.process, smsc.log_path), ("worker", celery, celery.log_path),
+                         ("gateway", gw, gw.log_path)]
+            campaign_id = send(shop, order_template, recipients_file)
+            wait_for(lambda: smsc.stats()["submits"] >= 300, 30, "the first submits", processes)
+
+            campaign_row(campaign_id).pause()
+            paused_at = time.monotonic()
+            at_pause = smsc.stats()["submits"]
+            # Within 2 s the count stops: two readings 0.5 s apart agree.
+            last = [at_pause]
+
+            def stopped_growing():
+                now = smsc.stats()["submits"]
+                steady = now == last[0]
+                last[0] = now
+                return steady
+
+            wait_for(stopped_growing, 5, "submits to stop after the pause", processes, interval=0.5)
+            settled = time.monotonic() - paused_at
+            frozen = last[0]
+            assert frozen < RECIPIENTS
+            assert settled <= 2.5  # includes the 0.5 s between the two equal readings
+            assert rows_by_status(campaign_row(campaign_id))["queued"] > 0
+            wait_for(lambda: smsc.stats()["submits"] == frozen and campaign_row(campaign_id).sending == 0, 3,
+                     "the paused campaign to stay still", processes)
+
+            campaign_row(campaign_id).resume()
+            wait_for(lambda: campaign_row(campaign_id).status == "completed", 60, "the campaign to complete", processes)
+            wait_for(lambda: campaign_row(campaign_id).delivered == RECIPIENTS, 30, "every receipt", processes)
+
+        assert_sent_exactly_once(campaign_id, smsc)
