@@ -168,6 +168,10 @@ if SMS_IMPORT_DUPLICATE_POLICY not in {"keep_first", "reject_number"}:
 # Periodic work run by `celery -A smsconsole beat`; each task guards itself against overlap.
 CELERY_BEAT_SCHEDULE = {
     "sweep-stale-imports": {"task": "campaigns.tasks.sweep_stale_imports", "schedule": 300.0},
+    "start-due-campaigns": {"task": "campaigns.tasks.start_due_campaigns", "schedule": 15.0},
+    "sweep-stuck-batches": {"task": "campaigns.tasks.sweep_stuck_batches", "schedule": 60.0},
+    "sweep-stuck-sending": {"task": "campaigns.tasks.sweep_stuck_sending", "schedule": 60.0},
+    "purge-stale-receipts": {"task": "campaigns.tasks.purge_stale_receipts", "schedule": 3600.0},
 }
 
 # Campaigns (campaigns.models.sending). The reference: scheduled at most one month ahead (MSGSMS.0087).

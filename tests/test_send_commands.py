@@ -136,3 +136,16 @@ def test_campaign_status_prints_the_status_and_every_counter_as_json(shop, templ
 def test_campaign_status_of_an_unknown_campaign_is_an_error(db):
     with pytest.raises(CommandError, match="No campaign 4242"):
         run("campaign_status", "4242", "--json")
+
+
+def test_seed_demo_creates_the_simulator_connection_once(db, monkeypatch):
+    monkeypatch.setenv("SMSC_PORT", "2999")
+    run("seed_demo")
+    run("seed_demo")
+    connection = ProviderConnection.objects.get()
+    assert (connection.name, connection.host, connection.port, connection.enabled) == ("simulator", "127.0.0.1", 2999, True)
+
+
+def test_run_gateway_refuses_an_unknown_connection_name(db):
+    with pytest.raises(CommandError, match="No enabled SMPP connection named nowhere"):
+        run("run_gateway", "--connection", "nowhere")

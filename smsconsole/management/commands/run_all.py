@@ -18,12 +18,16 @@ from django.core.management.base import BaseCommand, CommandError
 from smsconsole.embedded_redis import EmbeddedRedis, EmbeddedRedisError, start_child, stop_child
 
 # The processes `make run` starts, in start order (stopped in reverse). Placeholders:
-# {python} this interpreter, {manage} manage.py, {addr} host:port of the console, {var} VAR_DIR.
+# {python} this interpreter, {manage} manage.py, {addr} host:port of the console, {var} VAR_DIR,
+# {smsc_port} the simulator's SMPP port (SMSC_PORT, default 2775).
 PROCESSES = [
     ("web", ["{python}", "{manage}", "runserver", "--noreload", "{addr}"]),
     ("worker", ["{python}", "-m", "celery", "-A", "smsconsole", "worker", "--loglevel=INFO", "--concurrency=2"]),
     ("beat", ["{python}", "-m", "celery", "-A", "smsconsole", "beat", "--loglevel=INFO",
               "--schedule={var}/celerybeat-schedule"]),
+    # The demo's provider connection (seed_demo's "simulator") and the gateway that binds to it.
+    ("smsc", ["{python}", "{manage}", "smsc_simulator", "--port", "{smsc_port}"]),
+    ("gateway", ["{python}", "{manage}", "run_gateway"]),
 ]
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -81,6 +85,7 @@ class Command(BaseCommand):
                 "manage": str(settings.BASE_DIR / "manage.py"),
                 "addr": f"{host}:{port}",
                 "var": str(settings.VAR_DIR),
+                "smsc_port": os.environ.get("SMSC_PORT", "2775"),
             }
             for name, template in PROCESSES:
                 if self.received:

@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from campaigns.models import ProviderConnection
 from smsconsole.models import Account, Application, Membership, create_application
 from templates_app import rules
 from templates_app.models import NotificationContact, Qualification, Signature, Template, TemplateVariable
@@ -131,6 +132,7 @@ class Command(BaseCommand):
         NotificationContact.objects.get_or_create(
             account=account, email=CONTACT["email"], defaults={"name": CONTACT["name"], "phone": CONTACT["phone"]}
         )
+        self._simulator_connection()
 
         return {
             "console_url": settings.CONSOLE_URL,
@@ -153,6 +155,17 @@ class Command(BaseCommand):
                 }
             ],
         }
+
+    def _simulator_connection(self):
+        """The connection to the SMSC simulator that `make run` starts (port SMSC_PORT, default 2775)."""
+        if ProviderConnection.objects.filter(name=settings.SMS_DEFAULT_CONNECTION).exists():
+            return
+        connection = ProviderConnection(
+            name=settings.SMS_DEFAULT_CONNECTION, host="127.0.0.1", port=int(os.environ.get("SMSC_PORT") or 2775),
+            system_id="smsconsole", tps=100, window=64, max_binds=1,
+        )
+        connection.password = "smsconsole"
+        connection.save()
 
     def _user(self, username, password, staff, superuser):
         user, created = get_user_model().objects.get_or_create(
