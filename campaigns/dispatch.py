@@ -7,8 +7,8 @@ still looks pending. Pushing a batch twice is harmless: the gateway claims messa
 sending before it submits them, so a second copy of a job finds nothing left to send.
 
 Only a few batches per campaign are pushed at a time (SMS_MAX_PUSHED_BATCHES); the gateway pushes
-the next one when it finishes one. So the list stays short, a campaign launched later is not stuck
-behind a million-recipient one, and "pushed long ago" really means "stuck".
+the next one when it finishes one. So the list stays short and a campaign launched later is not
+stuck behind a million-recipient one. A batch counts as lost only when its job is on no list.
 """
 
 import logging
@@ -30,6 +30,23 @@ def queue_key(connection_id):
 
 def processing_key(connection_id, gateway_id):
     return key("gateway", connection_id, "processing", gateway_id)
+
+
+def alive_key(gateway_id):
+    """Set with a short expiry by a running gateway: its processing lists are being worked on."""
+    return key("gateway", "alive", gateway_id)
+
+
+def jobs_held(connection_id, redis=None):
+    """Jobs of a connection that are waiting on its list or held by a gateway that is alive."""
+    client = redis or get_redis()
+    held = set(client.lrange(queue_key(connection_id), 0, -1))
+    prefix = processing_key(connection_id, "")
+    for name in client.scan_iter(match=prefix + "*", count=100):
+        gateway_id = name.decode()[len(prefix):]
+        if client.exists(alive_key(gateway_id)):
+            held.update(client.lrange(name, 0, -1))
+    return {job.decode() for job in held}
 
 
 def job_for(campaign_id, batch_id):
@@ -156,21 +173,28 @@ def cancel_queued(campaign_id):
     return {"campaign": campaign_id, "cancelled": cancelled}
 
 
-def stuck_batches(older_than):
-    """Batches of running campaigns that look lost: pushed long ago with queued messages left, or
-    pending with nothing of the campaign pushed (a pause and resume that crossed)."""
+def stuck_batches(older_than, redis=None):
+    """Batches of running campaigns whose job was lost: pushed long ago, with queued messages left,
+    and neither waiting on the Redis list nor held by a live gateway (Redis lost the list, or the
+    gateway holding it died and was not restarted under its id)."""
     cutoff = timezone.now() - older_than
     running = Batch.objects.filter(campaign__status=Campaign.Status.RUNNING, campaign__planned_at__isnull=False)
     pushed = list(
-        running.filter(status=Batch.Status.PUSHED, pushed_at__lt=cutoff).values_list("pk", "campaign_id", "first_id", "last_id")
+        running.filter(status=Batch.Status.PUSHED, pushed_at__lt=cutoff).values_list(
+            "pk", "campaign_id", "first_id", "last_id", "campaign__connection_id"
+        )
     )
-    stuck = [
-        batch_id
-        for batch_id, campaign_id, first_id, last_id in pushed
+    held = {}
+    stuck = []
+    for batch_id, campaign_id, first_id, last_id, connection_id in pushed:
+        if connection_id not in held:
+            held[connection_id] = jobs_held(connection_id, redis)
+        if job_for(campaign_id, batch_id) in held[connection_id]:
+            continue
         if Message.objects.filter(
             campaign_id=campaign_id, id__gte=first_id, id__lte=last_id, status=Message.Status.QUEUED
-        ).exists()
-    ]
+        ).exists():
+            stuck.append(batch_id)
     return stuck
 
 

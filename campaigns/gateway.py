@@ -45,6 +45,9 @@ RETRY_PAUSE = 2.0
 # Ids of the second and later parts of long messages, whose receipts match no message.
 MAX_IGNORED_IDS = 500_000
 AMBIGUOUS_ERROR = "connection lost before the answer"
+# A gateway refreshes its liveness key this often (a third of it); the sweeper leaves the jobs of a
+# live gateway alone.
+HEARTBEAT_TTL = 30
 
 
 # --- database side (plain functions, run in the gateway's DB threads) ---------------------------
@@ -341,13 +344,27 @@ class ConnectionRunner:
                     self.ignored_ids[extra] = None
         while len(self.ignored_ids) > MAX_IGNORED_IDS:
             del self.ignored_ids[next(iter(self.ignored_ids))]
-        deltas = await self.db(record_results, campaign_id, results, attempts)
+        deltas = await self.record(campaign_id, results, attempts)
         for name in ("submitted", "failed", "unknown"):
             self.stats[name] += deltas.get(name, 0)
         self.stats["requeued"] += deltas.get("queued", 0)
         # Receipts that came before these results were recorded can match now.
         self.receipts_waiting.set()
         return deltas.get("queued", 0)
+
+    async def record(self, campaign_id, results, attempts):
+        """Writes submit results, retrying through a database outage: these messages reached the
+        provider, and results lost here would leave them to the stuck-sending sweeper as unknown."""
+        delay = 0.5
+        for _attempt in range(12):
+            try:
+                return await self.db(record_results, campaign_id, results, attempts)
+            except (OperationalError, InterfaceError) as error:
+                log.warning("%s: cannot record %d results (%s); retrying in %.1fs", self.connection.name,
+                            len(results), error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        return await self.db(record_results, campaign_id, results, attempts)
 
     async def on_receipts(self, items):
         """Called by the client; the SMSC gets its deliver_sm_resp only after this returns."""
@@ -412,17 +429,28 @@ class Gateway:
             self.db.shutdown()
 
     async def report(self, stopping):
+        """Logs each connection's rate while it changes, and keeps this gateway's liveness key."""
+        redis = get_async_redis(self.redis_url)
         last, last_time = {}, time.monotonic()
-        while not stopping.is_set():
-            await asyncio.sleep(self.stats_interval)
-            now = time.monotonic()
-            for runner in self.runners:
-                submitted = runner.stats["submitted"]
-                rate = (submitted - last.get(runner, 0)) / (now - last_time)
-                last[runner] = submitted
-                if rate or runner.stats["applied"]:
-                    log.info("%s: %.0f msg/s; %s", runner.connection.name, rate, runner.stats)
-            last_time = now
+        try:
+            while not stopping.is_set():
+                try:
+                    await redis.set(dispatch.alive_key(self.gateway_id), "1", ex=HEARTBEAT_TTL)
+                except (RedisError, OSError) as error:
+                    log.warning("gateway %s: cannot refresh its liveness key (%s)", self.gateway_id, error)
+                await asyncio.sleep(min(self.stats_interval, HEARTBEAT_TTL / 3))
+                now = time.monotonic()
+                if now - last_time < self.stats_interval:
+                    continue
+                for runner in self.runners:
+                    current = dict(runner.stats)
+                    if current != last.get(runner):
+                        rate = (current["submitted"] - last.get(runner, {}).get("submitted", 0)) / (now - last_time)
+                        log.info("%s: %.0f msg/s; %s", runner.connection.name, rate, current)
+                        last[runner] = current
+                last_time = now
+        finally:
+            await redis.aclose()
 
 
 def enabled_connections(names=None):

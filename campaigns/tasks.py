@@ -81,7 +81,7 @@ def _exclusive(func):
 @_exclusive
 def sweep_stuck_batches():
     """Pushes again the batches whose job was lost (a Redis restart, a gateway killed mid-batch)."""
-    stuck = dispatch.stuck_batches(dispatch.stuck_after("SMS_STUCK_BATCH_SECONDS", 300))
+    stuck = dispatch.stuck_batches(dispatch.stuck_after("SMS_STUCK_BATCH_SECONDS", 120))
     repushed = dispatch.repush(stuck)
     missed = dispatch.campaigns_without_pushed_batches()
     for campaign_id in missed:

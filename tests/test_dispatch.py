@@ -156,6 +156,23 @@ def test_the_sweeper_repushes_batches_pushed_long_ago_that_still_have_queued_mes
     assert sorted(jobs(sending_redis, connection)) == sorted(f"{planned.pk}:{b.pk}" for b in repushed)
 
 
+def test_the_sweeper_leaves_jobs_that_wait_on_the_list_or_are_held_by_a_live_gateway(planned, connection, sending_redis):
+    dispatch_campaign(planned.pk)
+    queue = dispatch.queue_key(connection.pk)
+    # One job taken by a live gateway, one by a gateway that died for good, one still waiting.
+    sending_redis.lmove(queue, dispatch.processing_key(connection.pk, "alive"), "RIGHT", "LEFT")
+    sending_redis.lmove(queue, dispatch.processing_key(connection.pk, "dead"), "RIGHT", "LEFT")
+    sending_redis.set(dispatch.alive_key("alive"), "1", ex=30)
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        assert sweep_stuck_batches()["repushed"] == 1
+
+    second = Batch.objects.get(campaign=planned, number=2)
+    assert second.pushes == 2  # the dead gateway's
+    assert list(Batch.objects.filter(campaign=planned, number__in=[1, 3]).order_by("number").values_list("pushes", flat=True)) == [1, 1]
+    assert jobs(sending_redis, connection)[0] == f"{planned.pk}:{second.pk}"
+
+
 def test_the_sweeper_dispatches_a_running_campaign_that_has_nothing_pushed(planned, connection, sending_redis):
     assert sweep_stuck_batches() == {"repushed": 0, "dispatched": 1}
     assert len(jobs(sending_redis, connection)) == 3
