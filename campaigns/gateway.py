@@ -80,14 +80,21 @@ def queued_messages(batch):
 
 
 def claim_messages(campaign_id, message_ids):
-    """Compare-and-set queued → sending; returns {id: attempts} for the rows this call moved."""
+    """Compare-and-set queued → sending while the campaign runs; returns {id: attempts} for the
+    rows this call moved.
+
+    The campaign's status is part of the claim, so a pause that lands while the chunk waited for
+    tokens stops it here, not a chunk later.
+    """
     if not message_ids:
         return {}
     with transaction.atomic(), db_connection.cursor() as cursor:
         cursor.execute(
             "UPDATE campaigns_message SET status = 'sending', updated_at = %s, attempts = attempts + 1 "
-            f"WHERE campaign_id = %s AND status = 'queued' AND id IN {ids_in(message_ids)} RETURNING id, attempts",
-            [timezone.now(), campaign_id, *message_ids],
+            f"WHERE campaign_id = %s AND status = 'queued' AND id IN {ids_in(message_ids)} "
+            "AND EXISTS (SELECT 1 FROM campaigns_campaign c WHERE c.id = %s AND c.status = 'running') "
+            "RETURNING id, attempts",
+            [timezone.now(), campaign_id, *message_ids, campaign_id],
         )
         claimed = dict(cursor.fetchall())
         Campaign.move_counters(campaign_id, queued=-len(claimed), sending=len(claimed))

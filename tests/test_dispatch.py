@@ -228,3 +228,10 @@ def test_due_scheduled_campaigns_are_launched_and_planned(shop, template, connec
     assert soon.status == "running" and soon.planned_at is not None
     assert later.status == "scheduled"
     assert counters(soon)["queued"] == 2
+
+
+def test_messages_of_a_paused_campaign_cannot_be_claimed(planned):
+    batch = Batch.objects.filter(campaign=planned).order_by("number").first()
+    planned.pause()
+    assert gateway.claim_messages(planned.pk, [m for m, *_ in gateway.queued_messages(batch)]) == {}
+    assert counters(planned)["sending"] == 0
