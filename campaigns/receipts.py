@@ -24,6 +24,7 @@ from campaigns.smpp.receipts import FINAL_STATS
 log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(hours=72)
+DUPLICATE_AFTER = timedelta(minutes=2)
 APPLY_CHUNK = 5000
 
 # SMPP receipt stat → message status; anything else (UNDELIV, REJECTD, DELETED, UNKNOWN, …) fails.
@@ -55,23 +56,29 @@ def store(connection_id, receipts):
     return len(rows)
 
 
-def apply_pending(connection_id):
-    """Applies every stored receipt of the connection that matches a message; returns how many
-    messages changed. Safe to run concurrently: each message moves once (compare-and-set on
-    SUBMITTED) and counters move by the rows that actually moved."""
+def apply_pending(connection_id, now=None):
+    """Applies every stored receipt of the connection that matches a submitted message; returns
+    how many messages changed. Safe to run concurrently: each message moves once (compare-and-set
+    on SUBMITTED) and counters move by the rows that actually moved."""
     changed = 0
     while True:
         moved, matched = _apply_chunk(connection_id)
         changed += moved
         if matched < APPLY_CHUNK:
-            return changed
+            break
+    drop_duplicates(connection_id, now)
+    return changed
 
 
 def _apply_chunk(connection_id):
+    # Only SUBMITTED messages match: provider ids are unique for a while, not for ever (a
+    # restarted SMSC may count from 1 again), and a finished message must not swallow the
+    # receipt of a newer one with the same id.
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT r.id, r.stat, r.err, m.id FROM campaigns_pendingreceipt r "
             "JOIN campaigns_message m ON m.connection_id = r.connection_id AND m.provider_id = r.provider_id "
+            "AND m.status = 'submitted' "
             "WHERE r.connection_id = %s ORDER BY r.id LIMIT %s",
             [connection_id, APPLY_CHUNK],
         )
@@ -105,6 +112,21 @@ def _apply_chunk(connection_id):
             moved += total
             Campaign.move_counters(campaign_id, submitted=-total, **counts)
     return moved, len(rows)
+
+
+def drop_duplicates(connection_id, now=None):
+    """Deletes receipts that name an already finished message and have waited a while: repeated
+    deliveries of a receipt. The wait leaves an early receipt for a reused id time to find the
+    newer message it belongs to."""
+    cutoff = (now or timezone.now()) - DUPLICATE_AFTER
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM campaigns_pendingreceipt WHERE connection_id = %s AND received_at < %s AND EXISTS ("
+            "  SELECT 1 FROM campaigns_message m WHERE m.connection_id = campaigns_pendingreceipt.connection_id"
+            "  AND m.provider_id = campaigns_pendingreceipt.provider_id AND m.status IN ('delivered', 'failed', 'expired'))",
+            [connection_id, cutoff],
+        )
+        return cursor.rowcount
 
 
 def purge_stale(now=None):

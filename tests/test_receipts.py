@@ -99,17 +99,43 @@ def test_a_receipt_that_arrives_before_the_submit_result_is_applied_after_it(cam
     assert not PendingReceipt.objects.exists()
 
 
-def test_a_duplicate_receipt_moves_nothing_twice_and_is_consumed(campaign, connection):
+def test_a_duplicate_receipt_moves_nothing_twice_and_is_dropped_after_a_while(campaign, connection):
     send(campaign, ["a", "b", "c", "d"])
     receipts.store(connection.pk, [Receipt("a")])
     receipts.apply_pending(connection.pk)
     receipts.store(connection.pk, [Receipt("a", "UNDELIV")])
 
     assert receipts.apply_pending(connection.pk) == 0
+    assert PendingReceipt.objects.count() == 1  # kept a while, in case a newer message takes the id
+    with time_machine.travel(timezone.now() + timedelta(minutes=3)):
+        assert receipts.apply_pending(connection.pk) == 0
 
     assert Message.objects.get(provider_id="a").status == "delivered"
     assert counters(campaign)["delivered"] == 1 and counters(campaign)["failed"] == 0
     assert not PendingReceipt.objects.exists()
+
+
+def test_a_reused_provider_id_matches_the_submitted_message_not_the_finished_one(shop, template, connection):
+    old = create_campaign(shop, template, connection, phones(1), status=Campaign.Status.RUNNING, name="old")
+    plan_campaign(old.pk)
+    send(old, ["7f59"])
+    receipts.store(connection.pk, [Receipt("7f59")])
+    receipts.apply_pending(connection.pk)
+    new = create_campaign(shop, template, connection, phones(1, start=1), status=Campaign.Status.RUNNING, name="new")
+    plan_campaign(new.pk)
+    batch = Batch.objects.get(campaign=new)
+    ids = [m for m, *_ in gateway.queued_messages(batch)]
+    attempts = gateway.claim_messages(new.pk, ids)
+    # The SMSC restarted and counts from the same number; its receipt comes before the result.
+    receipts.store(connection.pk, [Receipt("7f59", "UNDELIV", "005")])
+    receipts.apply_pending(connection.pk)
+    gateway.record_results(new.pk, [Result(ref=ids[0], message_ids=("7f59",))], attempts)
+
+    assert receipts.apply_pending(connection.pk) == 1
+
+    assert Message.objects.get(campaign=new).status == "failed"
+    assert Message.objects.get(campaign=old).status == "delivered"
+    assert counters(new)["failed"] == 1 and counters(old)["failed"] == 0
 
 
 def test_receipts_of_another_connection_do_not_match(campaign, connection):
