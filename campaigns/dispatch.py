@@ -198,6 +198,17 @@ def stuck_batches(older_than, redis=None):
     return stuck
 
 
+def campaigns_never_planned(older_than):
+    """Running campaigns still unplanned long after launch: the worker planning them died, its
+    transaction rolled back, and the broker gives an unacknowledged task to another worker only
+    after its visibility timeout (an hour by default). Planning again is safe: it is idempotent."""
+    cutoff = timezone.now() - older_than
+    return list(
+        Campaign.objects.filter(status=Campaign.Status.RUNNING, planned_at__isnull=True, started_at__lt=cutoff)
+        .values_list("pk", flat=True)
+    )
+
+
 def campaigns_without_pushed_batches():
     """Running campaigns with pending batches and none pushed: dispatch was missed."""
     running = Campaign.objects.filter(status=Campaign.Status.RUNNING, planned_at__isnull=False)

@@ -88,7 +88,14 @@ def sweep_stuck_batches():
         dispatch.dispatch(campaign_id)
     if repushed or missed:
         log.warning("re-pushed %s stuck batches; dispatched %s campaigns again", len(repushed), len(missed))
-    return {"repushed": len(repushed), "dispatched": len(missed)}
+    result = {"repushed": len(repushed), "dispatched": len(missed)}
+    unplanned = dispatch.campaigns_never_planned(dispatch.stuck_after("SMS_STUCK_BATCH_SECONDS", 120))
+    for campaign_id in unplanned:
+        plan_campaign.delay(campaign_id)
+    if unplanned:
+        log.warning("planning %s campaigns again (their worker died while planning)", len(unplanned))
+        result["replanned"] = len(unplanned)
+    return result
 
 
 @shared_task
