@@ -1,0 +1,351 @@
+"""`manage.py bench_send`: a campaign to N recipients through the real processes, measured.
+
+PostgreSQL and Redis only. Writes N distinct recipients with COPY, starts the SMSC simulator (no
+TPS cap, receipts on), `--workers` Celery workers and the gateway as child processes, launches the
+campaign and samples the campaign row and the simulator's counters until every receipt is applied.
+Prints planning time, the sustained submit_sm rate, the times until all submitted and all receipts
+applied, each child's peak RSS (VmHWM, pool children included) and the simulator's duplicate count,
+then stops the children and deletes the campaign's rows (unless --keep).
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from campaigns.models import Campaign, ProviderConnection, RecipientImport
+from smsconsole.models import Account, create_application
+from templates_app.models import Qualification, Signature, Template, TemplateVariable
+
+PROJECT_DIR = Path(__file__).resolve().parents[3]
+CONNECTION_NAME = "bench-simulator"
+SYSTEM_ID, PASSWORD = "bench", "bench"
+PLANNED = re.compile(r"planned: \d+ messages .* in ([0-9.]+)s")
+
+
+def benchmark_phone(number, series="139"):
+    return f"+86{series}{number:08d}"
+
+
+def copy_recipients(recipient_import, count, series="139", block=50_000):
+    """Writes `count` distinct recipients of an import with COPY (PostgreSQL only), one variable
+    each (the row number), one segment, and marks the import completed."""
+    import_id = recipient_import.pk
+    with connection.cursor() as cursor:
+        for start in range(1, count + 1, block):
+            rows = "".join(
+                f'{import_id}\t{n}\t{benchmark_phone(n, series)}\t["A{n}"]\tf\t1\n'
+                for n in range(start, min(start + block, count + 1))
+            )
+            with cursor.copy(
+                "COPY campaigns_recipient (recipient_import_id, row_number, phone, variables, opted_out, segments) "
+                "FROM STDIN"
+            ) as copy:
+                copy.write(rows.encode())
+    RecipientImport.objects.filter(pk=import_id).update(
+        status=RecipientImport.Status.COMPLETED, rows_read=count, accepted=count, segments=count,
+        finished_at=timezone.now(),
+    )
+    return count
+
+
+def peak_rss_mb(pid):
+    """VmHWM of the process and of each of its descendants (a Celery pool child has its own)."""
+    import psutil
+
+    try:
+        processes = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+    peaks = []
+    for process in processes:
+        try:
+            status = Path(f"/proc/{process.pid}/status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+        if match:
+            peaks.append(round(int(match.group(1)) / 1024))
+    return peaks
+
+
+class Child:
+    def __init__(self, name, argv, env, log_dir):
+        self.name = name
+        self.log_path = Path(log_dir) / f"{name}.log"
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                argv, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.peak = []
+
+    def check(self):
+        if self.process.poll() is not None:
+            tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
+            raise CommandError(f"{self.name} exited with {self.process.returncode}:\n{tail}")
+
+    def sample_memory(self):
+        current = peak_rss_mb(self.process.pid)
+        if sum(current) >= sum(self.peak):
+            self.peak = current
+
+    def stop(self, timeout=20):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+class Command(BaseCommand):
+    help = "Sends a campaign to N generated recipients through the simulator, workers and gateway, and measures it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--recipients", type=int, default=1_000_000)
+        parser.add_argument("--workers", type=int, default=2, help="Celery worker processes (concurrency 1 each).")
+        parser.add_argument("--binds", type=int, default=2)
+        parser.add_argument("--window", type=int, default=256, help="submit_sm in flight per bind.")
+        parser.add_argument("--consumers", type=int, default=None, help="run_gateway --consumers")
+        parser.add_argument("--chunk-size", type=int, default=None, help="run_gateway --chunk-size")
+        parser.add_argument("--dlr-delay", type=float, default=0.0, help="simulator --dlr-delay")
+        parser.add_argument("--timeout", type=float, default=1800, help="give up after this many seconds")
+        parser.add_argument("--keep", action="store_true", help="keep the campaign and its rows")
+        parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
+
+    def handle(self, *args, **options):
+        if connection.vendor != "postgresql":
+            raise CommandError("bench_send measures the PostgreSQL path: set DATABASE_URL to a PostgreSQL database")
+        if not settings.REDIS_URL.startswith("redis://") or not settings.CELERY_BROKER_URL.startswith("redis://"):
+            raise CommandError("bench_send needs Redis: set CELERY_BROKER_URL (and REDIS_URL) to redis://…")
+        count = options["recipients"]
+        self.stdout.write(f"database: postgresql, recipients: {count:,}, workers: {options['workers']}, "
+                          f"binds: {options['binds']}, window: {options['window']}")
+        with tempfile.TemporaryDirectory(prefix="bench-send-") as log_dir:
+            figures = self.run(count, options, log_dir)
+        self.print_figures(figures)
+        if options["json"]:
+            self.stdout.write(json.dumps(figures))
+
+    # --- setup ----------------------------------------------------------------------------------
+
+    def template(self):
+        account, _ = Account.objects.get_or_create(name="Benchmark")
+        application = account.applications.first() or create_application(account, "Bench")[0]
+        qualification, _ = Qualification.objects.get_or_create(
+            account=account, name="bench", defaults={"company_name": "Bench", "status": "approved"}
+        )
+        signature, _ = Signature.objects.get_or_create(
+            application=application, name="Bench", type="notification",
+            defaults={"qualification": qualification, "status": "approved", "channel_number": "106900000001"},
+        )
+        template, created = Template.objects.get_or_create(
+            application=application, name="bench-send", defaults={
+                "signature": signature, "type": "notification", "status": "active",
+                "content": "您的订单${1}已发货，请注意查收。",
+            },
+        )
+        if created:
+            TemplateVariable.objects.create(template=template, position=1, attribute="CHARDIGIT", max_length=20)
+        return application, template
+
+    def campaign(self, count, provider):
+        application, template = self.template()
+        started = time.perf_counter()
+        with transaction.atomic():
+            recipient_import = RecipientImport.objects.create(
+                account=application.account, application=application, template=template, original_name="bench.csv",
+            )
+            copy_recipients(recipient_import, count)
+        self.stdout.write(f"recipients written (COPY) in {time.perf_counter() - started:.1f}s")
+        return Campaign.objects.create(
+            account=application.account, application=application, signature=template.signature, template=template,
+            connection=provider, name=f"bench {count}", recipient_import=recipient_import,
+        )
+
+    def environment(self, queue):
+        return {
+            **os.environ, "PYTHONUNBUFFERED": "1", "CELERY_TASK_DEFAULT_QUEUE": queue, "CELERY_TASK_ALWAYS_EAGER": "0",
+            "REDIS_URL": settings.REDIS_URL, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
+        }
+
+    def start_simulator(self, log_dir, dlr_delay):
+        port_file = Path(log_dir) / "smsc.port"
+        simulator = Child("simulator", [
+            sys.executable, "manage.py", "smsc_simulator", "--port", "0", "--port-file", str(port_file),
+            "--control-port", "0", "--system-id", SYSTEM_ID, "--password", PASSWORD, "--dlr-delay", str(dlr_delay),
+        ], {**os.environ, "PYTHONUNBUFFERED": "1"}, log_dir)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            simulator.check()
+            banner = simulator.log_path.read_text(errors="replace")
+            control = re.search(r"^control \S+:(\d+)$", banner, re.M)
+            if port_file.exists() and control:
+                simulator.port = int(port_file.read_text())
+                simulator.control_port = int(control.group(1))
+                return simulator
+            time.sleep(0.05)
+        raise CommandError("the simulator did not start")
+
+    # --- the run --------------------------------------------------------------------------------
+
+    def run(self, count, options, log_dir):
+        from smsconsole.celery import app
+
+        children = []
+        campaign = None
+        try:
+            simulator = self.start_simulator(log_dir, options["dlr_delay"])
+            children.append(simulator)
+            provider, _ = ProviderConnection.objects.update_or_create(name=CONNECTION_NAME, defaults=dict(
+                host="127.0.0.1", port=simulator.port, system_id=SYSTEM_ID, tps=0,
+                max_binds=options["binds"], window=options["window"], enabled=True,
+            ))
+            provider.password = PASSWORD
+            provider.save(update_fields=["password_encrypted"])
+            campaign = self.campaign(count, provider)
+
+            queue = f"bench-send-{uuid.uuid4().hex[:8]}"
+            env = self.environment(queue)
+            celery = str(Path(sys.executable).with_name("celery"))
+            for n in range(options["workers"]):
+                children.append(Child(f"worker-{n + 1}", [
+                    celery, "-A", "smsconsole", "worker", "-P", "prefork", "-c", "1", "-Q", queue, "--loglevel", "INFO",
+                    "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"bench-{n + 1}-{queue}@%h",
+                ], env, log_dir))
+            gateway_argv = [sys.executable, "manage.py", "run_gateway", "--connection", CONNECTION_NAME,
+                            "--gateway-id", f"bench-{queue}"]
+            for name in ("consumers", "chunk_size"):
+                if options[name]:
+                    gateway_argv += [f"--{name.replace('_', '-')}", str(options[name])]
+            gateway = Child("gateway", gateway_argv, env, log_dir)
+            children.append(gateway)
+            self.wait(lambda: self.simulator_stats(simulator)["bound"] >= options["binds"], children, 60, "the binds")
+            self.wait(lambda: all("ready." in c.log_path.read_text(errors="replace")
+                                  for c in children if c.name.startswith("worker")), children, 60, "the workers")
+
+            app.conf.task_default_queue = queue  # plan_campaign, queued by launch(), goes to the workers
+            figures = self.measure(campaign, simulator, children, count, options["timeout"])
+            for child in children:
+                if child.name.startswith("worker"):
+                    planned = PLANNED.search(child.log_path.read_text(errors="replace"))
+                    if planned:
+                        figures["planning_task_s"] = float(planned.group(1))
+            return figures
+        finally:
+            for child in reversed(children):
+                child.stop()
+            if campaign is not None and not options["keep"]:
+                self.delete(campaign)
+
+    def measure(self, campaign, simulator, children, count, timeout):
+        launched = time.perf_counter()
+        with transaction.atomic():
+            campaign.launch()
+        samples = []  # (seconds since launch, simulator submits, receipts applied)
+        planned_after = all_submitted_after = None
+        deadline = launched + timeout
+        while True:
+            for child in children:
+                child.check()
+                child.sample_memory()
+            row = Campaign.objects.values("status", "planned_at", "submitted", "delivered", "failed",
+                                          "expired", "unknown").get(pk=campaign.pk)
+            stats = self.simulator_stats(simulator)
+            now = time.perf_counter() - launched
+            done = row["delivered"] + row["failed"] + row["expired"]
+            samples.append((now, stats["submits"], done))
+            if planned_after is None and row["planned_at"] is not None:
+                planned_after = now
+            if all_submitted_after is None and stats["submits"] >= count:
+                all_submitted_after = now
+            if row["status"] == Campaign.Status.COMPLETED and row["submitted"] == 0:
+                break
+            if row["status"] in {Campaign.Status.FAILED, Campaign.Status.CANCELLED}:
+                raise CommandError(f"the campaign ended {row['status']}")
+            if time.perf_counter() > deadline:
+                raise CommandError(f"not finished after {timeout:.0f}s: {row}, simulator {stats}")
+            time.sleep(0.25)
+        finished_after = time.perf_counter() - launched
+        final = self.simulator_stats(simulator, per_destination=True)
+        per_destination = final.pop("per_destination")
+        row = Campaign.objects.values(*Campaign.COUNTERS).get(pk=campaign.pk)
+        return {
+            "recipients": count,
+            "planned_after_s": round(planned_after or 0, 2),
+            "all_submitted_after_s": round(all_submitted_after or finished_after, 2),
+            "all_receipts_applied_after_s": round(finished_after, 2),
+            "submit_sm_per_s_sustained": round(sustained(samples, 1, count)),
+            "receipts_per_s_sustained": round(sustained(samples, 2, count)),
+            "end_to_end_per_s": round(count / finished_after),
+            "peak_rss_mb": {child.name: child.peak for child in children},
+            "duplicates": final["duplicates"],
+            "destinations": len(per_destination),
+            "simulator": {k: final[k] for k in ("submits", "segments", "receipts_sent", "receipts_acked", "throttled")},
+            "counters": row,
+        }
+
+    def wait(self, predicate, children, timeout, what):
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            for child in children:
+                child.check()
+            if time.monotonic() > deadline:
+                raise CommandError(f"timed out waiting for {what}")
+            time.sleep(0.1)
+
+    def simulator_stats(self, simulator, per_destination=False):
+        query = "" if per_destination else "?summary=1"
+        with urllib.request.urlopen(f"http://127.0.0.1:{simulator.control_port}/stats{query}", timeout=30) as response:
+            return json.load(response)
+
+    def delete(self, campaign):
+        """Raw deletes: the ORM's cascade would load a million rows to delete them."""
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM campaigns_message WHERE campaign_id = %s", [campaign.pk])
+            cursor.execute("DELETE FROM campaigns_batch WHERE campaign_id = %s", [campaign.pk])
+            cursor.execute("DELETE FROM campaigns_pendingreceipt WHERE connection_id = %s", [campaign.connection_id])
+            cursor.execute("DELETE FROM campaigns_campaign WHERE id = %s", [campaign.pk])
+            cursor.execute("DELETE FROM campaigns_recipient WHERE recipient_import_id = %s", [campaign.recipient_import_id])
+            cursor.execute("DELETE FROM campaigns_recipientimport WHERE id = %s", [campaign.recipient_import_id])
+
+    def print_figures(self, f):
+        lines = [
+            f"planning: {f['planned_after_s']:.1f}s after launch (the task itself: {f.get('planning_task_s', '?')}s)",
+            f"submit_sm/s sustained (10-90 % of the campaign, at the simulator): {f['submit_sm_per_s_sustained']:,}",
+            f"receipts applied/s sustained (10-90 %): {f['receipts_per_s_sustained']:,}",
+            f"all submitted after: {f['all_submitted_after_s']:.1f}s",
+            f"all receipts applied after: {f['all_receipts_applied_after_s']:.1f}s "
+            f"(end to end {f['end_to_end_per_s']:,} messages/s)",
+            "peak RSS (MB, process + pool children): "
+            + ", ".join(f"{name} {'+'.join(map(str, mb))}" for name, mb in f["peak_rss_mb"].items()),
+            f"duplicates at the simulator: {f['duplicates']} ({f['destinations']:,} destinations, "
+            f"{f['simulator']['submits']:,} submits)",
+            f"counters: {f['counters']}",
+        ]
+        for line in lines:
+            self.stdout.write(line)
+
+
+def sustained(samples, column, count, low=0.1, high=0.9):
+    """Rate between the samples where the column passed `low` and `high` of `count` (no ramps)."""
+    start = next((s for s in samples if s[column] >= count * low), None)
+    end = next((s for s in samples if s[column] >= count * high), None)
+    if start is None or end is None or end[0] <= start[0]:
+        return 0
+    return (end[column] - start[column]) / (end[0] - start[0])
