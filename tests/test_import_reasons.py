@@ -5,7 +5,7 @@ import pytest
 from django.utils import translation
 from django.utils.functional import Promise
 
-from campaigns import import_reasons, importer, numbers, recipient_files, tasks
+from campaigns import import_reasons, importer, numbers, recipient_files, tasks, xlsx
 from campaigns.import_reasons import FILE_PROBLEMS, ROW_REASONS, failure_message, reason_message, summary_sentence
 from campaigns.models import RecipientImport
 from templates_app import rules
@@ -19,6 +19,7 @@ def codes_written_by(module, *patterns):
 def file_problem_codes():
     return (
         codes_written_by(recipient_files, r'FileProblem\("(\w+)"')
+        | codes_written_by(xlsx, r'XlsxError\("(\w+)"')
         | codes_written_by(importer, r'FileProblem\("(\w+)"', r'\.fail\("(\w+)"')
         | codes_written_by(tasks, r'error_code="(\w+)"')
     )
