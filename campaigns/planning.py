@@ -29,7 +29,7 @@ _STATUS = (
 
 FROM_IMPORT = (
     f"INSERT INTO campaigns_message ({_COLUMNS}) "
-    "SELECT %s, %s, r.phone, r.variables, r.segments, " + _STATUS.format(opted="r.opted_out") + ", '', '', 0, %s "
+    "SELECT %s, %s, r.phone, {variables}, {segments}, " + _STATUS.format(opted="r.opted_out") + ", '', '', 0, %s "
     "FROM campaigns_recipient r "
     "LEFT JOIN campaigns_optout o ON o.account_id = %s AND o.phone = r.phone "
     "WHERE r.recipient_import_id = %s ORDER BY r.id"
@@ -132,22 +132,34 @@ def plan(campaign_id):
     return {"campaign": campaign_id, "total": total, "queued": queued, "skipped": skipped, "batches": batches}
 
 
+def uses_shared_variables(campaign):
+    return campaign.mode == Campaign.Mode.TEMPLATE and bool(campaign.shared_variables)
+
+
+def shared_json(campaign):
+    return json.dumps(campaign.shared_variables or [], ensure_ascii=False)
+
+
 def insert_messages(campaign):
     now = timezone.now()
+    json_param = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
     with connection.cursor() as cursor:
         if campaign.recipient_import_id:
             if campaign.recipient_import.status != RecipientImport.Status.COMPLETED:
                 raise AudienceNotReady("the recipient file has not finished importing")
-            cursor.execute(
-                FROM_IMPORT,
-                [campaign.pk, campaign.connection_id, now, campaign.account_id, campaign.recipient_import_id],
-            )
+            if uses_shared_variables(campaign):
+                # One template, the same values for everyone: the file only supplies numbers.
+                sql = FROM_IMPORT.format(variables=json_param, segments="%s")
+                params = [campaign.pk, campaign.connection_id, shared_json(campaign), shared_segments(campaign), now]
+            else:
+                sql = FROM_IMPORT.format(variables="r.variables", segments="r.segments")
+                params = [campaign.pk, campaign.connection_id, now]
+            cursor.execute(sql, [*params, campaign.account_id, campaign.recipient_import_id])
         elif campaign.contact_list_id:
-            json_param = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
             cursor.execute(
                 FROM_CONTACTS.format(json=json_param),
                 [
-                    campaign.pk, campaign.connection_id, json.dumps(campaign.shared_variables or [], ensure_ascii=False),
+                    campaign.pk, campaign.connection_id, shared_json(campaign),
                     shared_segments(campaign), now, campaign.account_id, campaign.contact_list_id,
                 ],
             )

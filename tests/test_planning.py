@@ -175,3 +175,26 @@ def test_planning_pushes_the_first_batches_to_the_gateway_after_commit(
     assert list(Batch.objects.filter(campaign=campaign).order_by("number").values_list("status", flat=True)) == [
         "pushed", "pushed", "pending", "pending",
     ]
+
+
+def test_one_template_with_shared_values_sends_them_to_every_number_of_a_file(shop, template, simulator_connection):
+    rows = [("+8613800000001", ["from-file"]), ("+8613800000002", ["from-file"])]
+    campaign = launched(
+        create_campaign(shop, template, simulator_connection, rows, mode="template", shared_variables=["SHARED1"])
+    )
+
+    plan_campaign(campaign.pk)
+
+    assert list(Message.objects.filter(campaign=campaign).values_list("variables", flat=True)) == [["SHARED1"], ["SHARED1"]]
+    assert set(Message.objects.filter(campaign=campaign).values_list("segments", flat=True)) == {
+        planning.shared_segments(campaign)
+    }
+
+
+def test_per_recipient_mode_keeps_each_rows_values(shop, template, simulator_connection):
+    rows = [("+8613800000001", ["A1"]), ("+8613800000002", ["B2"])]
+    campaign = launched(create_campaign(shop, template, simulator_connection, rows, mode="diff", shared_variables=["X"]))
+
+    plan_campaign(campaign.pk)
+
+    assert list(Message.objects.filter(campaign=campaign).order_by("id").values_list("variables", flat=True)) == [["A1"], ["B2"]]
