@@ -61,7 +61,7 @@ def parse_job(job):
 
 
 def max_pushed_batches():
-    return getattr(settings, "SMS_MAX_PUSHED_BATCHES", 8)
+    return settings.SMS_MAX_PUSHED_BATCHES
 
 
 def ids_in(ids):

@@ -34,7 +34,7 @@ def client_options():
 
 def key(*parts):
     """A key under the product's prefix (SMS_REDIS_PREFIX lets test runs share one Redis)."""
-    prefix = getattr(settings, "SMS_REDIS_PREFIX", "smsconsole")
+    prefix = settings.SMS_REDIS_PREFIX
     return ":".join([prefix, *map(str, parts)])
 
 

@@ -179,3 +179,10 @@ SMS_MAX_SCHEDULE_DAYS = env_int("SMS_MAX_SCHEDULE_DAYS", 31, minimum=1)
 SMS_BATCH_SIZE = env_int("SMS_BATCH_SIZE", 1000, minimum=1)
 # The connection new campaigns use unless one is chosen; `make run` points it at the simulator.
 SMS_DEFAULT_CONNECTION = env_str("SMS_DEFAULT_CONNECTION", "simulator")
+
+# Sending engine (campaigns.dispatch, campaigns.gateway): Redis key prefix, how long a batch or a
+# message may sit before the sweepers act, and how many batches a campaign keeps on the gateway's list.
+SMS_REDIS_PREFIX = env_str("SMS_REDIS_PREFIX", "smsconsole")
+SMS_STUCK_BATCH_SECONDS = env_int("SMS_STUCK_BATCH_SECONDS", 120, minimum=1)
+SMS_STUCK_SENDING_SECONDS = env_int("SMS_STUCK_SENDING_SECONDS", 600, minimum=1)
+SMS_MAX_PUSHED_BATCHES = env_int("SMS_MAX_PUSHED_BATCHES", 8, minimum=1)

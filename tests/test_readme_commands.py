@@ -140,6 +140,8 @@ def test_make_run_on_a_fresh_clone_serves_the_demo_and_ctrl_c_leaves_nothing(tmp
     env = clean_environment()
     keys = []
     for attempt in (1, 2):
+        # The simulator's default port may be taken on a shared machine.
+        env["SMSC_PORT"] = str(free_port())
         run = MakeRun(clone, free_port(), tmp_path / f"make-run-{attempt}.log", env)
         try:
             # The first run creates the venv and installs the requirements (pip's cache keeps it short).
