@@ -334,3 +334,12 @@ def test_the_login_page_and_the_admin_use_djangos_own_chinese(client, factories,
     changelist = client.get(reverse("admin:templates_app_template_changelist")).content.decode()
     assert "审核通过所选项" in changelist and "驳回所选项" in changelist and "执行" in changelist
     assert "待审核" in changelist
+
+
+def test_import_pages_say_not_imported_where_review_pages_say_rejected(alice_client, objects):
+    # "Rejected" is a review status and an import count; the import pages use the msgctxt "import rows".
+    switch_language(alice_client, "zh-hans")
+    imports = visible_texts(alice_client.get(reverse("campaigns:import_list")).content.decode())
+    assert "未导入" in imports and "已导入" in imports and "审核不通过" not in imports
+    dashboard = alice_client.get(reverse("dashboard")).content.decode()
+    assert "审核不通过" in dashboard
