@@ -5,7 +5,7 @@ campaigns.recipient_files); this module is where they become translated sentence
 """
 
 from django.utils.formats import number_format
-from django.utils.translation import gettext, gettext_lazy as _, ngettext
+from django.utils.translation import gettext, gettext_lazy as _, ngettext, pgettext
 
 # Why a single row did not become a recipient (RejectedRow.reason, RecipientImport.reason_counts).
 ROW_REASONS = {
@@ -118,4 +118,5 @@ def summary_sentence(recipient_import):
         )
     if imp.template_id:
         parts.append(ngettext("%(count)s segment", "%(count)s segments", imp.segments) % {"count": n(imp.segments)})
-    return "; ".join(parts)
+    # Chinese joins clauses with a full-width semicolon.
+    return pgettext("list separator", "; ").join(parts)
