@@ -12,6 +12,8 @@ import time
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+# Stored untranslated in failure_reason and translated when shown, in the reader's language.
+from django.utils.translation import gettext_noop
 
 from campaigns.models import Campaign, RecipientImport
 from templates_app import rules
@@ -157,7 +159,7 @@ def insert_messages(campaign):
     with connection.cursor() as cursor:
         if campaign.recipient_import_id:
             if campaign.recipient_import.status != RecipientImport.Status.COMPLETED:
-                raise AudienceNotReady("the recipient file has not finished importing")
+                raise AudienceNotReady(gettext_noop("The recipient file has not finished importing."))
             if uses_shared_variables(campaign):
                 # One template, the same values for everyone: the file only supplies numbers.
                 sql = FROM_IMPORT.format(variables=json_param, segments="%s")
@@ -175,4 +177,4 @@ def insert_messages(campaign):
                 ],
             )
         else:
-            raise AudienceNotReady("the campaign has no audience")
+            raise AudienceNotReady(gettext_noop("The campaign has no recipients."))
