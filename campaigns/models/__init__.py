@@ -5,7 +5,6 @@ from campaigns.models.audience import (  # noqa: F401
     Recipient,
     RecipientImport,
     RejectedRow,
-    upload_path,  # referenced by migration 0001
 )
 from campaigns.models.sending import (  # noqa: F401
     Batch,
