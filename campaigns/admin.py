@@ -1,5 +1,5 @@
 """Admin for audiences: contact lists, contacts and opt-outs (with small imports and exports), and a
-read-only view of recipient imports.
+read-only view of recipient imports and campaigns, and the provider connections the gateway uses.
 
 The admin's imports go through campaigns.resources, which normalises numbers as the console does;
 large files belong in the console's streaming import, not here.
@@ -13,7 +13,7 @@ from import_export.admin import ImportExportModelAdmin
 
 from campaigns import import_reasons
 from campaigns.contacts_import import default_region
-from campaigns.models import Contact, ContactList, OptOut, RecipientImport
+from campaigns.models import Campaign, Contact, ContactList, OptOut, ProviderConnection, RecipientImport
 from campaigns.numbers import normalise_number
 from campaigns.resources import ContactResource, OptOutResource
 
@@ -122,4 +122,68 @@ class RecipientImportAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         # Deleting a running import from under its worker would leave the task writing to nothing.
+        return False
+
+
+class ProviderConnectionForm(forms.ModelForm):
+    # The password is write-only: it is stored encrypted and never shown again.
+    new_password = forms.CharField(
+        label=_("password"), required=False, widget=forms.PasswordInput(render_value=False),
+        help_text=_("Leave empty to keep the current password."),
+    )
+
+    class Meta:
+        model = ProviderConnection
+        fields = (
+            "name", "kind", "host", "port", "system_id", "new_password", "system_type", "tps", "max_binds",
+            "window", "source_rule", "source_address", "enabled",
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.instance.password_encrypted and not cleaned.get("new_password"):
+            self.add_error("new_password", _("A new connection needs its password."))
+        if cleaned.get("source_rule") == ProviderConnection.SourceRule.FIXED and not cleaned.get("source_address"):
+            self.add_error("source_address", _("Give the fixed source address."))
+        return cleaned
+
+    def save(self, commit=True):
+        if self.cleaned_data.get("new_password"):
+            self.instance.password = self.cleaned_data["new_password"]
+        return super().save(commit)
+
+
+@admin.register(ProviderConnection)
+class ProviderConnectionAdmin(admin.ModelAdmin):
+    """Carrier connections the gateway binds to; the gateway reads them when it starts."""
+
+    form = ProviderConnectionForm
+    list_display = ("name", "kind", "host", "port", "system_id", "tps", "max_binds", "window", "enabled")
+    list_filter = ("kind", "enabled")
+    search_fields = ("name", "host", "system_id")
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    """Read-only: campaigns change state only through their model methods, from the console."""
+
+    list_display = (
+        "name", "account", "application", "status", "total", "submitted", "delivered", "failed", "unknown",
+        "skipped", "created_at",
+    )
+    list_filter = ("status", "mode")
+    list_select_related = ("account", "application")
+    search_fields = ("name", "account__name", "application__name")
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
