@@ -27,9 +27,13 @@ def normalise_url(url):
     return url
 
 
-def client_options():
+def client_options(url):
     # Health checks let a long-lived process notice a Redis restart on the next command.
-    return {"health_check_interval": 30, "socket_keepalive": True}
+    options = {"health_check_interval": 30}
+    if not url.startswith("unix://"):
+        # TCP only: redis-py's unix-socket connection refuses the keepalive option.
+        options["socket_keepalive"] = True
+    return options
 
 
 def key(*parts):
@@ -47,12 +51,12 @@ def get_redis(url=None):
         with _lock:
             client = _clients.get(key)
             if client is None:
-                client = redis.Redis.from_url(url, **client_options())
+                client = redis.Redis.from_url(url, **client_options(url))
                 _clients[key] = client
     return client
 
 
 def get_async_redis(url=None, **kwargs):
     """A new asyncio client; the caller owns it (and closes it with `await client.aclose()`)."""
-    options = client_options() | kwargs
-    return redis.asyncio.Redis.from_url(normalise_url(url or settings.REDIS_URL), **options)
+    url = normalise_url(url or settings.REDIS_URL)
+    return redis.asyncio.Redis.from_url(url, **(client_options(url) | kwargs))
