@@ -184,6 +184,10 @@ def finish_batch(batch):
 # --- the asyncio side -----------------------------------------------------------------------------
 
 
+# How long a consumer waits for a bind before logging and waiting again.
+BIND_WAIT = 30.0
+
+
 class DatabaseThreads:
     """Runs ORM calls in a few dedicated threads, each keeping its own Django connection.
 
@@ -284,11 +288,25 @@ class ConnectionRunner:
             try:
                 finished = await self.send_batch(job, stopping)
             except Exception:
-                log.exception("%s: job %s failed; it stays on the processing list", self.connection.name, job)
+                # Back on the queue for another try (claims are compare-and-set, so a message the
+                # failed pass already handed over is not sent again). Left on the processing list,
+                # a live gateway would hold the job, and its campaign slot, until it restarted.
+                log.exception("%s: job %s failed; queued again", self.connection.name, job)
                 await asyncio.sleep(1)
+                await self._requeue(job)
                 continue
             if finished:
                 await self._forget(job)
+
+    async def _requeue(self, job):
+        for _attempt in range(30):
+            try:
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    await pipe.lrem(self.processing, 1, job).rpush(self.queue, job).execute()
+                return
+            except (RedisError, OSError) as error:
+                log.warning("%s: cannot queue job %s again (%s); retrying", self.connection.name, job, error)
+                await asyncio.sleep(1)
 
     async def _forget(self, job):
         for _attempt in range(30):
@@ -307,8 +325,7 @@ class ConnectionRunner:
             return True  # already done, handed back, or a stale copy
         status = batch.campaign.status
         if status != Campaign.Status.RUNNING:
-            if status == Campaign.Status.PAUSED:
-                await self.db(hand_back, batch)
+            await self.stop_batch(batch, status)
             return True
         if campaign_id not in self.texts:
             self.texts[campaign_id] = await self.db(campaign_text, campaign_id)
@@ -321,10 +338,9 @@ class ConnectionRunner:
                     return False
                 status = await self.db(campaign_status, campaign_id)
                 if status != Campaign.Status.RUNNING:
-                    if status == Campaign.Status.PAUSED:
-                        await self.db(hand_back, batch)
+                    await self.stop_batch(batch, status)
                     return True
-                requeued += await self.send_chunk(campaign_id, chunk, pieces, source)
+                requeued += await self.send_chunk(campaign_id, chunk, pieces, source, stopping)
             if not requeued:
                 break
             await asyncio.sleep(RETRY_PAUSE * (attempt + 1))
@@ -332,7 +348,32 @@ class ConnectionRunner:
         await self.db(finish_batch, batch)
         return True
 
-    async def send_chunk(self, campaign_id, chunk, pieces, source):
+    async def stop_batch(self, batch, status):
+        if status == Campaign.Status.PAUSED:
+            await self.db(hand_back, batch)
+        elif status == Campaign.Status.CANCELLED:
+            # A chunk in flight when the cancel came can put throttled messages back in the queue
+            # after cancel_queued ran; cancel them too (it is idempotent).
+            await self.db(dispatch.cancel_queued, batch.campaign_id)
+
+    async def wait_for_bind(self, stopping):
+        """Claim only with a bind up: a claimed message waiting out an SMSC outage would be marked
+        unknown by the stuck-sending sweeper although it was never written. False if stopping."""
+        waited = 0.0
+        while not self.client.bound_sessions:
+            if stopping is not None and stopping.is_set():
+                return False
+            if waited and waited % BIND_WAIT < 1.0:
+                log.warning("%s: no bound session for %.0f s; holding the batch", self.connection.name, waited)
+            try:
+                await self.client.wait_connected(timeout=1.0)
+            except (TimeoutError, asyncio.TimeoutError):
+                waited += 1.0
+        return True
+
+    async def send_chunk(self, campaign_id, chunk, pieces, source, stopping=None):
+        if not await self.wait_for_bind(stopping):
+            return 0
         await self.bucket.acquire(sum(segments for _id, _phone, _vars, segments in chunk))
         attempts = await self.db(claim_messages, campaign_id, [message_id for message_id, *_ in chunk])
         if not attempts:

@@ -53,8 +53,13 @@ class FakeClient:
         self.started = self.stopped = False
         FakeClient.instances.append(self)
 
+    bound_sessions = 1
+
     async def start(self):
         self.started = True
+
+    async def wait_connected(self, timeout=None):
+        pass
 
     async def stop(self):
         self.stopped = True
@@ -292,3 +297,42 @@ def test_receipts_of_the_later_parts_of_a_long_message_are_dropped(shop, templat
     asyncio.run(scenario())
 
     assert list(PendingReceipt.objects.values_list("provider_id", flat=True)) == ["first"]
+
+
+def test_a_batch_that_fails_midway_is_queued_again_and_sends_the_rest_once(shop, template, connection, settings, sending_redis):
+    campaign = launch(shop, template, connection, phones(7), settings)
+    failures = []
+
+    def fail_once(chunk_number):
+        if not failures:
+            failures.append(chunk_number)
+            raise RuntimeError("database went away")
+
+    gw = make_gateway(connection, after_chunk=fail_once)
+
+    asyncio.run(run_until(gw, lambda: rows_by_status(campaign)["submitted"] == 4))
+
+    assert failures == [1]
+    # The first chunk reached the provider before the failure and its outcome was never recorded:
+    # it stays SENDING (for the sweeper to mark unknown) and the retried batch does not send it again.
+    assert rows_by_status(campaign)["sending"] == 3 and rows_by_status(campaign)["queued"] == 0
+    assert len(FakeClient.instances[0].submitted) == 7
+    assert len({request.destination for request in FakeClient.instances[0].submitted}) == 7
+    assert sending_redis.llen(dispatch.processing_key(connection.pk, "test")) == 0
+
+
+def test_messages_put_back_after_a_cancel_are_cancelled_too(shop, template, connection, settings, sending_redis):
+    campaign = launch(shop, template, connection, phones(7), settings)
+    throttled = SubmitResult  # a non-permanent, non-ambiguous refusal: the message goes back to queued
+
+    def refuse_and_cancel(request, number):
+        if number == 1:
+            Campaign.objects.get(pk=campaign.pk).cancel()
+        return throttled(request.ref, False, (), 0x58, "ESME_RTHROTTLED", False, False, 1)
+
+    gw = make_gateway(connection, answer=refuse_and_cancel)
+
+    asyncio.run(run_until(gw, lambda: rows_by_status(campaign)["queued"] == 0 and rows_by_status(campaign)["sending"] == 0))
+
+    assert rows_by_status(campaign)["cancelled"] == 7
+    assert counters(campaign)["queued"] == 0 and counters(campaign)["cancelled"] == 7
