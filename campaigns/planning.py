@@ -146,7 +146,11 @@ def plan(campaign_id):
 
 
 def uses_shared_variables(campaign):
-    return campaign.mode == Campaign.Mode.TEMPLATE and bool(campaign.shared_variables)
+    """One text for everyone: shared values, or a template without variables (whose file may have
+    been imported without a template, so its rows carry no segment count)."""
+    if campaign.mode != Campaign.Mode.TEMPLATE:
+        return False
+    return bool(campaign.shared_variables) or not rules.find_variables(campaign.template.content)
 
 
 def shared_json(campaign):

@@ -198,3 +198,17 @@ def test_per_recipient_mode_keeps_each_rows_values(shop, template, simulator_con
     plan_campaign(campaign.pk)
 
     assert list(Message.objects.filter(campaign=campaign).order_by("id").values_list("variables", flat=True)) == [["A1"], ["B2"]]
+
+
+def test_a_template_without_variables_counts_its_segments_even_for_a_numbers_only_file(factories, shop, simulator_connection):
+    from campaigns.models import Recipient
+
+    fixed = factories.create_template(shop, name="fixed", content="Store closed today.", variables=[])
+    campaign = launched(create_campaign(shop, fixed, simulator_connection, phones(2)))
+    Recipient.objects.filter(recipient_import=campaign.recipient_import).update(segments=0)  # imported without a template
+
+    plan_campaign(campaign.pk)
+
+    assert set(Message.objects.filter(campaign=campaign).values_list("segments", flat=True)) == {1}
+    campaign.refresh_from_db()
+    assert campaign.segments == 2
