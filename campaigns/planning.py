@@ -113,7 +113,7 @@ def plan(campaign_id):
     with transaction.atomic():
         campaign = (
             Campaign.objects.select_for_update(of=("self",))
-            .select_related("signature", "template", "recipient_import")
+            .select_related("application", "signature", "template", "recipient_import")
             .filter(pk=campaign_id)
             .first()
         )
@@ -122,6 +122,7 @@ def plan(campaign_id):
         if campaign.planned_at is not None or campaign.status != Campaign.Status.RUNNING:
             return {"campaign": campaign_id, "skipped": campaign.status if campaign.planned_at is None else "planned"}
         try:
+            check_still_sendable(campaign)
             insert_messages(campaign)
         except AudienceNotReady as problem:
             campaign.fail(str(problem))
@@ -143,6 +144,19 @@ def plan(campaign_id):
 
     transaction.on_commit(lambda: dispatch_campaign.delay(campaign_id))
     return {"campaign": campaign_id, "total": total, "queued": queued, "skipped": skipped, "batches": batches}
+
+
+def check_still_sendable(campaign):
+    """A scheduled campaign starts long after its checks: the content may have lost its approval."""
+    from smsconsole.models import Application
+    from templates_app.models import Signature, Template
+
+    if campaign.application.status == Application.Status.SUSPENDED:
+        raise AudienceNotReady(gettext_noop("The application is suspended."))
+    if campaign.signature.status != Signature.Status.APPROVED:
+        raise AudienceNotReady(gettext_noop("The signature is no longer approved."))
+    if campaign.template.status != Template.Status.ACTIVE:
+        raise AudienceNotReady(gettext_noop("The template is no longer active."))
 
 
 def uses_shared_variables(campaign):

@@ -124,7 +124,9 @@ def application_edit(request, pk):
     if form.is_valid():
         try:
             with transaction.atomic():
-                app = form.save()
+                # Only the form's fields: a suspend or a secret reset saved meanwhile must stand.
+                app = form.save(commit=False)
+                app.save(update_fields=list(AUDITED_FIELDS))
         except IntegrityError:
             form.add_error("name", _("The account already has an application with this name."))
         else:

@@ -429,3 +429,19 @@ def test_a_read_only_member_views_lists_without_change_links(client, bob, custom
 def test_an_anonymous_visitor_is_sent_to_the_login(client, customers):
     response = client.get(url("contact_list_index"))
     assert response.status_code == 302 and "login" in response.url
+
+
+def test_a_contact_list_a_campaign_used_is_kept_with_a_message(alice_client, acme, shop, factories):
+    from campaigns.models import Campaign, ContactList
+    from tests.sending_helpers import create_connection
+
+    contact_list = ContactList.objects.create(account=acme, name="VIP")
+    template = factories.create_template(shop)
+    Campaign.objects.create(
+        account=acme, application=shop, signature=template.signature, template=template,
+        connection=create_connection(), name="Sent", contact_list=contact_list, status="completed",
+    )
+    response = alice_client.post(reverse("campaigns:contact_list_delete", args=[contact_list.pk]), follow=True)
+    assert response.status_code == 200
+    assert ContactList.objects.filter(pk=contact_list.pk).exists()
+    assert "kept for their records" in response.content.decode()

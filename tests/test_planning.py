@@ -212,3 +212,26 @@ def test_a_template_without_variables_counts_its_segments_even_for_a_numbers_onl
     assert set(Message.objects.filter(campaign=campaign).values_list("segments", flat=True)) == {1}
     campaign.refresh_from_db()
     assert campaign.segments == 2
+
+
+def test_a_campaign_whose_template_lost_its_approval_fails_instead_of_sending(shop, template, simulator_connection):
+    campaign = launched(create_campaign(shop, template, simulator_connection, phones(2)))
+    template.deactivate(None, "carrier rule change")
+
+    result = plan_campaign(campaign.pk)
+
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.failure_reason) == ("failed", "The template is no longer active.")
+    assert result["failed"] == "The template is no longer active."
+    assert not Message.objects.filter(campaign=campaign).exists()
+
+
+def test_a_campaign_of_a_suspended_application_fails_instead_of_sending(shop, template, simulator_connection):
+    shop.launch()
+    shop.suspend()
+    campaign = launched(create_campaign(shop, template, simulator_connection, phones(2)))
+
+    plan_campaign(campaign.pk)
+
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.failure_reason) == ("failed", "The application is suspended.")

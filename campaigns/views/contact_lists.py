@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, ProtectedError, Q
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -127,10 +127,14 @@ def list_delete(request, pk):
     require_operator(request)
     contact_list = _get_list(request, pk)
     if request.method == "POST":
-        with transaction.atomic():
-            audit(request.user, "delete", contact_list,
-                  before={**_list_snapshot(contact_list), "contacts": contact_list.contacts.count()})
-            contact_list.delete()
+        try:
+            with transaction.atomic():
+                audit(request.user, "delete", contact_list,
+                      before={**_list_snapshot(contact_list), "contacts": contact_list.contacts.count()})
+                contact_list.delete()
+        except ProtectedError:
+            messages.error(request, _("Campaigns have been sent to this contact list, so it is kept for their records."))
+            return redirect("campaigns:contact_list_detail", pk=contact_list.pk)
         messages.success(request, _("The contact list was deleted."))
         return redirect("campaigns:contact_list_index")
     return render(
