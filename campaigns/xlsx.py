@@ -19,6 +19,10 @@ MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _COLUMN = re.compile(r"[A-Z]+")
+# Excel's own limit (XFD); a reference beyond it is a crafted file, not a spreadsheet.
+MAX_COLUMNS = 16384
+# Uncompressed size allowed per byte of the upload: real sheets compress 5-15x; a zip bomb far more.
+MAX_EXPANSION = 100
 
 
 class XlsxError(Exception):
@@ -148,6 +152,10 @@ def iter_rows(path):
     except (zipfile.BadZipFile, OSError) as exc:
         raise XlsxError("not_xlsx") from exc
     with archive:
+        packed = sum(entry.compress_size for entry in archive.infolist()) or 1
+        unpacked = sum(entry.file_size for entry in archive.infolist())
+        if unpacked > MAX_EXPANSION * packed:
+            raise XlsxError("not_xlsx")
         try:
             sheet_path = _first_sheet_path(archive)
             strings = _shared_strings(archive)
@@ -178,6 +186,8 @@ def _sheet_rows(handle, strings):
             for position, cell in enumerate(element.iter(cell_tag)):
                 reference = cell.get("r")
                 column = _column_index(reference) if reference else position
+                if not 0 <= column < MAX_COLUMNS:
+                    raise XlsxError("not_xlsx")
                 kind = cell.get("t", "n")
                 if kind == "inlineStr":
                     inline = cell.find(inline_tag)

@@ -148,3 +148,34 @@ def test_a_shared_string_xlsx_as_excel_writes_it_reads_back(tmp_path):
     write_xlsx(path, 50)
     expected = [["phone", "order", "name"], *generate_rows(50)]
     assert [cells for _n, cells in rows(path)] == expected
+
+
+def _xlsx_with_sheet(tmp_path, sheet_data):
+    import zipfile
+
+    from campaigns.management.commands.bench_import import write_xlsx
+
+    path = tmp_path / "crafted.xlsx"
+    write_xlsx(path, 1)
+    with zipfile.ZipFile(path) as original:
+        parts = {name: original.read(name) for name in original.namelist()}
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    parts["xl/worksheets/sheet1.xml"] = f'<worksheet xmlns="{main}"><sheetData>{sheet_data}</sheetData></worksheet>'.encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_an_xlsx_cell_beyond_excels_last_column_is_refused_not_allocated(tmp_path):
+    path = _xlsx_with_sheet(tmp_path, '<row r="1"><c r="ZZZZZZZ1"><v>1</v></c></row>')
+    with pytest.raises(FileProblem) as problem:
+        rows(path)
+    assert problem.value.code == "not_xlsx"
+
+
+def test_an_xlsx_that_expands_like_a_zip_bomb_is_refused(tmp_path):
+    path = _xlsx_with_sheet(tmp_path, '<row r="1"><c r="A1"><v>1</v></c></row>' + " " * 5_000_000)
+    with pytest.raises(FileProblem) as problem:
+        rows(path)
+    assert problem.value.code == "not_xlsx"
