@@ -287,6 +287,12 @@ class ConnectionRunner:
                 continue
             try:
                 finished = await self.send_batch(job, stopping)
+            except (RedisError, OSError) as error:
+                # Redis itself is gone: the job's lists go with it if it restarts empty, and the
+                # stuck-batch sweeper pushes the batch again once no live gateway holds it.
+                log.warning("%s: Redis unavailable during job %s (%s)", self.connection.name, job, error)
+                await asyncio.sleep(1)
+                continue
             except Exception:
                 # Back on the queue for another try (claims are compare-and-set, so a message the
                 # failed pass already handed over is not sent again). Left on the processing list,
