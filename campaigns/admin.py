@@ -98,18 +98,11 @@ class OptOutAdmin(ImportExportModelAdmin):
     raw_id_fields = ("account",)
 
 
-@admin.register(RecipientImport)
-class RecipientImportAdmin(admin.ModelAdmin):
-    """Read-only: imports change only through the console and the import task."""
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For rows that change only through their own model methods and tasks: view, never edit.
 
-    list_display = (
-        "original_name", "account", "application", "status", "rows_read", "accepted", "rejected",
-        "duplicates", "opted_out", "created_at", "finished_at",
-    )
-    list_filter = ("status",)
-    list_select_related = ("account", "application")
-    search_fields = ("original_name", "account__name", "application__name")
-    date_hierarchy = "created_at"
+    Deleting is refused too: a running import or campaign would lose the row its task writes to.
+    """
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
@@ -121,8 +114,22 @@ class RecipientImportAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        # Deleting a running import from under its worker would leave the task writing to nothing.
         return False
+
+
+@admin.register(RecipientImport)
+class RecipientImportAdmin(ReadOnlyAdmin):
+    """Read-only: imports change only through the console and the import task."""
+
+    list_display = (
+        "original_name", "account", "application", "status", "rows_read", "accepted", "rejected",
+        "duplicates", "opted_out", "created_at", "finished_at",
+    )
+    list_filter = ("status",)
+    list_select_related = ("account", "application")
+    search_fields = ("original_name", "account__name", "application__name")
+    date_hierarchy = "created_at"
+
 
 
 class ProviderConnectionForm(forms.ModelForm):
@@ -164,7 +171,7 @@ class ProviderConnectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ReadOnlyAdmin):
     """Read-only: campaigns change state only through their model methods, from the console."""
 
     list_display = (
@@ -176,14 +183,3 @@ class CampaignAdmin(admin.ModelAdmin):
     search_fields = ("name", "account__name", "application__name")
     date_hierarchy = "created_at"
 
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

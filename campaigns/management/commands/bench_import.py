@@ -18,9 +18,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from campaigns.importer import run_import
+from campaigns.management.bench_setup import bench_template
 from campaigns.models import RecipientImport
-from smsconsole.models import Account, create_application
-from templates_app.models import Qualification, Signature, Template, TemplateVariable
 
 
 def generate_rows(count, seed=7):
@@ -123,24 +122,10 @@ class Command(BaseCommand):
     def handle(self, rows, formats, keep, **options):
         if connections["default"].vendor != "postgresql":
             raise CommandError("bench_import measures the PostgreSQL path: set DATABASE_URL to a PostgreSQL database")
-        account, _ = Account.objects.get_or_create(name="Benchmark")
-        application = account.applications.first() or create_application(account, "Bench")[0]
-        qualification, _ = Qualification.objects.get_or_create(
-            account=account, name="bench", defaults={"company_name": "Bench", "status": "approved"}
+        application, template = bench_template(
+            "bench", "您的订单${1}已发货，收货人${2}，请注意查收。", ["CHARDIGIT", "TEXT"]
         )
-        signature, _ = Signature.objects.get_or_create(
-            application=application, name="Bench", type="notification",
-            defaults={"qualification": qualification, "status": "approved", "channel_number": "106900000001"},
-        )
-        template, created = Template.objects.get_or_create(
-            application=application, name="bench", defaults={
-                "signature": signature, "type": "notification", "status": "active",
-                "content": "您的订单${1}已发货，收货人${2}，请注意查收。",
-            },
-        )
-        if created:
-            TemplateVariable.objects.create(template=template, position=1, attribute="CHARDIGIT", max_length=20)
-            TemplateVariable.objects.create(template=template, position=2, attribute="TEXT", max_length=20)
+        account = application.account
         self.stdout.write(f"database: {connections['default'].vendor}, rows: {rows:,}")
         with tempfile.TemporaryDirectory() as tmp:
             for fmt in formats.split(","):

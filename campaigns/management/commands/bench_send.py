@@ -25,9 +25,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from campaigns.management.bench_setup import bench_template
 from campaigns.models import Campaign, ProviderConnection, RecipientImport
-from smsconsole.models import Account, create_application
-from templates_app.models import Qualification, Signature, Template, TemplateVariable
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 CONNECTION_NAME = "bench-simulator"
@@ -160,23 +159,7 @@ class Command(BaseCommand):
                            "campaigns_campaign, campaigns_recipient")
 
     def template(self):
-        account, _ = Account.objects.get_or_create(name="Benchmark")
-        application = account.applications.first() or create_application(account, "Bench")[0]
-        qualification, _ = Qualification.objects.get_or_create(
-            account=account, name="bench", defaults={"company_name": "Bench", "status": "approved"}
-        )
-        signature, _ = Signature.objects.get_or_create(
-            application=application, name="Bench", type="notification",
-            defaults={"qualification": qualification, "status": "approved", "channel_number": "106900000001"},
-        )
-        template, created = Template.objects.get_or_create(
-            application=application, name="bench-send", defaults={
-                "signature": signature, "type": "notification", "status": "active",
-                "content": "您的订单${1}已发货，请注意查收。",
-            },
-        )
-        if created:
-            TemplateVariable.objects.create(template=template, position=1, attribute="CHARDIGIT", max_length=20)
+        application, template = bench_template("bench-send", "您的订单${1}已发货，请注意查收。", ["CHARDIGIT"])
         return application, template
 
     def campaign(self, count, provider):

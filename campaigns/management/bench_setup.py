@@ -1,0 +1,27 @@
+"""The account, approved signature and active template the benchmark commands send with."""
+
+from smsconsole.models import Account, create_application
+from templates_app.models import Qualification, Signature, Template, TemplateVariable
+
+
+def bench_template(name, content, attributes):
+    """Returns (application, template), creating them once; `attributes` gives each variable's."""
+    account, _ = Account.objects.get_or_create(name="Benchmark")
+    application = account.applications.first() or create_application(account, "Bench")[0]
+    qualification, _ = Qualification.objects.get_or_create(
+        account=account, name="bench", defaults={"company_name": "Bench", "status": "approved"}
+    )
+    signature, _ = Signature.objects.get_or_create(
+        application=application, name="Bench", type="notification",
+        defaults={"qualification": qualification, "status": "approved", "channel_number": "106900000001"},
+    )
+    template, created = Template.objects.get_or_create(
+        application=application, name=name,
+        defaults={"signature": signature, "type": "notification", "status": "active", "content": content},
+    )
+    if created:
+        TemplateVariable.objects.bulk_create(
+            TemplateVariable(template=template, position=position, attribute=attribute, max_length=20)
+            for position, attribute in enumerate(attributes, start=1)
+        )
+    return application, template
