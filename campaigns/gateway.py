@@ -384,7 +384,7 @@ class ConnectionRunner:
         attempts = await self.db(claim_messages, campaign_id, [message_id for message_id, *_ in chunk])
         if not attempts:
             return 0
-        from campaigns.smpp.client import SubmitRequest
+        from sms.smpp.client import SubmitRequest
 
         requests = [
             SubmitRequest(message_id, source, phone, planning.render(pieces, variables))
@@ -465,7 +465,7 @@ class Gateway:
         self.stats_interval = stats_interval
         self.poll_interval = poll_interval  # how long an idle consumer blocks on Redis; bounds stop time
         if client_factory is None:
-            from campaigns.smpp.client import SmppClient
+            from sms.smpp.client import SmppClient
 
             client_factory = SmppClient
         self.client_factory = client_factory

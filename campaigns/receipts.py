@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from campaigns.dispatch import ids_in
 from campaigns.models import Campaign, Message, PendingReceipt
-from campaigns.smpp.receipts import FINAL_STATS
+from sms.smpp.receipts import FINAL_STATS
 
 log = logging.getLogger(__name__)
 

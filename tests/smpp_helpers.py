@@ -3,7 +3,7 @@
 import asyncio
 import struct
 
-from campaigns.smpp.pdu import BIND_TRANSCEIVER, BIND_TRANSCEIVER_RESP, HEADER, UNBIND, UNBIND_RESP, BindResp
+from sms.smpp.pdu import BIND_TRANSCEIVER, BIND_TRANSCEIVER_RESP, HEADER, UNBIND, UNBIND_RESP, BindResp
 
 TIMEOUT = 15
 

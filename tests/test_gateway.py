@@ -7,7 +7,7 @@ from django.db import connections
 
 from campaigns import dispatch, gateway
 from campaigns.models import Batch, Campaign, Message, PendingReceipt
-from campaigns.smpp.client import Receipt, SubmitResult
+from sms.smpp.client import Receipt, SubmitResult
 from campaigns.tasks import dispatch_campaign, plan_campaign
 from tests.sending_helpers import (  # noqa: F401 (fixture)
     counters,

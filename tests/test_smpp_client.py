@@ -3,9 +3,9 @@
 import asyncio
 import socket
 
-from campaigns.smpp import pdu
-from campaigns.smpp.client import Inbound, Receipt, SmppClient, SubmitRequest
-from campaigns.smpp.simulator import SmscSimulator
+from sms.smpp import pdu
+from sms.smpp.client import Inbound, Receipt, SmppClient, SubmitRequest
+from sms.smpp.simulator import SmscSimulator
 from tests.smpp_helpers import raw_smsc, run, until
 
 ACCOUNT = {"system_id": "acme", "password": "secret"}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from campaigns.smpp.encoding import (
+from sms.smpp.encoding import (
     ConcatReferences,
     GSM7_BASIC,
     GSM7_EXTENSION,

@@ -4,8 +4,8 @@ import struct
 
 import pytest
 
-from campaigns.smpp import pdu
-from campaigns.smpp.pdu import (
+from sms.smpp import pdu
+from sms.smpp.pdu import (
     Bind,
     BindResp,
     MessageIdResp,
@@ -20,7 +20,7 @@ from campaigns.smpp.pdu import (
     status_name,
     submit_sm_body,
 )
-from campaigns.smpp.receipts import is_receipt, parse_inbound, parse_receipt
+from sms.smpp.receipts import is_receipt, parse_inbound, parse_receipt
 
 
 def roundtrip(command_id, body, sequence=7, status=0):

@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from campaigns.smpp import pdu
-from campaigns.smpp.client import SmppClient, SubmitRequest
-from campaigns.smpp.pdu import HEADER, Bind, ShortMessage, submit_sm_body
-from campaigns.smpp.receipts import parse_receipt
-from campaigns.smpp.simulator import SmscSimulator
+from sms.smpp import pdu
+from sms.smpp.client import SmppClient, SubmitRequest
+from sms.smpp.pdu import HEADER, Bind, ShortMessage, submit_sm_body
+from sms.smpp.receipts import parse_receipt
+from sms.smpp.simulator import SmscSimulator
 from tests.smpp_helpers import run, until
 
 ROOT = Path(__file__).resolve().parent.parent

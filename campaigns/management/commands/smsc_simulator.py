@@ -1,4 +1,4 @@
-"""Runs the SMPP 3.4 SMSC simulator (campaigns.smpp.simulator) until SIGINT/SIGTERM."""
+"""Runs the SMPP 3.4 SMSC simulator (sms.smpp.simulator) until SIGINT/SIGTERM."""
 
 import asyncio
 import logging
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from campaigns.smpp.simulator import SmscSimulator
+from sms.smpp.simulator import SmscSimulator
 
 
 def _status(value):

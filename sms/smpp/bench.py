@@ -1,6 +1,6 @@
 """Loopback throughput of the client and the simulator, each in its own process.
 
-    python -m campaigns.smpp.bench [--messages 100000] [--binds 1 2] [--window 64]
+    python -m sms.smpp.bench [--messages 100000] [--binds 1 2] [--window 64]
 
 Two measurements:
 - `client`: SmppClient.submit_many with receipts on, until every receipt reached on_receipts;
