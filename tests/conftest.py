@@ -57,6 +57,8 @@ def _eager_celery(settings, tmp_path):
     """Unit tests run tasks inline; integration tests start a real worker instead."""
     from smsconsole.celery import app
 
+    # A full PBKDF2 hash per test user cost minutes across the suite; tests need no strong hash.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     app.conf.task_always_eager = True
     settings.MEDIA_ROOT = tmp_path / "media"
     yield

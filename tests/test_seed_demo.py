@@ -21,12 +21,6 @@ pytestmark = pytest.mark.django_db
 TYPES = {"verification", "notification", "promotion"}
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Seeding hashes four passwords per run; the production hasher would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def seed(*args):
     out = StringIO()
     call_command("seed_demo", *args, stdout=out)
