@@ -3,7 +3,6 @@
 No Django import: forms and views translate the stable problem codes returned here.
 """
 
-import math
 import re
 import string
 import unicodedata
@@ -30,18 +29,20 @@ class Segments:
     per_segment: int  # capacity of each segment at this length
 
 
-def count_segments(text: str) -> Segments:
+def count_segments(text: str, padding: int = 0) -> Segments:
+    """Segments of `text` followed by `padding` digits (one unit in either encoding), so the
+    worst case of a template's variables is counted without building that string."""
     # Plain ceil division, as the providers' consoles estimate it; a handset may avoid splitting
     # an escape sequence or surrogate pair across segments, which this ignores.
     if all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text):
-        length = sum(2 if c in GSM7_EXTENSION else 1 for c in text)
+        length = sum(2 if c in GSM7_EXTENSION else 1 for c in text) + padding
         encoding, single, multi = "GSM-7", 160, 153
     else:
-        length = len(text.encode("utf-16-le")) // 2
+        length = len(text.encode("utf-16-le")) // 2 + padding
         encoding, single, multi = "UCS-2", 70, 67
     if length <= single:
         return Segments(length, 1 if length else 0, encoding, single)
-    return Segments(length, math.ceil(length / multi), encoding, multi)
+    return Segments(length, -(-length // multi), encoding, multi)
 
 
 def signed_text(signature_name: str, content: str) -> str:

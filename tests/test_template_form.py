@@ -227,3 +227,15 @@ def test_saving_an_edit_replaces_the_variables(factories, acme, shop, notice_sig
     assert template.content == "订单${1}已发货"
     assert template.status == "rejected"
     assert template.variables.count() == 1
+
+
+def test_a_maximum_length_above_every_attribute_limit_is_refused_by_the_field(factories, acme, shop):
+    # Bounded before the rules see it: the value must fit the column it is stored in.
+    signature = factories.create_signature(shop, type="notification")
+    form = TemplateForm(
+        {"application": shop.pk, "signature": signature.pk, "name": "n", "type": "notification",
+         "content": "Order ${1} shipped", "var-1-label": "1", "var-1-attribute": "TEXT", "var-1-max_length": "70000"},
+        account=acme,
+    )
+    assert not form.is_valid()
+    assert form.errors["var-1-max_length"] == ["Ensure this value is less than or equal to 20."]

@@ -107,9 +107,29 @@ def test_the_preview_sends_anonymous_visitors_to_log_in(client):
     assert response["Location"].startswith(reverse("login"))
 
 
-def test_a_read_only_member_may_preview(client, bob, huawei):
+def test_a_read_only_member_may_not_preview(client, bob, huawei):
+    # Only operators type templates; the preview is part of the form they type in.
     client.force_login(bob)
-    assert figures(preview(client, "通" * 63, huawei)) == ("68", "1", "UCS-2")
+    assert preview(client, "通" * 63, huawei).status_code == 403
+
+
+def test_a_huge_maximum_length_is_counted_without_building_the_text(alice_client, huawei):
+    # 999999999 used to allocate a 1 GB string per variable; now it is a number added to a count.
+    response = preview(
+        alice_client, "Order ${1} for ${2}", huawei,
+        **{"var-1-label": "1", "var-1-max_length": "999999999", "var-2-label": "2", "var-2-max_length": "999999999"},
+    )
+    assert response.status_code == 200
+    length, segments, encoding = figures(response)
+    assert int(length) == len("【华为云】Order  for ") + 2 * 999999999
+    assert "must be 1 to 20" in response.content.decode()
+
+
+@pytest.mark.parametrize("value", ["1" * 5000, "²", "-5", "1e9"])
+def test_a_maximum_length_that_is_no_number_falls_back_to_the_default(alice_client, huawei, value):
+    response = preview(alice_client, "Order ${1}", huawei, **{"var-1-label": "1", "var-1-max_length": value})
+    assert response.status_code == 200
+    assert figures(response)[0] == str(len("【华为云】Order ") + 20)
 
 
 def test_an_empty_content_shows_a_hint_and_no_figures(alice_client, huawei):

@@ -65,6 +65,19 @@ def default_max_length(attribute, template_type):
 
 
 ATTRIBUTE_VALUES = frozenset(a.value for a in rules.Attribute)
+# The longest maximum any attribute allows; the rules report anything above its own limit.
+LONGEST_VARIABLE = max(rules.ATTRIBUTE_MAX_LENGTH.values())
+
+
+def parse_length(raw):
+    """A typed maximum length as an int, or None: ASCII digits only, at most nine of them, so a
+    value like "²" or a thousand nines is unusable rather than a crash."""
+    if raw is None:
+        return None
+    raw = str(raw).strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
+        return None
+    return int(raw)
 
 
 def read_variable_settings(data, found, template_type, existing=None):
@@ -84,9 +97,8 @@ def read_variable_settings(data, found, template_type, existing=None):
         if attribute not in ATTRIBUTE_VALUES:
             attribute = stored.attribute if stored and not fresh else rules.default_attribute(v.label).value
         raw_length = None if fresh or data is None else data.get(variable_field_name(v.index, "max_length"))
-        try:
-            max_length = int(raw_length)
-        except (TypeError, ValueError):
+        max_length = parse_length(raw_length)
+        if max_length is None:
             max_length = stored.max_length if stored and not fresh else default_max_length(attribute, template_type)
         description = "" if fresh or data is None else data.get(variable_field_name(v.index, "description"), None)
         if description is None:
@@ -95,24 +107,21 @@ def read_variable_settings(data, found, template_type, existing=None):
     return settings
 
 
-def counting_text(content, found, lengths, signature_name=None):
-    """The text as the length estimate sees it: each variable at its maximum length, signature added.
+def measure(content, found, lengths, signature_name=None):
+    """Segments with each variable at its maximum length, signature added.
 
-    The filler is a digit, which is one unit in GSM-7 and UCS-2 alike, so the fixed text and the
-    signature decide the encoding.
+    The variables count as that many digits, one unit in GSM-7 and UCS-2 alike, so the fixed text
+    and the signature decide the encoding. Nothing of that length is built: a maximum typed as
+    999999999 is counted, not allocated.
     """
     pieces, cursor = [], 0
-    for v, max_length in zip(found, lengths):
+    for v in found:
         pieces.append(content[cursor:v.start])
-        pieces.append("0" * max(max_length, 0))
         cursor = v.end
     pieces.append(content[cursor:])
-    text = "".join(pieces)
-    return rules.signed_text(signature_name, text) if signature_name else text
-
-
-def measure(content, found, lengths, signature_name=None):
-    return rules.count_segments(counting_text(content, found, lengths, signature_name))
+    fixed = "".join(pieces)
+    text = rules.signed_text(signature_name, fixed) if signature_name else fixed
+    return rules.count_segments(text, padding=sum(max(length, 0) for length in lengths))
 
 
 def template_measure(template):
@@ -208,7 +217,8 @@ class TemplateForm(forms.ModelForm):
             label=_("Attribute"), choices=TemplateVariable.Attribute.choices, initial=attribute,
         )
         self.fields[names["max_length"]] = forms.IntegerField(
-            label=_("Maximum length"), initial=max_length, widget=forms.NumberInput(attrs={"min": 1})
+            label=_("Maximum length"), initial=max_length, min_value=1, max_value=LONGEST_VARIABLE,
+            widget=forms.NumberInput(attrs={"min": 1, "max": LONGEST_VARIABLE}),
         )
         self.fields[names["description"]] = forms.CharField(
             label=_("Description"), max_length=100, required=False, initial=description
@@ -265,7 +275,10 @@ class TemplateForm(forms.ModelForm):
                 field = "content"
                 if problem.code in VARIABLE_ROW_PROBLEMS:
                     field = variable_field_name(problem.params["position"], "max_length")
-                if field not in self.errors or problem_message(problem) not in self.errors[field]:
+                # A field that failed its own bounds already says what is wrong with it.
+                if field not in self.errors:
+                    self.add_error(field, problem_message(problem))
+                elif field == "content" and problem_message(problem) not in self.errors[field]:
                     self.add_error(field, problem_message(problem))
         return cleaned
 

@@ -116,8 +116,9 @@ def _labels_changed(data, found):
 @login_required
 @require_POST
 def template_preview(request):
-    """Renders the preview of a form being typed; never saves anything."""
-    membership = require_membership(request)
+    """Renders the preview of a form being typed; never saves anything. Only operators type
+    templates, so only they may have one previewed."""
+    membership = require_operator(request)
     form = TemplateForm(request.POST, account=membership.account)
     context = {
         "preview": _form_preview(request, form),
