@@ -162,9 +162,13 @@ def test_roles_and_permissions_are_as_documented():
     assert operator.membership.account.name == viewer.membership.account.name == "Demo Company"
     assert reviewer.is_staff and not reviewer.is_superuser
     assert not Membership.objects.filter(user=reviewer).exists()
-    for model in ("qualification", "signature", "template", "notificationcontact"):
+    for model in ("qualification", "signature", "template"):
         assert reviewer.has_perm(f"templates_app.view_{model}")
         assert reviewer.has_perm(f"templates_app.change_{model}")
+    # Other accounts' contacts, members and audit trail are not a reviewer's business.
+    for permission in ("templates_app.change_notificationcontact", "campaigns.view_contact",
+                       "campaigns.view_optout", "smsconsole.view_membership", "smsconsole.view_auditlog"):
+        assert not reviewer.has_perm(permission)
     assert reviewer.has_perm("smsconsole.view_application")
     assert not reviewer.has_perm("smsconsole.change_application")
     assert not reviewer.has_perm("templates_app.delete_template")

@@ -11,13 +11,13 @@ import zlib
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import ProviderConnection
+from smsconsole import roles
 from smsconsole.models import Account, Application, Membership, create_application
 from templates_app import rules
 from templates_app.models import NotificationContact, Qualification, Signature, Template, TemplateVariable
@@ -35,15 +35,6 @@ USERS = [
     ("demo-viewer", "read_only", Membership.Role.READ_ONLY, False, False),
     ("demo-reviewer", "reviewer", None, True, False),
     ("admin", "admin", None, True, True),
-]
-
-REVIEWER_PERMISSIONS = [
-    ("templates_app", action, model)
-    for model in ("qualification", "signature", "template", "notificationcontact")
-    for action in ("view", "change")
-] + [
-    ("smsconsole", "view", model)
-    for model in ("account", "membership", "application", "auditlog")
 ]
 
 # name, type, content, variables as (attribute, max_length) by position
@@ -119,8 +110,10 @@ class Command(BaseCommand):
             users[role] = self._user(username, password, staff, superuser)
             if membership_role is not None:
                 Membership.objects.get_or_create(user=users[role], defaults={"account": account, "role": membership_role})
-        users["reviewer"].user_permissions.add(*self._permissions(REVIEWER_PERMISSIONS))
-        reviewer = users["reviewer"]
+        try:
+            reviewer = roles.make_reviewer(users["reviewer"])
+        except LookupError as error:
+            raise CommandError(str(error)) from None
 
         app, secret = self._application(account)
         qualification = self._qualification(account, reviewer)
@@ -177,16 +170,6 @@ class Command(BaseCommand):
             user.set_password(password)
             user.save(update_fields=["password"])
         return user
-
-    def _permissions(self, triples):
-        wanted = {(app_label, f"{action}_{model}") for app_label, action, model in triples}
-        permissions = [
-            p for p in Permission.objects.select_related("content_type")
-            if (p.content_type.app_label, p.codename) in wanted
-        ]
-        if len(permissions) != len(wanted):
-            raise CommandError("Some permissions are missing; run `manage.py migrate` first.")
-        return permissions
 
     def _application(self, account):
         app = Application.objects.filter(account=account, name=APPLICATION_NAME).first()
