@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from campaigns.models import OptOut, Recipient, RecipientImport, RejectedRow
 from campaigns.numbers import normalise_number
-from campaigns.recipient_files import FileProblem, read_rows
+from campaigns.recipient_files import FileProblem, kept_cells, read_rows
 from campaigns.xlsx import declared_rows
 from templates_app import rules
 
@@ -160,7 +160,7 @@ class Importer:
     def reject(self, writer, row_number, cells, reason, detail=""):
         self.counts["rejected"] += 1
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
-        writer.rejected.append((row_number, cells, reason, detail[:200]))
+        writer.rejected.append((row_number, kept_cells(cells), reason, detail[:200]))
 
     def _split_template(self):
         """The signed template as fixed pieces around its variables, for fast substitution."""
@@ -222,6 +222,7 @@ class Importer:
         writer = BatchWriter(self.imp.pk)
         order = None
         has_header = False
+        data_rows = 0
         started = time.monotonic()
         for row_number, cells in read_rows(path, name):
             if order is None:
@@ -231,7 +232,8 @@ class Importer:
                 order = column_order(cells if has_header else [], self.specs)
                 if has_header:
                     continue
-            data_rows = row_number - (1 if has_header else 0)
+            # Counted, not taken from row_number: an XLSX may number its second row 5,000,000.
+            data_rows += 1
             if data_rows > max_rows:
                 raise FileProblem("too_many_rows", {"limit": max_rows})
             self.counts["rows_read"] += 1
@@ -263,6 +265,8 @@ class Importer:
                 self.check_cancelled()
         if order is None:
             raise FileProblem("empty")
+        if not self.counts["accepted"] and not self.counts["rejected"]:
+            raise FileProblem("no_rows")
         writer.flush()
         self.check_cancelled()
         return has_header, time.monotonic() - started
