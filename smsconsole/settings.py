@@ -187,7 +187,8 @@ SMS_DOCUMENT_MAX_BYTES = env_int("SMS_DOCUMENT_MAX_BYTES", 2 * 1024 * 1024, mini
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"quiet_refusals": {"()": "smsconsole.log_filters.QuietRefusals"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["quiet_refusals"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
