@@ -1,5 +1,3 @@
-import ipaddress
-
 import phonenumbers
 from django import forms
 from django.conf import settings
@@ -7,26 +5,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from smsconsole.models import Application
+from smsconsole.net import parse_ip_allowlist
 from smsconsole.regions import region_choices
-
-
-def parse_ip_allowlist(text):
-    """Splits the allow-list into entries and returns (entries, invalid_entries); blank lines are dropped."""
-    entries, invalid = [], []
-    for line in text.splitlines():
-        entry = line.strip()
-        if not entry:
-            continue
-        try:
-            if "/" in entry:
-                ipaddress.ip_network(entry, strict=True)
-            else:
-                ipaddress.ip_address(entry)
-        except ValueError:
-            invalid.append(entry)
-        else:
-            entries.append(entry)
-    return entries, invalid
 
 
 def _formfield(db_field, **kwargs):

@@ -22,6 +22,36 @@ def client_ip(meta, trusted_proxies=0):
         return None
 
 
+def parse_ip_allowlist(text):
+    """Splits an allow-list (one address or CIDR range a line) into (entries, invalid_entries)."""
+    entries, invalid = [], []
+    for line in (text or "").splitlines():
+        entry = line.strip()
+        if not entry:
+            continue
+        try:
+            if "/" in entry:
+                ipaddress.ip_network(entry, strict=True)
+            else:
+                ipaddress.ip_address(entry)
+        except ValueError:
+            invalid.append(entry)
+        else:
+            entries.append(entry)
+    return entries, invalid
+
+
+def address_allowed(address, allowlist_text):
+    """True when the allow-list is empty or holds the address (an entry or within a range)."""
+    entries, _invalid = parse_ip_allowlist(allowlist_text)
+    if not entries:
+        return True
+    if address is None:
+        return False
+    ip = ipaddress.ip_address(address)
+    return any(ip in ipaddress.ip_network(entry, strict=False) for entry in entries)
+
+
 def request_ip(request):
     """client_ip() for a Django request, with the deployment's TRUSTED_PROXY_COUNT."""
     from django.conf import settings

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "templates_app",
     "campaigns",
     "reports",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -217,6 +218,12 @@ SMS_MAX_SCHEDULE_DAYS = env_int("SMS_MAX_SCHEDULE_DAYS", 31, minimum=1)
 SMS_BATCH_SIZE = env_int("SMS_BATCH_SIZE", 1000, minimum=1)
 # The connection new campaigns use unless one is chosen; `make run` points it at the simulator.
 SMS_DEFAULT_CONNECTION = env_str("SMS_DEFAULT_CONNECTION", "simulator")
+
+# The compatible API (api): how far a request's time may be from the server's (the reference allows
+# 24 h for X-WSSE and 15 min for AK/SK; one window for both keeps replay protection bounded), and
+# requests per second per application (0 = no limit).
+SMS_API_CLOCK_SKEW_SECONDS = env_int("SMS_API_CLOCK_SKEW_SECONDS", 900, minimum=1)
+SMS_API_REQUESTS_PER_SECOND = env_int("SMS_API_REQUESTS_PER_SECOND", 1000, minimum=0)
 
 # Sending engine (campaigns.dispatch, campaigns.gateway): Redis key prefix, how long a batch or a
 # message may sit before the sweepers act, and how many batches a campaign keeps on the gateway's list.

@@ -4,6 +4,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from api import wire
 from smsconsole import views
 
 urlpatterns = [
@@ -23,6 +24,8 @@ urlpatterns = [
     path("applications/<int:pk>/suspend/", views.application_suspend, name="application_suspend"),
     path("", include("templates_app.urls")),
     path("", include("campaigns.urls")),
+    path("", include("api.urls")),
+    path("", wire.api.urls),
 ]
 
 handler400 = "smsconsole.errors.bad_request"

@@ -1,4 +1,3 @@
-import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,6 +15,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from smsconsole import shown_once
 from smsconsole.forms import ApplicationForm
 from smsconsole.models import Application, AuditLog, TransitionError, audit, create_application
 from smsconsole.tenancy import get_membership, get_scoped_or_404, require_operator, scoped
@@ -29,31 +29,6 @@ ACTION_LABELS = {
     "launch": gettext_lazy("Launched"),
     "suspend": gettext_lazy("Suspended"),
 }
-
-
-# How long after a create or reset the detail page may show the new secret (once).
-SECRET_SHOWN_WITHIN = 600
-
-
-def _secret_session_key(app):
-    return f"smsconsole:show-secret:{app.pk}"
-
-
-def _offer_secret_once(request, app):
-    """Lets the next detail page show the application's new secret, once, within a few minutes.
-
-    The session holds only that permission and its deadline; the secret itself stays where it
-    is stored encrypted, in the application's row. (Sessions are plain base64 in the database:
-    a plaintext secret there sat readable for up to two weeks.)
-    """
-    request.session[_secret_session_key(app)] = int(time.time()) + SECRET_SHOWN_WITHIN
-
-
-def _secret_to_show(request, app):
-    deadline = request.session.pop(_secret_session_key(app), None)
-    if isinstance(deadline, int) and deadline >= time.time():
-        return app.app_secret
-    return None
 
 
 def _count_per_application(model):
@@ -172,7 +147,7 @@ def application_create(request):
             form.add_error("name", _("The account already has an application with this name."))
         else:
             audit(request.user, "create", app, after={f: form.cleaned_data[f] for f in AUDITED_FIELDS})
-            _offer_secret_once(request, app)
+            shown_once.offer_once(request, app)
             messages.success(request, _("Application created. Copy its secret now: it is shown only once."))
             return redirect("application_detail", pk=app.pk)
     return render(request, "smsconsole/application_form.html", {"form": form})
@@ -181,7 +156,7 @@ def application_create(request):
 @login_required
 def application_detail(request, pk):
     app = get_scoped_or_404(request, Application, pk)
-    secret = _secret_to_show(request, app)
+    secret = app.app_secret if shown_once.take_offer(request, app) else None
     history = AuditLog.objects.filter(
         account=app.account, object_type=Application._meta.model_name, object_id=str(app.pk)
     ).select_related("actor")[:10]
@@ -228,7 +203,7 @@ def application_reset_secret(request, pk):
         return render(request, "smsconsole/application_reset_secret.html", {"app": app})
     app.reset_secret()
     audit(request.user, "reset_secret", app)
-    _offer_secret_once(request, app)
+    shown_once.offer_once(request, app)
     messages.success(request, _("A new secret was issued; the old one no longer works. Copy it now."))
     return redirect("application_detail", pk=app.pk)
 

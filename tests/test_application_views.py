@@ -22,7 +22,7 @@ def url(name, app=None):
 
 
 def secret_key(app):
-    return f"smsconsole:show-secret:{app.pk}"
+    return f"smsconsole:show-secret:smsconsole.application:{app.pk}"
 
 
 def stored_sessions():
