@@ -18,6 +18,7 @@ from campaigns.models import OptOut, Recipient, RecipientImport, RejectedRow
 from campaigns.numbers import normalise_number
 from campaigns.recipient_files import FileProblem, read_rows
 from campaigns.xlsx import declared_rows
+from sms import text
 from templates_app import rules
 
 log = logging.getLogger(__name__)
@@ -143,12 +144,7 @@ class Importer:
         self.region = recipient_import.application.default_region or "CN"
         self.specs = variable_specs(recipient_import.template)
         template = recipient_import.template
-        self.signed = template.signed_content if template else ""
-        self.found = rules.find_variables(template.content) if template else []
-        self.pieces = self._split_template() if template else []
-        fixed = "".join(self.pieces)
-        self.fixed_is_ucs2 = rules.count_segments(fixed).encoding == "UCS-2"
-        self.fixed_units = len(fixed.encode("utf-16-le")) // 2
+        self.pieces = text.split(template.content, template.signature_name) if template else None
         self.phone_min_length = settings.SMS_PHONE_VARIABLE_MIN_LENGTH
         self.reject_conflicts = settings.SMS_IMPORT_DUPLICATE_POLICY == "reject_number"
         self.conflicts = set()
@@ -162,25 +158,12 @@ class Importer:
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
         writer.rejected.append((row_number, cells, reason, detail[:200]))
 
-    def _split_template(self):
-        """The signed template as fixed pieces around its variables, for fast substitution."""
-        pieces, cursor = [], 0
-        offset = len(self.signed) - len(self.imp.template.content)
-        for variable in self.found:
-            pieces.append(self.signed[cursor : offset + variable.start])
-            cursor = offset + variable.end
-        pieces.append(self.signed[cursor:])
-        return pieces
-
     def segments_for(self, variables):
-        if not self.signed:
+        """What the message to this row will be charged; 0 without a template (the campaign's
+        shared values decide then)."""
+        if self.pieces is None:
             return 0
-        if self.fixed_is_ucs2:
-            # The fixed text already forces UCS-2, so only the values' UTF-16 lengths are needed.
-            units = self.fixed_units + sum(len(v) if v.isascii() else len(v.encode("utf-16-le")) // 2 for v in variables)
-            return 1 if units <= 70 else -(-units // 67)
-        text = self.pieces[0] + "".join(value + piece for value, piece in zip(variables, self.pieces[1:]))
-        return rules.count_segments(text).segments
+        return text.count_segments(text.render(self.pieces, variables)).segments
 
     def check_row(self, cells, order):
         """Returns (phone, variables, None) or (None, None, (reason, detail))."""

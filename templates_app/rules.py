@@ -1,6 +1,7 @@
-"""Template text rules: segment counting, variables, and the checks a template must pass.
+"""Template rules: variable attributes, the checks a value and a template must pass.
 
-No Django import: forms and views translate the stable problem codes returned here.
+No Django import: forms and views translate the stable problem codes returned here. The text
+itself (variables, signing, segments) is sms.text's.
 """
 
 import re
@@ -10,45 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from enum import StrEnum
 
-# --- Segment counting --------------------------------------------------------------------------
-
-# GSM 03.38 basic table without ESC (0x1B), which only introduces an extension character.
-GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-# Each extension character is sent as ESC + code, so it takes two septets.
-GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
-
-
-@dataclass(frozen=True)
-class Segments:
-    length: int  # septets for GSM-7, UTF-16 code units for UCS-2
-    segments: int
-    encoding: str  # "GSM-7" or "UCS-2"
-    per_segment: int  # capacity of each segment at this length
-
-
-def count_segments(text: str, padding: int = 0) -> Segments:
-    """Segments of `text` followed by `padding` digits (one unit in either encoding), so the
-    worst case of a template's variables is counted without building that string."""
-    # Plain ceil division, as the providers' consoles estimate it; a handset may avoid splitting
-    # an escape sequence or surrogate pair across segments, which this ignores.
-    if all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text):
-        length = sum(2 if c in GSM7_EXTENSION else 1 for c in text) + padding
-        encoding, single, multi = "GSM-7", 160, 153
-    else:
-        length = len(text.encode("utf-16-le")) // 2 + padding
-        encoding, single, multi = "UCS-2", 70, 67
-    if length <= single:
-        return Segments(length, 1 if length else 0, encoding, single)
-    return Segments(length, -(-length // multi), encoding, multi)
-
-
-def signed_text(signature_name: str, content: str) -> str:
-    """The text as delivered: the provider prepends the signature in 【】, which counts in length."""
-    return f"【{signature_name}】{content}"
-
+from sms.text import MAX_VARIABLES, Variable, scan, sign
 
 # --- Variables ---------------------------------------------------------------------------------
 
@@ -68,54 +31,13 @@ ATTRIBUTE_MAX_LENGTH = {
     Attribute.MONEY: 20,
     Attribute.TEXT: 20,
 }
-MAX_VARIABLES = 20
-# NEWTEXT appears in the provider's API enums without documented semantics; treated as TEXT.
-TYPED_LABELS = {a.value: a for a in Attribute} | {"NEWTEXT": Attribute.TEXT}
-
-
-@dataclass(frozen=True)
-class Variable:
-    index: int  # 1-based position in order of appearance
-    label: str
-    start: int
-    end: int
-
-
-# Anything that starts like a variable: "${...}" or "$ {...}" closed within a short span, else
-# an unclosed "${" with the label-like characters after it, or a "{1}"/"{PHONE}" that lost its
-# "$". Only an exact "${label}" with a known label is a variable; the rest is malformed.
-_VARIABLE_LIKE = re.compile(
-    r"\$[ \t]*\{[^{}$\n]{0,30}\}|\$[ \t]*\{[ \t]*\w*"
-    r"|\{[ \t]*(?:\d+|" + "|".join(TYPED_LABELS) + r")[ \t]*\}",
-    re.ASCII,
-)
-_NUMERIC_LABEL = re.compile(r"[1-9]\d?")
-
-
-def _is_valid_label(label: str) -> bool:
-    if _NUMERIC_LABEL.fullmatch(label):
-        return int(label) <= MAX_VARIABLES
-    return label in TYPED_LABELS
-
-
-def _scan(content: str) -> tuple[list[Variable], list[str]]:
-    variables, malformed = [], []
-    for match in _VARIABLE_LIKE.finditer(content):
-        text = match.group()
-        if text.startswith("${") and text.endswith("}") and _is_valid_label(text[2:-1]):
-            variables.append(Variable(len(variables) + 1, text[2:-1], match.start(), match.end()))
-        else:
-            malformed.append(text)
-    return variables, malformed
-
-
-def find_variables(content: str) -> list[Variable]:
-    return _scan(content)[0]
+# A typed label names its attribute; NEWTEXT (undocumented in the provider's API) is treated as TEXT.
+_LABEL_ATTRIBUTES = {a.value: a for a in Attribute} | {"NEWTEXT": Attribute.TEXT}
 
 
 def default_attribute(label: str) -> Attribute:
     """Typed labels name their attribute; a numeric label says nothing, so it defaults to TEXT."""
-    return TYPED_LABELS.get(label, Attribute.TEXT)
+    return _LABEL_ATTRIBUTES.get(label, Attribute.TEXT)
 
 
 # --- Variable values ---------------------------------------------------------------------------
@@ -308,12 +230,12 @@ def validate_template(
     if not content.strip():
         return [Problem("empty")]
     problems = []
-    found, malformed = _scan(content)
+    found, malformed = scan(content)
     settings = _variable_settings(variables, found)
     url_masked = _masked(content, found, "x")  # a variable reads as part of a glued URL
     text_only = _masked(content, found, " ")  # keywords and symbols come from fixed text only
 
-    full = signed_text(signature_name, content) if signature_name else content
+    full = sign(signature_name, content)
     if len(full) > MAX_TEMPLATE_LENGTH:
         problems.append(Problem("too_long", {"length": len(full), "limit": MAX_TEMPLATE_LENGTH}))
     if len(found) > MAX_VARIABLES:
@@ -330,9 +252,10 @@ def validate_template(
     # The signature is added by the provider; its 【】 in the text is reported as such, not as
     # stray brackets.
     bracket_text = text_only
-    if signature_name and f"【{signature_name}】" in text_only:
+    written_signature = sign(signature_name, "")
+    if signature_name and written_signature in text_only:
         problems.append(Problem("signature_in_text", {"signature": signature_name}))
-        bracket_text = text_only.replace(f"【{signature_name}】", "")
+        bracket_text = text_only.replace(written_signature, "")
     if brackets := _BRACKETS.findall(bracket_text):
         problems.append(Problem("brackets", {"characters": "".join(dict.fromkeys(brackets))}))
     if symbols := _BANNED_SYMBOLS.findall(text_only):

@@ -1,14 +1,13 @@
 import pytest
 
+from sms.text import TYPED_LABELS, find_variables
 from templates_app.rules import (
     ATTRIBUTE_MAX_LENGTH,
     PROBLEM_CODES,
     Attribute,
     Problem,
-    Variable,
     contains_link,
     default_attribute,
-    find_variables,
     validate_template,
     validate_variable_value,
 )
@@ -21,24 +20,6 @@ def codes(content, template_type="notification", variables=None, signature_name=
 
 
 # --- Variables ---------------------------------------------------------------------------------
-
-
-def test_variables_are_numbered_in_order_of_appearance():
-    content = "尊敬的${2}，您的订单${1}已发货"
-    assert find_variables(content) == [
-        Variable(index=1, label="2", start=3, end=7),
-        Variable(index=2, label="1", start=12, end=16),
-    ]
-
-
-def test_typed_labels_are_variables():
-    content = "${PHONE}${CHARDIGIT}${DATETIME}${MONEY}${TEXT}${NEWTEXT}"
-    labels = [v.label for v in find_variables(content)]
-    assert labels == ["PHONE", "CHARDIGIT", "DATETIME", "MONEY", "TEXT", "NEWTEXT"]
-
-
-def test_numeric_labels_run_from_1_to_20():
-    assert [v.label for v in find_variables("${1} ${20} ${21} ${0}")] == ["1", "20"]
 
 
 @pytest.mark.parametrize("malformed", ["${}", "${ 1}", "$ {1}", "${21}", "${1", "{1}", "${phone}"])
@@ -58,6 +39,11 @@ def test_typed_labels_map_to_their_attribute_and_numbers_to_text():
     assert default_attribute("MONEY") is Attribute.MONEY
     assert default_attribute("NEWTEXT") is Attribute.TEXT
     assert default_attribute("3") is Attribute.TEXT
+
+
+def test_every_typed_label_of_the_variable_syntax_names_an_attribute():
+    # sms.text owns the syntax, the rules own the attributes: they must name the same ones.
+    assert {a.value for a in Attribute} == set(TYPED_LABELS) - {"NEWTEXT"}
 
 
 def test_phone_variables_are_limited_to_15_characters_and_others_to_20():
