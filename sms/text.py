@@ -209,18 +209,50 @@ def _units(piece: str, gsm7: bool) -> tuple[int, list[int]]:
     return units, _pair_offsets(piece, _OUTSIDE_BMP) if units != len(piece) else []
 
 
+def _parts(length: int, pairs: list[int], single: int, part: int) -> int:
+    if length <= single:
+        return 1 if length else 0
+    if not pairs:
+        return -(-length // part)  # what part_sizes gives without pairs, without the generator
+    return sum(times for _size, times in part_sizes(length, pairs, single, part))
+
+
 def _counted(length: int, pairs: list[int], gsm7: bool) -> Segments:
     single, part = (GSM7_SINGLE, GSM7_PART) if gsm7 else (UCS2_SINGLE, UCS2_PART)
-    encoding = GSM7 if gsm7 else UCS2
-    if length <= single:
-        return Segments(length, 1 if length else 0, encoding, single)
-    return Segments(length, sum(times for _size, times in part_sizes(length, pairs, single, part)), encoding, part)
+    return Segments(length, _parts(length, pairs, single, part), GSM7 if gsm7 else UCS2, single if length <= single else part)
 
 
 def count_segments(text: str) -> Segments:
     """The segments the encoder sends `text` in (an empty text is 0: nothing is sent)."""
     gsm7 = is_gsm7(text)
     return _counted(*_units(text, gsm7), gsm7)
+
+
+def segment_counter(pieces: tuple[str, ...]):
+    """A function of the values (strings) giving count_segments(render(pieces, values)).segments,
+    for the many rows of one template: where the fixed text is UCS-2 without a pair and the values
+    add none, the count is the sum of lengths, so nothing is built (an import counts a million rows)."""
+    if all(is_gsm7(piece) for piece in pieces):
+        return lambda values: count_segments(render(pieces, values)).segments
+    fixed, fixed_pairs = _units("".join(pieces), False)
+    variables = len(pieces) - 1
+
+    def segments(values):
+        units = fixed
+        if not fixed_pairs:
+            for value in values[:variables]:
+                if value.isascii():
+                    units += len(value)
+                    continue
+                value_units = len(value.encode("utf-16-le")) >> 1
+                if value_units != len(value):
+                    break  # a pair in the value: count the built text
+                units += value_units
+            else:
+                return _parts(units, (), UCS2_SINGLE, UCS2_PART)
+        return count_segments(render(pieces, values)).segments
+
+    return segments
 
 
 def count_template(pieces: tuple[str, ...], max_lengths) -> Segments:

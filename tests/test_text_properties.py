@@ -18,6 +18,7 @@ from sms.text import (
     count_segments,
     count_template,
     render,
+    segment_counter,
     split,
 )
 
@@ -104,3 +105,17 @@ def test_a_template_at_its_maximum_counts_as_the_text_built_with_that_many_digit
     built = render(pieces, ["0" * n for n in lengths])
     assert count_template(pieces, lengths) == count_segments(built)
     assert count_segments(built).segments == len(encode_text(built).chunks)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["您的订单${1}已发货，收货人${2}。", "验" * 60 + "${1}" + "验" * 66 + "${2}", "Order ${1} for ${2}"]),
+    st.sampled_from([None, "华为云"]),
+    st.lists(texts(), min_size=0, max_size=3),
+)
+def test_counting_an_imported_rows_values_gives_the_encoders_parts(content, signature, values):
+    pieces = split(content, signature)
+    built = render(pieces, values)
+    assert segment_counter(pieces)(values) == count_segments(built).segments
+    if built:
+        assert segment_counter(pieces)(values) == len(encode_text(built).chunks)
