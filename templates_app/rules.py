@@ -133,8 +133,21 @@ PROBLEM_CODES = (
     "empty", "too_long", "too_many_variables", "malformed_variable", "adjacent_variables",
     "only_variables", "brackets", "banned_symbol", "signature_in_text", "partial_variable_in_link",
     "verification_variable_count", "verification_variable_too_long", "verification_keyword",
-    "verification_link", "promotion_opt_out", "variable_length",
+    "verification_link", "promotion_opt_out", "variable_length", "short_link", "redirect_link",
 )
+
+# URL shorteners, the hosts whose links only forward to another address. The reference allows a
+# link in a template only as the fixed, final address (cloud-sms-spec.md 2.2, 4.5): carriers refuse
+# short and redirecting links, since the address the recipient lands on is not the one reviewed.
+# A subdomain counts as its shortener (m.tb.cn is tb.cn).
+SHORT_LINK_HOSTS = frozenset({
+    # International
+    "bit.ly", "bitly.com", "j.mp", "tinyurl.com", "t.co", "goo.gl", "ow.ly", "is.gd", "v.gd", "buff.ly",
+    "rebrand.ly", "cutt.ly", "shorturl.at", "tiny.cc", "rb.gy", "t.ly", "bl.ink", "s.id", "lnkd.in",
+    "youtu.be", "tr.im", "shorte.st", "adf.ly",
+    # Mainland China: Sina/Weibo, Tencent, Baidu, Taobao, JD and common independent services
+    "t.cn", "sina.lt", "url.cn", "dwz.cn", "tb.cn", "u.jd.com", "3.cn", "suo.im", "mrw.so", "985.so",
+})
 
 
 @dataclass(frozen=True)
@@ -153,6 +166,10 @@ _LINK = re.compile(
     rf"(?:\.[a-z0-9-]+)*\.(?:{_TLDS})(?![a-z0-9-])"
 )
 _URL_CHARS = frozenset(string.ascii_letters + string.digits + "-._~:/?#@&=%+")
+# Where a link's host is: after an optional scheme, any dotted name (the shortener list decides).
+_LINK_HOST = re.compile(r"(?i)(?<![A-Za-z0-9.@-])(?:https?://)?((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,})(?![a-z0-9-])")
+# A link that carries another address in its query or path forwards to it.
+_FORWARDS = re.compile(r"(?i)https?(?::|%3a)(?://|%2f%2f)|=www\.")
 _VERIFICATION_KEYWORD_CN = re.compile(r"验证码|注册码|校验码|动态码")
 # English keyword support is this project's own addition for international templates: the
 # provider only documents the Chinese keywords.
@@ -205,6 +222,28 @@ def _partial_in_link(content: str, url_masked: str, v: Variable) -> str | None:
     if _glued_to_number(content, v) or _LINK.search(url_masked[start:end]):
         return content[start:end]
     return None
+
+
+def _is_short_link_host(host: str) -> bool:
+    host = host.lower()
+    return any(host == short or host.endswith("." + short) for short in SHORT_LINK_HOSTS)
+
+
+def _forwarding_links(content: str, url_masked: str) -> list[Problem]:
+    """Short links (a shortener's host) and redirecting links (another address inside)."""
+    problems, end = [], 0
+    for match in _LINK_HOST.finditer(url_masked):
+        if match.start() < end:
+            continue  # a host inside a link already looked at
+        end = match.end()
+        while end < len(url_masked) and url_masked[end] in _URL_CHARS:
+            end += 1
+        link = content[match.start():end].rstrip(".")
+        if _is_short_link_host(match.group(1)):
+            problems.append(Problem("short_link", {"link": link}))
+        elif _FORWARDS.search(url_masked, match.start() + 1, end):
+            problems.append(Problem("redirect_link", {"link": link}))
+    return problems
 
 
 def _variable_settings(variables, found: list[Variable]) -> list[tuple[Attribute, int]]:
@@ -264,6 +303,7 @@ def validate_template(
         if (text := _partial_in_link(content, url_masked, v)) is not None:
             params = {"text": text, "position": v.index}
             problems.append(Problem("partial_variable_in_link", params))
+    problems += _forwarding_links(content, url_masked)
 
     if template_type == "verification":
         if len(found) != 1:

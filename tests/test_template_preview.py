@@ -165,3 +165,13 @@ def test_the_preview_follows_typing_in_a_browser(page, live_server, client, alic
     template = Template.objects.get()
     assert template.status == "pending_review"
     assert [(v.attribute, v.max_length) for v in template.variables.all()] == [("PHONE", 5)]
+
+
+def test_the_preview_refuses_a_short_link_in_english_and_in_chinese(alice_client, huawei):
+    content = "订单已发货，详见 http://bit.ly/x 查看"
+    english = preview(alice_client, content, huawei).content.decode()
+    assert "“http://bit.ly/x” is a short link" in english
+
+    alice_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    chinese = preview(alice_client, content, huawei).content.decode()
+    assert "“http://bit.ly/x”是短链接" in chinese

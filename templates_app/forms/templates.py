@@ -41,6 +41,12 @@ PROBLEM_MESSAGES = {
     "variable_length": _(
         "Variable %(position)s is a %(attribute)s: its maximum length must be 1 to %(limit)s, not %(length)s."
     ),
+    "short_link": _(
+        "“%(link)s” is a short link: write the full address of the page itself; templates cannot use short links."
+    ),
+    "redirect_link": _(
+        "“%(link)s” forwards to another address: write the final address itself; templates cannot use redirecting links."
+    ),
 }
 # Problems about one variable's length are shown on that variable's row, the rest on the content.
 VARIABLE_ROW_PROBLEMS = {"variable_length", "verification_variable_too_long"}
