@@ -18,6 +18,7 @@ from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
 from campaigns.models import Campaign, ProviderConnection, RecipientImport
 from smsconsole.models import Application
+from smsconsole.tenancy import parse_id
 from templates_app import rules
 from templates_app.models import MessageType, Signature, Template, TemplateVariable
 
@@ -96,8 +97,8 @@ def sendable_templates(templates, signature):
 
 
 def _pick(queryset, raw):
-    raw = str(raw or "")
-    return queryset.filter(pk=raw).first() if raw.isdigit() else None
+    pk = parse_id(raw)
+    return queryset.filter(pk=pk).first() if pk is not None else None
 
 
 class SignatureChoiceField(forms.ModelChoiceField):
@@ -311,13 +312,14 @@ class CampaignForm(forms.Form):
         cleaned["recipient_import"] = cleaned["contact_list"] = None
         raw = cleaned.get("audience") or ""
         kind, _sep, pk = raw.partition(":")
-        if kind == "import" and pk.isdigit():
+        pk = parse_id(pk)
+        if kind == "import" and pk is not None:
             recipient_import = self._imports.select_related("application", "template").filter(pk=pk).first()
             if recipient_import is not None:
                 cleaned["recipient_import"] = recipient_import
                 self._check_import(recipient_import, cleaned)
                 return
-        elif kind == "list" and pk.isdigit():
+        elif kind == "list" and pk is not None:
             contact_list = self._contact_lists.annotate(size=Count("contacts")).filter(pk=pk).first()
             if contact_list is not None:
                 cleaned["contact_list"] = contact_list

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns import import_reasons
 from campaigns.contacts_import import MAX_BYTES, reason_label, region_choices
+from smsconsole.upload_limits import too_large
 from campaigns.models import Contact, ContactList, OptOut
 from campaigns.numbers import normalise_number
 from campaigns.recipient_files import EXTENSIONS
@@ -189,7 +190,7 @@ class UploadForm(forms.Form):
                 import_reasons.failure_message("extension", {"extension": ext or "-", "allowed": ", ".join(EXTENSIONS)}),
                 code="extension",
             )
-        if upload.size > MAX_BYTES:
+        if too_large(upload, MAX_BYTES):
             raise ValidationError(_("The file is larger than %(limit)s MB."), code="too_large",
                                   params={"limit": MAX_BYTES // (1024 * 1024)})
         if upload.size == 0:

@@ -2,14 +2,13 @@
 
 These files are small next to recipient files (capped at MAX_ROWS), so they are read with the
 streaming reader, normalised and written with bulk_create in batches, in one transaction: a file
-refused half-way (too many rows, a broken encoding) leaves nothing behind. Only the rejected rows
-are kept in memory, for the result page and its CSV download.
+refused half-way (too many rows, a broken encoding) leaves nothing behind. The result and its
+rejected rows are stored as a ListImport, for the result page and its CSV download.
 """
 
 import os
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 import phonenumbers
 from django.db import transaction
@@ -18,15 +17,14 @@ from django.utils.translation import gettext, gettext_lazy as _
 from campaigns import import_reasons
 from campaigns.exports import csv_lines
 from campaigns.importer import count_lines, looks_like_header
-from campaigns.models import Contact, OptOut
+from campaigns.models import Contact, ListImport, ListImportRejectedRow, OptOut
 from campaigns.numbers import normalise_number
-from campaigns.recipient_files import FileProblem, read_rows
+from campaigns.recipient_files import FileProblem, kept_cells, read_rows
 from smsconsole.models import Application
 
 MAX_ROWS = 50_000
 MAX_BYTES = 20 * 1024 * 1024
 BATCH_ROWS = 2_000
-CELL_KEPT = 200  # longest original cell kept in a rejected row
 NAME_MAX_LENGTH = Contact._meta.get_field("name").max_length
 NOTE_MAX_LENGTH = OptOut._meta.get_field("note").max_length
 
@@ -115,6 +113,8 @@ class DataRows:
             if data_rows > self.max_rows:
                 raise FileProblem("too_many_rows", {"limit": self.max_rows})
             yield row_number, cells
+        if not data_rows:
+            raise FileProblem("empty" if first else "no_rows")
 
 
 def _cell(cells, index):
@@ -140,64 +140,71 @@ def contact_columns(header, field_names):
     return {"name": name_index, **fields}
 
 
-@dataclass
-class ImportResult:
-    filename: str = ""
-    rows: int = 0
-    added: int = 0
-    existing: int = 0
-    rejected: list = field(default_factory=list)  # [row_number, cells, reason code, detail]
+class ResultWriter:
+    """Writes the ListImport of one file and its rejected rows a batch at a time, inside the
+    import's transaction: a file refused half-way leaves no result behind either."""
+
+    def __init__(self, list_import):
+        self.result = list_import
+        self.pending = []
 
     def reject(self, row_number, cells, reason, detail=""):
-        self.rejected.append([row_number, [c[:CELL_KEPT] for c in cells], reason, str(detail)])
+        self.result.rejected += 1
+        self.pending.append(ListImportRejectedRow(
+            list_import=self.result, row_number=row_number, cells=kept_cells(cells), reason=reason,
+            detail=str(detail)[:200],
+        ))
+        if len(self.pending) >= BATCH_ROWS:
+            self.flush()
 
-    def as_dict(self):
-        return {
-            "filename": self.filename, "rows": self.rows, "added": self.added,
-            "existing": self.existing, "rejected": self.rejected,
-        }
+    def flush(self):
+        ListImportRejectedRow.objects.bulk_create(self.pending)
+        self.pending.clear()
 
-    @classmethod
-    def from_dict(cls, data):
-        return cls(**data)
-
-    @property
-    def rejected_count(self):
-        return len(self.rejected)
-
-    def rejected_rows(self):
-        """Rejected rows for display and download: (row number, cells, reason message)."""
-        for row_number, cells, reason, detail in self.rejected:
-            yield row_number, cells, reason_label(reason, detail)
-
-    def rejected_csv_lines(self):
-        width = max((len(cells) for _row, cells, _reason, _detail in self.rejected), default=1)
-        header = [gettext("Row"), gettext("Reason")] + [
-            gettext("Column %(number)s") % {"number": i} for i in range(1, width + 1)
-        ]
-        rows = ([row, reason, *cells] for row, cells, reason in self.rejected_rows())
-        return csv_lines(header, rows)
+    def finish(self):
+        self.flush()
+        self.result.save(update_fields=["rows", "added", "existing", "rejected"])
+        return self.result
 
 
-def _check_number(result, seen, row_number, cells, region):
+def rejected_rows(list_import, limit=None):
+    """Rejected rows for display and download: (row number, cells, reason message)."""
+    rows = list_import.rejected_rows.order_by("row_number", "pk").values_list("row_number", "cells", "reason", "detail")
+    if limit is not None:
+        rows = rows[:limit]
+    for row_number, cells, reason, detail in rows.iterator(chunk_size=2000):
+        yield row_number, cells, reason_label(reason, detail)
+
+
+def rejected_csv_lines(list_import):
+    widths = list_import.rejected_rows.values_list("cells", flat=True)
+    width = max((len(cells) for cells in widths.iterator(chunk_size=2000)), default=1)
+    header = [gettext("Row"), gettext("Reason")] + [
+        gettext("Column %(number)s") % {"number": i} for i in range(1, width + 1)
+    ]
+    rows = ([row, reason, *cells] for row, cells, reason in rejected_rows(list_import))
+    return csv_lines(header, rows)
+
+
+def _check_number(writer, seen, row_number, cells, region):
     """The row's number in E.164, or None after recording why the row is rejected."""
     phone, error = normalise_number(cells[0], region)
     if error:
-        result.reject(row_number, cells, error)
+        writer.reject(row_number, cells, error)
         return None
     if phone in seen:
-        result.reject(row_number, cells, DUPLICATE, seen[phone])
+        writer.reject(row_number, cells, DUPLICATE, seen[phone])
         return None
     seen[phone] = row_number
     return phone
 
 
-def import_contacts(contact_list, path, filename, region):
+def import_contacts(contact_list, path, filename, region, user=None):
     """Adds the file's rows to `contact_list`; numbers already in it are counted, not changed.
+    Returns the ListImport with the counts.
 
     Raises FileProblem (and writes nothing) when the file as a whole cannot be used.
     """
-    result = ImportResult(filename=filename)
     rows = DataRows(path, filename)
     columns, seen, pending = None, {}, []
 
@@ -214,16 +221,21 @@ def import_contacts(contact_list, path, filename, region):
         pending.clear()
 
     with transaction.atomic():
+        writer = ResultWriter(ListImport.objects.create(
+            account_id=contact_list.account_id, kind=ListImport.Kind.CONTACTS, contact_list=contact_list,
+            original_name=filename[:255], created_by=user,
+        ))
+        result = writer.result
         for row_number, cells in rows:
             if columns is None:
                 columns = contact_columns(rows.header, contact_list.field_names)
             result.rows += 1
-            phone = _check_number(result, seen, row_number, cells, region)
+            phone = _check_number(writer, seen, row_number, cells, region)
             if phone is None:
                 continue
             name = _cell(cells, columns["name"])
             if len(name) > NAME_MAX_LENGTH:
-                result.reject(row_number, cells, NAME_TOO_LONG)
+                writer.reject(row_number, cells, NAME_TOO_LONG)
                 continue
             values = {name_: _cell(cells, columns[name_]) for name_ in contact_list.field_names}
             pending.append(
@@ -233,12 +245,12 @@ def import_contacts(contact_list, path, filename, region):
                 flush()
         if pending:
             flush()
-    return result
+        return writer.finish()
 
 
-def import_opt_outs(account, path, filename, region):
-    """Adds the file's numbers to the account's opt-out list (source "import"); the second column is a note."""
-    result = ImportResult(filename=filename)
+def import_opt_outs(account, path, filename, region, user=None):
+    """Adds the file's numbers to the account's opt-out list (source "import"); the second column is a note.
+    Returns the ListImport with the counts."""
     rows = DataRows(path, filename)
     note_index, seen, pending = None, {}, []
 
@@ -252,13 +264,17 @@ def import_opt_outs(account, path, filename, region):
         pending.clear()
 
     with transaction.atomic():
+        writer = ResultWriter(ListImport.objects.create(
+            account=account, kind=ListImport.Kind.OPT_OUTS, original_name=filename[:255], created_by=user,
+        ))
+        result = writer.result
         for row_number, cells in rows:
             if note_index is None:
                 titles = [title.lower() for title in (rows.header or [])]
                 note_words = NOTE_WORDS | {gettext("Note").lower()}
                 note_index = next((i for i, title in enumerate(titles) if i and title in note_words), 1)
             result.rows += 1
-            phone = _check_number(result, seen, row_number, cells, region)
+            phone = _check_number(writer, seen, row_number, cells, region)
             if phone is None:
                 continue
             note = _cell(cells, note_index)[:NOTE_MAX_LENGTH]
@@ -267,10 +283,10 @@ def import_opt_outs(account, path, filename, region):
                 flush()
         if pending:
             flush()
-    return result
+        return writer.finish()
 
 
 __all__ = [
-    "MAX_BYTES", "MAX_ROWS", "DataRows", "ImportResult", "contact_columns", "default_region", "import_contacts",
-    "import_opt_outs", "problem_message", "reason_label", "region_choices", "stored_upload",
+    "MAX_BYTES", "MAX_ROWS", "DataRows", "contact_columns", "default_region", "import_contacts", "import_opt_outs",
+    "problem_message", "reason_label", "region_choices", "rejected_csv_lines", "rejected_rows", "stored_upload",
 ]

@@ -1,8 +1,9 @@
 """Exports of rows operators download (rejected rows, opt-outs), safe to open in a spreadsheet.
 
-A cell that starts with = + - @ or a control character is a formula to Excel and LibreOffice
-(CSV injection); such cells get a leading apostrophe, which spreadsheets show as text. Plain
-numbers such as +8613800138000 or -12.5 cannot be formulas and are left alone.
+In CSV, a cell that starts with = + - @ or a control character is a formula to Excel and
+LibreOffice (CSV injection); such cells get a leading apostrophe, which spreadsheets show as text.
+Plain numbers such as +8613800138000 or -12.5 cannot be formulas and are left alone. XLSX cells
+are typed as text, which no spreadsheet evaluates.
 """
 
 import csv
@@ -38,15 +39,29 @@ def csv_lines(header, rows):
     yield buffer.getvalue()
 
 
+# What XML 1.0, and so XLSX, cannot hold: openpyxl refuses the whole workbook over one of them.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def xlsx_text(value):
+    """A cell's text for XLSX: control characters written out as \\xNN, so one stray byte in a
+    note neither breaks the export nor silently disappears."""
+    text = "" if value is None else str(value)
+    return _XML_ILLEGAL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
 def write_xlsx(path_or_file, header, rows):
-    """Writes rows with every cell typed as text, so nothing is evaluated as a formula."""
+    """Writes rows with every cell typed as text, so nothing is evaluated as a formula.
+
+    A text cell is never a formula, so unlike CSV no apostrophe is needed (it would show).
+    """
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet()
 
     def text_cells(values):
         cells = []
         for value in values:
-            cell = WriteOnlyCell(sheet, value=safe_cell(value))
+            cell = WriteOnlyCell(sheet, value=xlsx_text(value))
             cell.data_type = "s"
             cells.append(cell)
         return cells

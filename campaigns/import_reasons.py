@@ -49,7 +49,11 @@ FILE_PROBLEMS = {
     "encoding": _("The file's text encoding is not UTF-8, UTF-16 or GBK/GB18030; save it as CSV UTF-8."),
     "malformed": _("The CSV cannot be read at row %(row)s: %(detail)s."),
     "not_xlsx": _("The file is not a valid Excel workbook (.xlsx)."),
+    "damaged": _(
+        "The workbook is damaged: part of it cannot be unpacked. Open it in Excel, save it again and upload the new file."
+    ),
     "no_sheet": _("The workbook has no worksheet."),
+    "no_rows": _("The file has no numbers: it holds only a header row or blank rows."),
     "too_many_rows": _("The file has more than %(limit)s rows; split it into smaller files."),
     "too_few_columns": _(
         "The template needs %(needed)s columns (the number and its variables) but the file has %(found)s."

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 
 from campaigns.models import OptOut, Recipient, RecipientImport, RejectedRow
 from campaigns.numbers import normalise_number
-from campaigns.recipient_files import FileProblem, read_rows
+from campaigns.recipient_files import FileProblem, kept_cells, read_rows
 from campaigns.xlsx import declared_rows
 from sms import text
 from smsconsole.models import TransitionError
@@ -156,7 +156,7 @@ class Importer:
     def reject(self, writer, row_number, cells, reason, detail=""):
         self.counts["rejected"] += 1
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
-        writer.rejected.append((row_number, cells, reason, detail[:200]))
+        writer.rejected.append((row_number, kept_cells(cells), reason, detail[:200]))
 
     def segments_for(self, variables):
         """What the message to this row will be charged; 0 without a template (the campaign's
@@ -198,6 +198,7 @@ class Importer:
         writer = BatchWriter(self.imp.pk)
         order = None
         has_header = False
+        data_rows = 0
         started = time.monotonic()
         for row_number, cells in read_rows(path, name):
             if order is None:
@@ -207,7 +208,8 @@ class Importer:
                 order = column_order(cells if has_header else [], self.specs)
                 if has_header:
                     continue
-            data_rows = row_number - (1 if has_header else 0)
+            # Counted, not taken from row_number: an XLSX may number its second row 5,000,000.
+            data_rows += 1
             if data_rows > max_rows:
                 raise FileProblem("too_many_rows", {"limit": max_rows})
             self.counts["rows_read"] += 1
@@ -238,6 +240,8 @@ class Importer:
                 self.save_progress()
         if order is None:
             raise FileProblem("empty")
+        if not self.counts["accepted"] and not self.counts["rejected"]:
+            raise FileProblem("no_rows")
         writer.flush()
         self.save_progress()
         return has_header, time.monotonic() - started

@@ -13,11 +13,25 @@ from dataclasses import dataclass, field
 
 EXTENSIONS = (".csv", ".txt", ".xlsx")
 SAMPLE_BYTES = 64 * 1024
+# What is kept of a rejected row for its report: enough to recognise it, never the 20 MB cell
+# a hostile file can hold.
+CELL_KEPT = 200
+CELLS_KEPT = 50
+CUT = "…"
+
+
+def kept_cells(cells):
+    """The cells of a rejected row as stored and shown: each at most CELL_KEPT characters and at
+    most CELLS_KEPT of them, with "…" marking what was cut."""
+    kept = [cell if len(cell) <= CELL_KEPT else cell[:CELL_KEPT] + CUT for cell in cells[:CELLS_KEPT]]
+    if len(cells) > CELLS_KEPT:
+        kept.append(CUT)
+    return kept
 
 
 @dataclass
 class FileProblem(Exception):
-    code: str  # extension, empty, binary, encoding, not_xlsx, no_sheet
+    code: str  # extension, empty, no_rows, binary, encoding, malformed, not_xlsx, damaged, no_sheet
     params: dict = field(default_factory=dict)
 
     def __str__(self):
@@ -97,7 +111,7 @@ def _xlsx_rows(path):
     try:
         yield from iter_rows(path)
     except XlsxError as exc:
-        raise FileProblem(str(exc) if str(exc) in {"no_sheet", "not_xlsx"} else "not_xlsx") from None
+        raise FileProblem(str(exc) if str(exc) in {"no_sheet", "not_xlsx", "damaged"} else "not_xlsx") from None
 
 
 def read_rows(path, filename):
@@ -115,4 +129,6 @@ def read_rows(path, filename):
         yield from _text_rows(path, ext)
 
 
-__all__ = ["EXTENSIONS", "FileProblem", "check_extension", "detect_encoding", "read_rows", "sniff_delimiter"]
+__all__ = [
+    "EXTENSIONS", "FileProblem", "check_extension", "detect_encoding", "kept_cells", "read_rows", "sniff_delimiter",
+]

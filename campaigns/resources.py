@@ -17,6 +17,7 @@ from campaigns.exports import safe_cell
 from campaigns.models import Contact, ContactList, OptOut
 from campaigns.numbers import normalise_number
 from smsconsole.models import Account
+from smsconsole.tenancy import parse_id
 
 
 class CustomFieldsWidget(widgets.JSONWidget):
@@ -54,7 +55,8 @@ class NormalisedPhoneMixin:
         raw = str(row.get(column) or "").strip()
         key = (model, raw)
         if key not in self._owners:
-            self._owners[key] = model.objects.filter(pk=raw).first() if raw.isdigit() else None
+            pk = parse_id(raw)
+            self._owners[key] = model.objects.filter(pk=pk).first() if pk is not None else None
         owner = self._owners[key]
         if owner is None:
             raise ValidationError({column: _("No %(model)s with id “%(id)s”.") % {

@@ -17,6 +17,7 @@ from campaigns.numbers import normalise_number
 from campaigns.recipient_files import FileProblem, check_extension
 from campaigns.tasks import import_recipients
 from smsconsole.models import audit
+from smsconsole.upload_limits import too_large
 
 
 def check_upload(uploaded_file):
@@ -28,7 +29,7 @@ def check_upload(uploaded_file):
     if uploaded_file.size == 0:
         raise ValidationError(_("The file is empty."), code="empty")
     limit = settings.SMS_IMPORT_MAX_BYTES
-    if uploaded_file.size > limit:
+    if too_large(uploaded_file, limit):
         raise ValidationError(
             _("The file is %(size)s; files up to %(limit)s can be imported."),
             code="too_large",

@@ -10,9 +10,10 @@ date variable in one is rejected by the value check like any other unparseable v
 """
 
 import posixpath
-from array import array
 import re
 import zipfile
+import zlib
+from array import array
 from xml.etree.ElementTree import ParseError, iterparse
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -133,16 +134,28 @@ def _shared_strings(archive):
 
 
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension ref="[A-Z]+\d+:[A-Z]+(\d+)"')
+# No row with a cell takes fewer bytes of sheet XML than this (`<row r="9"><c r="A9"><v>1</v></c></row>`).
+MIN_ROW_BYTES = 24
+# What a damaged archive raises while it is read: a bad CRC, broken deflate data, a cut-off member.
+DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError)
 
 
 def declared_rows(path):
-    """The last row number the sheet's <dimension> declares, or None; read without parsing the sheet."""
+    """At most how many rows the first sheet has, or None; read without parsing the sheet.
+
+    The sheet's <dimension> names its last row *number*, which says nothing of the count: two rows
+    numbered 1 and 5,000,000 are two rows. So the figure is capped by what the sheet's XML could
+    hold, and a small file is never refused for a far-away row number.
+    """
     try:
-        with zipfile.ZipFile(path) as archive, archive.open(_first_sheet_path(archive)) as handle:
-            match = _DIMENSION.search(handle.read(4096))
-    except (zipfile.BadZipFile, KeyError, OSError, ParseError, XlsxError):
+        with zipfile.ZipFile(path) as archive:
+            sheet_path = _first_sheet_path(archive)
+            size = archive.getinfo(sheet_path).file_size
+            with archive.open(sheet_path) as handle:
+                match = _DIMENSION.search(handle.read(4096))
+    except (KeyError, OSError, ParseError, XlsxError, *DAMAGED):
         return None
-    return int(match.group(1)) if match else None
+    return min(int(match.group(1)), size // MIN_ROW_BYTES) if match else None
 
 
 def iter_rows(path):
@@ -160,12 +173,16 @@ def iter_rows(path):
             sheet_path = _first_sheet_path(archive)
             strings = _shared_strings(archive)
             handle = archive.open(sheet_path)
-        except KeyError as exc:
+        except (KeyError, ParseError) as exc:
             raise XlsxError("not_xlsx") from exc
-        except ParseError as exc:
-            raise XlsxError("not_xlsx") from exc
+        except DAMAGED as exc:
+            raise XlsxError("damaged") from exc
         with handle:
-            yield from _sheet_rows(handle, strings)
+            try:
+                yield from _sheet_rows(handle, strings)
+            except DAMAGED as exc:
+                # Found only once the damaged part of the sheet is inflated, possibly after many rows.
+                raise XlsxError("damaged") from exc
 
 
 def _sheet_rows(handle, strings):

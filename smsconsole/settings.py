@@ -96,6 +96,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# django-import-export admits any staff user unless these are set; the admins that import and
+# export also check the model permissions themselves (campaigns.admin.PermissionCheckedImportExport).
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -118,8 +123,15 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
-# Qualification documents are at most 2 MB each; refuse much larger request bodies early.
+# Form fields other than files: qualification forms are the largest, far below this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+FILE_UPLOAD_HANDLERS = [
+    # First: discards a file once it passes SMS_UPLOAD_MAX_BYTES instead of storing it.
+    "smsconsole.upload_limits.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
@@ -159,6 +171,8 @@ LOGGING = {
 # Recipient file imports (campaigns.importer).
 SMS_IMPORT_MAX_ROWS = env_int("SMS_IMPORT_MAX_ROWS", 1_000_000, minimum=1)
 SMS_IMPORT_MAX_BYTES = env_int("SMS_IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
+# The largest file any form accepts (recipient files are the largest); bigger ones are not stored.
+SMS_UPLOAD_MAX_BYTES = max(SMS_IMPORT_MAX_BYTES, SMS_DOCUMENT_MAX_BYTES, 20 * 1024 * 1024)
 # Rows repeating a number with different variables: keep_first keeps the first row and reports the
 # rest; reject_number rejects every row of that number, since it cannot be told which is right.
 SMS_IMPORT_DUPLICATE_POLICY = env_str("SMS_IMPORT_DUPLICATE_POLICY", "keep_first")

@@ -29,6 +29,23 @@ def require_operator(request):
     return membership
 
 
+MAX_ID = 2**63 - 1  # the largest value of a BigAutoField
+
+
+def parse_id(raw):
+    """An object id typed into a URL or form as an int, or None.
+
+    ASCII digits only: `str.isdigit()` also accepts "²" and other Unicode digits, which int()
+    refuses or the database cannot compare, and an id beyond the column's range is no id either.
+    """
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw if 0 < raw <= MAX_ID else None
+    if not isinstance(raw, str) or not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_ID else None
+
+
 def scoped(request, model, *, account_path="account"):
     """`model`'s objects that belong to the request's account; `account_path` is the lookup to it."""
     membership = require_membership(request)
@@ -36,6 +53,9 @@ def scoped(request, model, *, account_path="account"):
 
 
 def get_scoped_or_404(request, model, pk, *, account_path="account"):
+    pk = parse_id(pk)
+    if pk is None:
+        raise Http404
     obj = scoped(request, model, account_path=account_path).filter(pk=pk).first()
     if obj is None:
         raise Http404

@@ -20,3 +20,8 @@ urlpatterns = [
     path("", include("templates_app.urls")),
     path("", include("campaigns.urls")),
 ]
+
+handler400 = "smsconsole.errors.bad_request"
+handler403 = "smsconsole.errors.permission_denied"
+handler404 = "smsconsole.errors.page_not_found"
+handler500 = "smsconsole.errors.server_error"

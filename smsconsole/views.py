@@ -1,3 +1,5 @@
+import time
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -26,13 +28,29 @@ ACTION_LABELS = {
 }
 
 
+# How long after a create or reset the detail page may show the new secret (once).
+SECRET_SHOWN_WITHIN = 600
+
+
 def _secret_session_key(app):
-    return f"smsconsole:application-secret:{app.pk}"
+    return f"smsconsole:show-secret:{app.pk}"
 
 
-def _remember_secret_once(request, app, plaintext):
-    # The session lives server-side; the detail page pops it, so the plaintext is shown exactly once.
-    request.session[_secret_session_key(app)] = plaintext
+def _offer_secret_once(request, app):
+    """Lets the next detail page show the application's new secret, once, within a few minutes.
+
+    The session holds only that permission and its deadline; the secret itself stays where it
+    is stored encrypted, in the application's row. (Sessions are plain base64 in the database:
+    a plaintext secret there sat readable for up to two weeks.)
+    """
+    request.session[_secret_session_key(app)] = int(time.time()) + SECRET_SHOWN_WITHIN
+
+
+def _secret_to_show(request, app):
+    deadline = request.session.pop(_secret_session_key(app), None)
+    if isinstance(deadline, int) and deadline >= time.time():
+        return app.app_secret
+    return None
 
 
 def _count_per_application(model):
@@ -85,13 +103,13 @@ def application_create(request):
     form = ApplicationForm(request.POST or None, account=membership.account)
     if form.is_valid():
         try:
-            app, plaintext = create_application(membership.account, **form.cleaned_data)
+            app, _plaintext = create_application(membership.account, **form.cleaned_data)
         except IntegrityError:
             # Another request created the same name between the form check and the insert.
             form.add_error("name", _("The account already has an application with this name."))
         else:
             audit(request.user, "create", app, after={f: form.cleaned_data[f] for f in AUDITED_FIELDS})
-            _remember_secret_once(request, app, plaintext)
+            _offer_secret_once(request, app)
             messages.success(request, _("Application created. Copy its secret now: it is shown only once."))
             return redirect("application_detail", pk=app.pk)
     return render(request, "smsconsole/application_form.html", {"form": form})
@@ -100,7 +118,7 @@ def application_create(request):
 @login_required
 def application_detail(request, pk):
     app = get_scoped_or_404(request, Application, pk)
-    secret = request.session.pop(_secret_session_key(app), None)
+    secret = _secret_to_show(request, app)
     history = AuditLog.objects.filter(
         account=app.account, object_type=Application._meta.model_name, object_id=str(app.pk)
     ).select_related("actor")[:10]
@@ -145,9 +163,9 @@ def application_reset_secret(request, pk):
     app = get_scoped_or_404(request, Application, pk)
     if request.method != "POST":
         return render(request, "smsconsole/application_reset_secret.html", {"app": app})
-    plaintext = app.reset_secret()
+    app.reset_secret()
     audit(request.user, "reset_secret", app)
-    _remember_secret_once(request, app, plaintext)
+    _offer_secret_once(request, app)
     messages.success(request, _("A new secret was issued; the old one no longer works. Copy it now."))
     return redirect("application_detail", pk=app.pk)
 

@@ -11,7 +11,7 @@ from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -20,6 +20,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
 from smsconsole.models import audit
+from smsconsole.tenancy import parse_id
 from templates_app import notifications, reasons
 from templates_app.models import NotificationContact, Qualification, Signature, Template, TemplateVariable
 
@@ -202,7 +203,10 @@ class ReviewAdmin(admin.ModelAdmin):
     def _object_for_decision(self, request, object_id):
         if not self.can_review(request):
             raise PermissionDenied
-        return get_object_or_404(self.get_queryset(request), pk=object_id)
+        pk = parse_id(object_id)
+        if pk is None:
+            raise Http404
+        return get_object_or_404(self.get_queryset(request), pk=pk)
 
     def _change_url(self, obj):
         return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])

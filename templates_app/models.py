@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sms import text
 from smsconsole.models import Account, Application, TransitionError, compare_and_set
+from smsconsole.upload_limits import too_large
 from templates_app import reasons, rules
 
 
@@ -90,7 +91,7 @@ def validate_document(upload):
             _("The file name must not contain spaces or any of \" # ' $ %% & * / | < > { } [ ] ; ? !"),
             code="name_chars",
         )
-    if upload.size > settings.SMS_DOCUMENT_MAX_BYTES:
+    if too_large(upload, settings.SMS_DOCUMENT_MAX_BYTES):
         raise ValidationError(
             _("The file is larger than %(mb)s MB.") % {"mb": settings.SMS_DOCUMENT_MAX_BYTES // (1024 * 1024)},
             code="size",

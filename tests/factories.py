@@ -2,10 +2,10 @@
 
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from smsconsole import roles
 from smsconsole.models import Account, Membership, create_application as _create_application
 from templates_app.models import NotificationContact, Qualification, Signature, Template, TemplateVariable
 
@@ -32,17 +32,7 @@ def create_user(username, *, account=None, role=Membership.Role.OPERATOR, staff=
 
 
 def create_reviewer(username="rita"):
-    user = create_user(username, staff=True)
-    perms = Permission.objects.filter(
-        content_type__app_label="templates_app",
-        codename__in=[
-            f"{action}_{model}"
-            for action in ("view", "change")
-            for model in ("qualification", "signature", "template")
-        ],
-    )
-    user.user_permissions.add(*perms)
-    return user
+    return roles.make_reviewer(create_user(username, staff=True))
 
 
 def create_account(name="Acme"):

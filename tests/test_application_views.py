@@ -22,7 +22,13 @@ def url(name, app=None):
 
 
 def secret_key(app):
-    return f"smsconsole:application-secret:{app.pk}"
+    return f"smsconsole:show-secret:{app.pk}"
+
+
+def stored_sessions():
+    from django.contrib.sessions.models import Session
+
+    return [(row.session_data, str(row.get_decoded())) for row in Session.objects.all()]
 
 
 # Creating
@@ -38,6 +44,8 @@ def test_it_creates_an_application_and_shows_its_secret_once(alice_client, acme)
     assert app.ip_allowlist == "203.0.113.7\n198.51.100.0/24\n2001:db8::/32"
     assert app.default_region == "CN"
 
+    # Until the page is opened the session holds a permission to show it, not the secret.
+    assert all(app.app_secret not in raw + decoded for raw, decoded in stored_sessions())
     first = alice_client.get(url("application_detail", app))
     assert first.context["secret"] == app.app_secret
     assert app.app_secret in first.content.decode()
@@ -177,6 +185,7 @@ def test_reset_secret_issues_a_new_secret_shown_once(alice_client, shop):
     assert response.status_code == 302
     shop.refresh_from_db()
     assert shop.app_secret != old_secret
+    assert all(shop.app_secret not in raw + decoded for raw, decoded in stored_sessions())
     assert alice_client.get(url("application_detail", shop)).context["secret"] == shop.app_secret
     assert alice_client.get(url("application_detail", shop)).context["secret"] is None
 
@@ -324,3 +333,10 @@ def test_anonymous_visitors_are_sent_to_login(client, shop, name):
     response = client.get(url(name, shop))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+def test_the_secret_is_not_shown_once_its_few_minutes_have_passed(alice_client, shop, time_machine):
+    time_machine.move_to("2026-12-01 10:00:00+08:00", tick=False)
+    alice_client.post(url("application_reset_secret", shop))
+    time_machine.shift(11 * 60)
+    assert alice_client.get(url("application_detail", shop)).context["secret"] is None

@@ -29,6 +29,6 @@ def test_the_xlsx_export_stores_formulas_as_text():
     write_xlsx(out, ["row", "value"], [[1, "=1+1"], [2, "+8613800138000"]])
     out.seek(0)
     sheet = load_workbook(out).active
-    assert sheet["B2"].value == "'=1+1"
+    assert sheet["B2"].value == "=1+1"  # a text cell: shown as typed, never evaluated
     assert sheet["B2"].data_type == "s"
     assert sheet["B3"].value == "+8613800138000"

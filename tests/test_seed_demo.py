@@ -28,8 +28,8 @@ def seed(*args):
     return out.getvalue()
 
 
-def seed_json():
-    return json.loads(seed("--json"))
+def seed_json(*args):
+    return json.loads(seed("--json", *args))
 
 
 def counts():
@@ -46,12 +46,20 @@ def test_running_it_twice_changes_nothing_and_keeps_the_app_key_and_secret():
     before = counts()
     password_hashes = dict(get_user_model().objects.values_list("username", "password"))
 
-    second = seed_json()
+    second = seed_json("--show-secret")
 
     assert counts() == before
     assert dict(get_user_model().objects.values_list("username", "password")) == password_hashes
     assert second == first
     assert before["Application"] == 1
+
+
+def test_the_secret_is_printed_when_created_and_on_request_only():
+    created = seed_json()["applications"][0]["app_secret"]
+    again = seed_json()["applications"][0]
+    assert created and again["app_secret"] is None
+    assert "seed_demo --show-secret" in seed() and created not in seed()
+    assert seed_json("--show-secret")["applications"][0]["app_secret"] == created
 
 
 def test_the_json_output_is_one_object_of_the_documented_shape(settings):
@@ -163,9 +171,13 @@ def test_roles_and_permissions_are_as_documented():
     assert operator.membership.account.name == viewer.membership.account.name == "Demo Company"
     assert reviewer.is_staff and not reviewer.is_superuser
     assert not Membership.objects.filter(user=reviewer).exists()
-    for model in ("qualification", "signature", "template", "notificationcontact"):
+    for model in ("qualification", "signature", "template"):
         assert reviewer.has_perm(f"templates_app.view_{model}")
         assert reviewer.has_perm(f"templates_app.change_{model}")
+    # Other accounts' contacts, members and audit trail are not a reviewer's business.
+    for permission in ("templates_app.change_notificationcontact", "campaigns.view_contact",
+                       "campaigns.view_optout", "smsconsole.view_membership", "smsconsole.view_auditlog"):
+        assert not reviewer.has_perm(permission)
     assert reviewer.has_perm("smsconsole.view_application")
     assert not reviewer.has_perm("smsconsole.change_application")
     assert not reviewer.has_perm("templates_app.delete_template")
@@ -205,6 +217,7 @@ def test_the_readable_summary_shows_the_url_logins_and_keys():
 
     app = data["applications"][0]
     assert data["console_url"] in text
-    assert app["app_key"] in text and app["app_secret"] in text
+    assert app["app_key"] in text and "--show-secret" in text
+    assert app["app_secret"] in seed("--show-secret")
     for user in data["users"]:
         assert user["username"] in text

@@ -1,6 +1,8 @@
 from campaigns.models.audience import (  # noqa: F401
     Contact,
     ContactList,
+    ListImport,
+    ListImportRejectedRow,
     OptOut,
     Recipient,
     RecipientImport,

@@ -71,6 +71,51 @@ class Contact(models.Model):
         return f"{self.name} {self.phone}".strip()
 
 
+class ListImport(models.Model):
+    """One file imported into a contact list or the opt-out list from the console, and its result.
+
+    Stored as rows (the rejected ones in ListImportRejectedRow), not in the session: a file of
+    rejected rows once made a 20 MB session that every later page loaded.
+    """
+
+    class Kind(models.TextChoices):
+        CONTACTS = "contacts", _("Contacts")  # into `contact_list`
+        OPT_OUTS = "opt_outs", _("Opt-outs")  # into the account's opt-out list
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="list_imports")
+    kind = models.CharField(max_length=16, choices=Kind)
+    contact_list = models.ForeignKey(
+        ContactList, null=True, blank=True, on_delete=models.CASCADE, related_name="imports"
+    )
+    original_name = models.CharField(_("file"), max_length=255)
+    rows = models.PositiveIntegerField(_("rows read"), default=0)
+    added = models.PositiveIntegerField(_("added"), default=0)
+    existing = models.PositiveIntegerField(_("already there"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="opt_outs", contact_list__isnull=True)
+                | models.Q(kind="contacts", contact_list__isnull=False),
+                name="list_import_target_matches_kind",
+            ),
+        ]
+
+
+class ListImportRejectedRow(models.Model):
+    list_import = models.ForeignKey(ListImport, on_delete=models.CASCADE, related_name="rejected_rows")
+    row_number = models.PositiveIntegerField()
+    cells = models.JSONField(default=list)  # as kept by recipient_files.kept_cells
+    reason = models.CharField(max_length=48)
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["list_import", "row_number"], name="list_rejected_by_import")]
+
+
 def upload_path(instance, filename):
     ext = os.path.splitext(filename)[1].lower()
     return f"imports/{instance.account_id}/{uuid.uuid4().hex}{ext}"

@@ -13,12 +13,14 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from campaigns.contact_forms import ContactForm, ContactListForm, UploadForm
-from campaigns.contacts_import import ImportResult, default_region, import_contacts, problem_message, stored_upload
+from campaigns.contacts_import import (
+    default_region, import_contacts, problem_message, rejected_csv_lines, rejected_rows, stored_upload,
+)
 from campaigns.exports import csv_lines, write_xlsx
-from campaigns.models import Contact, ContactList
+from campaigns.models import Contact, ContactList, ListImport
 from campaigns.recipient_files import FileProblem
 from smsconsole.models import audit
-from smsconsole.tenancy import get_scoped_or_404, require_membership, require_operator, scoped
+from smsconsole.tenancy import get_scoped_or_404, parse_id, require_membership, require_operator, scoped
 
 PAGE_SIZE = 50
 REJECTED_SHOWN = 500
@@ -143,49 +145,58 @@ def list_delete(request, pk):
     )
 
 
-def _session_key(contact_list):
-    return f"contact_import:{contact_list.pk}"
+def stored_result(request, queryset):
+    """The ListImport named by ?result= or ?rejected=, within `queryset` (the request's account and
+    target), or None when the request names none."""
+    raw = request.GET.get("result", request.GET.get("rejected"))
+    if raw is None:
+        return None
+    pk = parse_id(raw)
+    result = queryset.filter(pk=pk).first() if pk is not None else None
+    if result is None:
+        raise Http404
+    return result
+
+
+def result_response(request, result, template, filename, context):
+    """The result page of a list import, or with ?rejected= its rejected rows as CSV."""
+    if "rejected" in request.GET:
+        response = StreamingHttpResponse(rejected_csv_lines(result), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(True, filename)
+        return response
+    rejected = list(rejected_rows(result, REJECTED_SHOWN))
+    return render(request, template, {**context, "result": result, "rejected": rejected, "shown": REJECTED_SHOWN})
+
+
+def import_audit_entry(result):
+    return {"file": result.original_name, "rows": result.rows, "added": result.added,
+            "existing": result.existing, "rejected": result.rejected}
 
 
 @login_required
 def list_import(request, pk):
-    """Upload form; after an upload, the result (from the session) and its rejected rows as CSV.
-
-    The result, rejected rows included, is kept in the session so the page can be reloaded and the
-    rejected rows downloaded without reading the file again; it lasts until the next import.
-    """
+    """Upload form; after an upload, its stored result (?result=ID) and rejected rows (?rejected=ID)."""
     membership = require_operator(request)
     contact_list = _get_list(request, pk)
-    key = _session_key(contact_list)
-    stored = request.session.get(key)
-    if request.method == "GET" and stored and "rejected" in request.GET:
-        result = ImportResult.from_dict(stored)
-        response = StreamingHttpResponse(result.rejected_csv_lines(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = content_disposition_header(True, f"{contact_list.name}-rejected.csv")
-        return response
-    if request.method == "GET" and stored and "result" in request.GET:
-        result = ImportResult.from_dict(stored)
-        return render(
-            request, "campaigns/contact_list_import_result.html",
-            {"contact_list": contact_list, "result": result, "rejected": list(result.rejected_rows())[:REJECTED_SHOWN],
-             "shown": REJECTED_SHOWN},
-        )
+    if request.method == "GET":
+        results = ListImport.objects.filter(account=membership.account, contact_list=contact_list)
+        result = stored_result(request, results)
+        if result is not None:
+            return result_response(
+                request, result, "campaigns/contact_list_import_result.html", f"{contact_list.name}-rejected.csv",
+                {"contact_list": contact_list},
+            )
     form = UploadForm(request.POST or None, request.FILES or None, region=default_region(membership.account))
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             with stored_upload(upload) as path:
-                result = import_contacts(contact_list, path, upload.name, form.cleaned_data["region"])
+                result = import_contacts(contact_list, path, upload.name, form.cleaned_data["region"], request.user)
         except FileProblem as problem:
             form.add_error("file", problem_message(problem))
         else:
-            audit(
-                request.user, "import_contacts", contact_list,
-                after={"file": upload.name, "rows": result.rows, "added": result.added,
-                       "existing": result.existing, "rejected": result.rejected_count},
-            )
-            request.session[key] = result.as_dict()
-            return redirect(f"{request.path}?result=1")
+            audit(request.user, "import_contacts", contact_list, after=import_audit_entry(result))
+            return redirect(f"{request.path}?result={result.pk}")
     return render(request, "campaigns/contact_list_import.html", {"contact_list": contact_list, "form": form})
 
 

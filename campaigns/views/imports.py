@@ -18,7 +18,7 @@ from campaigns.exports import csv_lines, write_xlsx
 from campaigns.import_forms import ImportForm
 from campaigns.models import RecipientImport
 from smsconsole.models import Application, TransitionError, audit
-from smsconsole.tenancy import get_scoped_or_404, require_membership, require_operator, scoped
+from smsconsole.tenancy import get_scoped_or_404, parse_id, require_membership, require_operator, scoped
 from templates_app.models import Template
 
 PAGE_SIZE = 50
@@ -79,8 +79,8 @@ def import_create(request):
                 return redirect("campaigns:import_detail", pk=recipient_import.pk)
         chosen = form.cleaned_data.get("template")
     else:
-        pk = request.GET.get("template", "")
-        chosen = templates.select_related("application").filter(pk=pk).first() if pk.isdigit() else None
+        pk = parse_id(request.GET.get("template"))
+        chosen = templates.select_related("application").filter(pk=pk).first() if pk is not None else None
         if request.headers.get("HX-Request"):
             return render(request, "campaigns/_import_layout.html", _layout_context(chosen))
         initial = {"template": chosen, "application": chosen.application if chosen else None}

@@ -2,21 +2,21 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from campaigns.contact_forms import OptOutForm, UploadForm
-from campaigns.contacts_import import ImportResult, default_region, import_opt_outs, problem_message, stored_upload
-from campaigns.models import OptOut
+from campaigns.contacts_import import default_region, import_opt_outs, problem_message, stored_upload
+from campaigns.models import ListImport, OptOut
 from campaigns.recipient_files import FileProblem
-from campaigns.views.contact_lists import NUMBER_SEPARATORS, REJECTED_SHOWN, export_response
+from campaigns.views.contact_lists import (
+    NUMBER_SEPARATORS, export_response, import_audit_entry, result_response, stored_result,
+)
 from smsconsole.models import audit
 from smsconsole.tenancy import get_scoped_or_404, require_membership, require_operator, scoped
 
 PAGE_SIZE = 50
-SESSION_KEY = "opt_out_import"
 
 
 def _snapshot(opt_out):
@@ -72,38 +72,25 @@ def opt_out_delete(request, pk):
 
 @login_required
 def opt_out_import(request):
-    """Upload form; after an upload, the result (kept in the session) and its rejected rows as CSV."""
+    """Upload form; after an upload, its stored result (?result=ID) and rejected rows (?rejected=ID)."""
     membership = require_operator(request)
     account = membership.account
-    stored = request.session.get(SESSION_KEY)
-    if request.method == "GET" and stored and "rejected" in request.GET:
-        result = ImportResult.from_dict(stored)
-        response = StreamingHttpResponse(result.rejected_csv_lines(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = content_disposition_header(True, "opt-outs-rejected.csv")
-        return response
-    if request.method == "GET" and stored and "result" in request.GET:
-        result = ImportResult.from_dict(stored)
-        return render(
-            request, "campaigns/opt_out_import_result.html",
-            {"result": result, "rejected": list(result.rejected_rows())[:REJECTED_SHOWN], "shown": REJECTED_SHOWN},
-        )
+    if request.method == "GET":
+        result = stored_result(request, ListImport.objects.filter(account=account, kind=ListImport.Kind.OPT_OUTS))
+        if result is not None:
+            return result_response(request, result, "campaigns/opt_out_import_result.html", "opt-outs-rejected.csv", {})
     form = UploadForm(request.POST or None, request.FILES or None, region=default_region(account))
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             with stored_upload(upload) as path:
-                result = import_opt_outs(account, path, upload.name, form.cleaned_data["region"])
+                result = import_opt_outs(account, path, upload.name, form.cleaned_data["region"], request.user)
         except FileProblem as problem:
             form.add_error("file", problem_message(problem))
         else:
             # A bulk change of the account's list: the audit entry is about the account, with the counts.
-            audit(
-                request.user, "import_opt_outs", account, account=account,
-                after={"file": upload.name, "rows": result.rows, "added": result.added,
-                       "existing": result.existing, "rejected": result.rejected_count},
-            )
-            request.session[SESSION_KEY] = result.as_dict()
-            return redirect(f"{request.path}?result=1")
+            audit(request.user, "import_opt_outs", account, account=account, after=import_audit_entry(result))
+            return redirect(f"{request.path}?result={result.pk}")
     return render(request, "campaigns/opt_out_import.html", {"form": form})
 
 

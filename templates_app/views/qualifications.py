@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from smsconsole.models import audit
-from smsconsole.tenancy import get_scoped_or_404, require_membership, require_operator, scoped
+from smsconsole.tenancy import get_scoped_or_404, parse_id, require_membership, require_operator, scoped
 from templates_app.forms.qualifications import QualificationForm
 from templates_app.models import Qualification
 
@@ -146,7 +146,7 @@ def qualification_delete(request, pk):
 def qualification_batch_delete(request):
     require_operator(request)
     limit = settings.SMS_QUALIFICATION_BATCH_DELETE_MAX
-    ids = {int(value) for value in request.POST.getlist("ids") if value.isdigit()}
+    ids = {pk for pk in map(parse_id, request.POST.getlist("ids")) if pk is not None}
     if len(ids) > limit:
         messages.error(request, _("At most %(n)s qualifications can be deleted at once.") % {"n": limit})
         return redirect("templates_app:qualification_list")

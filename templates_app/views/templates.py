@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from sms import text
 from smsconsole.models import TransitionError, audit
-from smsconsole.tenancy import require_membership, require_operator, scoped
+from smsconsole.tenancy import parse_id, require_membership, require_operator, scoped
 from templates_app import rules
 from templates_app.forms.templates import TemplateFilterForm, TemplateForm, problem_message, variable_field_name
 from templates_app.models import Signature, Template, TemplateVariable
@@ -38,9 +38,10 @@ def _get_template(request, pk):
 
 def _scoped_signature(request, raw_id):
     """The account's signature with that id, or None: another account's id reveals nothing."""
-    if not raw_id or not str(raw_id).isdigit():
+    pk = parse_id(raw_id)
+    if pk is None:
         return None
-    return scoped(request, Signature, account_path=ACCOUNT_PATH).filter(pk=raw_id).first()
+    return scoped(request, Signature, account_path=ACCOUNT_PATH).filter(pk=pk).first()
 
 
 def _snapshot(template):
@@ -159,10 +160,7 @@ def _delete(request, templates):
 @require_POST
 def template_batch_delete(request):
     require_operator(request)
-    try:
-        ids = sorted({int(value) for value in request.POST.getlist("ids")})
-    except ValueError:
-        raise Http404 from None
+    ids = sorted({pk for pk in map(parse_id, request.POST.getlist("ids")) if pk is not None})
     limit = settings.SMS_TEMPLATE_BATCH_DELETE_MAX
     if not ids:
         messages.error(request, _("Select the templates to delete."))

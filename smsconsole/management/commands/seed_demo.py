@@ -11,13 +11,13 @@ import zlib
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import ProviderConnection
+from smsconsole import roles
 from smsconsole.models import Account, Application, Membership, create_application
 from templates_app import rules
 from templates_app.models import NotificationContact, Qualification, Signature, Template, TemplateVariable
@@ -37,15 +37,6 @@ USERS = [
     ("admin", "admin", None, True, True),
 ]
 
-REVIEWER_PERMISSIONS = [
-    ("templates_app", action, model)
-    for model in ("qualification", "signature", "template", "notificationcontact")
-    for action in ("view", "change")
-] + [
-    ("smsconsole", "view", model)
-    for model in ("account", "membership", "application", "auditlog")
-]
-
 # name, type, content, variables as (attribute, max_length) by position
 TEMPLATES = [
     ("Login code", "verification", "Your verification code is ${1}, valid for 5 minutes.", [("CHARDIGIT", 6)]),
@@ -57,6 +48,7 @@ TEMPLATES = [
 ]
 
 CONTACT = {"name": "Demo Ops", "email": "ops@demo.example.com", "phone": "13800000000"}
+NOT_SHOWN = "(printed when it was created; `manage.py seed_demo --show-secret` prints it again)"
 
 
 def _png(width=240, height=160):
@@ -100,17 +92,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Print one JSON object instead of a summary.")
+        parser.add_argument(
+            "--show-secret", action="store_true",
+            help="Print the demo application's secret even though it already existed (it is printed when created).",
+        )
 
     def handle(self, *args, **options):
         password = os.environ.get("SEED_PASSWORD") or DEMO_PASSWORD
         with transaction.atomic():
-            summary = self.seed(password)
+            summary = self.seed(password, options["show_secret"])
         if options["json"]:
             self.stdout.write(_dumps(summary))
         else:
             self.stdout.write(_readable(summary))
 
-    def seed(self, password):
+    def seed(self, password, show_secret=False):
         account, _created = Account.objects.get_or_create(
             name=ACCOUNT_NAME, defaults={"company_name": f"{ACCOUNT_NAME} Ltd"}
         )
@@ -119,10 +115,12 @@ class Command(BaseCommand):
             users[role] = self._user(username, password, staff, superuser)
             if membership_role is not None:
                 Membership.objects.get_or_create(user=users[role], defaults={"account": account, "role": membership_role})
-        users["reviewer"].user_permissions.add(*self._permissions(REVIEWER_PERMISSIONS))
-        reviewer = users["reviewer"]
+        try:
+            reviewer = roles.make_reviewer(users["reviewer"])
+        except LookupError as error:
+            raise CommandError(str(error)) from None
 
-        app, secret = self._application(account)
+        app, secret = self._application(account, show_secret)
         qualification = self._qualification(account, reviewer)
         signatures = {kind: self._signature(app, kind, qualification, reviewer) for kind in rules.TEMPLATE_TYPES}
         templates = [
@@ -178,22 +176,14 @@ class Command(BaseCommand):
             user.save(update_fields=["password"])
         return user
 
-    def _permissions(self, triples):
-        wanted = {(app_label, f"{action}_{model}") for app_label, action, model in triples}
-        permissions = [
-            p for p in Permission.objects.select_related("content_type")
-            if (p.content_type.app_label, p.codename) in wanted
-        ]
-        if len(permissions) != len(wanted):
-            raise CommandError("Some permissions are missing; run `manage.py migrate` first.")
-        return permissions
-
-    def _application(self, account):
+    def _application(self, account, show_secret):
+        """The demo application and its secret when just created or asked for, else None: a secret
+        printed at every `make run` ends up in terminal scroll-back and CI logs."""
         app = Application.objects.filter(account=account, name=APPLICATION_NAME).first()
         if app is None:
             app, secret = create_application(account, APPLICATION_NAME)
         else:
-            secret = app.app_secret
+            secret = app.app_secret if show_secret else None
         if app.status != Application.Status.LAUNCHED:
             app.launch()
         return app, secret
@@ -271,7 +261,7 @@ def _readable(summary):
             "",
             f"Application {app['name']}:",
             f"  app_key:    {app['app_key']}",
-            f"  app_secret: {app['app_secret']}",
+            f"  app_secret: {app['app_secret'] or NOT_SHOWN}",
             "  signatures: " + ", ".join(f"【{s['name']}】 {s['type']} {s['channel_number']}" for s in app["signatures"]),
             "  templates:",
         ]
