@@ -6,7 +6,7 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -290,14 +290,9 @@ class Signature(ReviewedModel):
 
 
 def _urge(obj):
-    """Compare-and-set of the one urge a pending item gets."""
-    now = timezone.now()
-    urged = type(obj).objects.filter(pk=obj.pk, status=obj.Status.PENDING_REVIEW, urged_at__isnull=True).update(urged_at=now)
-    if urged:
-        obj.urged_at = now
-    else:
-        obj.refresh_from_db(fields=["status", "urged_at"])
-    return bool(urged)
+    """The one urge a pending item gets: pending stays pending, and only if it was never urged."""
+    pending = obj.Status.PENDING_REVIEW
+    return compare_and_set(obj, {pending}, pending, Q(urged_at__isnull=True), urged_at=timezone.now())
 
 
 def _new_channel_number():
