@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from campaigns import import_reasons
-from campaigns.contacts_import import MAX_BYTES, reason_label, region_choices
+from campaigns.contacts_import import MAX_BYTES, reason_label
+from smsconsole.regions import region_choices
 from smsconsole.upload_limits import too_large
 from campaigns.models import Contact, ContactList, OptOut
 from campaigns.numbers import normalise_number
@@ -93,7 +94,7 @@ class ContactForm(forms.Form):
     def __init__(self, *args, contact_list, region, instance=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.contact_list, self.instance = contact_list, instance
-        self.fields["region"].choices = region_choices()
+        self.fields["region"].choices = region_choices(first=region)
         self.fields["region"].initial = region
         self.custom = []
         for index, field_name in enumerate(contact_list.field_names):
@@ -150,7 +151,7 @@ class OptOutForm(forms.ModelForm):
     def __init__(self, *args, account, region, **kwargs):
         super().__init__(*args, **kwargs)
         self.account = account
-        self.fields["region"].choices = region_choices()
+        self.fields["region"].choices = region_choices(first=region)
         self.fields["region"].initial = region
         self.order_fields(["phone", "region", "note"])
 
@@ -179,7 +180,7 @@ class UploadForm(forms.Form):
 
     def __init__(self, *args, region, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["region"].choices = region_choices()
+        self.fields["region"].choices = region_choices(first=region)
         self.fields["region"].initial = region
 
     def clean_file(self):

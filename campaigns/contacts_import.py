@@ -10,7 +10,6 @@ import os
 import tempfile
 from contextlib import contextmanager
 
-import phonenumbers
 from django.db import transaction
 from django.utils.translation import gettext, gettext_lazy as _
 
@@ -61,13 +60,6 @@ def default_region(account):
         .values_list("default_region", flat=True).first()
     )
     return region or "CN"
-
-
-def region_choices():
-    return [
-        (region, f"{region} +{phonenumbers.country_code_for_region(region)}")
-        for region in sorted(phonenumbers.SUPPORTED_REGIONS)
-    ]
 
 
 @contextmanager
@@ -288,5 +280,5 @@ def import_opt_outs(account, path, filename, region, user=None):
 
 __all__ = [
     "MAX_BYTES", "MAX_ROWS", "DataRows", "contact_columns", "default_region", "import_contacts", "import_opt_outs",
-    "problem_message", "reason_label", "region_choices", "rejected_csv_lines", "rejected_rows", "stored_upload",
+    "problem_message", "reason_label", "rejected_csv_lines", "rejected_rows", "stored_upload",
 ]

@@ -4,7 +4,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from smsconsole.forms import normalise_ip_allowlist, normalise_region
-from smsconsole.models import Account, Application, AuditLog, Membership, TransitionError, audit
+from smsconsole.models import Account, Application, AuditLog, Membership, TransitionError, audit, timezone_choices
 
 
 class MembershipInline(admin.TabularInline):
@@ -13,9 +13,17 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class AccountAdminForm(forms.ModelForm):
+    class Meta:
+        model = Account
+        fields = "__all__"
+        widgets = {"timezone": forms.Select(choices=timezone_choices)}
+
+
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ["name", "company_name", "created_at"]
+    form = AccountAdminForm
+    list_display = ["name", "company_name", "timezone", "created_at"]
     search_fields = ["name", "company_name"]
     inlines = [MembershipInline]
 

@@ -18,5 +18,10 @@ class SmsconsoleConfig(AppConfig):
     verbose_name = _("Accounts and applications")
 
     def ready(self):
+        from axes.signals import user_locked_out
+
+        from smsconsole.logins import record_lockout
+
         # The reviewers' group exists wherever the database does: staff join it in the admin.
         post_migrate.connect(_ensure_reviewer_group, dispatch_uid="smsconsole.reviewer_group")
+        user_locked_out.connect(record_lockout, dispatch_uid="smsconsole.record_lockout")

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from smsconsole.models import Application
+from smsconsole.regions import region_choices
 
 
 def parse_ip_allowlist(text):
@@ -61,18 +62,19 @@ class ApplicationForm(forms.ModelForm):
         formfield_callback = _formfield
         widgets = {
             "ip_allowlist": forms.Textarea(attrs={"rows": 5, "placeholder": "203.0.113.7\n198.51.100.0/24"}),
-            "default_region": forms.TextInput(attrs={"maxlength": 2, "size": 4}),
         }
         help_texts = {
             "upstream_url": _("Replies (MO) from recipients are pushed here."),
             "report_url": _("Delivery reports are pushed here when a send request gives no callback of its own."),
-            "default_region": _("Two-letter region code used for numbers written without a country code, e.g. CN."),
+            "default_region": _("Used for numbers written without a country code."),
         }
 
     def __init__(self, *args, account, **kwargs):
         super().__init__(*args, **kwargs)
         self.account = account
         self.fields["name"].widget.attrs["autofocus"] = True
+        current = self.instance.default_region if self.instance.pk else "CN"
+        self.fields["default_region"].widget = forms.Select(choices=region_choices(first=current))
 
     @property
     def creating(self):

@@ -1,4 +1,5 @@
 import secrets
+import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -31,12 +32,29 @@ def compare_and_set(instance, allowed_from, to, condition=Q(), **fields):
     return True
 
 
+def _default_timezone():
+    return settings.TIME_ZONE
+
+
+def timezone_choices():
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+def validate_timezone(value):
+    # Checked here rather than as field choices: the tz database changes, migrations should not.
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("“%(value)s” is not a time zone name such as Asia/Shanghai."), params={"value": value})
+
+
 class Account(models.Model):
     """A company using the console; every user-visible object belongs to exactly one."""
 
     name = models.CharField(_("name"), max_length=100)
     company_name = models.CharField(_("company name"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Pages, exports and (for promotions) quiet hours follow the account's clock. (Defined after
+    # created_at: in the class body this name hides django.utils.timezone.)
+    timezone = models.CharField(_("time zone"), max_length=64, default=_default_timezone, validators=[validate_timezone])
 
     class Meta:
         verbose_name = _("account")

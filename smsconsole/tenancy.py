@@ -1,6 +1,9 @@
 """The one place that ties a request to its account. Every console query goes through here."""
 
+import zoneinfo
+
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 from django.http import Http404
 
 from smsconsole.models import Membership
@@ -60,6 +63,21 @@ def get_scoped_or_404(request, model, pk, *, account_path="account"):
     if obj is None:
         raise Http404
     return obj
+
+
+class AccountTimezoneMiddleware:
+    """Shows every time of a member's pages and exports in the account's time zone."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        membership = get_membership(request)
+        if membership is not None:
+            timezone.activate(zoneinfo.ZoneInfo(membership.account.timezone))
+        else:
+            timezone.deactivate()
+        return self.get_response(request)
 
 
 def membership_context(request):

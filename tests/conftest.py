@@ -59,6 +59,9 @@ def _eager_celery(settings, tmp_path):
 
     # A full PBKDF2 hash per test user cost minutes across the suite; tests need no strong hash.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The login throttle needs the request, which the test client's login() does not pass; its own
+    # tests (test_login_throttle.py) switch it on and log in through the login page.
+    settings.AXES_ENABLED = False
     app.conf.task_always_eager = True
     settings.MEDIA_ROOT = tmp_path / "media"
     yield

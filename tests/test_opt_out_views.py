@@ -200,3 +200,16 @@ def test_a_read_only_member_sees_the_list_without_change_links(client, bob, acme
     assert "+8613800138000" in html
     assert url("opt_out_create") not in html and url("opt_out_delete", opt_out.pk) not in html
     assert url("opt_out_export", "csv") in html
+
+
+def test_export_times_are_in_the_accounts_time_zone(alice_client, acme):
+    from datetime import datetime, timezone as dt_timezone
+
+    acme.timezone = "Europe/Berlin"
+    acme.save(update_fields=["timezone"])
+    opt_out = create_opt_out(acme, "+8613800138000")
+    OptOut.objects.filter(pk=opt_out.pk).update(created_at=datetime(2026, 7, 1, 12, 0, tzinfo=dt_timezone.utc))
+    lines = streamed_text(alice_client.get(url("opt_out_export", "csv"))).splitlines()
+    assert lines[1].endswith(",2026-07-01T14:00:00+02:00")
+    page = alice_client.get(url("opt_out_list")).content.decode()
+    assert "14:00" in page

@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.contact_forms import OptOutForm, UploadForm
@@ -103,7 +104,8 @@ def opt_out_export(request, fmt):
     opt_outs = scoped(request, OptOut).order_by("-created_at", "-id").values_list("phone", "source", "note", "created_at")
     header = [_("Number"), _("Source"), _("Note"), _("Added at")]
     rows = (
-        [phone, str(sources.get(source, source)), note, created_at.isoformat(timespec="seconds")]
+        # In the account's time zone, as the page shows it (the middleware activated it).
+        [phone, str(sources.get(source, source)), note, timezone.localtime(created_at).isoformat(timespec="seconds")]
         for phone, source, note, created_at in opt_outs.iterator(chunk_size=2000)
     )
     return export_response(fmt, _("opt-outs"), header, rows)

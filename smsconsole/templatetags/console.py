@@ -1,0 +1,18 @@
+"""Template helpers of the console's layout."""
+
+from django import template
+from django.urls import reverse
+from django.utils.html import format_html
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def nav_link(context, url_name, label):
+    """A sidebar link, marked current on its page and the pages below it (the overview only on itself)."""
+    url = reverse(url_name)
+    path = context["request"].path
+    current = path == url if url == "/" else path.startswith(url)
+    if current:
+        return format_html('<a href="{}" aria-current="page">{}</a>', url, label)
+    return format_html('<a href="{}">{}</a>', url, label)
