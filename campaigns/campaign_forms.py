@@ -65,6 +65,10 @@ def variable_field_name(variable):
     return f"var_{variable.position}"
 
 
+def source_field_name(variable):
+    return f"src_{variable.position}"
+
+
 def in_promotion_hours(moment):
     start, end = PROMOTION_HOURS
     return start <= timezone.localtime(moment).hour < end
@@ -85,15 +89,17 @@ def sendable_signatures(signatures, application):
     )
 
 
+def group_send_templates(templates):
+    """The templates a group send may use: active, bound to a signature, not verification codes.
+    The import form offers the same, so no file is prepared for a template campaigns refuse."""
+    return templates.filter(status=Template.Status.ACTIVE, universal=False).exclude(type=MessageType.VERIFICATION)
+
+
 def sendable_templates(templates, signature):
-    """Active templates bound to the signature and of its type; universal ones are not for group sends."""
+    """Group-send templates bound to the signature and of its type."""
     if signature is None:
         return templates.none()
-    return (
-        templates.filter(signature=signature, type=signature.type, status=Template.Status.ACTIVE, universal=False)
-        .exclude(type=MessageType.VERIFICATION)
-        .order_by("name", "pk")
-    )
+    return group_send_templates(templates).filter(signature=signature, type=signature.type).order_by("name", "pk")
 
 
 def _pick(queryset, raw):
@@ -126,20 +132,13 @@ class CampaignForm(forms.Form):
         label=_("Template"),
         help_text=_("Active templates of the signature's type. Verification-code and universal templates cannot be sent in bulk."),
     )
-    mode = forms.ChoiceField(
-        label=_("Variables"),
-        required=False,
-        widget=forms.RadioSelect,
-        choices=[
-            (Campaign.Mode.TEMPLATE, _("The same values for every recipient")),
-            (Campaign.Mode.DIFF, _("Values per recipient, from the recipient file")),
-        ],
-        initial=Campaign.Mode.TEMPLATE,
-    )
     audience = forms.CharField(
         label=_("Recipients"),
         widget=forms.Select,
-        help_text=_("A completed recipient file of this application and template, or a contact list."),
+        help_text=_(
+            "A completed recipient file of this application (with this template's values, or numbers only), "
+            "or a contact list."
+        ),
     )
     when = forms.ChoiceField(
         label=_("Time"),
@@ -161,8 +160,8 @@ class CampaignForm(forms.Form):
         self._contact_lists = contact_lists
         days = settings.SMS_MAX_SCHEDULE_DAYS
         self.fields["scheduled_at"].help_text = _(
-            "In the console's time zone (%(zone)s), at most %(days)s days ahead."
-        ) % {"zone": settings.TIME_ZONE, "days": days}
+            "In the account's time zone (%(zone)s), at most %(days)s days ahead."
+        ) % {"zone": timezone.get_current_timezone_name(), "days": days}
 
         self.fields["application"].queryset = sendable_applications(applications)
         self.current_application = _pick(self.fields["application"].queryset, self._raw("application"))
@@ -174,8 +173,16 @@ class CampaignForm(forms.Form):
             list(TemplateVariable.objects.filter(template=self.current_template).order_by("position"))
             if self.current_template else []
         )
-        mode = self._raw("mode")
-        self.chosen_mode = mode if mode in Campaign.Mode.values and self.template_variables else Campaign.Mode.TEMPLATE
+        self.fields["audience"].widget.choices = self._audience_choices()
+        self.audience_kind, self.audience = self._current_audience()
+        # The audience decides where the values come from: a file imported with this template
+        # carries them per row; a number-only file or a contact list takes typed values, and a
+        # contact list may fill a variable from each contact's name or custom fields.
+        if self.audience_kind == "import" and self.audience.template_id and self.template_variables:
+            self.chosen_mode = Campaign.Mode.DIFF
+        else:
+            self.chosen_mode = Campaign.Mode.TEMPLATE
+        self.source_choices = self._source_choices()
 
         for variable in self.template_variables:
             label = f"${{{variable.position}}}"
@@ -187,7 +194,11 @@ class CampaignForm(forms.Form):
                 help_text=_("%(attribute)s, at most %(max_length)s characters")
                 % {"attribute": variable.get_attribute_display(), "max_length": variable.max_length},
             )
-        self.fields["audience"].widget.choices = self._audience_choices()
+            if self.source_choices:
+                self.fields[source_field_name(variable)] = forms.ChoiceField(
+                    label=_("Value of %(variable)s") % {"variable": f"${{{variable.position}}}"},
+                    choices=self.source_choices, required=False,
+                )
 
         if connections is not None:
             self.fields["connection"] = forms.ModelChoiceField(
@@ -221,35 +232,64 @@ class CampaignForm(forms.Form):
         connection = self._fixed_connection()
         return connection.name if connection else ""
 
-    def variable_fields(self):
-        return [self[variable_field_name(v)] for v in self.template_variables]
+    def variable_rows(self):
+        """Per template variable: its source select (contact lists only) and its value field."""
+        rows = []
+        for variable in self.template_variables:
+            source = self[source_field_name(variable)] if self.source_choices else None
+            rows.append({"source": source, "value": self[variable_field_name(variable)],
+                         "typed": source is None or not source.value()})
+        return rows
+
+    def _current_audience(self):
+        kind, _sep, pk = self._raw("audience").partition(":")
+        pk = parse_id(pk)
+        if pk is None or self.current_application is None:
+            return None, None
+        if kind == "import":
+            found = self._imports.select_related("application", "template").filter(pk=pk).first()
+        elif kind == "list":
+            found = self._contact_lists.annotate(size=Count("contacts")).filter(pk=pk).first()
+        else:
+            found = None
+        return (kind, found) if found is not None else (None, None)
+
+    def _source_choices(self):
+        if self.audience_kind != "list" or not self.template_variables:
+            return []
+        choices = [("", gettext("A value typed here, the same for everyone")), ("name", gettext("Each contact's name"))]
+        choices += [
+            (f"custom:{name}", gettext("Each contact's “%(field)s”") % {"field": name})
+            for name in self.audience.field_names
+        ]
+        return choices
 
     def _audience_choices(self):
         choices = [("", "---------")]
         if self.current_application is None or self.current_template is None:
             return choices
-        imports = self._imports.filter(
-            status=RecipientImport.Status.COMPLETED, application=self.current_application
-        )
-        if self.chosen_mode == Campaign.Mode.DIFF:
-            imports = imports.filter(template=self.current_template)
+        imports = self._imports.filter(status=RecipientImport.Status.COMPLETED, application=self.current_application)
+        recent = imports.filter(contact_list__isnull=True).order_by("-created_at")
+        with_values = recent.filter(template=self.current_template)[:AUDIENCE_CHOICES_LIMIT]
+        numbers_only = recent.filter(template__isnull=True)[:AUDIENCE_CHOICES_LIMIT]
+        if self.template_variables:
+            groups = [(gettext("Recipient files with values per recipient"), with_values),
+                      (gettext("Recipient files with numbers only"), numbers_only)]
         else:
-            imports = imports.filter(Q(template=self.current_template) | Q(template__isnull=True))
-        files = [
-            (f"import:{imp.pk}", self._import_label(imp))
-            for imp in imports.order_by("-created_at")[:AUDIENCE_CHOICES_LIMIT]
-        ]
-        if files:
-            choices.append((gettext("Recipient files"), files))
-        if self.chosen_mode == Campaign.Mode.TEMPLATE:
-            lists = self._contact_lists.annotate(size=Count("contacts")).order_by("name")
-            entries = [
-                (f"list:{cl.pk}", ngettext("%(name)s · %(count)s contact", "%(name)s · %(count)s contacts", cl.size)
-                 % {"name": cl.name, "count": number_format(cl.size, force_grouping=True)})
-                for cl in lists
-            ]
+            # A template without variables takes any file of its application for its numbers.
+            groups = [(gettext("Recipient files"), recent.filter(Q(template=self.current_template) | Q(template__isnull=True))[:AUDIENCE_CHOICES_LIMIT])]
+        for label, files in groups:
+            entries = [(f"import:{imp.pk}", self._import_label(imp)) for imp in files]
             if entries:
-                choices.append((gettext("Contact lists"), entries))
+                choices.append((label, entries))
+        lists = self._contact_lists.annotate(size=Count("contacts")).order_by("name")
+        entries = [
+            (f"list:{cl.pk}", ngettext("%(name)s · %(count)s contact", "%(name)s · %(count)s contacts", cl.size)
+             % {"name": cl.name, "count": number_format(cl.size, force_grouping=True)})
+            for cl in lists
+        ]
+        if entries:
+            choices.append((gettext("Contact lists"), entries))
         return choices
 
     @staticmethod
@@ -275,15 +315,18 @@ class CampaignForm(forms.Form):
         cascade("application", "campaign_options_signatures", "#campaign-after-application")
         cascade("signature", "campaign_options_templates", "#campaign-after-signature")
         cascade("template", "campaign_options_audiences", "#campaign-after-template")
-        cascade("mode", "campaign_options_audiences", "#campaign-after-template")
+        cascade("audience", "campaign_options_audiences", "#campaign-after-template")
+        for variable in self.template_variables:
+            if source_field_name(variable) in self.fields:
+                cascade(source_field_name(variable), "campaign_options_audiences", "#campaign-after-template")
 
     # --- validation ----------------------------------------------------------------------------
 
     def clean(self):
         cleaned = super().clean()
         template = cleaned.get("template")
-        mode = cleaned.get("mode") if self.template_variables else Campaign.Mode.TEMPLATE
-        cleaned["mode"] = mode or Campaign.Mode.TEMPLATE
+        cleaned["mode"] = self.chosen_mode
+        cleaned["variable_sources"] = self._clean_sources(cleaned)
         cleaned["shared_variables"] = self._clean_shared_variables(cleaned) if template else []
         self._clean_audience(cleaned)
         self._clean_time(cleaned)
@@ -293,12 +336,23 @@ class CampaignForm(forms.Form):
                 self.add_error(None, _("No provider connection is available; ask an administrator to add one."))
         return cleaned
 
+    def _clean_sources(self, cleaned):
+        """Per variable, where a contact list's value comes from ("" for the typed value)."""
+        if not self.source_choices:
+            return []
+        return [cleaned.get(source_field_name(variable)) or "" for variable in self.template_variables]
+
     def _clean_shared_variables(self, cleaned):
         if cleaned["mode"] != Campaign.Mode.TEMPLATE:
             return []
+        sources = cleaned["variable_sources"] or [""] * len(self.template_variables)
         values = []
-        for variable in self.template_variables:
+        for variable, source in zip(self.template_variables, sources):
             name = variable_field_name(variable)
+            if source:
+                # Filled per contact; each value is checked when the recipients are prepared.
+                values.append("")
+                continue
             value = cleaned.get(name) or ""
             code = rules.validate_variable_value(
                 variable.attribute, value, variable.max_length, settings.SMS_PHONE_VARIABLE_MIN_LENGTH
@@ -323,9 +377,7 @@ class CampaignForm(forms.Form):
             contact_list = self._contact_lists.annotate(size=Count("contacts")).filter(pk=pk).first()
             if contact_list is not None:
                 cleaned["contact_list"] = contact_list
-                if cleaned["mode"] == Campaign.Mode.DIFF:
-                    self.add_error("audience", _("Values per recipient come from a recipient file; a contact list has none."))
-                elif not contact_list.size:
+                if not contact_list.size:
                     self.add_error("audience", _("This contact list is empty."))
                 return
         if "audience" not in self.errors:
@@ -384,7 +436,7 @@ class CampaignForm(forms.Form):
 
     SAVED_FIELDS = [
         "application", "signature", "template", "connection", "name", "mode", "shared_variables",
-        "recipient_import", "contact_list", "scheduled_at",
+        "variable_sources", "recipient_import", "contact_list", "scheduled_at",
     ]
 
     def apply(self, campaign):
@@ -401,20 +453,23 @@ def initial_from(campaign):
         "application": campaign.application_id,
         "signature": campaign.signature_id,
         "template": campaign.template_id,
-        "mode": campaign.mode,
         "when": SCHEDULED if campaign.scheduled_at else NOW,
         "scheduled_at": (
             timezone.localtime(campaign.scheduled_at).strftime("%Y-%m-%dT%H:%M") if campaign.scheduled_at else ""
         ),
         "connection": campaign.connection_id,
     }
-    if campaign.recipient_import_id:
-        initial["audience"] = f"import:{campaign.recipient_import_id}"
-    elif campaign.contact_list_id:
+    # A contact list whose fields fill variables is sent through an import prepared from it; the
+    # form shows the list the operator chose.
+    if campaign.contact_list_id:
         initial["audience"] = f"list:{campaign.contact_list_id}"
-    positions = campaign.template.variables.order_by("position").values_list("position", flat=True)
+    elif campaign.recipient_import_id:
+        initial["audience"] = f"import:{campaign.recipient_import_id}"
+    positions = list(campaign.template.variables.order_by("position").values_list("position", flat=True))
     for position, value in zip(positions, campaign.shared_variables or []):
         initial[f"var_{position}"] = value
+    for position, source in zip(positions, campaign.variable_sources or []):
+        initial[f"src_{position}"] = source
     return {key: "" if value is None else str(value) for key, value in initial.items()}
 
 

@@ -20,7 +20,10 @@ class ImportForm(forms.Form):
         required=False,
         label=_("Template"),
         empty_label=_("None (numbers only)"),
-        help_text=_("Its variables define the columns after the number. Only active templates are listed."),
+        help_text=_(
+            "Its variables define the columns after the number. Listed: active templates a group send can use "
+            "(not verification codes)."
+        ),
     )
     file = forms.FileField(
         label=_("Recipient file"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, transaction
 
-from campaigns.models import OptOut, Recipient, RecipientImport, RejectedRow
+from campaigns.models import Contact, OptOut, Recipient, RecipientImport, RejectedRow
 from campaigns.numbers import normalise_number
 from campaigns.recipient_files import FileProblem, kept_cells, read_rows
 from campaigns.xlsx import declared_rows
@@ -185,10 +185,19 @@ class Importer:
         if not self.imp.record_progress(**{k: self.counts[k] for k in ("rows_read", "accepted", "rejected", "duplicates")}):
             raise Cancelled
 
+    def rows(self):
+        """(row_number, cells) from the file, or from the contact list the import reads instead."""
+        if self.imp.contact_list_id:
+            return contact_rows(self.imp.contact_list_id, self.imp.variable_sources)
+        return read_rows(self.imp.file.path, self.imp.original_name)
+
     def run(self):
-        path, name = self.imp.file.path, self.imp.original_name
         max_rows = settings.SMS_IMPORT_MAX_ROWS
-        if name.lower().endswith(".xlsx"):
+        name = self.imp.original_name
+        path = self.imp.file.path if not self.imp.contact_list_id else None
+        if path is None:
+            pass  # a contact list: its rows are counted as they are read
+        elif name.lower().endswith(".xlsx"):
             # The sheet's own <dimension> answers before any work; the loop below still enforces it.
             declared = declared_rows(path)
             if declared is not None and declared > max_rows + 1:
@@ -200,9 +209,9 @@ class Importer:
         has_header = False
         data_rows = 0
         started = time.monotonic()
-        for row_number, cells in read_rows(path, name):
+        for row_number, cells in self.rows():
             if order is None:
-                has_header = looks_like_header(cells)
+                has_header = path is not None and looks_like_header(cells)
                 if len(cells) < 1 + len(self.specs):
                     raise FileProblem("too_few_columns", {"needed": 1 + len(self.specs), "found": len(cells)})
                 order = column_order(cells if has_header else [], self.specs)
@@ -271,6 +280,24 @@ class Importer:
             self.imp.complete(has_header=has_header, opted_out=opted_out, reason_counts=self.reasons, **self.counts)
         except TransitionError:
             raise Cancelled from None
+
+
+def contact_rows(contact_list_id, sources):
+    """A contact list as the rows of a file: the number, then one cell per template variable, from
+    the variable's source ({"value": ...} for everyone, {"field": "name"}, {"custom": "<field>"})."""
+    contacts = (
+        Contact.objects.filter(contact_list_id=contact_list_id).order_by("id").values_list("phone", "name", "fields")
+    )
+    for row_number, (phone, name, fields) in enumerate(contacts.iterator(chunk_size=5000), start=1):
+        cells = [phone]
+        for source in sources:
+            if "value" in source:
+                cells.append(str(source["value"]))
+            elif source.get("field") == "name":
+                cells.append(name or "")
+            else:
+                cells.append(str((fields or {}).get(source.get("custom"), "")))
+        yield row_number, cells
 
 
 def _chunks(items, size):

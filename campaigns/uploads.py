@@ -1,6 +1,7 @@
 """Starting a recipient import from an upload, the sample file per template, and the rejected-rows export."""
 
 import os
+from urllib.parse import urlencode
 
 import phonenumbers
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils.translation import gettext, gettext_lazy as _
 
 from campaigns import import_reasons
@@ -71,6 +73,8 @@ def start_import(membership, application, template, uploaded_file):
 
 def expected_rows(recipient_import):
     """Lines in a CSV/TXT upload (an upper bound of its rows) for the progress bar; None for XLSX."""
+    if recipient_import.contact_list_id:
+        return recipient_import.contact_list.contacts.count()
     if recipient_import.original_name.lower().endswith(".xlsx"):
         return None
     key = f"campaigns:import-lines:{recipient_import.pk}"
@@ -152,6 +156,40 @@ def rejected_rows_export(recipient_import):
 PREVIEW_ROWS = 20
 
 
+def prepare_contact_list_audience(campaign, user):
+    """A campaign to a contact list whose names or custom fields fill variables is sent from an
+    import of the list (queued after commit): every contact's values are checked and counted
+    exactly as a file's rows, and one that does not fit is reported, not sent."""
+    if not campaign.contact_list_id or not any(campaign.variable_sources or []):
+        return None
+    sources = []
+    for source, value in zip(campaign.variable_sources, campaign.shared_variables):
+        if source == "name":
+            sources.append({"field": "name"})
+        elif source.startswith("custom:"):
+            sources.append({"custom": source.removeprefix("custom:")})
+        else:
+            sources.append({"value": value})
+    recipient_import = RecipientImport.objects.create(
+        account_id=campaign.account_id, application=campaign.application, template=campaign.template,
+        contact_list=campaign.contact_list, variable_sources=sources, original_name=campaign.contact_list.name[:255],
+        created_by=user,
+    )
+    transaction.on_commit(lambda: import_recipients.delay(recipient_import.pk))
+    campaign.recipient_import = recipient_import
+    campaign.mode = campaign.Mode.DIFF
+    return recipient_import
+
+
+def campaign_url_for(recipient_import):
+    """The campaign form with this file as the audience and its application and template chosen."""
+    imp = recipient_import
+    params = {"application": imp.application_id, "audience": f"import:{imp.pk}"}
+    if imp.template_id:
+        params.update(signature=imp.template.signature_id or "", template=imp.template_id)
+    return reverse("campaigns:campaign_create") + "?" + urlencode(params)
+
+
 def status_context(recipient_import):
     """The figures, messages and first rejected rows for an import's status, from its own row."""
     imp = recipient_import
@@ -169,6 +207,7 @@ def status_context(recipient_import):
         for row in rows:
             row.reason_message = import_reasons.reason_message(row.reason)
         context["rejected_rows"] = rows
+        context["campaign_url"] = campaign_url_for(imp)
     elif imp.status == imp.Status.FAILED:
         context["failure"] = import_reasons.failure_message(imp.error_code, imp.error_params)
     return context

@@ -1,14 +1,17 @@
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -64,15 +67,71 @@ def _counts_by_status(queryset, status_choices):
     return [(value, label, counts.get(value, 0)) for value, label in status_choices.choices]
 
 
+DASHBOARD_ROWS = 5
+
+
+def _attention(request, applications):
+    """What waits on the operator: rejected content, failed and paused campaigns, failed imports,
+    applications that cannot send. Each entry: (message, count, link)."""
+    from campaigns.models import Campaign, RecipientImport
+
+    week_ago = timezone.now() - timedelta(days=7)
+    rejected = {
+        model: scoped(request, model, account_path=path).filter(status=model.Status.REJECTED).count()
+        for model, path in ((Qualification, "account"), (Signature, "application__account"),
+                            (Template, "application__account"))
+    }
+    campaigns = dict(
+        scoped(request, Campaign).filter(status__in=[Campaign.Status.PAUSED, Campaign.Status.FAILED])
+        .filter(Q(status=Campaign.Status.PAUSED) | Q(finished_at__gte=week_ago))
+        .order_by().values_list("status").annotate(n=Count("pk"))
+    )
+    failed_imports = scoped(request, RecipientImport).filter(
+        status=RecipientImport.Status.FAILED, created_at__gte=week_ago, contact_list__isnull=True
+    ).count()
+    not_sending = sum(1 for app in applications if app.status != Application.Status.LAUNCHED)
+    entries = [
+        (_("Qualifications were rejected; correct and resubmit them."), rejected[Qualification],
+         reverse("templates_app:qualification_list") + "?status=rejected"),
+        (_("Signatures were rejected; correct and resubmit them."), rejected[Signature],
+         reverse("templates_app:signature_list") + "?status=rejected"),
+        (_("Templates were rejected; correct and resubmit them."), rejected[Template],
+         reverse("templates_app:template_list") + "?status=rejected"),
+        (_("Campaigns are paused."), campaigns.get(Campaign.Status.PAUSED, 0),
+         reverse("campaigns:campaign_list") + "?status=paused"),
+        (_("Campaigns failed in the last 7 days."), campaigns.get(Campaign.Status.FAILED, 0),
+         reverse("campaigns:campaign_list") + "?status=failed"),
+        (_("Recipient files failed to import in the last 7 days."), failed_imports, reverse("campaigns:import_list")),
+        (_("Applications are not launched, so they cannot send."), not_sending, reverse("application_list")),
+    ]
+    return [entry for entry in entries if entry[1]]
+
+
+def _campaign_panels(request):
+    """Campaigns sending now, and those finished since midnight on the account's clock."""
+    from campaigns.models import Campaign
+
+    campaigns = scoped(request, Campaign).select_related("application", "template")
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    sending = list(campaigns.filter(status__in=[Campaign.Status.RUNNING, Campaign.Status.PAUSED])
+                   .order_by("started_at")[:DASHBOARD_ROWS])
+    finished = list(campaigns.filter(finished_at__gte=midnight).order_by("-finished_at")[:DASHBOARD_ROWS])
+    for campaign in sending + finished:
+        settled = campaign.total - campaign.queued - campaign.sending
+        campaign.percent = min(100, settled * 100 // campaign.total) if campaign.total else 0
+    return sending, finished
+
+
 @login_required
 def dashboard(request):
     membership = get_membership(request)
     if membership is None:
         return render(request, "smsconsole/no_account.html")
-    applications = scoped(request, Application).annotate(
+    applications = list(scoped(request, Application).annotate(
         signature_count=_count_per_application(Signature),
         template_count=_count_per_application(Template),
-    )
+    ))
+    sending, finished = _campaign_panels(request)
     sections = [
         (_("Qualifications"), "templates_app:qualification_list",
          _counts_by_status(scoped(request, Qualification), Qualification.Status)),
@@ -81,7 +140,11 @@ def dashboard(request):
         (_("Templates"), "templates_app:template_list",
          _counts_by_status(scoped(request, Template, account_path="application__account"), Template.Status)),
     ]
-    return render(request, "smsconsole/dashboard.html", {"applications": applications, "sections": sections})
+    return render(request, "smsconsole/dashboard.html", {
+        "applications": applications, "sections": sections, "sending": sending, "finished_today": finished,
+        "attention": _attention(request, applications),
+        "at_quota": len(applications) >= settings.SMS_MAX_APPLICATIONS_PER_ACCOUNT,
+    })
 
 
 @login_required

@@ -21,6 +21,7 @@ urlpatterns = [
     path("templates/", templates.template_list, name="template_list"),
     path("templates/new/", templates.template_create, name="template_create"),
     path("templates/preview/", templates.template_preview, name="template_preview"),
+    path("templates/signature-options/", templates.template_signature_options, name="template_signature_options"),
     path("templates/batch-delete/", templates.template_batch_delete, name="template_batch_delete"),
     path("templates/<int:pk>/", templates.template_detail, name="template_detail"),
     path("templates/<int:pk>/edit/", templates.template_edit, name="template_edit"),

@@ -57,7 +57,6 @@ def valid_data(setup, **overrides):
         "application": setup["template"].application_id,
         "signature": setup["signature"].pk,
         "template": setup["template"].pk,
-        "mode": Campaign.Mode.DIFF,
         "audience": f"import:{setup['import'].pk}",
         "when": "now",
         "scheduled_at": "",
@@ -129,23 +128,45 @@ def test_a_signature_of_another_application_yields_no_templates(factories, acme,
     assert options(form, "template") == []
 
 
-def test_per_recipient_mode_offers_completed_files_of_the_template_only(factories, acme, shop, setup):
-    create_completed_import(acme, shop, None, name="numbers.csv")
+def test_the_audience_lists_the_templates_files_number_files_and_contact_lists(factories, acme, shop, setup):
+    numbers = create_completed_import(acme, shop, None, name="numbers.csv")
     create_completed_import(acme, shop, setup["template"], name="running.csv", status=RecipientImport.Status.RUNNING)
     other_app = factories.create_application(acme, "Other")
     create_completed_import(acme, other_app, None, name="elsewhere.csv")
-    ContactList.objects.create(account=acme, name="Customers")
-    initial = {"application": shop.pk, "signature": setup["signature"].pk, "template": setup["template"].pk, "mode": "diff"}
-    assert audience_values(make_form(acme, initial=initial)) == [f"import:{setup['import'].pk}"]
-
-
-def test_shared_mode_also_offers_numbers_only_files_and_contact_lists(factories, acme, shop, setup):
-    numbers = create_completed_import(acme, shop, None, name="numbers.csv")
     customers = ContactList.objects.create(account=acme, name="Customers")
-    initial = {"application": shop.pk, "signature": setup["signature"].pk, "template": setup["template"].pk, "mode": "template"}
+    initial = {"application": shop.pk, "signature": setup["signature"].pk, "template": setup["template"].pk}
     form = make_form(acme, initial=initial)
-    assert set(audience_values(form)) == {f"import:{setup['import'].pk}", f"import:{numbers.pk}", f"list:{customers.pk}"}
-    assert [field.name for field in form.variable_fields()] == ["var_1", "var_2"]
+    groups = [label for _value, label in form.fields["audience"].widget.choices if isinstance(label, list)]
+    assert [[value for value, _l in group] for group in groups] == [
+        [f"import:{setup['import'].pk}"], [f"import:{numbers.pk}"], [f"list:{customers.pk}"],
+    ]
+
+
+def cascade(setup, **extra):
+    return {"application": setup["template"].application_id, "signature": setup["signature"].pk,
+            "template": setup["template"].pk, **extra}
+
+
+def test_a_file_with_the_templates_values_sends_them_per_recipient(acme, setup):
+    form = make_form(acme, initial=cascade(setup, audience=f"import:{setup['import'].pk}"))
+    assert form.chosen_mode == Campaign.Mode.DIFF
+    assert form.variable_rows() == [] or all(row["source"] is None for row in form.variable_rows())
+
+
+def test_a_number_file_asks_for_one_value_per_variable(acme, shop, setup):
+    numbers = create_completed_import(acme, shop, None, name="numbers.csv")
+    form = make_form(acme, initial=cascade(setup, audience=f"import:{numbers.pk}"))
+    assert form.chosen_mode == Campaign.Mode.TEMPLATE
+    assert [row["value"].name for row in form.variable_rows()] == ["var_1", "var_2"]
+    assert all(row["source"] is None for row in form.variable_rows())
+
+
+def test_a_contact_list_offers_its_name_and_custom_fields_as_sources(acme, setup):
+    customers = ContactList.objects.create(account=acme, name="Customers", field_names=["order", "city"])
+    form = make_form(acme, initial=cascade(setup, audience=f"list:{customers.pk}"))
+    assert form.chosen_mode == Campaign.Mode.TEMPLATE
+    [first, _second] = form.variable_rows()
+    assert [value for value, _label in first["source"].field.choices] == ["", "name", "custom:order", "custom:city"]
 
 
 # --- Validation -----------------------------------------------------------------------------------
@@ -208,16 +229,18 @@ def test_a_time_with_send_now_is_ambiguous_and_refused(acme, setup):
         (["A100", "www.a.cn"], "var_2", "Links belong in the template's fixed text, not in a variable."),
     ],
 )
-def test_shared_values_must_fit_their_variables_attribute(acme, setup, values, field, message):
-    data = valid_data(setup, mode="template", var_1=values[0], var_2=values[1])
+def test_shared_values_must_fit_their_variables_attribute(acme, shop, setup, values, field, message):
+    numbers = create_completed_import(acme, shop, None, name="numbers.csv")
+    data = valid_data(setup, audience=f"import:{numbers.pk}", var_1=values[0], var_2=values[1])
     form = make_form(acme, data)
     assert not form.is_valid()
     assert form.errors[field] == [message]
 
 
 @time_machine.travel(MORNING, tick=False)
-def test_shared_values_are_kept_in_template_order(acme, setup):
-    form = make_form(acme, valid_data(setup, mode="template", var_1="A100", var_2="张三"))
+def test_shared_values_are_kept_in_template_order(acme, shop, setup):
+    numbers = create_completed_import(acme, shop, None, name="numbers.csv")
+    form = make_form(acme, valid_data(setup, audience=f"import:{numbers.pk}", var_1="A100", var_2="张三"))
     assert form.is_valid(), form.errors
     assert form.cleaned_data["shared_variables"] == ["A100", "张三"]
     assert form.cleaned_data["mode"] == Campaign.Mode.TEMPLATE
@@ -227,7 +250,7 @@ def test_shared_values_are_kept_in_template_order(acme, setup):
 def test_it_refuses_a_file_imported_for_another_application(factories, acme, setup):
     other_app = factories.create_application(acme, "Other")
     elsewhere = create_completed_import(acme, other_app, None, name="elsewhere.csv")
-    form = make_form(acme, valid_data(setup, mode="template", var_1="A1", var_2="Li", audience=f"import:{elsewhere.pk}"))
+    form = make_form(acme, valid_data(setup, var_1="A1", var_2="Li", audience=f"import:{elsewhere.pk}"))
     assert form.errors["audience"] == ["This file was imported for another application (Other)."]
 
 
@@ -242,24 +265,37 @@ def test_it_refuses_a_file_whose_import_is_not_completed(acme, shop, setup, stat
 
 
 @time_machine.travel(MORNING, tick=False)
-def test_per_recipient_values_need_a_file_checked_against_the_same_template(factories, acme, shop, setup):
-    numbers = create_completed_import(acme, shop, None, name="numbers.csv")
-    form = make_form(acme, valid_data(setup, audience=f"import:{numbers.pk}"))
+def test_a_file_checked_against_another_template_is_refused(factories, acme, shop, setup):
+    _signature, other = create_order_setup(factories, shop, name="Other")
+    theirs = create_completed_import(acme, shop, other, name="other.csv")
+    form = make_form(acme, valid_data(setup, audience=f"import:{theirs.pk}"))
     assert form.errors["audience"] == ["This file's columns were checked against another template; import it again for this one."]
 
 
 @time_machine.travel(MORNING, tick=False)
-def test_a_contact_list_has_no_per_recipient_values(acme, setup):
+def test_a_contact_list_takes_variables_from_its_fields_or_typed_values(acme, setup):
+    customers = ContactList.objects.create(account=acme, name="Customers", field_names=["order"])
+    Contact.objects.create(contact_list=customers, phone="+8613800138000", name="Li", fields={"order": "A1"})
+    data = valid_data(setup, audience=f"list:{customers.pk}", src_1="custom:order", src_2="", var_2="张三")
+    form = make_form(acme, data)
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["variable_sources"] == ["custom:order", ""]
+    assert form.cleaned_data["shared_variables"] == ["", "张三"]
+    assert form.cleaned_data["contact_list"] == customers
+
+
+@time_machine.travel(MORNING, tick=False)
+def test_a_typed_value_beside_contact_sources_is_still_checked(acme, setup):
     customers = ContactList.objects.create(account=acme, name="Customers")
-    Contact.objects.create(contact_list=customers, phone="+8613800138000")
-    form = make_form(acme, valid_data(setup, audience=f"list:{customers.pk}"))
-    assert form.errors["audience"] == ["Values per recipient come from a recipient file; a contact list has none."]
+    Contact.objects.create(contact_list=customers, phone="+8613800138000", name="Li")
+    form = make_form(acme, valid_data(setup, audience=f"list:{customers.pk}", src_2="name", var_1="A-1"))
+    assert form.errors["var_1"] == ["Only letters and digits."]
 
 
 @time_machine.travel(MORNING, tick=False)
 def test_an_empty_contact_list_is_refused(acme, setup):
     customers = ContactList.objects.create(account=acme, name="Customers")
-    form = make_form(acme, valid_data(setup, mode="template", var_1="A1", var_2="Li", audience=f"list:{customers.pk}"))
+    form = make_form(acme, valid_data(setup, var_1="A1", var_2="Li", audience=f"list:{customers.pk}"))
     assert form.errors["audience"] == ["This contact list is empty."]
 
 

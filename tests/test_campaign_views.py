@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import importer
-from campaigns.models import Campaign, Contact, ContactList, OptOut
+from campaigns.campaign_forms import initial_from
+from campaigns.models import Campaign, Contact, ContactList, OptOut, RecipientImport
 from smsconsole.models import AuditLog
 from tests.campaign_helpers import (
     ORDER_FILE,
@@ -89,10 +90,12 @@ def test_a_scheduled_draft_keeps_its_time(alice_client, setup):
 
 
 @time_machine.travel(MORNING, tick=False)
-def test_errors_are_shown_next_to_their_fields(alice_client, setup):
+def test_errors_are_shown_next_to_their_fields(alice_client, acme, shop, setup):
+    numbers = create_completed_import(acme, shop, None, name="numbers.csv")
     response = alice_client.post(
         url("campaign_create"),
-        post_data(setup, mode="template", var_1="A-1", var_2="Li", when="scheduled", scheduled_at="2025-04-30T10:00"),
+        post_data(setup, audience=f"import:{numbers.pk}", var_1="A-1", var_2="Li", when="scheduled",
+                  scheduled_at="2025-04-30T10:00"),
     )
     html = response.content.decode()
     assert response.status_code == 200
@@ -125,27 +128,32 @@ def test_the_template_options_follow_the_signature(alice_client, factories, shop
     assert "Universal" not in html
 
 
-def test_the_audience_options_follow_the_template_and_mode(alice_client, acme, shop, setup):
+def test_the_chosen_audience_decides_where_the_values_come_from(alice_client, acme, shop, setup):
     numbers = create_completed_import(acme, shop, None, name="numbers.csv")
+    customers = ContactList.objects.create(account=acme, name="Customers", field_names=["city"])
     query = {"application": shop.pk, "signature": setup["signature"].pk, "template": setup["template"].pk}
-    shared = alice_client.get(url("campaign_options_audiences"), {**query, "mode": "template"}).content.decode()
-    assert f'value="import:{numbers.pk}"' in shared
-    assert 'name="var_1"' in shared
-    per_recipient = alice_client.get(url("campaign_options_audiences"), {**query, "mode": "diff"}).content.decode()
-    assert f'value="import:{numbers.pk}"' not in per_recipient
-    assert f'value="import:{setup["import"].pk}"' in per_recipient
-    assert 'name="var_1"' not in per_recipient
+    nothing_yet = alice_client.get(url("campaign_options_audiences"), query).content.decode()
+    assert f'value="import:{numbers.pk}"' in nothing_yet and f'value="list:{customers.pk}"' in nothing_yet
+    per_row = alice_client.get(url("campaign_options_audiences"), {**query, "audience": f"import:{setup['import'].pk}"})
+    assert 'id="per-recipient-help"' in per_row.content.decode() and 'name="var_1"' not in per_row.content.decode()
+    typed = alice_client.get(url("campaign_options_audiences"), {**query, "audience": f"import:{numbers.pk}"}).content.decode()
+    assert 'name="var_1"' in typed and 'name="src_1"' not in typed
+    from_list = alice_client.get(url("campaign_options_audiences"), {**query, "audience": f"list:{customers.pk}", "src_1": "custom:city"})
+    html = from_list.content.decode()
+    assert 'name="src_1"' in html and 'value="custom:city" selected' in html
+    assert 'name="var_1"' not in html and 'name="var_2"' in html
 
 
-def test_editing_shows_the_drafts_values(alice_client, acme, setup):
+def test_editing_shows_the_drafts_values(alice_client, acme, shop, setup):
+    numbers = create_completed_import(acme, shop, None, name="numbers.csv")
     campaign = create_campaign(
-        acme, setup["template"], setup["connection"], recipient_import=setup["import"],
+        acme, setup["template"], setup["connection"], recipient_import=numbers,
         mode=Campaign.Mode.TEMPLATE, shared_variables=["A100", "张三"],
     )
     html = alice_client.get(url("campaign_edit", campaign)).content.decode()
     assert 'name="var_1" value="A100"' in html
     assert 'name="var_2" value="张三"' in html
-    assert f'<option value="import:{setup["import"].pk}" selected>' in html
+    assert f'<option value="import:{numbers.pk}" selected>' in html
 
 
 @time_machine.travel(MORNING, tick=False)
@@ -500,3 +508,45 @@ def test_a_read_only_member_may_not_act(client, bob, acme, setup, name):
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.RUNNING
     assert Campaign.objects.count() == 1
+
+
+@time_machine.travel(MORNING, tick=False)
+def test_a_contact_list_fills_variables_from_each_contact_through_a_checked_import(
+    alice_client, acme, setup, django_capture_on_commit_callbacks
+):
+    from campaigns.planning import plan
+
+    customers = ContactList.objects.create(account=acme, name="Customers", field_names=["order"])
+    Contact.objects.create(contact_list=customers, phone="+8613800138000", name="Li", fields={"order": "A1"})
+    Contact.objects.create(contact_list=customers, phone="+8613800138001", name="Wang", fields={"order": "A-2"})
+    Contact.objects.create(contact_list=customers, phone="+8613800138002", name="Zhao", fields={})
+    data = post_data(setup, audience=f"list:{customers.pk}", src_1="custom:order", src_2="name")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post(url("campaign_create"), data)
+    campaign = Campaign.objects.get()
+    assert response["Location"] == url("campaign_confirm", campaign)
+    assert (campaign.contact_list, campaign.mode) == (customers, Campaign.Mode.DIFF)
+    prepared = campaign.recipient_import
+    prepared.refresh_from_db()
+    # "A-2" is no CHARDIGIT and Zhao has no order: both are reported, not sent.
+    assert (prepared.status, prepared.accepted, prepared.rejected) == ("completed", 1, 2)
+    assert prepared.reason_counts == {"variable_invalid": 1, "missing_variable": 1}
+    page = alice_client.get(url("campaign_confirm", campaign))
+    assert page.context["to_send"] == 1 and page.context["not_fitting"] == 2
+    with django_capture_on_commit_callbacks(execute=False):
+        alice_client.post(url("campaign_confirm", campaign))
+    plan(campaign.pk)
+    message = campaign.messages.get()
+    assert (message.phone, message.variables) == ("+8613800138000", ["A1", "Li"])
+    # The form still shows the contact list and the chosen sources.
+    campaign.refresh_from_db()
+    assert initial_from(campaign)["audience"] == f"list:{customers.pk}"
+    assert (initial_from(campaign)["src_1"], initial_from(campaign)["src_2"]) == ("custom:order", "name")
+
+
+def test_the_import_list_leaves_out_recipients_prepared_from_contact_lists(alice_client, acme, shop, setup):
+    customers = ContactList.objects.create(account=acme, name="Customers")
+    RecipientImport.objects.create(account=acme, application=shop, template=setup["template"], contact_list=customers,
+                                   original_name="Customers")
+    names = [imp.original_name for imp in alice_client.get(reverse("campaigns:import_list")).context["page"]]
+    assert names == ["orders.csv"]

@@ -70,12 +70,52 @@ def test_staff_without_an_account_are_pointed_to_the_admin(client, rita):
     assert f'href="{reverse("admin:index")}"' in response.content.decode()
 
 
-def test_the_query_count_does_not_grow_with_applications(alice_client, acme, django_assert_max_num_queries):
-    for n in range(20):
+def test_the_query_count_does_not_grow_with_applications_or_campaigns(alice_client, acme, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            alice_client.get(reverse("dashboard"))
+        return len(captured)
+
+    factories.create_application(acme, "App 0")
+    few = queries()
+    for n in range(1, 20):
         app = factories.create_application(acme, f"App {n}")
         signature = factories.create_signature(app, name=f"Sig{n}")
         factories.create_template(app, signature=signature)
-    # session, user, membership, applications, three status groupings
-    with django_assert_max_num_queries(7):
+    assert queries() == few
+    # session, user, membership, applications, three status groupings, three rejected counts,
+    # paused/failed campaigns, failed imports, campaigns sending, campaigns finished today
+    with django_assert_max_num_queries(16):
         response = alice_client.get(reverse("dashboard"))
     assert len(response.context["applications"]) == 20
+
+
+def test_it_shows_what_is_sending_what_finished_today_and_what_needs_attention(alice_client, acme, shop):
+    from django.utils import timezone
+
+    from campaigns.models import Campaign
+    from tests.campaign_helpers import create_completed_import, create_connection, create_order_setup
+
+    connection = create_connection()
+    signature, template = create_order_setup(factories, shop)
+    audience = create_completed_import(acme, shop, template)
+
+    def campaign(name, status, **fields):
+        return Campaign.objects.create(account=acme, application=shop, signature=signature, template=template,
+                                       connection=connection, recipient_import=audience, name=name, status=status, **fields)
+
+    campaign("Running", "running", total=10, queued=4, started_at=timezone.now())
+    campaign("Done", "completed", total=5, delivered=4, failed=1, finished_at=timezone.now())
+    campaign("Broken", "failed", finished_at=timezone.now())
+    factories.create_template(shop, signature=signature, name="No", status="rejected", reason_code="tpl_other",
+                              reason_text="x")
+    html = alice_client.get(reverse("dashboard")).content.decode()
+    sending = html[html.index('id="sending-now"'):html.index('id="finished-today"')]
+    assert "Running" in sending and "60% of 10" in sending
+    finished = html[html.index('id="finished-today"'):]
+    assert "Done" in finished and "Broken" in finished
+    attention = html[html.index('id="attention"'):html.index('id="sending-now"')]
+    assert "Templates were rejected" in attention and "Campaigns failed in the last 7 days." in attention

@@ -69,3 +69,24 @@ def test_the_500_page_renders_without_the_database(rf):
         response = server_error(request)
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()
+
+
+def test_a_refusal_is_logged_in_one_line_without_a_traceback(client, bob):
+    import io
+    import logging
+
+    from smsconsole.log_filters import QuietRefusals
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(QuietRefusals())
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
+    try:
+        client.force_login(bob)
+        client.get(reverse("campaigns:opt_out_import"))
+    finally:
+        logger.removeHandler(handler)
+    output = stream.getvalue()
+    assert "Forbidden (Permission denied): /opt-outs/import/" in output
+    assert "Traceback" not in output

@@ -171,11 +171,14 @@ def test_the_signature_must_be_of_the_same_type(acme, shop, code_signature):
     assert errors_of(form, "signature") == ["The signature must be of the same type as the template."]
 
 
-def test_the_signature_must_belong_to_the_chosen_application(factories, acme, shop):
+def test_only_the_chosen_applications_signatures_are_offered(factories, acme, shop):
     other_app = factories.create_application(acme, "Other")
-    signature = factories.create_signature(other_app, name="Other", type="notification")
-    form = form_for(acme, shop, signature)
-    assert errors_of(form, "signature") == ["Choose a signature of the template's application."]
+    theirs = factories.create_signature(other_app, name="Other", type="notification")
+    ours = factories.create_signature(shop, name="Ours", type="notification")
+    assert list(TemplateForm(account=acme, initial={"application": shop.pk}).fields["signature"].queryset) == [ours]
+    assert not TemplateForm(account=acme).fields["signature"].queryset.exists()  # two applications, none chosen
+    form = form_for(acme, shop, theirs)
+    assert errors_of(form, "signature") == ["Select a valid choice. That choice is not one of the available choices."]
 
 
 def test_rejected_signatures_are_not_offered(factories, acme, shop):

@@ -167,6 +167,22 @@ def test_the_preview_follows_typing_in_a_browser(page, live_server, client, alic
     assert [(v.attribute, v.max_length) for v in template.variables.all()] == [("PHONE", 5)]
 
 
+def test_the_preview_says_when_the_signature_is_not_the_applications(alice_client, factories, acme, shop, huawei):
+    other_app = factories.create_application(acme, "Other")
+    response = preview(alice_client, "您的订单已发货，请注意查收。", huawei, application=other_app.pk)
+    html = response.content.decode()
+    assert "Choose a signature of the template&#x27;s application." in html
+    assert "No problems found" not in html
+
+
+def test_the_signature_select_follows_the_chosen_application(alice_client, factories, acme, shop, huawei):
+    other_app = factories.create_application(acme, "Other")
+    theirs = factories.create_signature(other_app, name="Theirs", type="notification")
+    html = alice_client.get(reverse("templates_app:template_signature_options"), {"application": other_app.pk}).content.decode()
+    assert 'id="field-signature"' in html
+    assert f'value="{theirs.pk}"' in html and f'value="{huawei.pk}"' not in html
+
+
 def test_the_preview_refuses_a_short_link_in_english_and_in_chinese(alice_client, huawei):
     content = "订单已发货，详见 http://bit.ly/x 查看"
     english = preview(alice_client, content, huawei).content.decode()

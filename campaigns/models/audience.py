@@ -139,8 +139,16 @@ class RecipientImport(models.Model):
         "templates_app.Template", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         verbose_name=_("template"),
     )
-    file = models.FileField(upload_to=upload_path)
+    file = models.FileField(upload_to=upload_path, blank=True)
     original_name = models.CharField(_("file name"), max_length=255)
+    # Instead of a file: a contact list read through `variable_sources`, one entry per template
+    # variable ({"value": "..."} for everyone, {"field": "name"} or {"custom": "city"} per contact).
+    # A campaign to a contact list whose fields fill variables is prepared this way, so its values
+    # are checked and counted like a file's.
+    contact_list = models.ForeignKey(
+        "campaigns.ContactList", null=True, blank=True, on_delete=models.PROTECT, related_name="recipient_imports",
+    )
+    variable_sources = models.JSONField(default=list, blank=True)
     size = models.BigIntegerField(_("size"), default=0)
     status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.PENDING)
     has_header = models.BooleanField(_("header row"), null=True)

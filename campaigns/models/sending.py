@@ -85,6 +85,9 @@ class Campaign(models.Model):
     name = models.CharField(_("name"), max_length=100)
     mode = models.CharField(_("mode"), max_length=16, choices=Mode, default=Mode.TEMPLATE)
     shared_variables = models.JSONField(_("variables for everyone"), default=list, blank=True)
+    # For a contact-list audience, per template variable: "" (the shared value), "name" (the
+    # contact's name) or "custom:<field>" (one of the list's custom fields).
+    variable_sources = models.JSONField(_("variable sources"), default=list, blank=True)
     recipient_import = models.ForeignKey(
         "campaigns.RecipientImport", null=True, blank=True, on_delete=models.PROTECT, related_name="campaigns"
     )

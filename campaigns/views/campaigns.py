@@ -8,7 +8,6 @@ Every query goes through smsconsole.tenancy.
 import json
 import math
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -20,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from campaigns import planning
+from campaigns import planning, uploads
 from campaigns.campaign_forms import CampaignFilterForm, CampaignForm, initial_from
 from campaigns.models import Campaign, Contact, ContactList, OptOut, ProviderConnection, RecipientImport
 from sms import text
@@ -34,6 +33,8 @@ ACCOUNT_PATH = "application__account"
 # one only has to notice its start and the end of its cancel window.
 POLL_RUNNING = "1s"
 POLL_SCHEDULED = "5s"
+# A finished campaign's submitted messages still wait for their delivery receipts.
+POLL_RECEIPTS = "10s"
 # A previous sample older than this is stale (a tab in the background); the rate then falls back.
 MAX_SAMPLE_AGE = 60.0
 
@@ -119,7 +120,11 @@ def send_summary(campaign):
         example = imp.recipients.filter(opted_out=False).order_by("phone").first()
         if example is not None:
             example_phone, values = example.phone, list(example.variables)
+    prepared = campaign.recipient_import if campaign.contact_list_id and campaign.recipient_import_id else None
     return {
+        # Contacts of a list whose values do not fit the template (prepared like a file's rows).
+        "not_fitting": prepared.rejected if prepared else 0,
+        "prepared": prepared,
         "recipients": recipients,
         "opted_out": opted_out,
         "to_send": to_send,
@@ -136,6 +141,15 @@ def _format_duration(seconds):
     hours, rest = divmod(seconds, 3600)
     minutes, seconds = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{seconds:02d}"
+
+
+def expected_recipients(campaign):
+    """Before planning (a draft, a scheduled campaign): the numbers its audience holds now."""
+    if campaign.recipient_import_id:
+        return max(campaign.recipient_import.accepted - campaign.recipient_import.opted_out, 0)
+    if campaign.contact_list_id:
+        return Contact.objects.filter(contact_list_id=campaign.contact_list_id).count()
+    return None
 
 
 def progress_context(campaign, params):
@@ -160,6 +174,13 @@ def progress_context(campaign, params):
         elapsed = now - campaign.started_at.timestamp()
         if elapsed > 0:
             rate, rate_basis = handed_over / elapsed, "average"
+    if campaign.is_finished:
+        # Over the whole campaign: the last interval of a finished one says nothing.
+        rate, rate_basis = None, None
+        if campaign.started_at and campaign.finished_at and handed_over:
+            elapsed = (campaign.finished_at - campaign.started_at).total_seconds()
+            if elapsed > 0:
+                rate, rate_basis = handed_over / elapsed, "campaign"
     eta = None
     if campaign.status == Campaign.Status.RUNNING and rate and remaining:
         eta = _format_duration(remaining / rate)
@@ -167,8 +188,12 @@ def progress_context(campaign, params):
         poll = POLL_RUNNING
     elif campaign.status == Campaign.Status.SCHEDULED:
         poll = POLL_SCHEDULED
+    elif campaign.is_finished and remaining:
+        poll = POLL_RUNNING  # a cancel is still moving its queued messages
+    elif campaign.is_finished and campaign.submitted:
+        poll = POLL_RECEIPTS
     else:
-        poll = None  # drafts do not move on their own; finished campaigns never move again
+        poll = None  # drafts do not move on their own; a settled campaign never moves again
     return {
         "campaign": campaign,
         "counters": [
@@ -183,6 +208,7 @@ def progress_context(campaign, params):
             ("cancelled", _("Cancelled"), campaign.cancelled),
         ],
         "settled": settled,
+        "expected": expected_recipients(campaign) if campaign.planned_at is None else None,
         "percent": min(100, settled * 100 // campaign.total) if campaign.total else None,
         "rate": rate,
         "rate_basis": rate_basis,
@@ -216,11 +242,13 @@ def campaign_create(request):
             campaign = Campaign(account=membership.account, created_by=request.user)
             form.apply(campaign)
             with transaction.atomic():
+                uploads.prepare_contact_list_audience(campaign, request.user)
                 campaign.save()
                 audit(request.user, "create", campaign, after=_snapshot(campaign))
             return redirect("campaigns:campaign_confirm", pk=campaign.pk)
     else:
-        form = _form(request, initial={"application": request.GET.get("application", "")})
+        # The cascade can start filled in, e.g. from an import's "create a campaign with this file".
+        form = _form(request, initial={name: request.GET.get(name, "") for name in ("application", "signature", "template", "audience")})
     return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": None})
 
 
@@ -237,6 +265,7 @@ def campaign_edit(request, pk):
             before = _snapshot(campaign)
             fields = form.apply(campaign)
             with transaction.atomic():
+                uploads.prepare_contact_list_audience(campaign, request.user)
                 # Compare-and-set: a draft launched from another tab meanwhile keeps its settings.
                 updated = Campaign.objects.filter(pk=pk, status=Campaign.Status.DRAFT).update(
                     **{name: getattr(campaign, name) for name in fields}
@@ -262,6 +291,14 @@ def campaign_confirm(request, pk):
         # A copy starts without recipients.
         messages.error(request, _("Choose the recipients first."))
         return redirect("campaigns:campaign_edit", pk=pk)
+    prepared = campaign.recipient_import if campaign.contact_list_id and campaign.recipient_import_id else None
+    if prepared is not None and not prepared.is_finished:
+        # The contact list's values are being checked; the page reloads itself until they are.
+        return render(request, "campaigns/campaign_preparing.html", {"campaign": campaign, "imp": prepared})
+    if prepared is not None and prepared.status != prepared.Status.COMPLETED:
+        return render(request, "campaigns/campaign_preparing.html", {
+            "campaign": campaign, "imp": prepared, **uploads.status_context(prepared),
+        })
     if request.method == "POST":
         # Templates, files and the clock move while a draft waits: check everything again.
         form = _form(request, initial_from(campaign), campaign=campaign)
@@ -275,14 +312,14 @@ def campaign_confirm(request, pk):
                     action, message = "schedule", _("The campaign is scheduled.")
                 else:
                     campaign.launch()
-                    action, message = "launch", _("The campaign is being sent.")
+                    action, message = "launch", _("The campaign was launched.")
                 audit(request.user, action, campaign, after=_snapshot(campaign))
         except TransitionError as error:
             messages.error(request, error.messages[0])
             return redirect("campaigns:campaign_confirm", pk=pk)
         messages.success(request, message)
         return redirect("campaigns:campaign_detail", pk=pk)
-    context = {"campaign": campaign, "time_zone": settings.TIME_ZONE, **send_summary(campaign)}
+    context = {"campaign": campaign, "time_zone": timezone.get_current_timezone_name(), **send_summary(campaign)}
     return render(request, "campaigns/campaign_confirm.html", context)
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from campaigns import uploads
+from campaigns.campaign_forms import group_send_templates
 from campaigns.exports import csv_lines, write_xlsx
 from campaigns.import_forms import ImportForm
 from campaigns.models import RecipientImport
@@ -35,7 +36,7 @@ def _get_import(request, pk):
 
 
 def _active_templates(request):
-    return scoped(request, Template, account_path="application__account").filter(status=Template.Status.ACTIVE)
+    return group_send_templates(scoped(request, Template, account_path="application__account"))
 
 
 def _layout_context(template):
@@ -56,7 +57,8 @@ def _csv_response(lines, filename, streaming=False):
 @login_required
 def import_list(request):
     require_membership(request)
-    imports = scoped(request, RecipientImport).select_related("application", "template")
+    # Uploaded files only: recipients prepared from a contact list belong to their campaign.
+    imports = scoped(request, RecipientImport).filter(contact_list__isnull=True).select_related("application", "template")
     page = Paginator(imports, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "campaigns/import_list.html", {"page": page})
 
@@ -75,7 +77,7 @@ def import_create(request):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                messages.success(request, _("The file was uploaded; its rows are being imported."))
+                messages.success(request, _("The file was uploaded."))
                 return redirect("campaigns:import_detail", pk=recipient_import.pk)
         chosen = form.cleaned_data.get("template")
     else:

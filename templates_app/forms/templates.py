@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sms import text
 from smsconsole.models import Application
+from smsconsole.tenancy import parse_id
 from templates_app import rules
 from templates_app.models import MessageType, Signature, Template, TemplateVariable
 
@@ -148,14 +149,30 @@ class TemplateForm(forms.ModelForm):
     def __init__(self, *args, account, **kwargs):
         super().__init__(*args, **kwargs)
         self.account = account
-        self.fields["application"].queryset = Application.objects.filter(account=account)
-        self.fields["application"].empty_label = None
+        applications = Application.objects.filter(account=account).order_by("name")
+        self.fields["application"].queryset = applications
+        # With one application there is nothing to choose; with several, none is chosen for the
+        # operator, and the signatures follow the one chosen.
+        self.fields["application"].empty_label = None if applications.count() == 1 else "---------"
+        self.current_application = self._chosen_application(applications)
+        if self.current_application is not None and not self.is_bound:
+            self.initial["application"] = self.current_application.pk
         self.fields["signature"].queryset = (
-            Signature.objects.filter(application__account=account)
+            Signature.objects.filter(application=self.current_application)
             .exclude(status=Signature.Status.REJECTED)
             .select_related("application")
-            .order_by("application__name", "name", "type")
+            .order_by("name", "type")
+            if self.current_application else Signature.objects.none()
         )
+        if self.current_application is None:
+            self.fields["signature"].help_text = _("Choose the application first: its signatures are listed here.")
+        self.fields["application"].widget.attrs.update({
+            "hx-get": reverse_lazy("templates_app:template_signature_options"),
+            "hx-trigger": "change",
+            "hx-target": "#field-signature",
+            "hx-swap": "outerHTML",
+            "hx-include": "closest form",
+        })
         if self.instance.pk:
             # Template IDs live inside an application; moving one is applying for a new one.
             self.fields["application"].disabled = True
@@ -179,6 +196,15 @@ class TemplateForm(forms.ModelForm):
             self.data = self.data.copy()
         for v, (attribute, max_length, description) in zip(self.found_variables, self.variable_settings):
             self._add_variable_fields(v, attribute, max_length, description)
+
+    def _chosen_application(self, applications):
+        if self.instance.pk:
+            return self.instance.application
+        raw = self.raw_value("application")
+        pk = parse_id(getattr(raw, "pk", raw))
+        if pk is None and applications.count() == 1:
+            return applications.first()
+        return applications.filter(pk=pk).first() if pk is not None else None
 
     def raw_value(self, name):
         """A field's value before cleaning: posted, else initial, else the instance's."""

@@ -44,7 +44,11 @@ def _remove_documents_after_commit(documents):
 @login_required
 def qualification_list(request):
     require_membership(request)
-    page = Paginator(scoped(request, Qualification), PAGE_SIZE).get_page(request.GET.get("page"))
+    qualifications = scoped(request, Qualification)
+    # ?status= narrows the list (the overview links to the rejected ones).
+    if request.GET.get("status") in Qualification.Status.values:
+        qualifications = qualifications.filter(status=request.GET["status"])
+    page = Paginator(qualifications, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "templates_app/qualification_list.html",

@@ -90,7 +90,15 @@ def _form_preview(request, form):
         signature = None if universal else _scoped_signature(request, form.data.get("signature"))
     else:
         signature = form.instance.signature if form.instance.pk and form.instance.signature_id else None
-    return _preview(form.raw_value("content") or "", form.template_type, signature, form.found_variables, form.variable_settings)
+    preview = _preview(form.raw_value("content") or "", form.template_type, signature, form.found_variables,
+                       form.variable_settings)
+    # What saving would refuse about the signature, said before saving rather than after.
+    if signature is not None and form.current_application is not None and preview["content"].strip():
+        if signature.application_id != form.current_application.pk:
+            preview["problems"].insert(0, _("Choose a signature of the template's application."))
+        elif form.template_type in rules.TEMPLATE_TYPES and signature.type != form.template_type:
+            preview["problems"].insert(0, _("The signature must be of the same type as the template."))
+    return preview
 
 
 def _labels_changed(data, found):
@@ -117,6 +125,14 @@ def template_preview(request):
         "variables_oob": _labels_changed(request.POST, form.found_variables),
     }
     return render(request, "templates_app/_template_preview.html", context)
+
+
+@login_required
+def template_signature_options(request):
+    """The signature field for the application chosen in the template form (htmx)."""
+    membership = require_operator(request)
+    form = TemplateForm(initial=request.GET.dict(), account=membership.account)
+    return render(request, "templates_app/_template_field.html", {"field": form["signature"]})
 
 
 # --- List and batch delete ---------------------------------------------------------------------
@@ -228,9 +244,8 @@ def template_create(request):
         if form.is_valid() and (template := _save(request, form, "template.create")):
             return redirect("templates_app:template_detail", pk=template.pk)
     else:
-        applications = list(membership.account.applications.order_by("name")[:2])
-        initial = {"application": applications[0]} if len(applications) == 1 else {}
-        form = TemplateForm(account=membership.account, initial=initial)
+        # The form picks the only application itself; ?application= (from an application's page) too.
+        form = TemplateForm(account=membership.account, initial={"application": request.GET.get("application", "")})
     return _render_form(request, form)
 
 
