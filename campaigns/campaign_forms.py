@@ -109,7 +109,7 @@ def _pick(queryset, raw):
 
 class SignatureChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, signature):
-        return f"【{signature.name}】 · {signature.get_type_display()}"
+        return f"{signature} · {signature.get_type_display()}"
 
 
 class TemplateChoiceField(forms.ModelChoiceField):

@@ -33,6 +33,7 @@ from campaigns.dispatch import ids_in
 from campaigns.models import Batch, Campaign, Message, ProviderConnection
 from campaigns.ratelimit import AsyncTokenBucket, bucket_key
 from campaigns.redis_client import get_async_redis
+from sms import text
 
 log = logging.getLogger(__name__)
 
@@ -387,7 +388,7 @@ class ConnectionRunner:
         from sms.smpp.client import SubmitRequest
 
         requests = [
-            SubmitRequest(message_id, source, phone, planning.render(pieces, variables))
+            SubmitRequest(message_id, source, phone, text.render(pieces, variables))
             for message_id, phone, variables, _segments in chunk
             if message_id in attempts
         ]

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
 
 from campaigns.models import Contact, OptOut, Recipient, RecipientImport, RejectedRow
 from campaigns.numbers import normalise_number
 from campaigns.recipient_files import FileProblem, kept_cells, read_rows
 from campaigns.xlsx import declared_rows
+from sms import text
+from smsconsole.models import TransitionError
 from templates_app import rules
 
 log = logging.getLogger(__name__)
@@ -143,12 +144,7 @@ class Importer:
         self.region = recipient_import.application.default_region or "CN"
         self.specs = variable_specs(recipient_import.template)
         template = recipient_import.template
-        self.signed = template.signed_content if template else ""
-        self.found = rules.find_variables(template.content) if template else []
-        self.pieces = self._split_template() if template else []
-        fixed = "".join(self.pieces)
-        self.fixed_is_ucs2 = rules.count_segments(fixed).encoding == "UCS-2"
-        self.fixed_units = len(fixed.encode("utf-16-le")) // 2
+        self.count_segments = text.segment_counter(text.split(template.content, template.signature_name)) if template else None
         self.phone_min_length = settings.SMS_PHONE_VARIABLE_MIN_LENGTH
         self.reject_conflicts = settings.SMS_IMPORT_DUPLICATE_POLICY == "reject_number"
         self.conflicts = set()
@@ -162,25 +158,10 @@ class Importer:
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
         writer.rejected.append((row_number, kept_cells(cells), reason, detail[:200]))
 
-    def _split_template(self):
-        """The signed template as fixed pieces around its variables, for fast substitution."""
-        pieces, cursor = [], 0
-        offset = len(self.signed) - len(self.imp.template.content)
-        for variable in self.found:
-            pieces.append(self.signed[cursor : offset + variable.start])
-            cursor = offset + variable.end
-        pieces.append(self.signed[cursor:])
-        return pieces
-
     def segments_for(self, variables):
-        if not self.signed:
-            return 0
-        if self.fixed_is_ucs2:
-            # The fixed text already forces UCS-2, so only the values' UTF-16 lengths are needed.
-            units = self.fixed_units + sum(len(v) if v.isascii() else len(v.encode("utf-16-le")) // 2 for v in variables)
-            return 1 if units <= 70 else -(-units // 67)
-        text = self.pieces[0] + "".join(value + piece for value, piece in zip(variables, self.pieces[1:]))
-        return rules.count_segments(text).segments
+        """What the message to this row will be charged; 0 without a template (the campaign's
+        shared values decide then)."""
+        return self.count_segments(variables) if self.count_segments else 0
 
     def check_row(self, cells, order):
         """Returns (phone, variables, None) or (None, None, (reason, detail))."""
@@ -199,15 +180,10 @@ class Importer:
             variables.append(value)
         return phone, variables, None
 
-    def check_cancelled(self):
-        status = RecipientImport.objects.filter(pk=self.imp.pk).values_list("status", flat=True).first()
-        if status != RecipientImport.Status.RUNNING:
-            raise Cancelled
-
     def save_progress(self):
-        RecipientImport.objects.filter(pk=self.imp.pk, status=RecipientImport.Status.RUNNING).update(
-            progress_at=timezone.now(), **{k: self.counts[k] for k in ("rows_read", "accepted", "rejected", "duplicates")}
-        )
+        """Writes the counts so far; the import stops here once it was cancelled."""
+        if not self.imp.record_progress(**{k: self.counts[k] for k in ("rows_read", "accepted", "rejected", "duplicates")}):
+            raise Cancelled
 
     def rows(self):
         """(row_number, cells) from the file, or from the contact list the import reads instead."""
@@ -271,13 +247,12 @@ class Importer:
             if len(writer.recipients) + len(writer.rejected) >= BATCH_ROWS:
                 writer.flush()
                 self.save_progress()
-                self.check_cancelled()
         if order is None:
             raise FileProblem("empty")
         if not self.counts["accepted"] and not self.counts["rejected"]:
             raise FileProblem("no_rows")
         writer.flush()
-        self.check_cancelled()
+        self.save_progress()
         return has_header, time.monotonic() - started
 
     def drop_conflicting_numbers(self):
@@ -298,16 +273,13 @@ class Importer:
             self.reasons["duplicate_different_variables"] = self.reasons.get("duplicate_different_variables", 0) + len(rows)
 
     def finish(self, has_header):
+        """Completes the import; raises Cancelled if the operator cancelled it meanwhile."""
         self.drop_conflicting_numbers()
         opted_out = mark_opted_out(self.imp)
-        RecipientImport.objects.filter(pk=self.imp.pk, status=RecipientImport.Status.RUNNING).update(
-            status=RecipientImport.Status.COMPLETED,
-            has_header=has_header,
-            opted_out=opted_out,
-            reason_counts=self.reasons,
-            finished_at=timezone.now(),
-            **self.counts,
-        )
+        try:
+            self.imp.complete(has_header=has_header, opted_out=opted_out, reason_counts=self.reasons, **self.counts)
+        except TransitionError:
+            raise Cancelled from None
 
 
 def contact_rows(contact_list_id, sources):
@@ -352,20 +324,28 @@ def run_import(import_id):
     importer = Importer(recipient_import)
     try:
         has_header, seconds = importer.run()
+        importer.finish(has_header)
     except Cancelled:
         discard_rows(import_id)
         return {"import": import_id, "cancelled": True}
     except FileProblem as problem:
         discard_rows(import_id)
-        recipient_import.fail(problem.code, problem.params)
-        return {"import": import_id, "failed": problem.code}
+        return _failed(recipient_import, problem.code, problem.params)
     except Exception:
         discard_rows(import_id)
-        recipient_import.fail("internal_error")
+        _failed(recipient_import, "internal_error")
         raise
-    importer.finish(has_header)
     log.info("import %s: %s rows in %.1fs", import_id, importer.counts["rows_read"], seconds)
     return {"import": import_id, **importer.counts}
+
+
+def _failed(recipient_import, code, params=None):
+    try:
+        recipient_import.fail(code, params)
+    except TransitionError:
+        # The operator cancelled while the file was failing: the cancel stands.
+        return {"import": recipient_import.pk, "cancelled": True}
+    return {"import": recipient_import.pk, "failed": code}
 
 
 __all__ = ["Importer", "discard_rows", "run_import"]

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from campaigns.models import Campaign, RecipientImport
-from templates_app import rules
+from sms import text
 
 log = logging.getLogger(__name__)
 
@@ -78,33 +78,12 @@ class AudienceNotReady(Exception):
 
 def shared_segments(campaign):
     """Segments of the text everyone of a contact-list audience gets (the same variables)."""
-    return rules.count_segments(render(campaign_text(campaign), campaign.shared_variables or [])).segments
+    return text.count_segments(text.render(campaign_text(campaign), campaign.shared_variables)).segments
 
 
 def campaign_text(campaign):
     """The signed template of the campaign, cut into the fixed pieces around its variables."""
-    return split_template(campaign.signature.name, campaign.template.content)
-
-
-def split_template(signature_name, content):
-    signed = rules.signed_text(signature_name, content) if signature_name else content
-    offset = len(signed) - len(content)
-    pieces, cursor = [], 0
-    for variable in rules.find_variables(content):
-        pieces.append(signed[cursor : offset + variable.start])
-        cursor = offset + variable.end
-    pieces.append(signed[cursor:])
-    return tuple(pieces)
-
-
-def render(pieces, variables):
-    """The text with values by position (the order find_variables gives); a missing value is empty."""
-    values = list(variables or [])
-    out = [pieces[0]]
-    for index, piece in enumerate(pieces[1:]):
-        out.append(str(values[index]) if index < len(values) else "")
-        out.append(piece)
-    return "".join(out)
+    return text.split(campaign.template.content, campaign.signature.name)
 
 
 def plan(campaign_id):
@@ -164,7 +143,7 @@ def uses_shared_variables(campaign):
     been imported without a template, so its rows carry no segment count)."""
     if campaign.mode != Campaign.Mode.TEMPLATE:
         return False
-    return bool(campaign.shared_variables) or not rules.find_variables(campaign.template.content)
+    return bool(campaign.shared_variables) or not text.find_variables(campaign.template.content)
 
 
 def shared_json(campaign):

@@ -27,15 +27,18 @@ def sweep_stale_imports():
     """Fails imports whose worker died mid-file, so no half list stays 'importing' for ever."""
     cutoff = timezone.now() - STALE_AFTER
     stale = list(
-        RecipientImport.objects.filter(status=RecipientImport.Status.RUNNING, progress_at__lt=cutoff).values_list("pk", flat=True)
+        RecipientImport.objects.filter(status=RecipientImport.Status.RUNNING, progress_at__lt=cutoff).only("pk", "status")
     )
-    for import_id in stale:
-        updated = RecipientImport.objects.filter(pk=import_id, status=RecipientImport.Status.RUNNING).update(
-            status=RecipientImport.Status.FAILED, error_code="interrupted", finished_at=timezone.now()
-        )
-        if updated:
-            importer.discard_rows(import_id)
-    return {"failed": len(stale)}
+    failed = 0
+    for recipient_import in stale:
+        try:
+            # Only if still silent: a worker that wrote progress since the query is alive.
+            recipient_import.fail("interrupted", silent_since=cutoff)
+        except TransitionError:
+            continue
+        importer.discard_rows(recipient_import.pk)
+        failed += 1
+    return {"failed": failed}
 
 
 # --- Sending -------------------------------------------------------------------------------------

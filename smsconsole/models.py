@@ -4,6 +4,7 @@ import zoneinfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -12,6 +13,23 @@ from smsconsole import crypto
 
 class TransitionError(ValidationError):
     """Raised by a model method asked for a state change its current state does not allow."""
+
+
+def compare_and_set(instance, allowed_from, to, condition=Q(), **fields):
+    """Moves the row from one of `allowed_from` to `to` with `fields`, in one UPDATE filtered on
+    the status (and `condition`), so two requests, or a request and a task, cannot both win, and a
+    decision taken on a stale instance changes nothing. Returns False, with the instance's status
+    reloaded, when the row was not in an allowed state; on success the instance holds the new values."""
+    updated = type(instance)._default_manager.filter(condition, pk=instance.pk, status__in=allowed_from).update(
+        status=to, **fields
+    )
+    if not updated:
+        instance.refresh_from_db(fields=["status"])
+        return False
+    instance.status = to
+    for name, value in fields.items():
+        setattr(instance, name, value)
+    return True
 
 
 def _default_timezone():
@@ -122,14 +140,11 @@ class Application(models.Model):
         return plaintext
 
     def _move(self, allowed_from, to):
-        if self.status not in allowed_from:
+        if not compare_and_set(self, allowed_from, to, status_changed_at=timezone.now()):
             raise TransitionError(
                 _("An application that is %(status)s cannot be changed this way.")
                 % {"status": self.get_status_display()}
             )
-        self.status = to
-        self.status_changed_at = timezone.now()
-        self.save(update_fields=["status", "status_changed_at"])
 
     def launch(self):
         self._move({self.Status.CREATED, self.Status.SUSPENDED}, self.Status.LAUNCHED)

@@ -6,13 +6,14 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from smsconsole.models import Account, Application, TransitionError
+from sms import text
+from smsconsole.models import Account, Application, TransitionError, compare_and_set
 from smsconsole.upload_limits import too_large
-from templates_app import reasons
+from templates_app import reasons, rules
 
 
 class MessageType(models.TextChoices):
@@ -43,21 +44,20 @@ class ReviewedModel(models.Model):
     def reason_label(self):
         return reasons.label(self.reason_code)
 
-    def _transition(self, allowed_from, to, *, extra=()):
-        if self.status not in allowed_from:
+    def _transition(self, allowed_from, to, **fields):
+        """Compare-and-set on the status (see compare_and_set): a decision taken on a stale copy,
+        say a reviewer's approval of a template its operator has just withdrawn, changes nothing."""
+        if not compare_and_set(self, allowed_from, to, **fields):
             raise TransitionError(
                 _("Not allowed while the status is “%(status)s”.") % {"status": self.get_status_display()}
             )
-        self.status = to
-        self.save(update_fields=["status", *extra])
 
-    def _record_review(self, reviewer, reason_code="", reason_text=""):
-        self.reviewed_by = reviewer
-        self.reviewed_at = timezone.now()
-        self.reason_code = reason_code
-        self.reason_text = reason_text
-        self.result_notified_at = None
-        return ["reviewed_by", "reviewed_at", "reason_code", "reason_text", "result_notified_at"]
+    def _review(self, reviewer, reason_code="", reason_text=""):
+        """The fields a decision sets; a new decision owes a new result email."""
+        return {
+            "reviewed_by": reviewer, "reviewed_at": timezone.now(), "reason_code": reason_code,
+            "reason_text": reason_text, "result_notified_at": None,
+        }
 
     def _check_reason(self, kind, reason_code, reason_text):
         if reason_code not in reasons.codes(kind):
@@ -166,17 +166,16 @@ class Qualification(ReviewedModel):
         return self.status == self.Status.REJECTED
 
     def resubmit(self):
-        self.submitted_at = timezone.now()
-        self._transition({self.Status.REJECTED}, self.Status.PENDING_REVIEW, extra=["submitted_at"])
+        self._transition({self.Status.REJECTED}, self.Status.PENDING_REVIEW, submitted_at=timezone.now())
 
     def approve(self, reviewer):
-        fields = self._record_review(reviewer)
-        self._transition({self.Status.PENDING_REVIEW}, self.Status.APPROVED, extra=fields)
+        self._transition({self.Status.PENDING_REVIEW}, self.Status.APPROVED, **self._review(reviewer))
 
     def reject(self, reviewer, reason_code, reason_text=""):
         self._check_reason(reasons.QUALIFICATION, reason_code, reason_text)
-        fields = self._record_review(reviewer, reason_code, reason_text)
-        self._transition({self.Status.PENDING_REVIEW}, self.Status.REJECTED, extra=fields)
+        self._transition(
+            {self.Status.PENDING_REVIEW}, self.Status.REJECTED, **self._review(reviewer, reason_code, reason_text)
+        )
 
 
 SIGNATURE_NAME_RE = re.compile(r"^[0-9A-Za-z\u4e00-\u9fff]+$")
@@ -234,7 +233,7 @@ class Signature(ReviewedModel):
         ]
 
     def __str__(self):
-        return f"【{self.name}】"
+        return text.sign(self.name, "")
 
     @property
     def owner_account(self):
@@ -260,36 +259,40 @@ class Signature(ReviewedModel):
         return self.status == self.Status.PENDING_REVIEW and self.urged_at is None
 
     def urge(self):
-        if not self.can_urge:
+        if not (self.can_urge and _urge(self)):
             raise TransitionError(_("Only a pending signature can be urged, once."))
-        self.urged_at = timezone.now()
-        self.save(update_fields=["urged_at"])
 
     def resubmit(self):
-        self.submitted_at = timezone.now()
-        self.urged_at = None
-        self._transition({self.Status.REJECTED}, self.Status.PENDING_REVIEW, extra=["submitted_at", "urged_at"])
+        self._transition(
+            {self.Status.REJECTED}, self.Status.PENDING_REVIEW, submitted_at=timezone.now(), urged_at=None
+        )
 
     def approve(self, reviewer):
         if self.qualification.status != Qualification.Status.APPROVED:
             raise TransitionError(_("Approve the signature's qualification first."))
-        fields = self._record_review(reviewer)
+        fields = self._review(reviewer)
+        number = self.channel_number
         for _attempt in range(10):
-            self.channel_number = self.channel_number or _new_channel_number()
+            number = number or _new_channel_number()
             try:
                 with transaction.atomic():
-                    self._transition({self.Status.PENDING_REVIEW}, self.Status.APPROVED, extra=[*fields, "channel_number"])
+                    self._transition({self.Status.PENDING_REVIEW}, self.Status.APPROVED, channel_number=number, **fields)
                 return
             except IntegrityError:
-                # Another signature drew the same random number; draw again.
-                self.channel_number = None
-                self.status = self.Status.PENDING_REVIEW
+                number = None  # another signature has this number; draw again
         raise RuntimeError("could not allocate a unique channel number")
 
     def reject(self, reviewer, reason_code, reason_text=""):
         self._check_reason(reasons.SIGNATURE, reason_code, reason_text)
-        fields = self._record_review(reviewer, reason_code, reason_text)
-        self._transition({self.Status.PENDING_REVIEW}, self.Status.REJECTED, extra=fields)
+        self._transition(
+            {self.Status.PENDING_REVIEW}, self.Status.REJECTED, **self._review(reviewer, reason_code, reason_text)
+        )
+
+
+def _urge(obj):
+    """The one urge a pending item gets: pending stays pending, and only if it was never urged."""
+    pending = obj.Status.PENDING_REVIEW
+    return compare_and_set(obj, {pending}, pending, Q(urged_at__isnull=True), urged_at=timezone.now())
 
 
 def _new_channel_number():
@@ -369,41 +372,50 @@ class Template(ReviewedModel):
         return self.status == self.Status.PENDING_REVIEW
 
     def submit(self):
-        self.submitted_at = timezone.now()
-        self.urged_at = None
-        self._transition({self.Status.DRAFT, self.Status.REJECTED}, self.Status.PENDING_REVIEW, extra=["submitted_at", "urged_at"])
+        self._transition(
+            {self.Status.DRAFT, self.Status.REJECTED}, self.Status.PENDING_REVIEW,
+            submitted_at=timezone.now(), urged_at=None,
+        )
 
     def withdraw(self):
-        self.urged_at = None
-        self._transition({self.Status.PENDING_REVIEW}, self.Status.DRAFT, extra=["urged_at"])
+        self._transition({self.Status.PENDING_REVIEW}, self.Status.DRAFT, urged_at=None)
 
     def urge(self):
-        if not self.can_urge:
+        if not (self.can_urge and _urge(self)):
             raise TransitionError(_("Only a pending template can be urged, once."))
-        self.urged_at = timezone.now()
-        self.save(update_fields=["urged_at"])
 
     def approve(self, reviewer):
         if self.signature_id and self.signature.status != Signature.Status.APPROVED:
             raise TransitionError(_("Approve the template's signature first."))
-        fields = self._record_review(reviewer)
-        self._transition({self.Status.PENDING_REVIEW}, self.Status.ACTIVE, extra=fields)
+        self._transition({self.Status.PENDING_REVIEW}, self.Status.ACTIVE, **self._review(reviewer))
 
     def reject(self, reviewer, reason_code, reason_text=""):
         self._check_reason(reasons.TEMPLATE, reason_code, reason_text)
-        fields = self._record_review(reviewer, reason_code, reason_text)
-        self._transition({self.Status.PENDING_REVIEW}, self.Status.REJECTED, extra=fields)
+        self._transition(
+            {self.Status.PENDING_REVIEW}, self.Status.REJECTED, **self._review(reviewer, reason_code, reason_text)
+        )
 
     def deactivate(self, reviewer, reason_text=""):
         """Approved-active to approved-inactive, e.g. after a carrier rule change; not reversible."""
-        self.reason_text = reason_text
-        self.result_notified_at = None
-        self._transition({self.Status.ACTIVE}, self.Status.INACTIVE, extra=["reason_text", "result_notified_at"])
+        self._transition({self.Status.ACTIVE}, self.Status.INACTIVE, reason_text=reason_text, result_notified_at=None)
+
+    @property
+    def signature_name(self):
+        return self.signature.name if self.signature_id else None
 
     @property
     def signed_content(self):
-        name = self.signature.name if self.signature_id else ""
-        return f"【{name}】{self.content}" if name else self.content
+        return text.sign(self.signature_name, self.content)
+
+    def measure(self):
+        """Segments with every variable at its maximum length and the signature added, the figure
+        the console and the review desk both show; reads the prefetched `variables`."""
+        by_position = {v.position: v.max_length for v in self.variables.all()}
+        lengths = [
+            by_position.get(v.index, rules.ATTRIBUTE_MAX_LENGTH[rules.default_attribute(v.label)])
+            for v in text.find_variables(self.content)
+        ]
+        return text.count_template(text.split(self.content, self.signature_name), lengths)
 
 
 class TemplateVariable(models.Model):

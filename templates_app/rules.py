@@ -1,6 +1,7 @@
-"""Template text rules: segment counting, variables, and the checks a template must pass.
+"""Template rules: variable attributes, the checks a value and a template must pass.
 
-No Django import: forms and views translate the stable problem codes returned here.
+No Django import: forms and views translate the stable problem codes returned here. The text
+itself (variables, signing, segments) is sms.text's.
 """
 
 import re
@@ -10,45 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from enum import StrEnum
 
-# --- Segment counting --------------------------------------------------------------------------
-
-# GSM 03.38 basic table without ESC (0x1B), which only introduces an extension character.
-GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-# Each extension character is sent as ESC + code, so it takes two septets.
-GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
-
-
-@dataclass(frozen=True)
-class Segments:
-    length: int  # septets for GSM-7, UTF-16 code units for UCS-2
-    segments: int
-    encoding: str  # "GSM-7" or "UCS-2"
-    per_segment: int  # capacity of each segment at this length
-
-
-def count_segments(text: str, padding: int = 0) -> Segments:
-    """Segments of `text` followed by `padding` digits (one unit in either encoding), so the
-    worst case of a template's variables is counted without building that string."""
-    # Plain ceil division, as the providers' consoles estimate it; a handset may avoid splitting
-    # an escape sequence or surrogate pair across segments, which this ignores.
-    if all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text):
-        length = sum(2 if c in GSM7_EXTENSION else 1 for c in text) + padding
-        encoding, single, multi = "GSM-7", 160, 153
-    else:
-        length = len(text.encode("utf-16-le")) // 2 + padding
-        encoding, single, multi = "UCS-2", 70, 67
-    if length <= single:
-        return Segments(length, 1 if length else 0, encoding, single)
-    return Segments(length, -(-length // multi), encoding, multi)
-
-
-def signed_text(signature_name: str, content: str) -> str:
-    """The text as delivered: the provider prepends the signature in 【】, which counts in length."""
-    return f"【{signature_name}】{content}"
-
+from sms.text import MAX_VARIABLES, Variable, scan, sign
 
 # --- Variables ---------------------------------------------------------------------------------
 
@@ -68,54 +31,13 @@ ATTRIBUTE_MAX_LENGTH = {
     Attribute.MONEY: 20,
     Attribute.TEXT: 20,
 }
-MAX_VARIABLES = 20
-# NEWTEXT appears in the provider's API enums without documented semantics; treated as TEXT.
-TYPED_LABELS = {a.value: a for a in Attribute} | {"NEWTEXT": Attribute.TEXT}
-
-
-@dataclass(frozen=True)
-class Variable:
-    index: int  # 1-based position in order of appearance
-    label: str
-    start: int
-    end: int
-
-
-# Anything that starts like a variable: "${...}" or "$ {...}" closed within a short span, else
-# an unclosed "${" with the label-like characters after it, or a "{1}"/"{PHONE}" that lost its
-# "$". Only an exact "${label}" with a known label is a variable; the rest is malformed.
-_VARIABLE_LIKE = re.compile(
-    r"\$[ \t]*\{[^{}$\n]{0,30}\}|\$[ \t]*\{[ \t]*\w*"
-    r"|\{[ \t]*(?:\d+|" + "|".join(TYPED_LABELS) + r")[ \t]*\}",
-    re.ASCII,
-)
-_NUMERIC_LABEL = re.compile(r"[1-9]\d?")
-
-
-def _is_valid_label(label: str) -> bool:
-    if _NUMERIC_LABEL.fullmatch(label):
-        return int(label) <= MAX_VARIABLES
-    return label in TYPED_LABELS
-
-
-def _scan(content: str) -> tuple[list[Variable], list[str]]:
-    variables, malformed = [], []
-    for match in _VARIABLE_LIKE.finditer(content):
-        text = match.group()
-        if text.startswith("${") and text.endswith("}") and _is_valid_label(text[2:-1]):
-            variables.append(Variable(len(variables) + 1, text[2:-1], match.start(), match.end()))
-        else:
-            malformed.append(text)
-    return variables, malformed
-
-
-def find_variables(content: str) -> list[Variable]:
-    return _scan(content)[0]
+# A typed label names its attribute; NEWTEXT (undocumented in the provider's API) is treated as TEXT.
+_LABEL_ATTRIBUTES = {a.value: a for a in Attribute} | {"NEWTEXT": Attribute.TEXT}
 
 
 def default_attribute(label: str) -> Attribute:
     """Typed labels name their attribute; a numeric label says nothing, so it defaults to TEXT."""
-    return TYPED_LABELS.get(label, Attribute.TEXT)
+    return _LABEL_ATTRIBUTES.get(label, Attribute.TEXT)
 
 
 # --- Variable values ---------------------------------------------------------------------------
@@ -211,8 +133,21 @@ PROBLEM_CODES = (
     "empty", "too_long", "too_many_variables", "malformed_variable", "adjacent_variables",
     "only_variables", "brackets", "banned_symbol", "signature_in_text", "partial_variable_in_link",
     "verification_variable_count", "verification_variable_too_long", "verification_keyword",
-    "verification_link", "promotion_opt_out", "variable_length",
+    "verification_link", "promotion_opt_out", "variable_length", "short_link", "redirect_link",
 )
+
+# URL shorteners, the hosts whose links only forward to another address. The reference allows a
+# link in a template only as the fixed, final address (cloud-sms-spec.md 2.2, 4.5): carriers refuse
+# short and redirecting links, since the address the recipient lands on is not the one reviewed.
+# A subdomain counts as its shortener (m.tb.cn is tb.cn).
+SHORT_LINK_HOSTS = frozenset({
+    # International
+    "bit.ly", "bitly.com", "j.mp", "tinyurl.com", "t.co", "goo.gl", "ow.ly", "is.gd", "v.gd", "buff.ly",
+    "rebrand.ly", "cutt.ly", "shorturl.at", "tiny.cc", "rb.gy", "t.ly", "bl.ink", "s.id", "lnkd.in",
+    "youtu.be", "tr.im", "shorte.st", "adf.ly",
+    # Mainland China: Sina/Weibo, Tencent, Baidu, Taobao, JD and common independent services
+    "t.cn", "sina.lt", "url.cn", "dwz.cn", "tb.cn", "u.jd.com", "3.cn", "suo.im", "mrw.so", "985.so",
+})
 
 
 @dataclass(frozen=True)
@@ -231,6 +166,10 @@ _LINK = re.compile(
     rf"(?:\.[a-z0-9-]+)*\.(?:{_TLDS})(?![a-z0-9-])"
 )
 _URL_CHARS = frozenset(string.ascii_letters + string.digits + "-._~:/?#@&=%+")
+# Where a link's host is: after an optional scheme, any dotted name (the shortener list decides).
+_LINK_HOST = re.compile(r"(?i)(?<![A-Za-z0-9.@-])(?:https?://)?((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,})(?![a-z0-9-])")
+# A link that carries another address in its query or path forwards to it.
+_FORWARDS = re.compile(r"(?i)https?(?::|%3a)(?://|%2f%2f)|=www\.")
 _VERIFICATION_KEYWORD_CN = re.compile(r"验证码|注册码|校验码|动态码")
 # English keyword support is this project's own addition for international templates: the
 # provider only documents the Chinese keywords.
@@ -285,6 +224,28 @@ def _partial_in_link(content: str, url_masked: str, v: Variable) -> str | None:
     return None
 
 
+def _is_short_link_host(host: str) -> bool:
+    host = host.lower()
+    return any(host == short or host.endswith("." + short) for short in SHORT_LINK_HOSTS)
+
+
+def _forwarding_links(content: str, url_masked: str) -> list[Problem]:
+    """Short links (a shortener's host) and redirecting links (another address inside)."""
+    problems, end = [], 0
+    for match in _LINK_HOST.finditer(url_masked):
+        if match.start() < end:
+            continue  # a host inside a link already looked at
+        end = match.end()
+        while end < len(url_masked) and url_masked[end] in _URL_CHARS:
+            end += 1
+        link = content[match.start():end].rstrip(".")
+        if _is_short_link_host(match.group(1)):
+            problems.append(Problem("short_link", {"link": link}))
+        elif _FORWARDS.search(url_masked, match.start() + 1, end):
+            problems.append(Problem("redirect_link", {"link": link}))
+    return problems
+
+
 def _variable_settings(variables, found: list[Variable]) -> list[tuple[Attribute, int]]:
     """Per-position (attribute, max_length); positions without an entry use the label's default."""
     given = list(variables or [])
@@ -308,12 +269,12 @@ def validate_template(
     if not content.strip():
         return [Problem("empty")]
     problems = []
-    found, malformed = _scan(content)
+    found, malformed = scan(content)
     settings = _variable_settings(variables, found)
     url_masked = _masked(content, found, "x")  # a variable reads as part of a glued URL
     text_only = _masked(content, found, " ")  # keywords and symbols come from fixed text only
 
-    full = signed_text(signature_name, content) if signature_name else content
+    full = sign(signature_name, content)
     if len(full) > MAX_TEMPLATE_LENGTH:
         problems.append(Problem("too_long", {"length": len(full), "limit": MAX_TEMPLATE_LENGTH}))
     if len(found) > MAX_VARIABLES:
@@ -330,9 +291,10 @@ def validate_template(
     # The signature is added by the provider; its 【】 in the text is reported as such, not as
     # stray brackets.
     bracket_text = text_only
-    if signature_name and f"【{signature_name}】" in text_only:
+    written_signature = sign(signature_name, "")
+    if signature_name and written_signature in text_only:
         problems.append(Problem("signature_in_text", {"signature": signature_name}))
-        bracket_text = text_only.replace(f"【{signature_name}】", "")
+        bracket_text = text_only.replace(written_signature, "")
     if brackets := _BRACKETS.findall(bracket_text):
         problems.append(Problem("brackets", {"characters": "".join(dict.fromkeys(brackets))}))
     if symbols := _BANNED_SYMBOLS.findall(text_only):
@@ -341,6 +303,7 @@ def validate_template(
         if (text := _partial_in_link(content, url_masked, v)) is not None:
             params = {"text": text, "position": v.index}
             problems.append(Problem("partial_variable_in_link", params))
+    problems += _forwarding_links(content, url_masked)
 
     if template_type == "verification":
         if len(found) != 1:

@@ -55,6 +55,18 @@ def test_it_refuses_to_suspend_twice(shop):
         shop.suspend()
 
 
+def test_a_stale_copy_cannot_launch_an_application_launched_meanwhile(shop):
+    stale = Application.objects.get(pk=shop.pk)
+    shop.launch()
+    changed_at = Application.objects.get(pk=shop.pk).status_changed_at
+
+    with pytest.raises(TransitionError):
+        stale.launch()
+
+    assert Application.objects.get(pk=shop.pk).status_changed_at == changed_at
+    assert stale.status == Application.Status.LAUNCHED
+
+
 def test_the_secret_is_encrypted_at_rest(acme):
     app, plaintext = create_application(acme, "Orders")
 

@@ -9,8 +9,8 @@ from django.core import mail
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from sms.text import count_segments
 from templates_app.models import Qualification, Signature, Template
-from templates_app.rules import count_segments
 from tests.factories import PASSWORD, PNG_1X1
 
 CONTENT = "您的订单${1}已发货，预计三日内送达，请留意查收。如有疑问请联系在线客服，感谢您的支持。"

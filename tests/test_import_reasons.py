@@ -20,8 +20,8 @@ def file_problem_codes():
     return (
         codes_written_by(recipient_files, r'FileProblem\("(\w+)"')
         | codes_written_by(xlsx, r'XlsxError\("(\w+)"')
-        | codes_written_by(importer, r'FileProblem\("(\w+)"', r'\.fail\("(\w+)"')
-        | codes_written_by(tasks, r'error_code="(\w+)"')
+        | codes_written_by(importer, r'FileProblem\("(\w+)"', r'_failed\(\w+, "(\w+)"')
+        | codes_written_by(tasks, r'\.fail\("(\w+)"')
     )
 
 

@@ -3,6 +3,7 @@ import pytest
 from campaigns import planning
 from campaigns.models import Batch, Campaign, Contact, ContactList, Message, OptOut
 from campaigns.tasks import plan_campaign
+from sms import text
 from tests.sending_helpers import (  # noqa: F401 (fixture)
     counters,
     create_campaign,
@@ -150,11 +151,11 @@ def test_a_contact_list_audience_gets_the_shared_variables_and_their_segments(ac
     assert counters(campaign)["queued"] == 2
 
 
-def test_the_text_takes_values_by_position_after_the_signature(factories, shop):
+def test_the_campaign_text_is_its_template_signed_with_the_campaigns_signature(factories, shop, simulator_connection):
     template = factories.create_template(shop, content="Hi ${1}, your code ${2} expires ${3}.")
-    pieces = planning.split_template("Acme", template.content)
-    assert planning.render(pieces, ["Ann", "X9", "today"]) == "【Acme】Hi Ann, your code X9 expires today."
-    assert planning.render(planning.split_template("", "No variables"), []) == "No variables"
+    campaign = create_campaign(shop, template, simulator_connection)
+    signed = f"【{campaign.signature.name}】Hi Ann, your code X9 expires today."
+    assert text.render(planning.campaign_text(campaign), ["Ann", "X9", "today"]) == signed
 
 
 def test_planning_pushes_the_first_batches_to_the_gateway_after_commit(

@@ -5,6 +5,8 @@ from django.core.files.base import ContentFile
 
 from campaigns.importer import run_import
 from campaigns.models import OptOut, Recipient, RecipientImport, RejectedRow
+from sms.smpp.encoding import encode_text
+from sms.text import render, split
 
 
 @pytest.fixture
@@ -164,3 +166,19 @@ def test_an_xlsx_declaring_too_many_rows_fails_before_any_row_is_read(settings, 
     run_import(imp.pk)
     imp.refresh_from_db()
     assert (imp.status, imp.error_code, imp.rows_read) == ("failed", "too_many_rows", 0)
+
+
+def test_a_rows_segments_are_the_parts_the_encoder_sends_its_message_in(acme, shop, factories):
+    # 【Acme】 + 60 characters put the value's emoji across the end of the first part: 134 units
+    # would be two parts by division (as "ab" is), but the surrogate pair cannot be split: three.
+    template = factories.create_template(shop, content="验" * 60 + "${1}" + "验" * 66, variables=[("TEXT", 20)])
+    imp = make_import(acme, shop, template, "list.csv", "13800138000,😀\n13900139000,ab\n".encode())
+
+    run_import(imp.pk)
+
+    stored = dict(Recipient.objects.filter(recipient_import=imp).values_list("phone", "segments"))
+    sent = {
+        phone: len(encode_text(render(split(template.content, "Acme"), [value])).chunks)
+        for phone, value in [("+8613800138000", "😀"), ("+8613900139000", "ab")]
+    }
+    assert stored == sent == {"+8613800138000": 3, "+8613900139000": 2}

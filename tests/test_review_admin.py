@@ -241,7 +241,7 @@ def test_the_template_queue_shows_signed_content_with_its_segment_count(rita_cli
     response = rita_client.get(changelist("template"))
 
     assert "【Acme】" + "x" * 200 in response.content.decode()
-    assert "206 characters, 4 segments (UCS-2)" in response.content.decode()
+    assert "206 characters, 4 segment(s), UCS-2" in response.content.decode()
 
 
 def test_the_queue_shows_urged_items_with_a_badge(rita_client, factories, shop):

@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from sms import text
 from smsconsole.models import Account, Application, Membership
 from templates_app import rules
 from templates_app.models import (
@@ -104,7 +105,7 @@ def test_every_template_is_active_and_passes_the_template_rules():
     for template in templates:
         variables = [(v.attribute, v.max_length) for v in template.variables.all()]
         assert template.status == Template.Status.ACTIVE
-        assert len(variables) == len(rules.find_variables(template.content))
+        assert len(variables) == len(text.find_variables(template.content))
         assert rules.validate_template(template.content, template.type, variables, template.signature.name) == []
 
 
@@ -114,7 +115,7 @@ def test_the_notification_templates_have_exactly_one_variable():
     notifications = Template.objects.filter(type="notification")
     assert notifications.filter(content="Your order ${1} has shipped.").exists()
     for template in notifications:
-        assert len(rules.find_variables(template.content)) == 1
+        assert len(text.find_variables(template.content)) == 1
         assert template.variables.count() == 1
 
 

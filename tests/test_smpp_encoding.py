@@ -4,8 +4,6 @@ import pytest
 
 from sms.smpp.encoding import (
     ConcatReferences,
-    GSM7_BASIC,
-    GSM7_EXTENSION,
     MessageTooLong,
     decode_gsm7,
     decode_short_message,
@@ -14,12 +12,6 @@ from sms.smpp.encoding import (
     is_gsm7,
     strip_udh,
 )
-from templates_app import rules
-
-
-def test_the_alphabet_is_the_one_segment_counting_uses():
-    assert GSM7_BASIC == rules.GSM7_BASIC
-    assert GSM7_EXTENSION == rules.GSM7_EXTENSION
 
 
 def test_gsm7_is_sent_as_unpacked_septets():

@@ -41,7 +41,7 @@ def errors_of(form, field):
 # Every parameter any problem carries, so each message can be formatted.
 ALL_PARAMS = {
     "length": 501, "limit": 500, "count": 2, "text": "${1}${2}", "characters": "【】", "symbols": "★",
-    "signature": "Acme", "position": 1, "attribute": "PHONE",
+    "signature": "Acme", "position": 1, "attribute": "PHONE", "link": "http://bit.ly/x",
 }
 
 

@@ -181,3 +181,13 @@ def test_the_signature_select_follows_the_chosen_application(alice_client, facto
     html = alice_client.get(reverse("templates_app:template_signature_options"), {"application": other_app.pk}).content.decode()
     assert 'id="field-signature"' in html
     assert f'value="{theirs.pk}"' in html and f'value="{huawei.pk}"' not in html
+
+
+def test_the_preview_refuses_a_short_link_in_english_and_in_chinese(alice_client, huawei):
+    content = "订单已发货，详见 http://bit.ly/x 查看"
+    english = preview(alice_client, content, huawei).content.decode()
+    assert "“http://bit.ly/x” is a short link" in english
+
+    alice_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    chinese = preview(alice_client, content, huawei).content.decode()
+    assert "“http://bit.ly/x”是短链接" in chinese

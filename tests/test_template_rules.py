@@ -1,14 +1,13 @@
 import pytest
 
+from sms.text import TYPED_LABELS, find_variables
 from templates_app.rules import (
     ATTRIBUTE_MAX_LENGTH,
     PROBLEM_CODES,
     Attribute,
     Problem,
-    Variable,
     contains_link,
     default_attribute,
-    find_variables,
     validate_template,
     validate_variable_value,
 )
@@ -21,24 +20,6 @@ def codes(content, template_type="notification", variables=None, signature_name=
 
 
 # --- Variables ---------------------------------------------------------------------------------
-
-
-def test_variables_are_numbered_in_order_of_appearance():
-    content = "尊敬的${2}，您的订单${1}已发货"
-    assert find_variables(content) == [
-        Variable(index=1, label="2", start=3, end=7),
-        Variable(index=2, label="1", start=12, end=16),
-    ]
-
-
-def test_typed_labels_are_variables():
-    content = "${PHONE}${CHARDIGIT}${DATETIME}${MONEY}${TEXT}${NEWTEXT}"
-    labels = [v.label for v in find_variables(content)]
-    assert labels == ["PHONE", "CHARDIGIT", "DATETIME", "MONEY", "TEXT", "NEWTEXT"]
-
-
-def test_numeric_labels_run_from_1_to_20():
-    assert [v.label for v in find_variables("${1} ${20} ${21} ${0}")] == ["1", "20"]
 
 
 @pytest.mark.parametrize("malformed", ["${}", "${ 1}", "$ {1}", "${21}", "${1", "{1}", "${phone}"])
@@ -58,6 +39,11 @@ def test_typed_labels_map_to_their_attribute_and_numbers_to_text():
     assert default_attribute("MONEY") is Attribute.MONEY
     assert default_attribute("NEWTEXT") is Attribute.TEXT
     assert default_attribute("3") is Attribute.TEXT
+
+
+def test_every_typed_label_of_the_variable_syntax_names_an_attribute():
+    # sms.text owns the syntax, the rules own the attributes: they must name the same ones.
+    assert {a.value for a in Attribute} == set(TYPED_LABELS) - {"NEWTEXT"}
 
 
 def test_phone_variables_are_limited_to_15_characters_and_others_to_20():
@@ -154,7 +140,7 @@ def test_text_values_refuse_contact_details(value):
 
 
 def test_every_problem_code_is_listed_once():
-    assert len(PROBLEM_CODES) == len(set(PROBLEM_CODES)) == 16
+    assert len(PROBLEM_CODES) == len(set(PROBLEM_CODES)) == 18
 
 
 def test_a_clean_notification_has_no_problems():
@@ -331,6 +317,53 @@ def test_a_verification_template_without_a_link_passes_the_link_check():
 
 def test_a_notification_may_contain_a_fixed_link():
     assert "verification_link" not in codes("订单已发货，详见 https://a.cn")
+
+
+# --- Links: fixed and final, never short or redirecting (cloud-sms-spec.md 2.2, 4.5) ---------------
+
+
+@pytest.mark.parametrize(
+    ("content", "link"),
+    [
+        ("订单已发货，详见 http://bit.ly/x 查看", "http://bit.ly/x"),
+        ("物流详情 https://t.cn/A6x9Kq 请查收", "https://t.cn/A6x9Kq"),
+        ("点击m.tb.cn/h.5Lx 领取优惠，拒收请回复R", "m.tb.cn/h.5Lx"),
+        ("Track it at HTTPS://TinyURL.com/y3k 。", "HTTPS://TinyURL.com/y3k"),
+        ("详见 u.jd.com/abc。", "u.jd.com/abc"),
+    ],
+)
+def test_a_short_link_is_refused_with_the_link(content, link):
+    assert Problem("short_link", {"link": link}) in validate_template(content, "promotion")
+
+
+@pytest.mark.parametrize(
+    ("content", "link"),
+    [
+        ("详见 https://a.cn/jump?url=https://evil.example.com/x 查看", "https://a.cn/jump?url=https://evil.example.com/x"),
+        ("详见 https://a.cn/go?to=https%3A%2F%2Fb.cn 查看", "https://a.cn/go?to=https%3A%2F%2Fb.cn"),
+        ("详见 www.example.com/r?target=www.other.cn 查看", "www.example.com/r?target=www.other.cn"),
+    ],
+)
+def test_a_link_that_forwards_to_another_address_is_refused_with_the_link(content, link):
+    assert Problem("redirect_link", {"link": link}) in validate_template(content, "notification")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "订单已发货，详见 https://www.example.com/orders?id=1 查看",
+        "详见 https://shop.example.cn/t.co 查看",  # a path that looks like a shortener is not its host
+        "客服邮箱 service@t.cn",
+        "Node.js 5.Valid e.g. i.e.",
+        "请访问 https://bitly.example.com 查看",
+    ],
+)
+def test_a_full_fixed_link_and_prose_are_not_short_or_redirecting(content):
+    assert not {"short_link", "redirect_link"} & set(codes(content))
+
+
+def test_a_short_link_built_from_a_variable_is_both_partial_and_short():
+    assert {"partial_variable_in_link", "short_link"} <= set(codes("详见 t.cn/${1} 查看"))
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,11 @@ import uuid
 
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from smsconsole.models import Account, Application, TransitionError
+from smsconsole.models import Account, Application, TransitionError, compare_and_set
 
 
 class OptOut(models.Model):
@@ -178,35 +179,51 @@ class RecipientImport(models.Model):
     def is_finished(self):
         return self.status in {self.Status.COMPLETED, self.Status.FAILED, self.Status.CANCELLED}
 
+    # --- transitions ------------------------------------------------------------------------
+    # Each is a compare-and-set (smsconsole.models.compare_and_set): the import task and the
+    # operator's cancel race, and whichever moves the row first wins; a cancel is never overwritten
+    # by the task failing or completing afterwards.
+
     def claim(self):
-        """Compare-and-set PENDING to RUNNING; False if another worker has it or it was cancelled."""
+        """PENDING to RUNNING; False if another worker has it or it was cancelled."""
         now = timezone.now()
-        claimed = RecipientImport.objects.filter(pk=self.pk, status=self.Status.PENDING).update(
-            status=self.Status.RUNNING, started_at=now, progress_at=now
-        )
-        if claimed:
-            self.status, self.started_at, self.progress_at = self.Status.RUNNING, now, now
-        return bool(claimed)
+        return compare_and_set(self, {self.Status.PENDING}, self.Status.RUNNING, started_at=now, progress_at=now)
+
+    def record_progress(self, **counts):
+        """Writes the running counts; False once the import is no longer running (cancelled)."""
+        now = timezone.now()
+        moved = RecipientImport.objects.filter(pk=self.pk, status=self.Status.RUNNING).update(progress_at=now, **counts)
+        return bool(moved)
+
+    def complete(self, **fields):
+        """RUNNING to COMPLETED with the final counts."""
+        if not compare_and_set(self, {self.Status.RUNNING}, self.Status.COMPLETED, finished_at=timezone.now(), **fields):
+            raise TransitionError(self._refusal())
 
     def cancel(self):
-        if self.is_finished:
-            raise TransitionError(_("This import has already finished."))
-        # Compare-and-set: the running task sees the new status at its next progress check.
-        updated = RecipientImport.objects.filter(
-            pk=self.pk, status__in=[self.Status.PENDING, self.Status.RUNNING]
-        ).update(status=self.Status.CANCELLED, finished_at=timezone.now())
-        if not updated:
-            raise TransitionError(_("This import has already finished."))
-        self.refresh_from_db(fields=["status", "finished_at"])
+        # The running task sees the new status at its next progress check.
+        if not compare_and_set(
+            self, {self.Status.PENDING, self.Status.RUNNING}, self.Status.CANCELLED, finished_at=timezone.now()
+        ):
+            raise TransitionError(self._refusal())
         # A running task discards its own rows when it notices; this covers one that never started.
-        transaction.on_commit(lambda: _discard_rows(self.pk))
+        import_id = self.pk
+        transaction.on_commit(lambda: _discard_rows(import_id))
 
-    def fail(self, code, params=None):
-        self.status = self.Status.FAILED
-        self.error_code = code
-        self.error_params = params or {}
-        self.finished_at = timezone.now()
-        self.save(update_fields=["status", "error_code", "error_params", "finished_at"])
+    def fail(self, code, params=None, *, silent_since=None):
+        """PENDING or RUNNING to FAILED. With `silent_since`, only an import that has written no
+        progress since then (the sweeper's test for a worker that died mid-file)."""
+        silent = Q() if silent_since is None else Q(progress_at__lt=silent_since)
+        if not compare_and_set(
+            self, {self.Status.PENDING, self.Status.RUNNING}, self.Status.FAILED, silent,
+            error_code=code, error_params=params or {}, finished_at=timezone.now(),
+        ):
+            raise TransitionError(self._refusal())
+
+    def _refusal(self):
+        if self.is_finished:
+            return _("This import has already finished.")
+        return _("Not allowed while the import is “%(status)s”.") % {"status": self.get_status_display()}
 
 
 def _discard_rows(import_id):

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from smsconsole import crypto
-from smsconsole.models import Account, Application, TransitionError
+from smsconsole.models import Account, Application, TransitionError, compare_and_set
 
 
 class ProviderConnection(models.Model):
@@ -148,17 +148,12 @@ class Campaign(models.Model):
 
     def _move(self, allowed_from, to, **fields):
         """Compare-and-set on the status, so two requests cannot both pause or both launch."""
-        updated = Campaign.objects.filter(pk=self.pk, status__in=allowed_from).update(status=to, **fields)
-        if not updated:
-            self.refresh_from_db(fields=["status"])
+        # The gateway reads the status before every chunk it sends, so pause and cancel take
+        # effect within a chunk (well under the 2 seconds promised) without a message bus.
+        if not compare_and_set(self, allowed_from, to, **fields):
             raise TransitionError(
                 _("Not allowed while the campaign is “%(status)s”.") % {"status": self.get_status_display()}
             )
-        # The gateway reads the status before every chunk it sends, so pause and cancel take
-        # effect within a chunk (well under the 2 seconds promised) without a message bus.
-        self.status = to
-        for name, value in fields.items():
-            setattr(self, name, value)
 
     def schedule(self, at):
         latest = timezone.now() + timedelta(days=settings.SMS_MAX_SCHEDULE_DAYS)

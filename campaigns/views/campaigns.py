@@ -19,12 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from campaigns import uploads
+from campaigns import planning, uploads
 from campaigns.campaign_forms import CampaignFilterForm, CampaignForm, initial_from
 from campaigns.models import Campaign, Contact, ContactList, OptOut, ProviderConnection, RecipientImport
+from sms import text
 from smsconsole.models import Application, TransitionError, audit
 from smsconsole.tenancy import require_membership, require_operator, scoped
-from templates_app import rules
 from templates_app.models import Signature, Template
 
 PAGE_SIZE = 50
@@ -88,19 +88,6 @@ def _snapshot(campaign):
 # --- What a campaign will send ----------------------------------------------------------------
 
 
-def content_pieces(content, values):
-    """The template content as (text, is_variable) pieces, variables filled from `values` where given."""
-    pieces, cursor = [], 0
-    for variable in rules.find_variables(content):
-        pieces.append((content[cursor:variable.start], False))
-        index = variable.index - 1
-        filled = values[index] if index < len(values) else content[variable.start:variable.end]
-        pieces.append((filled, True))
-        cursor = variable.end
-    pieces.append((content[cursor:], False))
-    return [piece for piece in pieces if piece[0]]
-
-
 def send_summary(campaign):
     """Recipients, up-front skips, segments and a preview for the confirmation step.
 
@@ -120,8 +107,7 @@ def send_summary(campaign):
     to_send = max(recipients - opted_out, 0)
     example_phone, values = None, list(campaign.shared_variables or [])
     if shared:
-        text = rules.signed_text(signature_name, "".join(p for p, _v in content_pieces(campaign.template.content, values)))
-        per_message = rules.count_segments(text).segments
+        per_message = planning.shared_segments(campaign)
         segments = per_message * to_send
     else:
         imp = campaign.recipient_import
@@ -144,7 +130,7 @@ def send_summary(campaign):
         "to_send": to_send,
         "segments": max(segments, 0),
         "per_message": per_message,
-        "preview": content_pieces(campaign.template.content, values),
+        "preview": text.runs(campaign.template.content, values),
         "preview_signature": signature_name,
         "example_phone": example_phone,
     }

@@ -8,42 +8,34 @@ outside the BMP travel as surrogate pairs, exactly as handsets count them.
 import re
 from dataclasses import dataclass
 
+# The alphabets, the part sizes and where a message is cut belong to the text rules, so what is
+# counted before sending is what is sent.
+from sms.text import (
+    ESC,
+    GSM7,
+    GSM7_BASIC_TABLE,
+    GSM7_EXTENSION_TABLE,
+    GSM7_PART,
+    GSM7_SINGLE,
+    UCS2,
+    UCS2_PART,
+    UCS2_SINGLE,
+    is_gsm7,
+    part_sizes,
+)
+
 DATA_CODING_DEFAULT = 0x00
 DATA_CODING_LATIN1 = 0x03
 DATA_CODING_BINARY = 0x04
 DATA_CODING_UCS2 = 0x08
 ESM_CLASS_UDHI = 0x40
 
-GSM7_SINGLE, GSM7_PART = 160, 153
-UCS2_SINGLE, UCS2_PART = 70, 67
 MAX_PARTS = 255
-
-ESC = 0x1B
-# GSM 03.38 basic table in code order; position 0x1B (ESC) is a placeholder, never a character.
-GSM7_BASIC_TABLE = (
-    "@£$¥èéùìòÇ\nØø\rÅå"
-    "Δ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ"
-    " !\"#¤%&'()*+,-./"
-    "0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNO"
-    "PQRSTUVWXYZÄÖÑÜ§"
-    "¿abcdefghijklmno"
-    "pqrstuvwxyzäöñüà"
-)
-# Extension table: sent as ESC followed by this code, so each takes two septets.
-GSM7_EXTENSION_TABLE = {
-    0x0A: "\f", 0x14: "^", 0x28: "{", 0x29: "}", 0x2F: "\\",
-    0x3C: "[", 0x3D: "~", 0x3E: "]", 0x40: "|", 0x65: "€",
-}  # fmt: skip
-
-GSM7_BASIC = frozenset(GSM7_BASIC_TABLE) - {"\x1b"}
-GSM7_EXTENSION = frozenset(GSM7_EXTENSION_TABLE.values())
 
 # str.translate tables: the text maps to one latin-1 character per septet, so encoding a whole
 # message is two C-level calls instead of a Python loop per character.
 _TO_SEPTETS = {ord(c): chr(code) for code, c in enumerate(GSM7_BASIC_TABLE) if code != ESC}
 _TO_SEPTETS.update({ord(c): "\x1b" + chr(code) for code, c in GSM7_EXTENSION_TABLE.items()})
-_NOT_GSM7 = re.compile("[^" + re.escape("".join(sorted(GSM7_BASIC | GSM7_EXTENSION))) + "]")
 _FROM_SEPTETS = {code: c for code, c in enumerate(GSM7_BASIC_TABLE) if code != ESC}
 # Octets above 0x7F are not septets; their low seven bits are what a lenient SMSC meant.
 _SEPTETS_TO_TEXT = {octet: _FROM_SEPTETS.get(octet & 0x7F, " ") for octet in range(256)}
@@ -51,10 +43,6 @@ _SEPTETS_TO_TEXT = {octet: _FROM_SEPTETS.get(octet & 0x7F, " ") for octet in ran
 
 class MessageTooLong(ValueError):
     pass
-
-
-def is_gsm7(text: str) -> bool:
-    return _NOT_GSM7.search(text) is None
 
 
 def encode_gsm7(text: str) -> bytes:
@@ -120,56 +108,31 @@ class EncodedText:
 def encode_text(text: str) -> EncodedText:
     if is_gsm7(text):
         septets = encode_gsm7(text)
-        if len(septets) <= GSM7_SINGLE:
-            return EncodedText(DATA_CODING_DEFAULT, "GSM-7", len(septets), (septets,))
-        return EncodedText(DATA_CODING_DEFAULT, "GSM-7", len(septets), _split_gsm7(septets))
+        # encode_gsm7 writes ESC only in front of an extension code, so each ESC starts a pair.
+        pairs = [match.start() for match in _ESC.finditer(septets)]
+        chunks = _split(septets, 1, pairs, GSM7_SINGLE, GSM7_PART)
+        return EncodedText(DATA_CODING_DEFAULT, GSM7, len(septets), chunks)
     data = text.encode("utf-16-be")
-    units = len(data) // 2
-    if units <= UCS2_SINGLE:
-        return EncodedText(DATA_CODING_UCS2, "UCS-2", units, (data,))
-    return EncodedText(DATA_CODING_UCS2, "UCS-2", units, _split_ucs2(data))
+    # A high surrogate (first octet D8-DB of a unit) starts a pair; the units' first octets are
+    # the even ones.
+    pairs = [match.start() for match in _HIGH_SURROGATE.finditer(data[0::2])]
+    return EncodedText(DATA_CODING_UCS2, UCS2, len(data) // 2, _split(data, 2, pairs, UCS2_SINGLE, UCS2_PART))
 
 
-def _split_gsm7(septets: bytes) -> tuple[bytes, ...]:
-    chunks = []
-    start, length = 0, len(septets)
-    while start < length:
-        end = min(start + GSM7_PART, length)
-        # An ESC as the last septet would leave its extension code in the next part.
-        if end < length and _ends_in_escape(septets, start, end):
-            end -= 1
-        chunks.append(septets[start:end])
-        start = end
-    return _checked(chunks)
+_ESC = re.compile(re.escape(bytes([ESC])))
+_HIGH_SURROGATE = re.compile(rb"[\xd8-\xdb]")
 
 
-def _ends_in_escape(septets: bytes, start: int, end: int) -> bool:
-    # Count the run of ESC septets before `end`: ESC ESC is itself a (reserved) pair, so only an
-    # odd run leaves a dangling escape.
-    run = 0
-    i = end - 1
-    while i >= start and septets[i] == ESC:
-        run += 1
-        i -= 1
-    return run % 2 == 1
-
-
-def _split_ucs2(data: bytes) -> tuple[bytes, ...]:
-    chunks = []
-    start, length = 0, len(data)
-    step = UCS2_PART * 2
-    while start < length:
-        end = min(start + step, length)
-        if end < length and 0xD8 <= data[end - 2] <= 0xDB:  # high surrogate: keep the pair whole
-            end -= 2
-        chunks.append(data[start:end])
-        start = end
-    return _checked(chunks)
-
-
-def _checked(chunks):
-    if len(chunks) > MAX_PARTS:
-        raise MessageTooLong(f"{len(chunks)} parts; at most {MAX_PARTS} fit one concatenated message")
+def _split(data: bytes, unit: int, pairs, single: int, part: int) -> tuple[bytes, ...]:
+    sizes = list(part_sizes(len(data) // unit, pairs, single, part))
+    total = sum(times for _size, times in sizes)
+    if total > MAX_PARTS:
+        raise MessageTooLong(f"{total} parts; at most {MAX_PARTS} fit one concatenated message")
+    chunks, start = [], 0
+    for size, times in sizes:
+        for _ in range(times):
+            chunks.append(data[start : start + size * unit])
+            start += size * unit
     return tuple(chunks)
 
 

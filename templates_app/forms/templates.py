@@ -7,6 +7,7 @@ from django.db import transaction
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
+from sms import text
 from smsconsole.models import Application
 from smsconsole.tenancy import parse_id
 from templates_app import rules
@@ -40,6 +41,12 @@ PROBLEM_MESSAGES = {
     "promotion_opt_out": _("A promotion must say how to opt out, for example “拒收请回复R”."),
     "variable_length": _(
         "Variable %(position)s is a %(attribute)s: its maximum length must be 1 to %(limit)s, not %(length)s."
+    ),
+    "short_link": _(
+        "“%(link)s” is a short link: write the full address of the page itself; templates cannot use short links."
+    ),
+    "redirect_link": _(
+        "“%(link)s” forwards to another address: write the final address itself; templates cannot use redirecting links."
     ),
 }
 # Problems about one variable's length are shown on that variable's row, the rest on the content.
@@ -108,38 +115,9 @@ def read_variable_settings(data, found, template_type, existing=None):
     return settings
 
 
-def measure(content, found, lengths, signature_name=None):
-    """Segments with each variable at its maximum length, signature added.
-
-    The variables count as that many digits, one unit in GSM-7 and UCS-2 alike, so the fixed text
-    and the signature decide the encoding. Nothing of that length is built: a maximum typed as
-    999999999 is counted, not allocated.
-    """
-    pieces, cursor = [], 0
-    for v in found:
-        pieces.append(content[cursor:v.start])
-        cursor = v.end
-    pieces.append(content[cursor:])
-    fixed = "".join(pieces)
-    text = rules.signed_text(signature_name, fixed) if signature_name else fixed
-    return rules.count_segments(text, padding=sum(max(length, 0) for length in lengths))
-
-
-def template_measure(template):
-    """Segments of a saved template; uses prefetched `variables` and the selected signature."""
-    found = rules.find_variables(template.content)
-    by_position = {v.position: v.max_length for v in template.variables.all()}
-    lengths = []
-    for v in found:
-        default = rules.ATTRIBUTE_MAX_LENGTH[rules.default_attribute(v.label)]
-        lengths.append(by_position.get(v.index, default))
-    signature_name = template.signature.name if template.signature_id else None
-    return measure(template.content, found, lengths, signature_name)
-
-
 class SignatureChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
-        return f"【{obj.name}】 · {obj.get_type_display()} · {obj.application.name} · {obj.get_status_display()}"
+        return f"{obj} · {obj.get_type_display()} · {obj.application.name} · {obj.get_status_display()}"
 
 
 class TemplateForm(forms.ModelForm):
@@ -207,7 +185,7 @@ class TemplateForm(forms.ModelForm):
         })
 
         self.template_type = self.raw_value("type") or ""
-        self.found_variables = rules.find_variables(self.raw_value("content") or "")
+        self.found_variables = text.find_variables(self.raw_value("content") or "")
         existing = {v.position: v for v in self.instance.variables.all()} if self.instance.pk else {}
         self.variable_settings = read_variable_settings(
             self.data if self.is_bound else None, self.found_variables, self.template_type, existing

@@ -14,17 +14,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from sms import text
 from smsconsole.models import TransitionError, audit
 from smsconsole.tenancy import parse_id, require_membership, require_operator, scoped
 from templates_app import rules
-from templates_app.forms.templates import (
-    TemplateFilterForm,
-    TemplateForm,
-    measure,
-    problem_message,
-    template_measure,
-    variable_field_name,
-)
+from templates_app.forms.templates import TemplateFilterForm, TemplateForm, problem_message, variable_field_name
 from templates_app.models import Signature, Template, TemplateVariable
 
 PAGE_SIZE = 50
@@ -69,12 +63,6 @@ def _preview(content, template_type, signature, found, variable_settings):
     """What the preview partial shows for the text typed so far."""
     signature_name = signature.name if signature else None
     lengths = [max_length for _attribute, max_length, _description in variable_settings]
-    pieces, cursor = [], 0
-    for v in found:
-        pieces.append((content[cursor:v.start], False))
-        pieces.append((content[v.start:v.end], True))
-        cursor = v.end
-    pieces.append((content[cursor:], False))
     problems = []
     if content.strip():
         # Until a type is chosen, only the rules common to every type can be checked.
@@ -85,8 +73,8 @@ def _preview(content, template_type, signature, found, variable_settings):
     return {
         "content": content,
         "signature": signature,
-        "pieces": [p for p in pieces if p[0]],
-        "segments": measure(content, found, lengths, signature_name),
+        "pieces": text.runs(content),
+        "segments": text.count_template(text.split(content, signature_name), lengths),
         "variables": [
             {"index": v.index, "text": f"${{{v.label}}}", "attribute": attribute_labels.get(attribute, attribute),
              "max_length": max_length}
@@ -161,7 +149,7 @@ def template_list(request):
         .order_by("-created_at", "-id")
     )
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [{"template": t, "segments": template_measure(t)} for t in page]
+    rows = [{"template": t, "segments": t.measure()} for t in page]
     return render(request, "templates_app/template_list.html", {
         "filters": filters,
         "page": page,
@@ -287,11 +275,11 @@ def template_detail(request, pk):
     membership = require_membership(request)
     template = _get_template(request, pk)
     variables = list(template.variables.all())
-    labels = {v.index: v.label for v in rules.find_variables(template.content)}
+    labels = {v.index: v.label for v in text.find_variables(template.content)}
     return render(request, "templates_app/template_detail.html", {
         "template": template,
         "variables": [{"row": v, "text": f"${{{labels.get(v.position, v.position)}}}"} for v in variables],
-        "segments": template_measure(template),
+        "segments": template.measure(),
         "can_change": membership.can_edit,
     })
 
