@@ -23,7 +23,7 @@ class ManagementError(Exception):
 
 
 def authenticate_account(request, project_id):
-    """The account whose active access key signed the request for this project, or ManagementError."""
+    """The active access key (with its account) that signed the request for this project, or ManagementError."""
     try:
         credentials = signing.parse_aksk(request.headers.get("Authorization", ""))
     except signing.SigningError as error:
@@ -46,4 +46,4 @@ def authenticate_account(request, project_id):
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_PRECISION:
         AccessKey.objects.filter(pk=key.pk).update(last_used_at=now)
-    return key.account
+    return key

@@ -49,6 +49,7 @@ def list_countries(request, project_id: Path[str], country_name_en: str = "", co
     authenticate_account(request, project_id)
     from django.utils import translation
 
+
     with translation.override("en"):
         english = dict(region_choices())
     with translation.override("zh-hans"):
@@ -62,4 +63,7 @@ def list_countries(request, project_id: Path[str], country_name_en: str = "", co
     return sorted(countries.values(), key=lambda country: country["country_id"])
 
 
+from api import management as template_management  # noqa: E402 (the routers are mounted below)
+
+management.add_router("", template_management.router)
 api.add_router("/v2/{project_id}/msgsms/", management)
