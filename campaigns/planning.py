@@ -92,7 +92,7 @@ def plan(campaign_id):
     with transaction.atomic():
         campaign = (
             Campaign.objects.select_for_update(of=("self",))
-            .select_related("application", "signature", "template", "recipient_import")
+            .select_related("account__service_application", "application", "signature", "template", "recipient_import")
             .filter(pk=campaign_id)
             .first()
         )
@@ -127,9 +127,12 @@ def plan(campaign_id):
 
 def check_still_sendable(campaign):
     """A scheduled campaign starts long after its checks: the content may have lost its approval."""
+    from accounts.models import is_activated
     from smsconsole.models import Application
     from templates_app.models import Signature, Template
 
+    if not is_activated(campaign.account):
+        raise AudienceNotReady(gettext_noop("The account's SMS service is not activated."))
     if campaign.application.status == Application.Status.SUSPENDED:
         raise AudienceNotReady(gettext_noop("The application is suspended."))
     if campaign.signature.status != Signature.Status.APPROVED:

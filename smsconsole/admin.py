@@ -23,9 +23,16 @@ class AccountAdminForm(forms.ModelForm):
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     form = AccountAdminForm
-    list_display = ["name", "company_name", "timezone", "created_at"]
+    list_display = ["name", "company_name", "timezone", "service_status", "created_at"]
+    list_select_related = ["service_application"]
     search_fields = ["name", "company_name"]
     inlines = [MembershipInline]
+
+    @admin.display(description=_("SMS service"), ordering="service_application__status")
+    def service_status(self, obj):
+        # Decided on the review desk (accounts.admin.ServiceApplicationAdmin).
+        application = getattr(obj, "service_application", None)
+        return application.get_status_display() if application else _("Not applied")
 
 
 def _change_status(modeladmin, request, queryset, transition):

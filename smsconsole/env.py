@@ -4,6 +4,7 @@ No Django import here: settings.py uses these before Django is configured.
 """
 
 import os
+from datetime import date
 
 
 class EnvError(ValueError):
@@ -50,3 +51,14 @@ def env_list(name, default=()):
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_dates(name):
+    """A comma-separated list of ISO dates (2025-10-01,2025-10-02) as a frozenset of dates."""
+    days = set()
+    for item in env_list(name):
+        try:
+            days.add(date.fromisoformat(item))
+        except ValueError:
+            raise EnvError(f"{name}: {item!r} is not a date written YYYY-MM-DD") from None
+    return frozenset(days)

@@ -55,6 +55,9 @@ class Account(models.Model):
     # Pages, exports and (for promotions) quiet hours follow the account's clock. (Defined after
     # created_at: in the class body this name hides django.utils.timezone.)
     timezone = models.CharField(_("time zone"), max_length=64, default=_default_timezone, validators=[validate_timezone])
+    # Personal data: read-only members see numbers masked (138****8000) unless an operator grants
+    # them full numbers here (smsconsole.privacy).
+    read_only_full_numbers = models.BooleanField(_("read-only members see full numbers"), default=False)
 
     class Meta:
         verbose_name = _("account")
@@ -83,6 +86,42 @@ class Membership(models.Model):
     @property
     def can_edit(self):
         return self.role == self.Role.OPERATOR
+
+    @property
+    def sees_full_numbers(self):
+        return self.can_edit or self.account.read_only_full_numbers
+
+    def _refuse_if_last_operator(self):
+        """Inside a transaction: locks the account's operators, so two operators demoting or
+        removing each other at once cannot leave the account with none."""
+        operators = list(
+            Membership.objects.select_for_update().filter(account_id=self.account_id, role=self.Role.OPERATOR)
+            .values_list("pk", flat=True)
+        )
+        if operators == [self.pk]:
+            raise TransitionError(_("The account needs an operator: make someone else an operator first."))
+
+    def change_role(self, role):
+        """Gives the member `role`; refuses to demote the account's last operator."""
+        if role not in self.Role.values:
+            raise ValueError(f"unknown role {role!r}")
+        with transaction.atomic():
+            if role != self.Role.OPERATOR:
+                self._refuse_if_last_operator()
+            Membership.objects.filter(pk=self.pk).update(role=role)
+        self.role = role
+
+    def remove(self):
+        """Takes the member out of the account; refuses for the last operator. The user is
+        deactivated rather than deleted (a user belongs to one account, and the audit log keeps
+        naming who did what); staff users keep their admin access."""
+        with transaction.atomic():
+            self._refuse_if_last_operator()
+            Membership.objects.filter(pk=self.pk).delete()
+            user = self.user
+            if user.is_active and not user.is_staff:
+                user.is_active = False
+                user.save(update_fields=["is_active"])
 
 
 def _new_app_key():
@@ -178,7 +217,10 @@ class AuditLog(models.Model):
 
 
 def audit(actor, action, obj, before=None, after=None, account=None):
-    """Records one audited action; `obj` is any model instance, `account` defaults to its owner's."""
+    """Records one audited action; `obj` is any model instance, `account` defaults to its owner's
+    (or to `obj` itself when it is an account)."""
+    if account is None and isinstance(obj, Account):
+        account = obj
     if account is None:
         account = getattr(obj, "owner_account", None) or getattr(obj, "account", None)
     return AuditLog.objects.create(

@@ -1,7 +1,8 @@
 """Staff roles: the one place that says what each kind of staff user may do in the admin.
 
-Reviewers decide on what operators submitted (qualifications, signatures, templates) and see the
-account and application it belongs to; nothing else. Contacts, opt-outs, memberships, provider
+Reviewers decide on what operators submitted (qualifications, signatures, templates, and the
+accounts' applications for the service) and see the account and application it belongs to;
+nothing else. Contacts, opt-outs, memberships, provider
 connections and the audit log are not theirs to read. Superusers are the administrators.
 """
 
@@ -14,6 +15,7 @@ REVIEWER_PERMISSIONS = [
     ("templates_app", "qualification", ("view", "change")),
     ("templates_app", "signature", ("view", "change")),
     ("templates_app", "template", ("view", "change")),
+    ("accounts", "serviceapplication", ("view", "change")),
     ("smsconsole", "account", ("view",)),
     ("smsconsole", "application", ("view",)),
 ]

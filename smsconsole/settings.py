@@ -12,7 +12,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from smsconsole.env import env_bool, env_int, env_list, env_str
+from smsconsole.env import env_bool, env_dates, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SMSCONSOLE_VAR_DIR", str(BASE_DIR / "var")))
@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "campaigns",
     "reports",
     "api",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -130,6 +131,15 @@ AXES_CLIENT_IP_CALLABLE = "smsconsole.net.request_ip"
 AXES_VERBOSE = False
 # Reverse proxies in front of the web process that append to X-Forwarded-For (smsconsole.net).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+# Joining (accounts): sign-up is off unless a deployment offers it to the public; staff then create
+# accounts in the admin and operators invite their colleagues. A sign-up or password-reset link
+# works for PASSWORD_RESET_TIMEOUT (Django's, 3 days), an invitation for SMS_INVITATION_DAYS.
+SMS_SIGNUP_ENABLED = env_bool("SMS_SIGNUP_ENABLED", False)
+SMS_INVITATION_DAYS = env_int("SMS_INVITATION_DAYS", 7, minimum=1)
+# Service activation is reviewed on workdays 09:00-18:00 GMT+8; these dates (public holidays) are
+# no workdays (accounts.review_hours).
+SMS_REVIEW_HOLIDAYS = env_dates("SMS_REVIEW_HOLIDAYS")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"

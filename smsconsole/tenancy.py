@@ -14,7 +14,10 @@ def get_membership(request):
     if not request.user.is_authenticated:
         return None
     if not hasattr(request, "_membership"):
-        request._membership = Membership.objects.select_related("account").filter(user=request.user).first()
+        # The service application comes along: every page shows or checks the account's activation.
+        request._membership = (
+            Membership.objects.select_related("account", "account__service_application").filter(user=request.user).first()
+        )
     return request._membership
 
 

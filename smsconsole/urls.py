@@ -4,6 +4,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from accounts.views import joining
 from api import wire
 from smsconsole import views
 
@@ -12,8 +13,13 @@ urlpatterns = [
     # Browsers ask for /favicon.ico whatever the page says.
     path("favicon.ico", RedirectView.as_view(url=static("smsconsole/favicon.svg"), permanent=True)),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", joining.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Django's password reset (its views and token generator) in the console's pages.
+    path("password-reset/", joining.PasswordResetView.as_view(), name="password_reset"),
+    path("password-reset/sent/", joining.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path("password-reset/<uidb64>/<token>/", joining.PasswordResetConfirmView.as_view(), name="password_reset_confirm"),
+    path("password-reset/done/", joining.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("", views.dashboard, name="dashboard"),
     path("applications/", views.application_list, name="application_list"),
     path("applications/new/", views.application_create, name="application_create"),
@@ -25,6 +31,7 @@ urlpatterns = [
     path("", include("templates_app.urls")),
     path("", include("campaigns.urls")),
     path("", include("api.urls")),
+    path("", include("accounts.urls")),
     path("", wire.api.urls),
 ]
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from smsconsole import shown_once
+from accounts.models import is_activated
 from smsconsole.forms import ApplicationForm
 from smsconsole.models import Application, AuditLog, TransitionError, audit, create_application
 from smsconsole.tenancy import get_membership, get_scoped_or_404, require_operator, scoped
@@ -117,7 +118,7 @@ def dashboard(request):
     ]
     return render(request, "smsconsole/dashboard.html", {
         "applications": applications, "sections": sections, "sending": sending, "finished_today": finished,
-        "attention": _attention(request, applications),
+        "attention": _attention(request, applications), "activated": is_activated(membership.account),
         "at_quota": len(applications) >= settings.SMS_MAX_APPLICATIONS_PER_ACCOUNT,
     })
 
@@ -130,7 +131,7 @@ def application_list(request):
     )
     page = Paginator(applications, 50).get_page(request.GET.get("page"))
     return render(request, "smsconsole/application_list.html", {
-        "page": page,
+        "page": page, "activated": is_activated(get_membership(request).account),
         "at_quota": page.paginator.count >= settings.SMS_MAX_APPLICATIONS_PER_ACCOUNT,
     })
 
@@ -138,6 +139,9 @@ def application_list(request):
 @login_required
 def application_create(request):
     membership = require_operator(request)
+    if not is_activated(membership.account):
+        messages.info(request, _("Applications can be created once the account's SMS service is activated."))
+        return redirect("accounts:activation")
     form = ApplicationForm(request.POST or None, account=membership.account)
     if form.is_valid():
         try:

@@ -14,16 +14,19 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from accounts.models import ServiceApplication
 from templates_app import reasons
 from templates_app.models import NotificationContact, Qualification, Signature, Template
 
 logger = logging.getLogger(__name__)
 
-# kind -> (model, the contact's toggle for it, the console page that shows one object)
+# kind -> (model, the contact's toggle for it, the console page that shows one object). A service
+# application (开通) is about the company, as a qualification is: the same contacts hear of both.
 KINDS = {
     reasons.QUALIFICATION: (Qualification, "notify_qualification", "templates_app:qualification_detail"),
     reasons.SIGNATURE: (Signature, "notify_signature", "templates_app:signature_detail"),
     reasons.TEMPLATE: (Template, "notify_template", "templates_app:template_detail"),
+    reasons.SERVICE: (ServiceApplication, "notify_qualification", "accounts:activation"),
 }
 
 # Both languages go into every mail: accounts have no language of their own, and the reference
@@ -56,8 +59,25 @@ def _load(kind, pk):
         reasons.QUALIFICATION: ["account"],
         reasons.SIGNATURE: ["application__account", "qualification"],
         reasons.TEMPLATE: ["application__account", "signature"],
+        reasons.SERVICE: ["account", "applied_by"],
     }[kind]
     return model.objects.select_related(*related).filter(pk=pk).first()
+
+
+def _console_path(kind, obj):
+    # The account has one service application, shown on a page of its own without an id.
+    return reverse(KINDS[kind][2]) if kind == reasons.SERVICE else reverse(KINDS[kind][2], args=[obj.pk])
+
+
+def _recipients(kind, obj):
+    """The account's contacts subscribed to this kind; for a service application also the member
+    who applied, who may not have set up any contact yet (each address once)."""
+    contacts = list(NotificationContact.objects.filter(account=obj.owner_account, **{KINDS[kind][1]: True}))
+    applicant = getattr(obj, "applied_by", None)
+    if applicant is not None and applicant.is_active and applicant.email:
+        if applicant.email.lower() not in {contact.email.lower() for contact in contacts}:
+            contacts.append(NotificationContact(name=applicant.get_full_name() or applicant.get_username(), email=applicant.email))
+    return contacts
 
 
 def _render(kind, obj, contact, result, language):
@@ -71,7 +91,7 @@ def _render(kind, obj, contact, result, language):
             # Rendered here so the catalogue's label comes out in this section's language.
             "reason_label": str(obj.reason_label) if obj.reason_code else "",
             "type_label": str(obj.get_type_display()) if hasattr(obj, "get_type_display") else "",
-            "console_url": settings.CONSOLE_URL.rstrip("/") + reverse(KINDS[kind][2], args=[obj.pk]),
+            "console_url": settings.CONSOLE_URL.rstrip("/") + _console_path(kind, obj),
         }
         subject = render_to_string(f"templates_app/email/review_result_subject.{language}.txt", context)
         body = render_to_string(f"templates_app/email/review_result.{language}.txt", context)
@@ -109,7 +129,6 @@ def send_review_result(kind, pk):
     if not claimed:
         # Another delivery of this task has mailed this decision already.
         return {"kind": kind, "id": pk, "sent": 0, "skipped": "already_notified"}
-    contacts = NotificationContact.objects.filter(account=obj.owner_account, **{KINDS[kind][1]: True})
-    messages = build_review_messages(kind, obj, contacts)
+    messages = build_review_messages(kind, obj, _recipients(kind, obj))
     sent = get_connection().send_messages(messages) if messages else 0
     return {"kind": kind, "id": pk, "status": obj.status, "sent": sent or 0}

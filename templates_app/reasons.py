@@ -1,10 +1,14 @@
-"""The rejection-reason catalogue reviewers choose from (cloud-sms-spec.md 2.5), plus free text."""
+"""The rejection-reason catalogue reviewers choose from (cloud-sms-spec.md 2.5), plus free text.
+
+Service activation (开通, accounts.models.ServiceApplication) has no catalogue in the reference;
+its reasons are the checks a reviewer makes of who applies and for what."""
 
 from django.utils.translation import gettext_lazy as _
 
 QUALIFICATION = "qualification"
 SIGNATURE = "signature"
 TEMPLATE = "template"
+SERVICE = "service"
 OTHER = "other"
 
 CATALOGUE = {
@@ -36,6 +40,12 @@ CATALOGUE = {
         ("tpl_link_variable", _("Content: links in variables")),
         ("tpl_no_opt_out", _("Content: a promotion without an opt-out")),
         ("tpl_verification_content", _("Content: a verification template without its keyword or with marketing")),
+    ],
+    SERVICE: [
+        ("svc_company_unverified", _("Company: the company name cannot be verified or is not a registered company")),
+        ("svc_use_unclear", _("Use: what the account will send, and to whom, is missing or unclear")),
+        ("svc_prohibited_business", _("Use: the business is one the carriers do not allow (gambling, loans, adult content and the like)")),
+        ("svc_duplicate", _("Account: the company already has an activated account")),
     ],
 }
 

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from accounts import models as activation
 from smsconsole import roles
 from smsconsole.models import Account, Membership, create_application as _create_application
 from templates_app.models import NotificationContact, Qualification, Signature, Template, TemplateVariable
@@ -35,8 +36,12 @@ def create_reviewer(username="rita"):
     return roles.make_reviewer(create_user(username, staff=True))
 
 
-def create_account(name="Acme"):
-    return Account.objects.create(name=name, company_name=f"{name} Ltd")
+def create_account(name="Acme", activated=True):
+    """An account; activated (its service application approved) unless told otherwise."""
+    account = Account.objects.create(name=name, company_name=f"{name} Ltd")
+    if activated:
+        activation.activate(account)
+    return account
 
 
 def create_application(account, name="Shop", **fields):

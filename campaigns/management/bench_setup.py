@@ -1,5 +1,6 @@
 """The account, approved signature and active template the benchmark commands send with."""
 
+from accounts.models import activate
 from smsconsole.models import Account, create_application
 from templates_app.models import Qualification, Signature, Template, TemplateVariable
 
@@ -7,6 +8,7 @@ from templates_app.models import Qualification, Signature, Template, TemplateVar
 def bench_template(name, content, attributes):
     """Returns (application, template), creating them once; `attributes` gives each variable's."""
     account, _ = Account.objects.get_or_create(name="Benchmark")
+    activate(account)
     application = account.applications.first() or create_application(account, "Bench")[0]
     qualification, _ = Qualification.objects.get_or_create(
         account=account, name="bench", defaults={"company_name": "Bench", "status": "approved"}

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import activate
 from campaigns.models import ProviderConnection
 from smsconsole import roles
 from smsconsole.models import Account, Application, Membership, create_application
@@ -120,6 +121,9 @@ class Command(BaseCommand):
         except LookupError as error:
             raise CommandError(str(error)) from None
 
+        # Applied for by the operator and approved by the reviewer, through the model's transitions.
+        activate(account, applicant=users["operator"], reviewer=reviewer,
+                 intended_use="Verification codes, order notifications and promotions to our customers.")
         app, secret = self._application(account, show_secret)
         qualification = self._qualification(account, reviewer)
         signatures = {kind: self._signature(app, kind, qualification, reviewer) for kind in rules.TEMPLATE_TYPES}
