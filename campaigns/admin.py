@@ -7,7 +7,7 @@ large files belong in the console's streaming import, not here.
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
@@ -16,6 +16,8 @@ from campaigns.contacts_import import default_region
 from campaigns.models import Campaign, Contact, ContactList, OptOut, ProviderConnection, RecipientImport
 from campaigns.numbers import normalise_number
 from campaigns.resources import ContactResource, OptOutResource
+from smsconsole.models import Account
+from smsconsole.privacy import audit_export
 
 
 def _clean_phone(form, account):
@@ -61,13 +63,27 @@ class PermissionCheckedImportExport(ImportExportModelAdmin):
     """django-import-export lets any staff user import and export unless told otherwise: here an
     import needs the model's add and change permissions (it creates and updates rows) and an export
     its view permission, the same the changelist needs. Every account's contacts are in one table,
-    so a reviewer without them must not reach them through the side door."""
+    so a reviewer without them must not reach them through the side door.
+
+    Every export writes one audit entry per account it holds rows of (`export_account_path` leads
+    from a row to its account), so the account's audit page shows staff exports of its numbers too."""
+
+    export_account_path = "account"
+    export_what = ""
 
     def has_import_permission(self, request):
         return self.has_add_permission(request) and self.has_change_permission(request)
 
     def has_export_permission(self, request):
         return self.has_view_permission(request)
+
+    def get_export_data(self, file_format, request, queryset, **kwargs):
+        data = super().get_export_data(file_format, request, queryset, **kwargs)
+        rows = dict(queryset.order_by().values_list(F(self.export_account_path)).annotate(n=Count("pk")))
+        for account_id, account in Account.objects.in_bulk(list(rows)).items():
+            audit_export(request.user, account, what=self.export_what, rows=rows[account_id],
+                         file_format=file_format.get_extension(), masked=False)
+        return data
 
 
 @admin.register(ContactList)
@@ -90,6 +106,8 @@ class ContactListAdmin(admin.ModelAdmin):
 class ContactAdmin(PermissionCheckedImportExport):
     form = ContactAdminForm
     resource_classes = [ContactResource]
+    export_account_path = "contact_list__account"
+    export_what = "contacts"
     list_display = ("phone", "name", "contact_list", "account", "created_at")
     list_select_related = ("contact_list__account",)
     search_fields = ("phone", "name", "contact_list__name")
@@ -104,6 +122,7 @@ class ContactAdmin(PermissionCheckedImportExport):
 class OptOutAdmin(PermissionCheckedImportExport):
     form = OptOutAdminForm
     resource_classes = [OptOutResource]
+    export_what = "opt_outs"
     list_display = ("phone", "account", "source", "note", "created_at")
     list_filter = ("source",)
     list_select_related = ("account",)

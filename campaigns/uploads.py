@@ -132,7 +132,18 @@ def sample_rows(template):
 # --- Rejected rows -------------------------------------------------------------------------------
 
 
-def rejected_rows_export(recipient_import):
+# Reasons whose detail names the row's number (the importer records the normalised number of a duplicate).
+NUMBER_IN_DETAIL = {"duplicate", "duplicate_different_variables"}
+
+
+def shown_rejected_row(cells, reason, detail, show_number):
+    """A rejected row's cells and detail with its number as `show_number` gives it
+    (smsconsole.privacy.number_display): a recipient file's number is its first cell."""
+    shown_cells = [show_number(cells[0]), *cells[1:]] if cells else []
+    return shown_cells, show_number(detail) if reason in NUMBER_IN_DETAIL else detail
+
+
+def rejected_rows_export(recipient_import, show_number):
     """(header, rows) of every rejected row: number, translated reason, detail and the original cells."""
     columns = [gettext("Number")]
     if recipient_import.template_id:
@@ -145,10 +156,11 @@ def rejected_rows_export(recipient_import):
         .values_list("row_number", "reason", "detail", "cells")
         .iterator(chunk_size=5000)
     )
-    return header, (
-        [row_number, messages.get(reason) or import_reasons.reason_message(reason), detail, *cells]
-        for row_number, reason, detail, cells in rows
-    )
+    def line(row_number, reason, detail, cells):
+        cells, detail = shown_rejected_row(cells, reason, detail, show_number)
+        return [row_number, messages.get(reason) or import_reasons.reason_message(reason), detail, *cells]
+
+    return header, (line(*row) for row in rows)
 
 
 # --- What the detail page and its progress partial show ------------------------------------------
@@ -190,8 +202,9 @@ def campaign_url_for(recipient_import):
     return reverse("campaigns:campaign_create") + "?" + urlencode(params)
 
 
-def status_context(recipient_import):
-    """The figures, messages and first rejected rows for an import's status, from its own row."""
+def status_context(recipient_import, show_number):
+    """The figures, messages and first rejected rows for an import's status, from its own row;
+    `show_number` gives numbers as the reader may see them (smsconsole.privacy.number_display)."""
     imp = recipient_import
     context = {"imp": imp}
     if not imp.is_finished:
@@ -206,6 +219,7 @@ def status_context(recipient_import):
         rows = list(imp.rejected_rows.order_by("row_number")[:PREVIEW_ROWS]) if imp.rejected else []
         for row in rows:
             row.reason_message = import_reasons.reason_message(row.reason)
+            row.shown_cells, row.shown_detail = shown_rejected_row(row.cells, row.reason, row.detail, show_number)
         context["rejected_rows"] = rows
         context["campaign_url"] = campaign_url_for(imp)
     elif imp.status == imp.Status.FAILED:

@@ -24,6 +24,7 @@ from campaigns.campaign_forms import CampaignFilterForm, CampaignForm, initial_f
 from campaigns.models import Campaign, Contact, ContactList, OptOut, ProviderConnection, RecipientImport
 from sms import text
 from smsconsole.models import Application, TransitionError, audit
+from smsconsole.privacy import number_display
 from smsconsole.tenancy import require_membership, require_operator, scoped
 from templates_app.models import Signature, Template
 
@@ -283,7 +284,7 @@ def campaign_edit(request, pk):
 
 @login_required
 def campaign_confirm(request, pk):
-    require_operator(request)
+    membership = require_operator(request)
     campaign = _get_campaign(request, pk)
     if campaign.status != Campaign.Status.DRAFT:
         return redirect("campaigns:campaign_detail", pk=pk)
@@ -297,7 +298,7 @@ def campaign_confirm(request, pk):
         return render(request, "campaigns/campaign_preparing.html", {"campaign": campaign, "imp": prepared})
     if prepared is not None and prepared.status != prepared.Status.COMPLETED:
         return render(request, "campaigns/campaign_preparing.html", {
-            "campaign": campaign, "imp": prepared, **uploads.status_context(prepared),
+            "campaign": campaign, "imp": prepared, **uploads.status_context(prepared, number_display(membership)),
         })
     if request.method == "POST":
         # Templates, files and the clock move while a draft waits: check everything again.

@@ -18,8 +18,10 @@ from campaigns.contacts_import import (
 )
 from campaigns.exports import csv_lines, write_xlsx
 from campaigns.models import Contact, ContactList, ListImport
+from campaigns.numbers import normalise_number
 from campaigns.recipient_files import FileProblem
 from smsconsole.models import audit
+from smsconsole.privacy import audit_console_export, number_display
 from smsconsole.tenancy import get_scoped_or_404, parse_id, require_membership, require_operator, scoped
 
 PAGE_SIZE = 50
@@ -46,15 +48,28 @@ def _contact_snapshot(contact):
     return {"phone": contact.phone, "name": contact.name, "fields": contact.fields}
 
 
-def search_contacts(contacts, query):
-    """Narrows `contacts` to those whose number contains the query's digits or whose name contains it."""
+def number_lookup(query, membership):
+    """What a number search matches, or None for a query without digits: any part of the number
+    for those who see numbers whole; for those who see them masked only the whole number (else a
+    search digit by digit would spell out what the mask hides)."""
+    digits = NUMBER_SEPARATORS.sub("", query or "")
+    if not digits:
+        return None
+    if membership.sees_full_numbers:
+        return Q(phone__contains=digits)
+    phone, error = normalise_number(query, default_region(membership.account))
+    return Q(pk__in=[]) if error else Q(phone=phone)
+
+
+def search_contacts(contacts, query, membership):
+    """Narrows `contacts` to those whose number matches the query (number_lookup) or whose name contains it."""
     query = query.strip()
     if not query:
         return contacts
     condition = Q(name__icontains=query)
-    digits = NUMBER_SEPARATORS.sub("", query)
-    if digits:
-        condition |= Q(phone__contains=digits)
+    number = number_lookup(query, membership)
+    if number is not None:
+        condition |= number
     return contacts.filter(condition)
 
 
@@ -108,10 +123,10 @@ def list_edit(request, pk):
 
 @login_required
 def list_detail(request, pk):
-    require_membership(request)
+    membership = require_membership(request)
     contact_list = _get_list(request, pk)
     query = request.GET.get("q", "")
-    contacts = search_contacts(contact_list.contacts.order_by("id"), query)
+    contacts = search_contacts(contact_list.contacts.order_by("id"), query, membership)
     page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(contact, [contact.fields.get(name, "") for name in contact_list.field_names]) for contact in page]
     params = request.GET.copy()
@@ -159,8 +174,12 @@ def stored_result(request, queryset):
 
 
 def result_response(request, result, template, filename, context):
-    """The result page of a list import, or with ?rejected= its rejected rows as CSV."""
+    """The result page of a list import, or with ?rejected= its rejected rows as CSV.
+
+    Operators only (the import pages are theirs), who see numbers whole."""
     if "rejected" in request.GET:
+        audit_console_export(request, require_operator(request), result, what="rejected_rows",
+                             rows=result.rejected_rows.count(), file_format="csv")
         response = StreamingHttpResponse(rejected_csv_lines(result), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = content_disposition_header(True, filename)
         return response
@@ -221,16 +240,19 @@ def export_response(fmt, filename, header, rows):
 
 @login_required
 def list_export(request, pk, fmt):
-    require_membership(request)
+    membership = require_membership(request)
     contact_list = _get_list(request, pk)
     if fmt not in ("csv", "xlsx"):
         raise Http404
     field_names = list(contact_list.field_names)
     header = [_("Number"), _("Name"), *field_names]
-    contacts = contact_list.contacts.order_by("id").values_list("phone", "name", "fields")
+    contacts = contact_list.contacts.order_by("id")
+    # Recorded before the rows stream: a download the reader breaks off was still handed out.
+    audit_console_export(request, membership, contact_list, what="contacts", rows=contacts.count(), file_format=fmt)
+    show = number_display(membership)
     rows = (
-        [phone, name, *[(fields or {}).get(field_name, "") for field_name in field_names]]
-        for phone, name, fields in contacts.iterator(chunk_size=2000)
+        [show(phone), name, *[(fields or {}).get(field_name, "") for field_name in field_names]]
+        for phone, name, fields in contacts.values_list("phone", "name", "fields").iterator(chunk_size=2000)
     )
     return export_response(fmt, contact_list.name, header, rows)
 

@@ -19,6 +19,7 @@ from campaigns.exports import csv_lines, write_xlsx
 from campaigns.import_forms import ImportForm
 from campaigns.models import RecipientImport
 from smsconsole.models import Application, TransitionError, audit
+from smsconsole.privacy import audit_console_export, number_display
 from smsconsole.tenancy import get_scoped_or_404, parse_id, require_membership, require_operator, scoped
 from templates_app.models import Template
 
@@ -111,16 +112,18 @@ def import_sample(request, template_pk, fmt):
 
 @login_required
 def import_detail(request, pk):
-    require_membership(request)
+    membership = require_membership(request)
     recipient_import = _get_import(request, pk)
-    return render(request, "campaigns/import_detail.html", uploads.status_context(recipient_import))
+    context = uploads.status_context(recipient_import, number_display(membership))
+    return render(request, "campaigns/import_detail.html", context)
 
 
 @login_required
 def import_progress(request, pk):
-    require_membership(request)
+    membership = require_membership(request)
     recipient_import = get_scoped_or_404(request, RecipientImport, pk)
-    return render(request, "campaigns/_import_status.html", uploads.status_context(recipient_import))
+    context = uploads.status_context(recipient_import, number_display(membership))
+    return render(request, "campaigns/_import_status.html", context)
 
 
 @login_required
@@ -140,11 +143,14 @@ def import_cancel(request, pk):
 
 @login_required
 def import_rejected_download(request, pk, fmt):
-    require_membership(request)
+    membership = require_membership(request)
     recipient_import = _get_import(request, pk)
     if fmt not in FORMATS or recipient_import.status != RecipientImport.Status.COMPLETED:
         raise Http404
-    header, rows = uploads.rejected_rows_export(recipient_import)
+    # Recorded before the rows stream: a download the reader breaks off was still handed out.
+    audit_console_export(request, membership, recipient_import, what="rejected_rows",
+                         rows=recipient_import.rejected_rows.count(), file_format=fmt)
+    header, rows = uploads.rejected_rows_export(recipient_import, number_display(membership))
     filename = f"{os.path.splitext(recipient_import.original_name)[0]}-rejected.{fmt}"
     if fmt == "csv":
         return _csv_response(csv_lines(header, rows), filename, streaming=True)

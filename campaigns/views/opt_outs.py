@@ -12,9 +12,10 @@ from campaigns.contacts_import import default_region, import_opt_outs, problem_m
 from campaigns.models import ListImport, OptOut
 from campaigns.recipient_files import FileProblem
 from campaigns.views.contact_lists import (
-    NUMBER_SEPARATORS, export_response, import_audit_entry, result_response, stored_result,
+    export_response, import_audit_entry, number_lookup, result_response, stored_result,
 )
 from smsconsole.models import audit
+from smsconsole.privacy import audit_console_export, number_display
 from smsconsole.tenancy import get_scoped_or_404, require_membership, require_operator, scoped
 
 PAGE_SIZE = 50
@@ -24,16 +25,16 @@ def _snapshot(opt_out):
     return {"phone": opt_out.phone, "source": opt_out.source, "note": opt_out.note}
 
 
-def search_opt_outs(opt_outs, query):
-    digits = NUMBER_SEPARATORS.sub("", query or "")
-    return opt_outs.filter(phone__contains=digits) if digits else opt_outs
+def search_opt_outs(opt_outs, query, membership):
+    number = number_lookup(query, membership)
+    return opt_outs.filter(number) if number is not None else opt_outs
 
 
 @login_required
 def opt_out_list(request):
-    require_membership(request)
+    membership = require_membership(request)
     query = request.GET.get("q", "")
-    opt_outs = search_opt_outs(scoped(request, OptOut).order_by("-created_at", "-id"), query)
+    opt_outs = search_opt_outs(scoped(request, OptOut).order_by("-created_at", "-id"), query, membership)
     page = Paginator(opt_outs, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
@@ -97,15 +98,20 @@ def opt_out_import(request):
 
 @login_required
 def opt_out_export(request, fmt):
-    require_membership(request)
+    membership = require_membership(request)
     if fmt not in ("csv", "xlsx"):
         raise Http404
     sources = dict(OptOut.Source.choices)
-    opt_outs = scoped(request, OptOut).order_by("-created_at", "-id").values_list("phone", "source", "note", "created_at")
+    opt_outs = scoped(request, OptOut).order_by("-created_at", "-id")
+    # Recorded before the rows stream: a download the reader breaks off was still handed out.
+    audit_console_export(request, membership, membership.account, what="opt_outs", rows=opt_outs.count(),
+                         file_format=fmt)
+    show = number_display(membership)
     header = [_("Number"), _("Source"), _("Note"), _("Added at")]
+    values = opt_outs.values_list("phone", "source", "note", "created_at")
     rows = (
         # In the account's time zone, as the page shows it (the middleware activated it).
-        [phone, str(sources.get(source, source)), note, timezone.localtime(created_at).isoformat(timespec="seconds")]
-        for phone, source, note, created_at in opt_outs.iterator(chunk_size=2000)
+        [show(phone), str(sources.get(source, source)), note, timezone.localtime(created_at).isoformat(timespec="seconds")]
+        for phone, source, note, created_at in values.iterator(chunk_size=2000)
     )
     return export_response(fmt, _("opt-outs"), header, rows)

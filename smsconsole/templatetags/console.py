@@ -16,3 +16,11 @@ def nav_link(context, url_name, label):
     if current:
         return format_html('<a href="{}" aria-current="page">{}</a>', url, label)
     return format_html('<a href="{}">{}</a>', url, label)
+
+
+@register.filter
+def shown_to(number, membership):
+    """A number as the member may see it: `{{ contact.phone|shown_to:membership }}`."""
+    from smsconsole.privacy import shown_number
+
+    return shown_number(number, membership)
