@@ -154,3 +154,11 @@ def test_planning_refuses_a_campaign_of_an_account_that_is_not_activated(factori
 def test_the_terms_are_readable_without_logging_in(client):
     response = client.get(reverse("accounts:terms"))
     assert response.status_code == 200 and SERVICE_TERMS_VERSION in response.content.decode()
+
+
+def test_the_due_time_reads_in_chinese_with_the_weekday(nina_client, newcomer):
+    nina_client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+    with time_machine.travel(datetime(2025, 6, 6, 10, 0, tzinfo=timezone.utc), tick=False):
+        nina_client.post(reverse("accounts:activation"), APPLY)
+        html = page(nina_client).content.decode()
+    assert "星期一 2025年6月9日 18:00" in html and "短信服务开通" in html

@@ -65,4 +65,4 @@ def test_a_removed_member_gets_no_link(alice, bob, client, mailoutbox):
 def test_the_pages_use_the_console_layout_in_chinese(db, client):
     client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
     html = client.get(reverse("password_reset")).content.decode()
-    assert '<html lang="zh-hans">' in html and "smsconsole/console.css" in html
+    assert '<html lang="zh-hans">' in html and "smsconsole/console.css" in html and "忘记密码？" in html

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import render
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from smsconsole.models import AuditLog
 from smsconsole.tenancy import require_operator
@@ -17,19 +17,44 @@ from smsconsole.tenancy import require_operator
 PAGE_SIZE = 50
 VALUE_SHOWN = 120
 
-# What the page calls each action; actions are also written "template.submit" (the noun first).
+# What the page calls each action, by its verb (actions are also written "template.submit", the
+# noun first). In a context of their own: "Rejected" here is a decision, elsewhere a row not imported.
 ACTION_LABELS = {
-    "create": _("Created"), "edit": _("Edited"), "update": _("Edited"), "change": _("Changed"),
-    "delete": _("Deleted"), "submit": _("Submitted"), "resubmit": _("Submitted again"), "withdraw": _("Withdrawn"),
-    "urge": _("Urged"), "approve": _("Approved"), "reject": _("Rejected"), "deactivate": _("Deactivated"),
-    "launch": _("Launched"), "schedule": _("Scheduled"), "suspend": _("Suspended"), "pause": _("Paused"),
-    "resume": _("Resumed"), "cancel": _("Cancelled"), "copy": _("Copied"), "reset_secret": _("Secret reset"),
-    "revoke": _("Revoked"), "import_contacts": _("Contacts imported"), "import_opt_outs": _("Opt-outs imported"),
-    "export": _("Exported"), "sign_up": _("Signed up"), "join": _("Joined"), "invite": _("Invited"),
-    "resend_invitation": _("Invitation sent again"), "revoke_invitation": _("Invitation withdrawn"),
-    "change_role": _("Role changed"), "remove_member": _("Member removed"), "password_reset": _("Password reset"),
-    "apply": _("Applied for the service"), "change_number_visibility": _("Number visibility changed"),
-    "login_locked_out": _("Locked out of logging in"),
+    "create": pgettext_lazy("audit action", "Created"),
+    "edit": pgettext_lazy("audit action", "Edited"),
+    "update": pgettext_lazy("audit action", "Edited"),
+    "change": pgettext_lazy("audit action", "Changed"),
+    "delete": pgettext_lazy("audit action", "Deleted"),
+    "submit": pgettext_lazy("audit action", "Submitted"),
+    "resubmit": pgettext_lazy("audit action", "Submitted again"),
+    "withdraw": pgettext_lazy("audit action", "Withdrawn"),
+    "urge": pgettext_lazy("audit action", "Urged"),
+    "approve": pgettext_lazy("audit action", "Approved"),
+    "reject": pgettext_lazy("audit action", "Rejected"),
+    "deactivate": pgettext_lazy("audit action", "Deactivated"),
+    "launch": pgettext_lazy("audit action", "Launched"),
+    "schedule": pgettext_lazy("audit action", "Scheduled"),
+    "suspend": pgettext_lazy("audit action", "Suspended"),
+    "pause": pgettext_lazy("audit action", "Paused"),
+    "resume": pgettext_lazy("audit action", "Resumed"),
+    "cancel": pgettext_lazy("audit action", "Cancelled"),
+    "copy": pgettext_lazy("audit action", "Copied"),
+    "reset_secret": pgettext_lazy("audit action", "Secret reset"),
+    "revoke": pgettext_lazy("audit action", "Revoked"),
+    "import_contacts": pgettext_lazy("audit action", "Contacts imported"),
+    "import_opt_outs": pgettext_lazy("audit action", "Opt-outs imported"),
+    "export": pgettext_lazy("audit action", "Exported"),
+    "sign_up": pgettext_lazy("audit action", "Signed up"),
+    "join": pgettext_lazy("audit action", "Joined"),
+    "invite": pgettext_lazy("audit action", "Invited"),
+    "resend_invitation": pgettext_lazy("audit action", "Invitation sent again"),
+    "revoke_invitation": pgettext_lazy("audit action", "Invitation withdrawn"),
+    "change_role": pgettext_lazy("audit action", "Role changed"),
+    "remove_member": pgettext_lazy("audit action", "Member removed"),
+    "password_reset": pgettext_lazy("audit action", "Password reset"),
+    "apply": pgettext_lazy("audit action", "Applied for the service"),
+    "change_number_visibility": pgettext_lazy("audit action", "Number visibility changed"),
+    "login_locked_out": pgettext_lazy("audit action", "Locked out of logging in"),
 }
 
 

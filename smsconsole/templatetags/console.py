@@ -4,6 +4,8 @@ from django import template
 from django.urls import reverse
 from django.utils.html import format_html
 
+from smsconsole.privacy import shown_number
+
 register = template.Library()
 
 
@@ -21,6 +23,4 @@ def nav_link(context, url_name, label):
 @register.filter
 def shown_to(number, membership):
     """A number as the member may see it: `{{ contact.phone|shown_to:membership }}`."""
-    from smsconsole.privacy import shown_number
-
     return shown_number(number, membership)
