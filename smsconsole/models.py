@@ -55,6 +55,8 @@ class Account(models.Model):
     # Pages, exports and (for promotions) quiet hours follow the account's clock. (Defined after
     # created_at: in the class body this name hides django.utils.timezone.)
     timezone = models.CharField(_("time zone"), max_length=64, default=_default_timezone, validators=[validate_timezone])
+    # The sum of the account's ledger (campaigns.models.money); moved only by campaigns.money.
+    balance = models.DecimalField(_("balance"), max_digits=16, decimal_places=4, default=0, editable=False)
 
     class Meta:
         verbose_name = _("account")
