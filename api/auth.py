@@ -10,6 +10,7 @@ import hashlib
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.models import is_activated
 from api.errors import REPLAYED, ApiError
 from campaigns.redis_client import get_redis, key
 from sms import signing
@@ -45,7 +46,7 @@ def _within_rate(application):
 
 
 def _application(app_key):
-    application = Application.objects.select_related("account").filter(app_key=app_key).first()
+    application = Application.objects.select_related("account__service_application").filter(app_key=app_key).first()
     if application is None:
         raise ApiError("E000102")
     return application
@@ -72,6 +73,8 @@ def authenticate_application(request):
         raise ApiError(error.code) from None
     if application.status != Application.Status.LAUNCHED:
         raise ApiError("E000103")
+    if not is_activated(application.account):
+        raise ApiError("E000109")
     if not address_allowed(request_ip(request), application.ip_allowlist):
         raise ApiError("E000106")
     # A valid request seen before is a replay: its nonce (or AK/SK signature) is remembered for as

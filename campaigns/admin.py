@@ -13,7 +13,9 @@ from import_export.admin import ImportExportModelAdmin
 
 from campaigns import import_reasons
 from campaigns.contacts_import import default_region
-from campaigns.models import Campaign, Contact, ContactList, OptOut, ProviderConnection, RecipientImport
+from campaigns import money
+from campaigns.models import Campaign, Contact, ContactList, LedgerEntry, OptOut, ProviderConnection, RecipientImport
+from smsconsole.models import audit
 from campaigns.numbers import normalise_number
 from campaigns.resources import ContactResource, OptOutResource
 from smsconsole.models import Account
@@ -215,3 +217,53 @@ class CampaignAdmin(ReadOnlyAdmin):
     search_fields = ("name", "account__name", "application__name")
     date_hierarchy = "created_at"
 
+
+
+class LedgerEntryForm(forms.ModelForm):
+    """A top-up (positive) or a correction (either sign, with its reason), recorded by staff."""
+
+    class Meta:
+        model = LedgerEntry
+        fields = ["account", "amount", "note"]
+        help_texts = {
+            "amount": _("CNY. A positive amount with no note is a top-up; a correction needs its reason in the note."),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        amount, note = cleaned.get("amount"), (cleaned.get("note") or "").strip()
+        if amount is not None and amount == 0:
+            self.add_error("amount", _("The amount must not be zero."))
+        if amount is not None and amount < 0 and not note:
+            self.add_error("note", _("Give the reason of a correction that takes money."))
+        return cleaned
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    """The ledger: entries are added (top-ups, corrections) through campaigns.money, never edited."""
+
+    form = LedgerEntryForm
+    list_display = ("created_at", "account", "kind", "amount", "balance_after", "segments", "campaign", "note", "created_by")
+    list_filter = ("kind",)
+    list_select_related = ("account", "campaign", "created_by")
+    search_fields = ("account__name", "note")
+    raw_id_fields = ("account",)
+    date_hierarchy = "created_at"
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        amount, note = form.cleaned_data["amount"], form.cleaned_data["note"].strip()
+        if amount > 0 and not note:
+            entry = money.top_up(obj.account, amount, user=request.user)
+        elif amount > 0:
+            entry = money.top_up(obj.account, amount, user=request.user, note=note)
+        else:
+            entry = money.correct(obj.account, amount, note, user=request.user)
+        obj.pk = entry.pk
+        audit(request.user, entry.kind, entry, account=obj.account, after={"amount": str(amount), "note": note})

@@ -16,14 +16,13 @@ from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
+from campaigns import quiet_hours
 from campaigns.models import Campaign, ProviderConnection, RecipientImport
 from smsconsole.models import Application
 from smsconsole.tenancy import parse_id
 from templates_app import rules
 from templates_app.models import MessageType, Signature, Template, TemplateVariable
 
-# Reference 4.2: promotional messages may only be sent between 08:00 and 22:00 local time.
-PROMOTION_HOURS = (8, 22)
 # The audience select lists the newest files only; older ones stay valid when chosen before.
 AUDIENCE_CHOICES_LIMIT = 100
 
@@ -70,8 +69,7 @@ def source_field_name(variable):
 
 
 def in_promotion_hours(moment):
-    start, end = PROMOTION_HOURS
-    return start <= timezone.localtime(moment).hour < end
+    return quiet_hours.is_open(moment, timezone.get_current_timezone())
 
 
 def sendable_applications(applications):
@@ -429,7 +427,7 @@ class CampaignForm(forms.Form):
 
     @staticmethod
     def _promotion_hours_message():
-        start, end = PROMOTION_HOURS
+        start, end = quiet_hours.PROMOTION_HOURS
         return _("Promotional messages can only be sent between %(start)02d:00 and %(end)02d:00.") % {"start": start, "end": end}
 
     # --- saving ----------------------------------------------------------------------------------

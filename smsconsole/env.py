@@ -62,3 +62,23 @@ def env_dates(name):
         except ValueError:
             raise EnvError(f"{name}: {item!r} is not a date written YYYY-MM-DD") from None
     return frozenset(days)
+
+
+def env_tiers(name, default):
+    """Monthly price tiers: "1000000:0.065,3000000:0.060,:0.055" (segments up to a ceiling at a
+    price; the last tier has no ceiling) -> [(1000000, "0.065"), (3000000, "0.060"), (None, "0.055")]."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    from decimal import Decimal, InvalidOperation
+
+    tiers = []
+    try:
+        for part in raw.split(","):
+            ceiling, _sep, price = part.strip().partition(":")
+            tiers.append((int(ceiling) if ceiling.strip() else None, str(Decimal(price.strip()))))
+    except (ValueError, InvalidOperation):
+        raise EnvError(f"{name}={raw!r} is not a list of CEILING:PRICE tiers") from None
+    if tiers[-1][0] is not None or any(ceiling is None for ceiling, _price in tiers[:-1]):
+        raise EnvError(f"{name}={raw!r}: only the last tier has no ceiling, e.g. 1000000:0.065,:0.055")
+    return tiers

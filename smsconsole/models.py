@@ -58,6 +58,8 @@ class Account(models.Model):
     # Personal data: read-only members see numbers masked (138****8000) unless an operator grants
     # them full numbers here (smsconsole.privacy).
     read_only_full_numbers = models.BooleanField(_("read-only members see full numbers"), default=False)
+    # The sum of the account's ledger (campaigns.models.money); moved only by campaigns.money.
+    balance = models.DecimalField(_("balance"), max_digits=16, decimal_places=4, default=0, editable=False)
 
     class Meta:
         verbose_name = _("account")

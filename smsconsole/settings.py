@@ -12,7 +12,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from smsconsole.env import env_bool, env_dates, env_int, env_list, env_str
+from smsconsole.env import env_bool, env_dates, env_int, env_list, env_str, env_tiers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SMSCONSOLE_VAR_DIR", str(BASE_DIR / "var")))
@@ -281,3 +281,16 @@ if env_bool("CSP_REPORT_ONLY", False):
     CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _CSP_DIRECTIVES}
 else:
     CONTENT_SECURITY_POLICY = {"DIRECTIVES": _CSP_DIRECTIVES}
+
+# Money (campaigns.money): CNY per segment in monthly tiers, as the reference's on-demand prices
+# (cloud-sms-spec.md 4.3); verification and notification share the industry tiers.
+SMS_PRICES = {
+    "industry": env_tiers("SMS_PRICE_INDUSTRY", [(1_000_000, "0.065"), (3_000_000, "0.060"), (None, "0.055")]),
+    "promotion": env_tiers("SMS_PRICE_PROMOTION", [(1_000_000, "0.080"), (3_000_000, "0.075"), (None, "0.070")]),
+}
+# Which failed messages are refunded: "platform" refunds only failures of our own side (refused
+# before or by the hand-over: the reference's "charged unless the platform failed"); "success_only"
+# also refunds what the carrier reports failed or expired ("charged on success only").
+SMS_REFUND_POLICY = env_str("SMS_REFUND_POLICY", "platform")
+if SMS_REFUND_POLICY not in {"platform", "success_only"}:
+    raise ImproperlyConfigured("SMS_REFUND_POLICY must be platform or success_only")

@@ -15,3 +15,4 @@ from campaigns.models.sending import (  # noqa: F401
     PendingReceipt,
     ProviderConnection,
 )
+from campaigns.models.money import LedgerEntry  # noqa: F401

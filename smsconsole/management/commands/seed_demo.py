@@ -49,6 +49,7 @@ TEMPLATES = [
 ]
 
 CONTACT = {"name": "Demo Ops", "email": "ops@demo.example.com", "phone": "13800000000"}
+DEMO_BALANCE = "1000"  # CNY: about 15,000 notification segments
 NOT_SHOWN = "(printed when it was created; `manage.py seed_demo --show-secret` prints it again)"
 
 
@@ -135,6 +136,7 @@ class Command(BaseCommand):
             account=account, email=CONTACT["email"], defaults={"name": CONTACT["name"], "phone": CONTACT["phone"]}
         )
         self._simulator_connection()
+        self._balance(account)
 
         return {
             "console_url": settings.CONSOLE_URL,
@@ -157,6 +159,14 @@ class Command(BaseCommand):
                 }
             ],
         }
+
+    def _balance(self, account):
+        """A starting balance, once: the ledger is never rewritten by a second run."""
+        from campaigns import money
+        from campaigns.models import LedgerEntry
+
+        if not LedgerEntry.objects.filter(account=account).exists():
+            money.top_up(account, DEMO_BALANCE, note="demo balance from seed_demo")
 
     def _simulator_connection(self):
         """The connection to the SMSC simulator that `make run` starts (port SMSC_PORT, default 2775)."""

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('smsconsole', '0002_account_timezone'),
+        ('smsconsole', '0003_account_balance'),
     ]
 
     operations = [

@@ -1,0 +1,56 @@
+"""Money: an account's balance as a ledger, and what each segment costs.
+
+Every move of a balance is a LedgerEntry (a top-up or correction by staff, a charge for segments
+handed to the provider, a refund of failed ones) and Account.balance is their sum, moved in the
+same transaction by campaigns.money — never assigned anywhere else.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from smsconsole.models import Account
+
+MONEY = {"max_digits": 16, "decimal_places": 4}
+
+
+class LedgerEntry(models.Model):
+    class Kind(models.TextChoices):
+        TOP_UP = "top_up", _("Top-up")  # money paid in, recorded by staff
+        CORRECTION = "correction", _("Correction")  # staff's adjustment, either sign, with its reason
+        CHARGE = "charge", _("Charge")  # segments handed to the provider (negative)
+        REFUND = "refund", _("Refund")  # charged segments that failed, as the refund policy says (positive)
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="ledger", verbose_name=_("account"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind)
+    amount = models.DecimalField(_("amount"), **MONEY)  # positive adds to the balance, negative takes from it
+    balance_after = models.DecimalField(_("balance after"), **MONEY)
+    # For charges and refunds: what was paid for.
+    category = models.CharField(_("price category"), max_length=16, blank=True)
+    segments = models.BigIntegerField(_("segments"), default=0)
+    campaign = models.ForeignKey("campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("recorded by"))
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(amount=Decimal(0)), name="ledger_entry_moves_money"),
+            models.CheckConstraint(
+                condition=~models.Q(kind="correction") | ~models.Q(note=""), name="ledger_correction_has_reason"
+            ),
+        ]
+        indexes = [
+            # The monthly volume of a price category (the tier a charge falls in).
+            models.Index(fields=["account", "category", "created_at"], name="ledger_by_category_month"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount}"

@@ -1,0 +1,118 @@
+"""Balances and prices: the one place an account's balance moves and a segment gets its price.
+
+Prices are per segment, by category (verification and notification share the "industry" price,
+promotions their own), in monthly tiers that a month's volume climbs through — a charge that
+crosses a tier boundary is priced in both (the reference's "auto tier-crossing", 4.3). A charge
+is refused rather than taken when the balance cannot cover it: nothing is sent unpaid.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from campaigns.models.money import LedgerEntry
+from smsconsole.models import Account
+
+CENT = Decimal("0.0001")
+CATEGORIES = {"verification": "industry", "notification": "industry", "promotion": "promotion"}
+
+
+class InsufficientBalance(Exception):
+    def __init__(self, needed, balance):
+        super().__init__(f"{needed} needed, {balance} available")
+        self.needed, self.balance = needed, balance
+
+
+def category_of(message_type):
+    return CATEGORIES[message_type]
+
+
+def price_of(category, segments, month_volume):
+    """The price of `segments` more segments after `month_volume` this month, tier by tier."""
+    total, volume, left = Decimal(0), month_volume, segments
+    for ceiling, price in settings.SMS_PRICES[category]:
+        if left <= 0:
+            break
+        room = left if ceiling is None else max(0, min(left, ceiling - volume))
+        total += Decimal(price) * room
+        volume += room
+        left -= room
+    return total.quantize(CENT, ROUND_HALF_UP)
+
+
+def month_start(now=None):
+    local = timezone.localtime(now or timezone.now())
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def month_volume(account_id, category, now=None):
+    """Segments charged this (local) month in the category, net of refunds."""
+    moved = LedgerEntry.objects.filter(account_id=account_id, category=category, created_at__gte=month_start(now))
+    totals = moved.aggregate(
+        charged=Sum("segments", filter=Q(kind=LedgerEntry.Kind.CHARGE)),
+        refunded=Sum("segments", filter=Q(kind=LedgerEntry.Kind.REFUND)),
+    )
+    return (totals["charged"] or 0) - (totals["refunded"] or 0)
+
+
+def _move(account_id, amount, kind, *, require_cover=False, **fields):
+    """Moves the balance and writes its entry in one transaction; compare-and-set on the balance
+    when the amount must be covered, so concurrent charges can never overdraw it."""
+    with transaction.atomic():
+        accounts = Account.objects.filter(pk=account_id)
+        if require_cover:
+            accounts = accounts.filter(balance__gte=-amount)
+        if not accounts.update(balance=F("balance") + amount):
+            balance = Account.objects.filter(pk=account_id).values_list("balance", flat=True).first()
+            raise InsufficientBalance(-amount, balance)
+        balance = Account.objects.filter(pk=account_id).values_list("balance", flat=True).get()
+        return LedgerEntry.objects.create(account_id=account_id, kind=kind, amount=amount, balance_after=balance, **fields)
+
+
+def top_up(account, amount, user=None, note=""):
+    """Money paid in (positive amount) by staff."""
+    amount = Decimal(amount).quantize(CENT)
+    if amount <= 0:
+        raise ValueError("a top-up adds money; use correct() to take some")
+    return _move(account.pk, amount, LedgerEntry.Kind.TOP_UP, note=note[:200], created_by=user)
+
+
+def correct(account, amount, note, user=None):
+    """A staff correction of either sign; its reason is required."""
+    amount = Decimal(amount).quantize(CENT)
+    if amount == 0:
+        raise ValueError("a correction must move money")
+    if not note.strip():
+        raise ValueError("a correction needs its reason")
+    return _move(account.pk, amount, LedgerEntry.Kind.CORRECTION, note=note.strip()[:200], created_by=user)
+
+
+def charge(account_id, message_type, segments, campaign_id=None, now=None):
+    """Takes the price of `segments` handed over, or raises InsufficientBalance and takes nothing."""
+    category = category_of(message_type)
+    price = price_of(category, segments, month_volume(account_id, category, now))
+    if price == 0:
+        return None
+    return _move(account_id, -price, LedgerEntry.Kind.CHARGE, require_cover=True, category=category,
+                 segments=segments, campaign_id=campaign_id)
+
+
+def refund(account_id, message_type, segments, campaign_id=None, note=""):
+    """Gives back charged segments that failed, at the category's current marginal price."""
+    category = category_of(message_type)
+    volume = max(month_volume(account_id, category) - segments, 0)
+    amount = price_of(category, segments, volume)
+    if amount == 0:
+        return None
+    return _move(account_id, amount, LedgerEntry.Kind.REFUND, category=category, segments=segments,
+                 campaign_id=campaign_id, note=note[:200])
+
+
+def balance(account):
+    return Account.objects.filter(pk=account.pk).values_list("balance", flat=True).get()
+
+
+__all__ = ["InsufficientBalance", "balance", "charge", "correct", "month_volume", "price_of", "refund", "top_up"]

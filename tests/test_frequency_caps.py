@@ -1,0 +1,51 @@
+"""Frequency caps in Redis (campaigns.frequency): rolling windows per number and type and per
+number and content, checked and recorded atomically per chunk."""
+
+import pytest
+
+from campaigns.frequency import FrequencyCaps
+from tests.sending_helpers import sending_redis  # noqa: F401 (a fixture)
+
+NOW = 1_800_000_000.0
+
+
+@pytest.fixture
+def caps(sending_redis, settings):  # noqa: F811
+    return FrequencyCaps(sending_redis, settings.SMS_REDIS_PREFIX, account_id=1)
+
+
+def messages(count, phone="+8613800138000", message_type="notification", text="Order A shipped", start=0):
+    return [(start + i, phone, message_type, f"{text} {i}") for i in range(count)]
+
+
+def test_a_number_gets_at_most_ten_notifications_a_minute(caps):
+    assert caps.admit(messages(12), now=NOW) == [True] * 10 + [False] * 2
+    # The window rolls: a minute later there is room again.
+    assert caps.admit(messages(1, start=100), now=NOW + 61) == [True]
+
+
+def test_the_daily_cap_counts_across_minutes(caps):
+    for minute in range(5):
+        assert caps.admit(messages(10, start=minute * 10), now=NOW + minute * 61) == [True] * 10
+    assert caps.admit(messages(1, start=999), now=NOW + 400) == [False]
+
+
+def test_identical_content_is_capped_at_two_in_59_seconds(caps):
+    same = [(i, "+8613800138000", "notification", "Your code is 1234") for i in range(3)]
+    assert caps.admit(same, now=NOW) == [True, True, False]
+
+
+def test_promotions_have_their_own_hourly_cap_and_other_numbers_are_independent(caps):
+    assert caps.admit(messages(5, message_type="promotion"), now=NOW) == [True] * 4 + [False]
+    assert caps.admit(messages(1, phone="+8613900139000", message_type="promotion"), now=NOW) == [True]
+
+
+def test_would_admit_records_nothing(caps):
+    assert caps.would_admit(messages(12), now=NOW) == [True] * 12
+    assert caps.admit(messages(10), now=NOW) == [True] * 10
+
+
+def test_another_account_has_its_own_counts(sending_redis, settings, caps):  # noqa: F811
+    caps.admit(messages(10), now=NOW)
+    other = FrequencyCaps(sending_redis, settings.SMS_REDIS_PREFIX, account_id=2)
+    assert other.admit(messages(1, start=50), now=NOW) == [True]
