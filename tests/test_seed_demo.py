@@ -221,3 +221,13 @@ def test_the_readable_summary_shows_the_url_logins_and_keys():
     assert app["app_secret"] in seed("--show-secret")
     for user in data["users"]:
         assert user["username"] in text
+
+
+def test_the_demo_account_is_activated_by_its_operator_and_the_reviewer():
+    from accounts.models import ServiceApplication
+
+    seed()
+    seed()
+    (application,) = ServiceApplication.objects.all()
+    assert application.status == ServiceApplication.Status.APPROVED
+    assert (application.applied_by.username, application.reviewed_by.username) == ("demo-operator", "demo-reviewer")
