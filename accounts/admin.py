@@ -2,8 +2,6 @@
 invitations, which an administrator may also send (an account set up by staff gets its first
 operator that way)."""
 
-import smtplib
-
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import F
@@ -67,7 +65,7 @@ class InvitationAdmin(admin.ModelAdmin):
             audit(request.user, "invite", obj, after={"email": obj.email, "role": obj.role})
         try:
             emails.send_invitation(obj)
-        except (smtplib.SMTPException, OSError) as error:
+        except emails.NotSent as error:
             self.message_user(request, gettext("The invitation could not be emailed: %(error)s") % {"error": error},
                               messages.ERROR)
 

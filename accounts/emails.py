@@ -5,7 +5,9 @@ for someone else, whose language is not known, so it carries both, like the revi
 (templates_app.notifications).
 """
 
+import logging
 import re
+import smtplib
 
 from django.conf import settings
 from django.core import signing
@@ -13,6 +15,8 @@ from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+
+logger = logging.getLogger(__name__)
 
 SIGNUP_SALT = "accounts.signup"
 LANGUAGES = ("en", "zh-hans")
@@ -65,7 +69,12 @@ def send_signup_for_existing_user(email):
     ).send()
 
 
+class NotSent(Exception):
+    """The mail server refused a mail that the change recording it cannot do without."""
+
+
 def send_invitation(invitation):
+    """Emails the invitation's link; raises NotSent when the mail server refuses it."""
     link = console_url(reverse("accounts:invitation_accept", args=[invitation.token()]))
     sections = []
     for language in LANGUAGES:
@@ -81,4 +90,8 @@ def send_invitation(invitation):
             ))
     subject = "[smsconsole] " + " / ".join(subject for subject, _body in sections)
     body = ("\n" + "-" * 40 + "\n\n").join(body for _subject, body in sections)
-    EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email]).send()
+    try:
+        EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email]).send()
+    except (smtplib.SMTPException, OSError) as error:
+        logger.exception("invitation %s could not be emailed", invitation.pk)
+        raise NotSent(str(error)) from error

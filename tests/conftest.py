@@ -111,6 +111,18 @@ def charlie(factories, other_co):
 
 
 @pytest.fixture
+def newcomer(factories):
+    """An account that signed up and is not activated for the SMS service yet."""
+    return factories.create_account("Newcomer", activated=False)
+
+
+@pytest.fixture
+def nina(factories, newcomer):
+    """Operator of the new account."""
+    return factories.create_user("nina", account=newcomer, email="nina@newcomer.example")
+
+
+@pytest.fixture
 def shop(factories, acme):
     return factories.create_application(acme, "Shop")
 

@@ -13,16 +13,6 @@ def _console_url(settings):
 
 
 @pytest.fixture
-def newcomer(factories):
-    return factories.create_account("Newcomer", activated=False)
-
-
-@pytest.fixture
-def nina(factories, newcomer):
-    return factories.create_user("nina", account=newcomer, email="nina@newcomer.example")
-
-
-@pytest.fixture
 def application(newcomer, nina):
     return ServiceApplication.apply(newcomer, nina, "Delivery notices to our customers.")
 
@@ -47,7 +37,7 @@ def test_the_review_desk_lists_pending_applications_with_their_due_time(rita_cli
     assert str(application.answer_due.year) in response.content.decode()
 
 
-def test_approving_activates_the_account_audits_and_mails_the_applicant_and_contacts(
+def test_approving_activates_the_account_audits_and_mails_the_nina_and_contacts(
     rita_client, rita, application, newcomer, factories, mailoutbox, django_capture_on_commit_callbacks
 ):
     factories.create_contact(newcomer, name="Ops", email="ops@newcomer.example")

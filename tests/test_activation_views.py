@@ -17,17 +17,6 @@ APPLY = {"company_name": "Newcomer Trading Co., Ltd.", "intended_use": "Delivery
 
 
 @pytest.fixture
-def newcomer(factories):
-    return factories.create_account("Newcomer", activated=False)
-
-
-@pytest.fixture
-def nina(factories, newcomer):
-    """Operator of the new account."""
-    return factories.create_user("nina", account=newcomer)
-
-
-@pytest.fixture
 def nina_client(client, nina):
     client.force_login(nina)
     return client
@@ -106,8 +95,8 @@ def test_an_activated_account_sees_it_is_activated(alice_client):
     assert 'data-status="approved"' in html and 'id="apply-form"' not in html
 
 
-def test_each_account_sees_only_its_own_application(alice_client, newcomer, factories):
-    ServiceApplication.apply(newcomer, factories.create_user("nina", account=newcomer), "Newcomer's own use")
+def test_each_account_sees_only_its_own_application(alice_client, newcomer, nina):
+    ServiceApplication.apply(newcomer, nina, "Newcomer's own use")
     assert "Newcomer&#x27;s own use" not in page(alice_client).content.decode()
 
 

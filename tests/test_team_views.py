@@ -21,8 +21,8 @@ def bob_client(client, bob):
     return client
 
 
-def invite(client, email="dora@example.com", role="read_only"):
-    return client.post(url("invite"), {"email": email, "role": role})
+def invite(client, email="dora@example.com", role="read_only", **kwargs):
+    return client.post(url("invite"), {"email": email, "role": role}, **kwargs)
 
 
 def test_the_team_page_lists_members_with_their_roles(alice_client, alice, bob):
@@ -64,18 +64,30 @@ def test_an_address_with_an_open_invitation_or_a_member_is_refused(alice_client,
     assert Invitation.objects.count() == 1 and len(mailoutbox) == 1
 
 
-def test_a_mail_server_refusal_keeps_no_invitation(alice_client, acme, monkeypatch):
+@pytest.fixture
+def refusing_mail_server(monkeypatch):
     import smtplib
 
-    from accounts import emails
+    from django.core.mail.backends.locmem import EmailBackend
 
-    def refuse(invitation):
-        raise smtplib.SMTPRecipientsRefused({})
+    def refuse(self, messages):
+        raise smtplib.SMTPRecipientsRefused({"dora@example.com": (550, b"no such user")})
 
-    monkeypatch.setattr(emails, "send_invitation", refuse)
-    response = invite(alice_client)
-    assert response.status_code == 302
+    monkeypatch.setattr(EmailBackend, "send_messages", refuse)
+
+
+def test_a_mail_server_refusal_keeps_no_invitation(alice_client, acme, refusing_mail_server):
+    response = invite(alice_client, follow=True)
+    assert "could not be emailed" in response.content.decode()
     assert not Invitation.objects.exists() and not AuditLog.objects.filter(action="invite").exists()
+
+
+def test_a_refused_resend_keeps_the_old_expiry(alice_client, acme, alice, refusing_mail_server):
+    invitation = Invitation.objects.create(account=acme, email="dora@example.com", invited_by=alice)
+    sent_at = invitation.sent_at
+    alice_client.post(url("invitation_resend", invitation.pk))
+    invitation.refresh_from_db()
+    assert invitation.sent_at == sent_at and not AuditLog.objects.filter(action="resend_invitation").exists()
 
 
 def test_a_read_only_member_cannot_invite(bob_client):
@@ -182,3 +194,19 @@ def test_the_team_page_takes_a_fixed_number_of_queries(alice_client, acme, facto
         factories.create_user(f"member{i}", account=acme, role="read_only")
         Invitation.objects.create(account=acme, email=f"guest{i}@example.com")
     assert count() == few
+
+
+def test_an_administrator_invites_the_first_operator_of_an_account_set_up_in_the_admin(
+    admin_client, admin_user, newcomer, mailoutbox
+):
+    response = admin_client.post(reverse("admin:accounts_invitation_add"),
+                                 {"account": newcomer.pk, "email": "first@newcomer.example", "role": "operator"})
+    assert response.status_code == 302
+    invitation = Invitation.objects.get(account=newcomer)
+    assert invitation.invited_by == admin_user and invitation.role == "operator"
+    assert [mail.to for mail in mailoutbox] == [["first@newcomer.example"]]
+    assert AuditLog.objects.get(action="invite").account == newcomer
+    # Invitations are withdrawn from the team page, never edited or deleted in the admin.
+    change_page = admin_client.get(reverse("admin:accounts_invitation_change", args=[invitation.pk])).content.decode()
+    assert 'name="email"' not in change_page
+    assert admin_client.get(reverse("admin:accounts_invitation_delete", args=[invitation.pk])).status_code == 403

@@ -91,5 +91,5 @@ def audit_log(request):
     actions = sorted(((action, str(label)) for action, label in ACTION_LABELS.items()), key=lambda item: item[1])
     return render(request, "accounts/audit_log.html", {
         "page": page, "actions": actions, "chosen": chosen if chosen in ACTION_LABELS else "",
-        "query": f"action={chosen}&" if chosen in ACTION_LABELS else "",
+        "query": f"action={chosen}" if chosen in ACTION_LABELS else "",
     })

@@ -3,9 +3,6 @@
 Everyone of the account sees the page; operators change it. Every change is audited.
 """
 
-import logging
-import smtplib
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -20,9 +17,6 @@ from accounts.forms import InvitationForm, NumberVisibilityForm, RoleForm
 from accounts.models import Invitation
 from smsconsole.models import Account, Membership, TransitionError, audit
 from smsconsole.tenancy import get_scoped_or_404, require_membership, require_operator, scoped
-
-logger = logging.getLogger(__name__)
-
 
 def _open_invitations(request):
     return scoped(request, Invitation).filter(accepted_at__isnull=True, revoked_at__isnull=True)
@@ -42,17 +36,6 @@ def team(request, invite_form=None):
     })
 
 
-def _send(request, invitation):
-    """Emails the invitation; False (with a message) when the mail server refused it."""
-    try:
-        emails.send_invitation(invitation)
-    except (smtplib.SMTPException, OSError):
-        logger.exception("invitation %s could not be emailed", invitation.pk)
-        messages.error(request, _("The invitation could not be emailed; try again later."))
-        return False
-    return True
-
-
 @login_required
 @require_POST
 def invite(request):
@@ -61,58 +44,60 @@ def invite(request):
     if not form.is_valid():
         return team(request, invite_form=form)
     try:
+        # Sent inside the transaction: nothing is kept of an invitation nobody received.
         with transaction.atomic():
             invitation = Invitation.objects.create(
                 account=membership.account, email=form.cleaned_data["email"], role=form.cleaned_data["role"],
                 invited_by=request.user,
             )
             audit(request.user, "invite", invitation, after={"email": invitation.email, "role": invitation.role})
-            if not _send(request, invitation):
-                # Nothing is kept of an invitation nobody received.
-                transaction.set_rollback(True)
-                return redirect("accounts:team")
+            emails.send_invitation(invitation)
     except IntegrityError:
         # Invited by another operator in between.
         messages.error(request, _("This address has an open invitation; send it again from the list below."))
+        return redirect("accounts:team")
+    except emails.NotSent:
+        messages.error(request, _("The invitation could not be emailed; try again later."))
         return redirect("accounts:team")
     messages.success(request, _("An invitation was emailed to %(email)s.") % {"email": invitation.email})
     return redirect("accounts:team")
 
 
-@login_required
-@require_POST
-def invitation_resend(request, pk):
+def _change_invitation(request, pk, change, action, done):
+    """Applies `change` to one of the account's open invitations in an audited transaction."""
     require_operator(request)
     invitation = get_scoped_or_404(request, Invitation, pk)
     try:
         with transaction.atomic():
-            invitation.mark_sent()
-            audit(request.user, "resend_invitation", invitation, after={"email": invitation.email})
-            if not _send(request, invitation):
-                transaction.set_rollback(True)
-                return redirect("accounts:team")
+            change(invitation)
+            audit(request.user, action, invitation, after={"email": invitation.email})
     except TransitionError as error:
         messages.error(request, " ".join(error.messages))
+    except emails.NotSent:
+        messages.error(request, _("The invitation could not be emailed; try again later."))
     else:
-        messages.success(request, _("The invitation was emailed to %(email)s again.") % {"email": invitation.email})
+        messages.success(request, done % {"email": invitation.email})
     return redirect("accounts:team")
+
+
+def _send_again(invitation):
+    # Inside the transaction: a link the mail server refused does not restart the expiry.
+    invitation.mark_sent()
+    emails.send_invitation(invitation)
+
+
+@login_required
+@require_POST
+def invitation_resend(request, pk):
+    return _change_invitation(request, pk, _send_again, "resend_invitation",
+                              _("The invitation was emailed to %(email)s again."))
 
 
 @login_required
 @require_POST
 def invitation_revoke(request, pk):
-    require_operator(request)
-    invitation = get_scoped_or_404(request, Invitation, pk)
-    try:
-        with transaction.atomic():
-            invitation.revoke()
-            audit(request.user, "revoke_invitation", invitation, after={"email": invitation.email})
-    except TransitionError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, _("The invitation to %(email)s was withdrawn; its link no longer works.") % {
-            "email": invitation.email})
-    return redirect("accounts:team")
+    return _change_invitation(request, pk, Invitation.revoke, "revoke_invitation",
+                              _("The invitation to %(email)s was withdrawn; its link no longer works."))
 
 
 @login_required
