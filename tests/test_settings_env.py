@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from smsconsole.env import EnvError, env_bool, env_int, env_list, env_str
+from smsconsole.env import EnvError, env_bool, env_dates, env_int, env_list, env_str
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,6 +57,21 @@ def test_env_list_splits_on_commas_and_drops_blanks(monkeypatch):
     assert env_list("SMS_HOSTS") == ["a.example", "b.example"]
     monkeypatch.delenv("SMS_HOSTS")
     assert env_list("SMS_HOSTS", ["x"]) == ["x"]
+
+
+def test_env_dates_reads_iso_dates(monkeypatch):
+    from datetime import date
+
+    monkeypatch.setenv("SMS_REVIEW_HOLIDAYS", "2025-10-01, 2025-10-02,")
+    assert env_dates("SMS_REVIEW_HOLIDAYS") == {date(2025, 10, 1), date(2025, 10, 2)}
+    monkeypatch.delenv("SMS_REVIEW_HOLIDAYS")
+    assert env_dates("SMS_REVIEW_HOLIDAYS") == frozenset()
+
+
+def test_env_dates_refuses_another_spelling_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("SMS_REVIEW_HOLIDAYS", "2025-10-01,1/10/2025")
+    with pytest.raises(EnvError, match="SMS_REVIEW_HOLIDAYS.*1/10/2025"):
+        env_dates("SMS_REVIEW_HOLIDAYS")
 
 
 def test_env_str_returns_the_raw_value_or_default(monkeypatch):
