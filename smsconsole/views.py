@@ -15,8 +15,8 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from smsconsole import shown_once
 from accounts.models import is_activated
+from smsconsole import shown_once
 from smsconsole.forms import ApplicationForm
 from smsconsole.models import Application, AuditLog, TransitionError, audit, create_application
 from smsconsole.tenancy import get_membership, get_scoped_or_404, require_operator, scoped
