@@ -10,7 +10,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Case, F, Q, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from campaigns.models.money import LedgerEntry
@@ -60,12 +61,19 @@ def month_volume(account_id, category, now=None):
 
 def _move(account_id, amount, kind, *, require_cover=False, **fields):
     """Moves the balance and writes its entry in one transaction; compare-and-set on the balance
-    when the amount must be covered, so concurrent charges can never overdraw it."""
+    when the amount must be covered, so concurrent charges can never overdraw it.
+
+    The same UPDATE keeps Account.overdrawn_since, which the arrears rules read: set when the
+    balance turns negative (kept while it stays so), cleared when it is back at zero or above.
+    The CASE reads the balance before the move, as SQL does on both PostgreSQL and SQLite."""
     with transaction.atomic():
         accounts = Account.objects.filter(pk=account_id)
         if require_cover:
             accounts = accounts.filter(balance__gte=-amount)
-        if not accounts.update(balance=F("balance") + amount):
+        overdrawn_since = Case(
+            When(balance__lt=-amount, then=Coalesce(F("overdrawn_since"), Value(timezone.now()))), default=None,
+        )
+        if not accounts.update(balance=F("balance") + amount, overdrawn_since=overdrawn_since):
             balance = Account.objects.filter(pk=account_id).values_list("balance", flat=True).first()
             raise InsufficientBalance(-amount, balance)
         balance = Account.objects.filter(pk=account_id).values_list("balance", flat=True).get()

@@ -23,9 +23,11 @@ class AccountAdminForm(forms.ModelForm):
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     form = AccountAdminForm
-    list_display = ["name", "company_name", "timezone", "service_status", "created_at"]
+    list_display = ["name", "company_name", "timezone", "service_status", "balance", "overdrawn_since", "created_at"]
     list_select_related = ["service_application"]
     search_fields = ["name", "company_name"]
+    # The balance moves through the ledger only (top-ups and corrections in its admin, campaigns.money).
+    readonly_fields = ["balance", "overdrawn_since"]
     inlines = [MembershipInline]
 
     @admin.display(description=_("SMS service"), ordering="service_application__status")

@@ -1,12 +1,13 @@
 import secrets
 import zoneinfo
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, gettext_noop
 
 from smsconsole import crypto
 
@@ -46,8 +47,38 @@ def validate_timezone(value):
         raise ValidationError(_("“%(value)s” is not a time zone name such as Asia/Shanghai."), params={"value": value})
 
 
+class AccountQuerySet(models.QuerySet):
+    def frozen(self, now=None):
+        """Accounts whose sending stopped for arrears (Account.frozen_at has passed)."""
+        return self.filter(overdrawn_since__lte=(now or timezone.now()) - _grace())
+
+    def past_retention(self, now=None):
+        """Frozen accounts whose signatures must wait for activation (Account.retention_ends_at has passed)."""
+        return self.filter(overdrawn_since__lte=(now or timezone.now()) - _grace() - _retention())
+
+
+# Why an account may not send, stored untranslated (a campaign's failure_reason) and translated when shown.
+FROZEN_REASON = gettext_noop(
+    "The account is in arrears: its balance stayed negative, so sending stopped until it is topped up."
+)
+
+
+def _grace():
+    return timedelta(hours=settings.SMS_ARREARS_GRACE_HOURS)
+
+
+def _retention():
+    return timedelta(days=settings.SMS_ARREARS_RETENTION_DAYS)
+
+
 class Account(models.Model):
-    """A company using the console; every user-visible object belongs to exactly one."""
+    """A company using the console; every user-visible object belongs to exactly one.
+
+    Arrears (欠费, cloud-sms-spec.md 4.4) follow from `overdrawn_since`: sending stops once the
+    balance has stayed negative for SMS_ARREARS_GRACE_HOURS (the account is frozen), and when it
+    stays frozen for SMS_ARREARS_RETENTION_DAYS its signatures wait for activation. A top-up that
+    brings the balance back to zero or above ends the arrears. Nothing is ever deleted.
+    """
 
     name = models.CharField(_("name"), max_length=100)
     company_name = models.CharField(_("company name"), max_length=200, blank=True)
@@ -60,13 +91,39 @@ class Account(models.Model):
     read_only_full_numbers = models.BooleanField(_("read-only members see full numbers"), default=False)
     # The sum of the account's ledger (campaigns.models.money); moved only by campaigns.money.
     balance = models.DecimalField(_("balance"), max_digits=16, decimal_places=4, default=0, editable=False)
+    # When the balance last turned negative; cleared when it is back at zero or above. Moved with
+    # the balance, in the same UPDATE (campaigns.money).
+    overdrawn_since = models.DateTimeField(_("balance negative since"), null=True, blank=True, editable=False)
+
+    objects = AccountQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(balance__lt=0, overdrawn_since__isnull=False) | Q(balance__gte=0, overdrawn_since__isnull=True),
+                name="account_overdrawn_since_iff_negative",
+            ),
+        ]
 
     def __str__(self):
         return self.name
+
+    @property
+    def frozen_at(self):
+        """When sending stops (or stopped) for arrears; None while the balance is not negative."""
+        return None if self.overdrawn_since is None else self.overdrawn_since + _grace()
+
+    @property
+    def retention_ends_at(self):
+        """When the signatures of a frozen account start waiting for activation."""
+        return None if self.overdrawn_since is None else self.frozen_at + _retention()
+
+    @property
+    def is_frozen(self):
+        """Sending stopped for arrears: the planner, the send API and resuming campaigns ask this."""
+        return self.frozen_at is not None and self.frozen_at <= timezone.now()
 
 
 class Membership(models.Model):

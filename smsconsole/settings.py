@@ -294,3 +294,9 @@ SMS_PRICES = {
 SMS_REFUND_POLICY = env_str("SMS_REFUND_POLICY", "platform")
 if SMS_REFUND_POLICY not in {"platform", "success_only"}:
     raise ImproperlyConfigured("SMS_REFUND_POLICY must be platform or success_only")
+# Arrears (smsconsole.models.Account, cloud-sms-spec.md 4.4): how long the balance may stay negative
+# before sending stops (the reference settles bills hourly and, since 2024, stops sending in its
+# grace period; 0 stops at once), then how long the account may stay frozen before its signatures
+# wait for an activation (待激活) that staff review. Nothing is deleted at either point.
+SMS_ARREARS_GRACE_HOURS = env_int("SMS_ARREARS_GRACE_HOURS", 1, minimum=0)
+SMS_ARREARS_RETENTION_DAYS = env_int("SMS_ARREARS_RETENTION_DAYS", 15, minimum=0)
