@@ -315,8 +315,24 @@ def template_variables(request, project_id: Path[str], id: str):
 # --- signatures -----------------------------------------------------------------------------------
 
 SIGNATURE_TYPES = TEMPLATE_TYPES
-SIGNATURE_STATUS = {Signature.Status.PENDING_REVIEW: "PENDING", Signature.Status.APPROVED: "FINISHED",
-                    Signature.Status.REJECTED: "NOT_PASSED"}
+# The management API's signature status enum (the official SDK documents the twelve values; the
+# reference's 2.3). A carrier's refusal of a new signature has no value of its own there: it reads as
+# not passed, with the carrier's reason as review_desc. PROCESSING and PENDING_QUALIFICATION_REVIEW
+# have no state here: channel set-up is part of the filing, and content is approved only with an
+# approved qualification.
+SIGNATURE_STATUS = {
+    Signature.Status.PENDING_REVIEW: "PENDING_REVIEW",
+    Signature.Status.REJECTED: "REVIEW_NOT_PASS",
+    Signature.Status.FILING: "REAL_NAME_REGISTRATING",
+    Signature.Status.FILING_FAILED: "REVIEW_NOT_PASS",
+    Signature.Status.APPROVED: "REVIEW_PROCESSING_COMPLETED",
+    Signature.Status.LEGACY_UNQUALIFIED: "REVIEW_PASSED",
+    Signature.Status.LEGACY_QUALIFYING: "REVIEW_PASSED_QUALIFICATION_PROCESSING",
+    Signature.Status.LEGACY_FILING: "REVIEW_PASSED_REAL_NAME_REGISTRATING",
+    Signature.Status.LEGACY_FILING_FAILED: "REVIEW_PASSED_REAL_NAME_REGISTRATE_FAIL",
+    Signature.Status.TO_BE_ACTIVATED: "TO_BE_ACTIVATED",
+    Signature.Status.PENDING_ACTIVATION: "PENDING_ACTIVATE",
+}
 SOURCES = list(Signature.Source.values)  # signature_source 0..5, in the reference's order
 
 
@@ -348,7 +364,8 @@ def signature_out(signature):
         "signature_type": TEMPLATE_TYPE_NAMES[signature.type], "signature_source": SOURCES.index(signature.source),
         "app_name": signature.application.name, "apply_desc": signature.description,
         "channel_num": signature.channel_number, "status": SIGNATURE_STATUS[signature.status],
-        "review_desc": signature.reason_text or (signature.reason_label if signature.reason_code else ""),
+        "review_desc": (signature.carrier_reason if signature.carrier_refused else "")
+        or signature.reason_text or (signature.reason_label if signature.reason_code else ""),
         "urge_status": "Yes" if signature.urged_at else "No", "urge_time": _time(signature.urged_at),
         "create_time": _time(signature.created_at), "update_time": _time(signature.reviewed_at or signature.submitted_at),
     }
@@ -472,12 +489,27 @@ def update_signature(request, project_id: Path[str], id: str, body: SignatureIn)
     return {"id": str(signature.pk), "signature_id": str(signature.pk), "signature_name": signature.name}
 
 
+@router.put("/signatures/{id}/active", response={200: None, **ERRORS},
+            summary="Request the activation of a signature waiting for it after arrears")
+def activate_signature(request, project_id: Path[str], id: str):
+    key = authenticate_account(request, project_id)
+    signature = _signature(key.account, id)
+    try:
+        with transaction.atomic():
+            signature.request_activation()
+            audit(None, "request_activation", signature, account=key.account, after={"via": key.name})
+    except TransitionError as error:
+        # The reference's code for a signature that is not waiting for activation.
+        raise ManagementError(400, "MSGSMS.0130", " ".join(error.messages)) from None
+    return 200, None
+
+
 @router.delete("/signatures/{id}", response={204: None, **ERRORS}, summary="Delete a signature")
 def delete_signature(request, project_id: Path[str], id: str):
     key = authenticate_account(request, project_id)
     signature = _signature(key.account, id)
     if not signature.can_delete:
-        raise _invalid("A signature in review cannot be deleted.")
+        raise _invalid("A signature waiting for an answer (review, carrier filing or activation) cannot be deleted.")
     try:
         with transaction.atomic():
             audit(None, "delete", signature, account=key.account, before={"name": signature.name}, after={"via": key.name})

@@ -66,10 +66,9 @@ def _fail(detail):
 
 
 def _channel_signatures(application, channel):
-    signatures = Signature.objects.filter(application=application, channel_number=channel,
-                                          status=Signature.Status.APPROVED)
+    signatures = Signature.objects.sendable().filter(application=application, channel_number=channel)
     if not channel or not signatures.exists():
-        _fail("`from` is not a channel number of an approved signature of this application.")
+        _fail("`from` is not the channel number of a signature of this application that may send.")
     return list(signatures)
 
 

@@ -77,11 +77,11 @@ def sendable_applications(applications):
 
 
 def sendable_signatures(signatures, application):
-    """Approved signatures of the application; verification signatures have no template a group send may use."""
+    """Signatures of the application that may send; verification signatures have no template a group send may use."""
     if application is None:
         return signatures.none()
     return (
-        signatures.filter(application=application, status=Signature.Status.APPROVED)
+        signatures.sendable().filter(application=application)
         .exclude(type=MessageType.VERIFICATION)
         .order_by("name", "type")
     )

@@ -129,13 +129,13 @@ def check_still_sendable(campaign):
     """A scheduled campaign starts long after its checks: the content may have lost its approval."""
     from accounts.models import is_activated
     from smsconsole.models import Application
-    from templates_app.models import Signature, Template
+    from templates_app.models import Template
 
     if not is_activated(campaign.account):
         raise AudienceNotReady(gettext_noop("The account's SMS service is not activated."))
     if campaign.application.status == Application.Status.SUSPENDED:
         raise AudienceNotReady(gettext_noop("The application is suspended."))
-    if campaign.signature.status != Signature.Status.APPROVED:
+    if not campaign.signature.can_send:
         raise AudienceNotReady(gettext_noop("The signature is no longer approved."))
     if campaign.template.status != Template.Status.ACTIVE:
         raise AudienceNotReady(gettext_noop("The template is no longer active."))

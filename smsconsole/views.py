@@ -38,9 +38,13 @@ def _count_per_application(model):
     return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), Value(0))
 
 
-def _counts_by_status(queryset, status_choices):
+def _counts_by_status(queryset, status_choices, always=None):
+    """(value, label, count) per status; with `always`, the other statuses only when they have a count."""
     counts = dict(queryset.order_by().values_list("status").annotate(n=Count("pk")))
-    return [(value, label, counts.get(value, 0)) for value, label in status_choices.choices]
+    return [
+        (value, label, counts.get(value, 0)) for value, label in status_choices.choices
+        if always is None or value in always or counts.get(value)
+    ]
 
 
 DASHBOARD_ROWS = 5
@@ -54,9 +58,15 @@ def _attention(request, applications):
     week_ago = timezone.now() - timedelta(days=7)
     rejected = {
         model: scoped(request, model, account_path=path).filter(status=model.Status.REJECTED).count()
-        for model, path in ((Qualification, "account"), (Signature, "application__account"),
-                            (Template, "application__account"))
+        for model, path in ((Qualification, "account"), (Template, "application__account"))
     }
+    S = Signature.Status
+    signatures = dict(
+        scoped(request, Signature, account_path="application__account")
+        .filter(status__in=[S.REJECTED, S.FILING_FAILED, S.LEGACY_UNQUALIFIED, S.LEGACY_FILING_FAILED, S.TO_BE_ACTIVATED])
+        .order_by().values_list("status").annotate(n=Count("pk"))
+    )
+    signature_list = reverse("templates_app:signature_list")
     campaigns = dict(
         scoped(request, Campaign).filter(status__in=[Campaign.Status.PAUSED, Campaign.Status.FAILED])
         .filter(Q(status=Campaign.Status.PAUSED) | Q(finished_at__gte=week_ago))
@@ -69,8 +79,14 @@ def _attention(request, applications):
     entries = [
         (_("Qualifications were rejected; correct and resubmit them."), rejected[Qualification],
          reverse("templates_app:qualification_list") + "?status=rejected"),
-        (_("Signatures were rejected; correct and resubmit them."), rejected[Signature],
-         reverse("templates_app:signature_list") + "?status=rejected"),
+        (_("Signatures were rejected; correct and resubmit them."), signatures.get(S.REJECTED, 0),
+         signature_list + "?status=rejected"),
+        (_("Signatures were rejected by the carrier; correct and resubmit them."), signatures.get(S.FILING_FAILED, 0),
+         signature_list + "?status=filing_failed"),
+        (_("Legacy signatures need their owner's qualification."),
+         signatures.get(S.LEGACY_UNQUALIFIED, 0) + signatures.get(S.LEGACY_FILING_FAILED, 0), signature_list),
+        (_("Signatures wait for activation after arrears."), signatures.get(S.TO_BE_ACTIVATED, 0),
+         signature_list + "?status=to_be_activated"),
         (_("Templates were rejected; correct and resubmit them."), rejected[Template],
          reverse("templates_app:template_list") + "?status=rejected"),
         (_("Campaigns are paused."), campaigns.get(Campaign.Status.PAUSED, 0),
@@ -112,7 +128,8 @@ def dashboard(request):
         (_("Qualifications"), "templates_app:qualification_list",
          _counts_by_status(scoped(request, Qualification), Qualification.Status)),
         (_("Signatures"), "templates_app:signature_list",
-         _counts_by_status(scoped(request, Signature, account_path="application__account"), Signature.Status)),
+         _counts_by_status(scoped(request, Signature, account_path="application__account"), Signature.Status,
+                           always={Signature.Status.PENDING_REVIEW, Signature.Status.APPROVED, Signature.Status.REJECTED})),
         (_("Templates"), "templates_app:template_list",
          _counts_by_status(scoped(request, Template, account_path="application__account"), Template.Status)),
     ]

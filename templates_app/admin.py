@@ -4,6 +4,8 @@ Reviewers decide; they never edit an operator's content, so every change page is
 decisions go through the models' transition methods, one audited transaction per object.
 """
 
+import functools
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -18,11 +20,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_lazy as _, ngettext
+from import_export.admin import ImportExportMixin
+from import_export.formats import base_formats
 
-from smsconsole.models import audit
 from smsconsole.tenancy import parse_id
-from templates_app import notifications, reasons
-from templates_app.models import NotificationContact, Qualification, Signature, Template, TemplateVariable
+from templates_app import decisions, reasons
+from templates_app.models import CARRIER_REFUSAL, NotificationContact, Qualification, Signature, Template, TemplateVariable
+from templates_app.resources import CarrierResultResource
 
 PENDING = "pending_review"
 
@@ -122,8 +126,9 @@ class ReviewAdmin(admin.ModelAdmin):
 
     # --- the decisions -----------------------------------------------------------------------
 
-    def _decide(self, request, objects, action, apply):
-        """Applies `apply(locked_obj)` to each object in its own transaction; reports refusals."""
+    def _decide(self, request, objects, action, apply, result=None):
+        """Applies `apply(locked_obj)` to each object in its own transaction, recorded (audited,
+        notified with `result`, see decisions.record); reports refusals."""
         done = 0
         for obj in objects:
             try:
@@ -131,12 +136,8 @@ class ReviewAdmin(admin.ModelAdmin):
                     locked = self.model.objects.select_for_update().get(pk=obj.pk)
                     before = locked.status
                     apply(locked)
-                    after = {"status": locked.status, "reason_code": locked.reason_code, "reason_text": locked.reason_text}
-                    if isinstance(locked, Signature) and locked.channel_number:
-                        after["channel_number"] = locked.channel_number
-                    audit(request.user, action, locked, before={"status": before}, after=after)
+                    decisions.record(request.user, locked, action, before, result)
                     self.log_change(request, locked, action)
-                    notifications.queue_review_result(locked)
             except ValidationError as error:
                 self.message_user(
                     request,
@@ -155,7 +156,8 @@ class ReviewAdmin(admin.ModelAdmin):
                 messages.SUCCESS,
             )
 
-    def _decision_form_page(self, request, objects, form, *, action=None, title=None, template=None):
+    def _decision_form_page(self, request, objects, form, *, action=None, title=None, template=None, intro=None,
+                            submit_label=None):
         context = {
             **self.admin_site.each_context(request),
             "title": title or _("Reject"),
@@ -165,22 +167,31 @@ class ReviewAdmin(admin.ModelAdmin):
             "action": action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "media": self.media + form.media,
+            "intro": intro,
+            "submit_label": submit_label,
         }
         return TemplateResponse(request, template or "admin/templates_app/reject_selected.html", context)
 
-    def _reject_with(self, request, objects, *, action):
-        """Shows the reason form, or applies it when it was posted and is valid."""
-        form = RejectForm(self.review_kind, request.POST if "apply" in request.POST else None)
+    def _with_form(self, request, objects, form_class, *, action, audit_action, apply, done, result=None, **page):
+        """Shows the form's page for the objects, or applies `apply(obj, cleaned_data)` to each once
+        the form was posted valid; `done(count)` is the success message."""
+        form = form_class(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
-            code, text = form.cleaned_data["reason_code"], form.cleaned_data["reason_text"].strip()
-            done = self._decide(request, objects, "reject", lambda obj: obj.reject(request.user, code, text))
-            if done:
-                self.message_user(
-                    request, ngettext("%(count)d item rejected.", "%(count)d items rejected.", done) % {"count": done},
-                    messages.SUCCESS,
-                )
+            data = form.cleaned_data
+            count = self._decide(request, objects, audit_action, lambda obj: apply(obj, data), result)
+            if count:
+                self.message_user(request, done(count), messages.SUCCESS)
             return None
-        return self._decision_form_page(request, objects, form, action=action)
+        return self._decision_form_page(request, objects, form, action=action, **page)
+
+    def _reject_with(self, request, objects, *, action, kind=None, method="reject", audit_action="reject"):
+        """Shows the reason form, or applies `method(reviewer, code, text)` once it was posted valid."""
+        return self._with_form(
+            request, objects, functools.partial(RejectForm, kind or self.review_kind), action=action,
+            audit_action=audit_action,
+            apply=lambda obj, data: getattr(obj, method)(request.user, data["reason_code"], data["reason_text"].strip()),
+            done=lambda n: ngettext("%(count)d item rejected.", "%(count)d items rejected.", n) % {"count": n},
+        )
 
     @admin.action(description=_("Approve selected"), permissions=["change"])
     def approve_selected(self, request, queryset):
@@ -276,27 +287,211 @@ class QualificationAdmin(ReviewAdmin):
         return obj.reason_label if obj.reason_code else ""
 
 
+class CarrierApproveForm(forms.Form):
+    channel_number = forms.RegexField(
+        label=_("Channel number"), regex=r"^[0-9]{1,21}$", required=False, max_length=21,
+        help_text=_("The number the carrier assigned, if it did (digits only). Left empty, the signature keeps its "
+                    "own or gets a new one."),
+        error_messages={"invalid": _("A channel number has 1 to 21 digits.")},
+    )
+
+
+class CarrierRejectForm(forms.Form):
+    carrier_reason = forms.CharField(
+        label=_("The carrier's reason"), widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        help_text=_("Shown to the applicant as the carrier gave it."),
+    )
+
+
+class SignatureStatusFilter(ReviewStatusFilter):
+    """The review queue's filter, with the signatures waiting for the carrier's answer as one choice."""
+
+    WITH_CARRIER = "with_carrier"
+
+    def lookups(self, request, model_admin):
+        return [(self.WITH_CARRIER, _("Waiting for the carrier")), *Signature.Status.choices]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.WITH_CARRIER:
+            return queryset.filter(status__in=CARRIER_REFUSAL)
+        return super().queryset(request, queryset)
+
+
 @admin.register(Signature)
-class SignatureAdmin(ReviewAdmin):
+class SignatureAdmin(ImportExportMixin, ReviewAdmin):
+    """Content review, then the carrier's answers to the filing (one at a time on a signature's
+    page, or a whole results file with Import), legacy marking and activation requests."""
+
     review_kind = reasons.SIGNATURE
+    actions = [
+        "approve_selected", "reject_selected", "carrier_approve_selected", "carrier_reject_selected",
+        "approve_activation_selected", "reject_activation_selected", "mark_legacy_selected",
+    ]
+    change_form_template = "admin/templates_app/signature_change_form.html"
+    import_template_name = "admin/templates_app/signature_import.html"
+    resource_classes = [CarrierResultResource]
+    formats = [base_formats.CSV, base_formats.XLSX]
     list_display = [
         "__str__", "urged", "account", "application", "type", "source", "qualification_with_status", "status",
         "channel_number", "submitted_at",
     ]
-    list_filter = [ReviewStatusFilter, "type", "source", "application__account"]
+    list_filter = [SignatureStatusFilter, "type", "source", "application__account"]
     list_select_related = ["application__account", "qualification"]
     search_fields = ["name", "channel_number", "application__name", "application__account__name"]
     ordering = URGED_THEN_OLDEST
     fieldsets = [
         (None, {"fields": ["name", "account", "application", "type", "source", "description", "status", "urged_at", "submitted_at"]}),
         (_("Qualification"), {"fields": ["qualification_with_status", "qualification_documents"]}),
-        (_("Review"), {"fields": ["reviewed_by", "reviewed_at", "reason_label", "reason_text", "channel_number"]}),
+        (_("Review"), {"fields": ["reviewed_by", "reviewed_at", "reason_label", "reason_text"]}),
+        (_("Carrier"), {"fields": ["filed_at", "carrier_answered_at", "carrier_answered_by", "carrier_reason", "channel_number"]}),
+        (_("Activation"), {"fields": ["restore_status", "activation_requested_at"]}),
     ]
     readonly_fields = ["account", "qualification_with_status", "qualification_documents", "reason_label"]
+
+    # --- import and export of carrier results -------------------------------------------------
+
+    def has_import_permission(self, request):
+        # Recording the carrier's answers is a reviewer's decision, not adding signatures.
+        return self.can_review(request)
+
+    def has_export_permission(self, request):
+        return self.has_view_permission(request)
+
+    def get_import_data_kwargs(self, **kwargs):
+        # A row that no longer fits when the file is confirmed undoes the whole file.
+        return {**super().get_import_data_kwargs(**kwargs), "rollback_on_validation_errors": True}
+
+    def process_result(self, result, request):
+        if result.has_errors() or result.has_validation_errors():
+            problems = [
+                f"{row.number}: {' '.join(row.error.messages)}" for row in result.invalid_rows
+            ] + [f"{number}: {errors[0].error}" for number, errors in result.row_errors()]
+            self.message_user(
+                request,
+                gettext("Nothing was recorded: these rows changed since the preview. %(rows)s") % {"rows": "; ".join(problems)},
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:templates_app_signature_import"))
+        return super().process_result(result, request)
+
+    # --- the decisions -----------------------------------------------------------------------
+
+    def _carrier_approve_with(self, request, objects, *, action):
+        return self._with_form(
+            request, objects, CarrierApproveForm, action=action, audit_action="carrier_approved",
+            apply=lambda obj, data: obj.carrier_approve(request.user, data["channel_number"]),
+            done=lambda n: ngettext("%(count)d signature recorded as approved by the carrier.",
+                                    "%(count)d signatures recorded as approved by the carrier.", n) % {"count": n},
+            title=_("The carrier approved"), template="admin/templates_app/decision_form.html",
+            intro=_("Record that the carrier approved the filing: the signature can send from now on."),
+            submit_label=_("Record the approval"),
+        )
+
+    def _carrier_reject_with(self, request, objects, *, action):
+        return self._with_form(
+            request, objects, CarrierRejectForm, action=action, audit_action="carrier_rejected",
+            apply=lambda obj, data: obj.carrier_reject(request.user, data["carrier_reason"]),
+            done=lambda n: ngettext("%(count)d signature recorded as rejected by the carrier.",
+                                    "%(count)d signatures recorded as rejected by the carrier.", n) % {"count": n},
+            title=_("The carrier rejected"), template="admin/templates_app/decision_form.html",
+            intro=_("Record that the carrier refused the filing. The applicant is told the carrier's reason and may "
+                    "correct the signature and submit it again."),
+            submit_label=_("Record the rejection"),
+        )
+
+    def _approve_activation(self, request, objects):
+        done = self._decide(request, objects, "activation_approved", lambda obj: obj.approve_activation(request.user),
+                            result="activated")
+        if done:
+            self.message_user(request, ngettext("%(count)d signature activated.", "%(count)d signatures activated.", done)
+                              % {"count": done}, messages.SUCCESS)
+
+    def _mark_legacy(self, request, objects):
+        done = self._decide(request, objects, "mark_legacy", lambda obj: obj.mark_legacy())
+        if done:
+            self.message_user(request, ngettext("%(count)d signature now needs a qualification.",
+                                                "%(count)d signatures now need a qualification.", done) % {"count": done},
+                              messages.SUCCESS)
+
+    @admin.action(description=_("The carrier approved the selected (channel numbers kept or drawn)"), permissions=["change"])
+    def carrier_approve_selected(self, request, queryset):
+        return self._carrier_approve_with(request, list(queryset), action="carrier_approve_selected")
+
+    @admin.action(description=_("The carrier rejected the selected"), permissions=["change"])
+    def carrier_reject_selected(self, request, queryset):
+        return self._carrier_reject_with(request, list(queryset), action="carrier_reject_selected")
+
+    @admin.action(description=_("Approve the activation of the selected"), permissions=["change"])
+    def approve_activation_selected(self, request, queryset):
+        self._approve_activation(request, list(queryset))
+
+    @admin.action(description=_("Reject the activation of the selected"), permissions=["change"])
+    def reject_activation_selected(self, request, queryset):
+        return self._reject_with(request, list(queryset), action="reject_activation_selected", kind=reasons.ACTIVATION,
+                                 method="reject_activation", audit_action="activation_rejected")
+
+    @admin.action(description=_("Mark the selected as legacy (created before real-name filing)"), permissions=["change"])
+    def mark_legacy_selected(self, request, queryset):
+        self._mark_legacy(request, list(queryset))
+
+    # --- per-object buttons --------------------------------------------------------------------
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/carrier-approve/", view(self.carrier_approve_view), name="%s_%s_carrier_approve" % info),
+            path("<path:object_id>/carrier-reject/", view(self.carrier_reject_view), name="%s_%s_carrier_reject" % info),
+            path("<path:object_id>/activation-approve/", view(self.activation_approve_view),
+                 name="%s_%s_activation_approve" % info),
+            path("<path:object_id>/activation-reject/", view(self.activation_reject_view),
+                 name="%s_%s_activation_reject" % info),
+            path("<path:object_id>/mark-legacy/", view(self.mark_legacy_view), name="%s_%s_mark_legacy" % info),
+            *super().get_urls(),
+        ]
+
+    def carrier_approve_view(self, request, object_id):
+        obj = self._object_for_decision(request, object_id)
+        return self._carrier_approve_with(request, [obj], action=None) or HttpResponseRedirect(self._change_url(obj))
+
+    def carrier_reject_view(self, request, object_id):
+        obj = self._object_for_decision(request, object_id)
+        return self._carrier_reject_with(request, [obj], action=None) or HttpResponseRedirect(self._change_url(obj))
+
+    def activation_approve_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self._object_for_decision(request, object_id)
+        self._approve_activation(request, [obj])
+        return HttpResponseRedirect(self._change_url(obj))
+
+    def activation_reject_view(self, request, object_id):
+        obj = self._object_for_decision(request, object_id)
+        response = self._reject_with(request, [obj], action=None, kind=reasons.ACTIVATION, method="reject_activation",
+                                     audit_action="activation_rejected")
+        return response or HttpResponseRedirect(self._change_url(obj))
+
+    def mark_legacy_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self._object_for_decision(request, object_id)
+        self._mark_legacy(request, [obj])
+        return HttpResponseRedirect(self._change_url(obj))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        reviewer = obj is not None and self.can_review(request)
+        context["carrier_answer"] = reviewer and obj.status in CARRIER_REFUSAL
+        context["activation_decision"] = reviewer and obj.status == Signature.Status.PENDING_ACTIVATION
+        context["can_mark_legacy"] = reviewer and obj.status == Signature.Status.APPROVED
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    # --- columns -------------------------------------------------------------------------------
 
     @admin.display(description=_("qualification"), ordering="qualification__name")
     def qualification_with_status(self, obj):
         qualification = obj.qualification
+        if qualification is None:
+            return gettext("None yet (legacy signature)")
         return format_html(
             '<a href="{}">{}</a> ({})',
             reverse("admin:templates_app_qualification_change", args=[qualification.pk]),
@@ -306,7 +501,7 @@ class SignatureAdmin(ReviewAdmin):
 
     @admin.display(description=_("qualification documents"))
     def qualification_documents(self, obj):
-        return _document_links(obj.qualification)
+        return _document_links(obj.qualification) if obj.qualification else ""
 
     @admin.display(description=_("rejection reason"))
     def reason_label(self, obj):
@@ -392,21 +587,11 @@ class TemplateAdmin(ReviewAdmin):
 
     @admin.action(description=_("Deactivate selected"), permissions=["change"])
     def deactivate_selected(self, request, queryset):
-        objects = list(queryset)
-        form = DeactivateForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            text = form.cleaned_data["reason_text"].strip()
-            done = self._decide(request, objects, "deactivate", lambda obj: obj.deactivate(request.user, text))
-            if done:
-                self.message_user(
-                    request,
-                    ngettext("%(count)d template deactivated.", "%(count)d templates deactivated.", done) % {"count": done},
-                    messages.SUCCESS,
-                )
-            return None
-        return self._decision_form_page(
-            request, objects, form, action="deactivate_selected", title=_("Deactivate templates"),
-            template="admin/templates_app/deactivate_selected.html",
+        return self._with_form(
+            request, list(queryset), DeactivateForm, action="deactivate_selected", audit_action="deactivate",
+            apply=lambda obj, data: obj.deactivate(request.user, data["reason_text"].strip()),
+            done=lambda n: ngettext("%(count)d template deactivated.", "%(count)d templates deactivated.", n) % {"count": n},
+            title=_("Deactivate templates"), template="admin/templates_app/deactivate_selected.html",
         )
 
 

@@ -8,10 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, pgettext_lazy
 
 from sms import text
-from smsconsole.models import Account, Application, TransitionError, compare_and_set
+from smsconsole.models import Account, Application, AuditLog, TransitionError, audit, compare_and_set
 from smsconsole.upload_limits import too_large
 from templates_app import reasons, rules
 
@@ -44,10 +44,10 @@ class ReviewedModel(models.Model):
     def reason_label(self):
         return reasons.label(self.reason_code)
 
-    def _transition(self, allowed_from, to, **fields):
+    def _transition(self, allowed_from, to, condition=Q(), **fields):
         """Compare-and-set on the status (see compare_and_set): a decision taken on a stale copy,
         say a reviewer's approval of a template its operator has just withdrawn, changes nothing."""
-        if not compare_and_set(self, allowed_from, to, **fields):
+        if not compare_and_set(self, allowed_from, to, condition, **fields):
             raise TransitionError(
                 _("Not allowed while the status is “%(status)s”.") % {"status": self.get_status_display()}
             )
@@ -170,12 +170,14 @@ class Qualification(ReviewedModel):
 
     def approve(self, reviewer):
         self._transition({self.Status.PENDING_REVIEW}, self.Status.APPROVED, **self._review(reviewer))
+        Signature.follow_qualification_review(self, reviewer)
 
     def reject(self, reviewer, reason_code, reason_text=""):
         self._check_reason(reasons.QUALIFICATION, reason_code, reason_text)
         self._transition(
             {self.Status.PENDING_REVIEW}, self.Status.REJECTED, **self._review(reviewer, reason_code, reason_text)
         )
+        Signature.follow_qualification_review(self, reviewer)
 
 
 SIGNATURE_NAME_RE = re.compile(r"^[0-9A-Za-z\u4e00-\u9fff]+$")
@@ -191,11 +193,69 @@ def validate_signature_name(name):
         raise ValidationError(_("A signature name cannot be only digits."), code="digits")
 
 
+class SignatureStatus(models.TextChoices):
+    """A signature's life as the carriers run it (cloud-sms-spec.md 2.3; the API's name in brackets).
+
+    After content review a signature is filed with the carrier, which sets up its channel and
+    registers its owner's qualification (实名报备) before it may send. Signatures created before
+    filing was required (legacy) send while their qualification is back-filled. An account whose
+    balance stays negative past the retention period has its signatures wait for activation.
+    """
+
+    PENDING_REVIEW = "pending_review", _("Pending review")  # 待签名审核 (PENDING_REVIEW): a reviewer checks the content
+    REJECTED = "rejected", _("Rejected")  # 审核不通过 (REVIEW_NOT_PASS): see the reason; may be edited and resubmitted
+    # 实名报备中 (REAL_NAME_REGISTRATING): content approved; the carrier sets up the channel and files the owner; cannot send
+    FILING = "filing", _("Filing with the carrier")
+    # 实名报备失败: the carrier refused the filing (its reason is kept); correct the materials and resubmit; cannot send
+    FILING_FAILED = "filing_failed", _("Rejected by the carrier")
+    # 处理完毕 (REVIEW_PROCESSING_COMPLETED): filed, channel number issued; sends
+    APPROVED = "approved", pgettext_lazy("signature status", "Approved")
+    # 处理完毕(待补充资质) (REVIEW_PASSED): legacy, sends; the operator attaches a qualification
+    LEGACY_UNQUALIFIED = "legacy_unqualified", _("Approved (qualification needed)")
+    # 处理完毕(资质审核中) (REVIEW_PASSED_QUALIFICATION_PROCESSING): legacy, sends; its qualification is in review
+    LEGACY_QUALIFYING = "legacy_qualifying", _("Approved (qualification in review)")
+    # 处理完毕(实名报备中) (REVIEW_PASSED_REAL_NAME_REGISTRATING): legacy, sends; being filed with the carrier
+    LEGACY_FILING = "legacy_filing", _("Approved (filing with the carrier)")
+    # 处理完毕(实名报备失败) (REVIEW_PASSED_REAL_NAME_REGISTRATE_FAIL): legacy, sends; the carrier refused, attach again
+    LEGACY_FILING_FAILED = "legacy_filing_failed", _("Approved (carrier filing failed)")
+    # 待激活 (TO_BE_ACTIVATED): the account's arrears outlasted the retention period; request activation; cannot send
+    TO_BE_ACTIVATED = "to_be_activated", _("To be activated")
+    # 激活审核中 (PENDING_ACTIVATE): activation requested, staff decide; cannot send
+    PENDING_ACTIVATION = "pending_activation", _("Activation in review")
+
+
+# The one rule of which signatures may send (the reference's 处理完毕 states); everything that
+# sends, or offers a signature for sending, asks Signature.can_send or Signature.objects.sendable().
+SENDABLE = frozenset({
+    SignatureStatus.APPROVED, SignatureStatus.LEGACY_UNQUALIFIED, SignatureStatus.LEGACY_QUALIFYING,
+    SignatureStatus.LEGACY_FILING, SignatureStatus.LEGACY_FILING_FAILED,
+})
+LEGACY = frozenset({
+    SignatureStatus.LEGACY_UNQUALIFIED, SignatureStatus.LEGACY_QUALIFYING, SignatureStatus.LEGACY_FILING,
+    SignatureStatus.LEGACY_FILING_FAILED,
+})
+DEACTIVATED = frozenset({SignatureStatus.TO_BE_ACTIVATED, SignatureStatus.PENDING_ACTIVATION})
+# Waiting for someone else's answer (a reviewer, the carrier, staff): the operator cannot delete it.
+AWAITING_ANSWER = frozenset({
+    SignatureStatus.PENDING_REVIEW, SignatureStatus.FILING, SignatureStatus.LEGACY_QUALIFYING,
+    SignatureStatus.LEGACY_FILING, SignatureStatus.PENDING_ACTIVATION,
+})
+# What a carrier's refusal turns each filing state into.
+CARRIER_REFUSAL = {
+    SignatureStatus.FILING: SignatureStatus.FILING_FAILED,
+    SignatureStatus.LEGACY_FILING: SignatureStatus.LEGACY_FILING_FAILED,
+}
+CHANNEL_NUMBER_RE = re.compile(r"^[0-9]{1,21}$")
+
+
+class SignatureQuerySet(models.QuerySet):
+    def sendable(self):
+        """The signatures that may send now (SENDABLE)."""
+        return self.filter(status__in=SENDABLE)
+
+
 class Signature(ReviewedModel):
-    class Status(models.TextChoices):
-        PENDING_REVIEW = "pending_review", _("Pending review")  # 待签名审核
-        APPROVED = "approved", _("Approved")  # 处理完毕: reviewed, channel number allocated, usable
-        REJECTED = "rejected", _("Rejected")  # 审核不通过: see the reason; may be edited and resubmitted
+    Status = SignatureStatus
 
     class Source(models.TextChoices):
         ENTERPRISE = "enterprise", _("Enterprise or institution")  # 0 企事业单位
@@ -205,19 +265,36 @@ class Signature(ReviewedModel):
         SHOP = "shop", _("E-commerce shop")  # 4 电商平台店铺
         TRADEMARK = "trademark", _("Trademark")  # 5 商标
 
+    SENDABLE = SENDABLE
+
     application = models.ForeignKey(
         Application, on_delete=models.CASCADE, related_name="signatures", verbose_name=_("application")
     )
     name = models.CharField(_("signature name"), max_length=32)
     type = models.CharField(_("type"), max_length=16, choices=MessageType)
     source = models.CharField(_("source"), max_length=20, choices=Source, default=Source.ENTERPRISE)
+    # Empty only for a legacy signature that waits for its qualification (see the constraint).
     qualification = models.ForeignKey(
-        Qualification, on_delete=models.PROTECT, related_name="signatures", verbose_name=_("qualification")
+        Qualification, null=True, blank=True, on_delete=models.PROTECT, related_name="signatures",
+        verbose_name=_("qualification"),
     )
     description = models.TextField(_("application notes"), blank=True)
-    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.PENDING_REVIEW)
+    status = models.CharField(_("status"), max_length=20, choices=SignatureStatus, default=SignatureStatus.PENDING_REVIEW)
     channel_number = models.CharField(_("channel number"), max_length=21, unique=True, null=True, blank=True)
     urged_at = models.DateTimeField(_("urged at"), null=True, blank=True)
+    # The carrier's side: when the signature was filed, and its answer as staff recorded it.
+    filed_at = models.DateTimeField(_("filed with the carrier at"), null=True, blank=True)
+    carrier_answered_at = models.DateTimeField(_("carrier answered at"), null=True, blank=True)
+    carrier_answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("carrier's answer recorded by"),
+    )
+    carrier_reason = models.TextField(_("carrier's reason"), blank=True)
+    # While to be activated: the sendable state activation gives back.
+    restore_status = models.CharField(_("status after activation"), max_length=20, choices=SignatureStatus, blank=True)
+    activation_requested_at = models.DateTimeField(_("activation requested at"), null=True, blank=True)
+
+    objects = SignatureQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("signature")
@@ -226,9 +303,20 @@ class Signature(ReviewedModel):
         constraints = [
             # The same name may be registered once per type (reference 2.3).
             models.UniqueConstraint(fields=["application", "name", "type"], name="signature_unique_per_type"),
+            # A signature keeps its channel number while it sends and while it waits for activation.
             models.CheckConstraint(
-                condition=~models.Q(status="approved") | models.Q(channel_number__isnull=False),
-                name="approved_signature_has_channel_number",
+                condition=~Q(status__in=SENDABLE | DEACTIVATED) | Q(channel_number__isnull=False),
+                name="sendable_signature_has_channel_number",
+            ),
+            models.CheckConstraint(
+                condition=Q(qualification__isnull=False)
+                | Q(status=SignatureStatus.LEGACY_UNQUALIFIED)
+                | Q(status__in=DEACTIVATED, restore_status=SignatureStatus.LEGACY_UNQUALIFIED),
+                name="signature_without_qualification_is_legacy",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=DEACTIVATED, restore_status__in=SENDABLE) | (~Q(status__in=DEACTIVATED) & Q(restore_status="")),
+                name="deactivated_signature_knows_its_state",
             ),
         ]
 
@@ -246,47 +334,201 @@ class Signature(ReviewedModel):
                 _("An application can have at most %(n)s signatures.") % {"n": settings.SMS_MAX_SIGNATURES_PER_APPLICATION}
             )
 
+    # --- what the operator may do ------------------------------------------------------------
+
+    @property
+    def can_send(self):
+        return self.status in SENDABLE
+
+    @property
+    def is_legacy(self):
+        return self.status in LEGACY
+
+    @property
+    def issued_channel_number(self):
+        """The channel number while the carrier's filing stands (sending or waiting for activation)."""
+        return self.channel_number if self.status in SENDABLE | DEACTIVATED else None
+
+    @property
+    def needs_qualification(self):
+        """A legacy signature waiting for the operator to attach a qualification (again)."""
+        return self.status in {self.Status.LEGACY_UNQUALIFIED, self.Status.LEGACY_FILING_FAILED}
+
+    @property
+    def passed_content_review(self):
+        return self.status not in {self.Status.PENDING_REVIEW, self.Status.REJECTED}
+
+    @property
+    def carrier_refused(self):
+        return self.status in {self.Status.FILING_FAILED, self.Status.LEGACY_FILING_FAILED}
+
     @property
     def can_delete(self):
-        return self.status != self.Status.PENDING_REVIEW
+        return self.status not in AWAITING_ANSWER
 
     @property
     def can_edit(self):
-        return self.status == self.Status.REJECTED
+        """Rejected in review (edited and reviewed again), or by the carrier (materials corrected and filed again)."""
+        return self.status in {self.Status.REJECTED, self.Status.FILING_FAILED}
 
     @property
     def can_urge(self):
         return self.status == self.Status.PENDING_REVIEW and self.urged_at is None
+
+    @property
+    def can_request_activation(self):
+        return self.status == self.Status.TO_BE_ACTIVATED
 
     def urge(self):
         if not (self.can_urge and _urge(self)):
             raise TransitionError(_("Only a pending signature can be urged, once."))
 
     def resubmit(self):
+        """After a rejection, corrected: a reviewer's rejection goes back to content review, the
+        carrier's back to the carrier (which files approved qualifications only)."""
+        if self.status == self.Status.FILING_FAILED:
+            self._require_approved_qualification(_("The carrier files approved qualifications only: choose an approved one."))
+            self._transition({self.Status.FILING_FAILED}, self.Status.FILING, filed_at=timezone.now())
+            return
         self._transition(
             {self.Status.REJECTED}, self.Status.PENDING_REVIEW, submitted_at=timezone.now(), urged_at=None
         )
 
+    def attach_qualification(self, qualification):
+        """Back-filling a legacy signature: with an approved qualification it is filed with the
+        carrier at once, with one in review it waits for that review. It sends all along."""
+        if qualification.account_id != self.application.account_id or qualification.status == Qualification.Status.REJECTED:
+            raise TransitionError(_("Choose an approved or in-review qualification of your account."))
+        approved = qualification.status == Qualification.Status.APPROVED
+        to = self.Status.LEGACY_FILING if approved else self.Status.LEGACY_QUALIFYING
+        self._transition(
+            {self.Status.LEGACY_UNQUALIFIED, self.Status.LEGACY_FILING_FAILED}, to, qualification=qualification,
+            filed_at=timezone.now() if approved else None,
+        )
+
+    def request_activation(self):
+        if self.application.account.overdrawn_since is not None:
+            raise TransitionError(_("Top up first: the account's balance is negative."))
+        self._transition(
+            {self.Status.TO_BE_ACTIVATED}, self.Status.PENDING_ACTIVATION, activation_requested_at=timezone.now()
+        )
+
+    # --- reviewers' decisions ----------------------------------------------------------------
+
+    def _require_approved_qualification(self, message):
+        if self.qualification is None or self.qualification.status != Qualification.Status.APPROVED:
+            raise TransitionError(message)
+
     def approve(self, reviewer):
-        if self.qualification.status != Qualification.Status.APPROVED:
-            raise TransitionError(_("Approve the signature's qualification first."))
-        fields = self._review(reviewer)
-        number = self.channel_number
-        for _attempt in range(10):
-            number = number or _new_channel_number()
-            try:
-                with transaction.atomic():
-                    self._transition({self.Status.PENDING_REVIEW}, self.Status.APPROVED, channel_number=number, **fields)
-                return
-            except IntegrityError:
-                number = None  # another signature has this number; draw again
-        raise RuntimeError("could not allocate a unique channel number")
+        """Content approved: the signature goes to the carrier for its channel and real-name filing."""
+        self._require_approved_qualification(_("Approve the signature's qualification first."))
+        self._transition(
+            {self.Status.PENDING_REVIEW}, self.Status.FILING, filed_at=timezone.now(), **self._review(reviewer)
+        )
 
     def reject(self, reviewer, reason_code, reason_text=""):
         self._check_reason(reasons.SIGNATURE, reason_code, reason_text)
         self._transition(
             {self.Status.PENDING_REVIEW}, self.Status.REJECTED, **self._review(reviewer, reason_code, reason_text)
         )
+
+    def mark_legacy(self):
+        """Staff mark a signature created before real-name filing: it keeps sending and needs its
+        owner's qualification attached (the one it had is let go)."""
+        self._transition({self.Status.APPROVED}, self.Status.LEGACY_UNQUALIFIED, qualification=None, result_notified_at=None)
+
+    def approve_activation(self, reviewer):
+        if self.application.account.overdrawn_since is not None:
+            raise TransitionError(_("The account's balance is still negative."))
+        restore = self.restore_status
+        self._transition(
+            {self.Status.PENDING_ACTIVATION}, restore, Q(restore_status=restore), restore_status="", **self._review(reviewer)
+        )
+
+    def reject_activation(self, reviewer, reason_code, reason_text=""):
+        self._check_reason(reasons.ACTIVATION, reason_code, reason_text)
+        self._transition(
+            {self.Status.PENDING_ACTIVATION}, self.Status.TO_BE_ACTIVATED,
+            **self._review(reviewer, reason_code, reason_text),
+        )
+
+    # --- the carrier's answers, recorded by staff ---------------------------------------------
+
+    def _carrier_answer(self, recorded_by, reason=""):
+        return {
+            "carrier_answered_by": recorded_by, "carrier_answered_at": timezone.now(), "carrier_reason": reason,
+            "result_notified_at": None,
+        }
+
+    def carrier_approve(self, recorded_by, channel_number=""):
+        """The carrier filed the signature; its channel number is the carrier's when it assigned
+        one, else the one the signature has, else a new one is drawn."""
+        channel_number = (channel_number or "").strip()
+        if channel_number and not CHANNEL_NUMBER_RE.match(channel_number):
+            raise TransitionError(_("A channel number has 1 to 21 digits."))
+        taken = _("The channel number %(number)s belongs to another signature.") % {"number": channel_number}
+        if channel_number and Signature.objects.filter(channel_number=channel_number).exclude(pk=self.pk).exists():
+            raise TransitionError(taken)
+        number = channel_number or self.channel_number
+        fields = self._carrier_answer(recorded_by)
+        for _attempt in range(10):
+            number = number or _new_channel_number()
+            try:
+                with transaction.atomic():
+                    self._transition(set(CARRIER_REFUSAL), self.Status.APPROVED, channel_number=number, **fields)
+                return
+            except IntegrityError:
+                if channel_number:
+                    raise TransitionError(taken) from None
+                number = None  # another signature has this number; draw again
+        raise RuntimeError("could not allocate a unique channel number")
+
+    def carrier_reject(self, recorded_by, reason):
+        reason = (reason or "").strip()
+        if not reason:
+            raise ValidationError(_("Give the carrier's reason."))
+        # A status read from a stale copy fails the compare-and-set like any other.
+        current = self.status if self.status in CARRIER_REFUSAL else self.Status.FILING
+        self._transition({current}, CARRIER_REFUSAL[current], **self._carrier_answer(recorded_by, reason))
+
+    # --- moves that follow from elsewhere -------------------------------------------------------
+
+    @classmethod
+    def follow_qualification_review(cls, qualification, reviewer):
+        """A legacy signature waiting on `qualification`'s review is filed once it is approved, or
+        needs a qualification again once it is rejected; each move audited."""
+        approved = qualification.status == Qualification.Status.APPROVED
+        to = cls.Status.LEGACY_FILING if approved else cls.Status.LEGACY_UNQUALIFIED
+        fields = {"filed_at": timezone.now()} if approved else {}
+        waiting = cls.objects.select_related("application__account").filter(
+            qualification=qualification, status=cls.Status.LEGACY_QUALIFYING
+        )
+        for signature in waiting:
+            if compare_and_set(signature, {cls.Status.LEGACY_QUALIFYING}, to, **fields):
+                audit(reviewer, "qualification_" + qualification.status, signature,
+                      before={"status": cls.Status.LEGACY_QUALIFYING}, after={"status": to})
+
+    @classmethod
+    def deactivate_for_arrears(cls, account):
+        """Every sendable signature of `account` waits for activation (待激活), remembering its
+        state; nothing is deleted. Returns the ids moved, each move audited."""
+        with transaction.atomic():
+            moving = list(
+                cls.objects.select_for_update(of=("self",)).filter(application__account=account, status__in=SENDABLE)
+                .values_list("pk", "status", "name", "type")
+            )
+            if not moving:
+                return []
+            cls.objects.filter(pk__in=[pk for pk, *_rest in moving], status__in=SENDABLE).update(
+                status=cls.Status.TO_BE_ACTIVATED, restore_status=F("status"), result_notified_at=None,
+            )
+            AuditLog.objects.bulk_create(
+                AuditLog(account=account, action="arrears_to_be_activated", object_type=cls._meta.model_name,
+                         object_id=str(pk), object_repr=text.sign(name, ""), before={"status": status},
+                         after={"status": cls.Status.TO_BE_ACTIVATED})
+                for pk, status, name, _type in moving
+            )
+        return [pk for pk, *_rest in moving]
 
 
 def _urge(obj):
@@ -385,7 +627,7 @@ class Template(ReviewedModel):
             raise TransitionError(_("Only a pending template can be urged, once."))
 
     def approve(self, reviewer):
-        if self.signature_id and self.signature.status != Signature.Status.APPROVED:
+        if self.signature_id and not self.signature.passed_content_review:
             raise TransitionError(_("Approve the template's signature first."))
         self._transition({self.Status.PENDING_REVIEW}, self.Status.ACTIVE, **self._review(reviewer))
 

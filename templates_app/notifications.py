@@ -35,6 +35,23 @@ KINDS = {
 EMAIL_LANGUAGES = ("en", "zh-hans")
 
 RESULTS = {"approved": "approved", "active": "approved", "rejected": "rejected", "inactive": "deactivated"}
+# A signature's decisions, by the status they leave it in: content review, the carrier's answer,
+# staff marking it legacy, a refused activation. An approved activation names its result itself
+# ("activated"): the status it restores says nothing of how it got there.
+SIGNATURE_RESULTS = {
+    "rejected": "rejected",
+    "filing": "filing",
+    "approved": "approved",
+    "filing_failed": "carrier_rejected",
+    "legacy_filing_failed": "carrier_rejected",
+    "legacy_unqualified": "needs_qualification",
+    "to_be_activated": "activation_rejected",
+}
+
+
+def result_of(kind, status):
+    """The result a decision that left an object of `kind` in `status` announces, or None."""
+    return (SIGNATURE_RESULTS if kind == reasons.SIGNATURE else RESULTS).get(status)
 
 
 def kind_of(obj):
@@ -44,13 +61,23 @@ def kind_of(obj):
     raise ValueError(f"no review notifications for {type(obj).__name__}")
 
 
-def queue_review_result(obj):
-    """Sends the review-result email for `obj` after the current transaction commits."""
+def queue_review_result(obj, result=None):
+    """Sends the review-result email for `obj` after the current transaction commits, unless its
+    status has moved on by then; `result` defaults to what its status says (result_of)."""
     # Imported here: the tasks module imports this one.
     from templates_app.tasks import notify_review_result
 
-    kind, pk = kind_of(obj), obj.pk
-    transaction.on_commit(lambda: notify_review_result.delay(kind, pk))
+    kind, pk, status = kind_of(obj), obj.pk, obj.status
+    transaction.on_commit(lambda: notify_review_result.delay(kind, pk, result, status))
+
+
+def queue_to_be_activated(account, signature_ids):
+    """One email to the account's contacts listing its signatures that now wait for activation,
+    after the current transaction commits."""
+    from templates_app.tasks import notify_to_be_activated
+
+    account_id, ids = account.pk, list(signature_ids)
+    transaction.on_commit(lambda: notify_to_be_activated.delay(account_id, ids))
 
 
 def _load(kind, pk):
@@ -83,6 +110,7 @@ def _recipients(kind, obj):
 def _render(kind, obj, contact, result, language):
     with translation.override(language):
         context = {
+            "carrier_reason": getattr(obj, "carrier_reason", ""),
             "kind": kind,
             "obj": obj,
             "result": result,
@@ -99,27 +127,35 @@ def _render(kind, obj, contact, result, language):
     return " ".join(subject.split()), re.sub(r"\n{3,}", "\n\n", body).strip()
 
 
-def build_review_messages(kind, obj, contacts):
-    """One EmailMessage per contact, so no contact sees another's address."""
+def _messages(contacts, render):
+    """One EmailMessage per contact, so no contact sees another's address; `render(contact,
+    language)` gives one language's (subject, body)."""
     messages = []
     for contact in contacts:
-        sections = [_render(kind, obj, contact, RESULTS[obj.status], language) for language in EMAIL_LANGUAGES]
+        sections = [render(contact, language) for language in EMAIL_LANGUAGES]
         subject = "[smsconsole] " + " / ".join(subject for subject, _body in sections)
         body = ("\n\n" + "-" * 40 + "\n\n").join(body for _subject, body in sections) + "\n"
         messages.append(EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [contact.email]))
     return messages
 
 
-def send_review_result(kind, pk):
-    """Emails the current review result of one object to its account's subscribed contacts."""
+def build_review_messages(kind, obj, contacts, result=None):
+    result = result or result_of(kind, obj.status)
+    return _messages(contacts, lambda contact, language: _render(kind, obj, contact, result, language))
+
+
+def send_review_result(kind, pk, result=None, status=None):
+    """Emails the review result of one object to its account's subscribed contacts; `status` is
+    the one the decision left, and a different status now means the result no longer stands."""
     if kind not in KINDS:
         raise ValueError(f"unknown review kind {kind!r}")
     obj = _load(kind, pk)
     if obj is None:
         logger.info("review result for %s %s not sent: the object is gone", kind, pk)
         return {"kind": kind, "id": pk, "sent": 0, "skipped": "missing"}
-    if obj.status not in RESULTS:
-        # Resubmitted or withdrawn since the decision: the result no longer stands.
+    result = result or result_of(kind, obj.status)
+    if result is None or (status is not None and obj.status != status):
+        # Resubmitted, withdrawn or decided again since: the result no longer stands.
         logger.info("review result for %s %s not sent: status is now %s", kind, pk, obj.status)
         return {"kind": kind, "id": pk, "sent": 0, "skipped": obj.status}
     model = KINDS[kind][0]
@@ -129,6 +165,37 @@ def send_review_result(kind, pk):
     if not claimed:
         # Another delivery of this task has mailed this decision already.
         return {"kind": kind, "id": pk, "sent": 0, "skipped": "already_notified"}
-    messages = build_review_messages(kind, obj, _recipients(kind, obj))
+    messages = build_review_messages(kind, obj, _recipients(kind, obj), result)
     sent = get_connection().send_messages(messages) if messages else 0
     return {"kind": kind, "id": pk, "status": obj.status, "sent": sent or 0}
+
+
+def _render_to_be_activated(account, signatures, contact, language):
+    with translation.override(language):
+        context = {
+            "account": account, "signatures": signatures, "contact": contact,
+            "console_url": settings.CONSOLE_URL.rstrip("/") + reverse("templates_app:signature_list") + "?status=to_be_activated",
+            "retention_days": settings.SMS_ARREARS_RETENTION_DAYS,
+        }
+        subject = render_to_string(f"templates_app/email/to_be_activated_subject.{language}.txt", context)
+        body = render_to_string(f"templates_app/email/to_be_activated.{language}.txt", context)
+    return " ".join(subject.split()), body.strip()
+
+
+def send_to_be_activated(account_id, signature_ids):
+    """Emails the account's signature contacts the signatures arrears moved to 待激活; each
+    signature is announced once, however often the task runs."""
+    now = timezone.now()
+    claimed = [
+        pk for pk in signature_ids
+        if Signature.objects.filter(pk=pk, status=Signature.Status.TO_BE_ACTIVATED, result_notified_at__isnull=True)
+        .update(result_notified_at=now)
+    ]
+    if not claimed:
+        return {"account": account_id, "sent": 0, "skipped": "already_notified"}
+    signatures = list(Signature.objects.filter(pk__in=claimed).select_related("application__account").order_by("name", "type"))
+    account = signatures[0].application.account
+    contacts = NotificationContact.objects.filter(account=account, notify_signature=True)
+    messages = _messages(contacts, lambda contact, language: _render_to_be_activated(account, signatures, contact, language))
+    sent = get_connection().send_messages(messages) if messages else 0
+    return {"account": account_id, "signatures": len(claimed), "sent": sent or 0}

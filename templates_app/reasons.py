@@ -1,7 +1,8 @@
 """The rejection-reason catalogue reviewers choose from (cloud-sms-spec.md 2.5), plus free text.
 
-Service activation (开通, accounts.models.ServiceApplication) has no catalogue in the reference;
-its reasons are the checks a reviewer makes of who applies and for what."""
+Service activation (开通, accounts.models.ServiceApplication) and the activation of a signature after
+arrears (激活, templates_app.models.Signature) have no catalogue in the reference; their reasons are
+the checks a reviewer makes of who applies and for what."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -9,6 +10,7 @@ QUALIFICATION = "qualification"
 SIGNATURE = "signature"
 TEMPLATE = "template"
 SERVICE = "service"
+ACTIVATION = "activation"
 OTHER = "other"
 
 CATALOGUE = {
@@ -46,6 +48,11 @@ CATALOGUE = {
         ("svc_use_unclear", _("Use: what the account will send, and to whom, is missing or unclear")),
         ("svc_prohibited_business", _("Use: the business is one the carriers do not allow (gambling, loans, adult content and the like)")),
         ("svc_duplicate", _("Account: the company already has an activated account")),
+    ],
+    ACTIVATION: [
+        ("act_unpaid", _("Account: the arrears are not settled")),
+        ("act_owner_changed", _("Signature: its owner or materials changed since it was filed; apply for it again")),
+        ("act_violation", _("Account: sending is suspended for a violation of the sending rules")),
     ],
 }
 

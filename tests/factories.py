@@ -63,9 +63,14 @@ def create_qualification(account, name="Acme licence", status=Qualification.Stat
 
 
 def create_signature(application, name="Acme", type="notification", status=Signature.Status.APPROVED, qualification=None, **fields):
-    if qualification is None:
+    """A signature in `status` (approved, so it sends, unless told otherwise), with a channel number
+    when its status has one, and a qualification unless it is a legacy one waiting for it."""
+    if qualification is None and status != Signature.Status.LEGACY_UNQUALIFIED:
         qualification = create_qualification(application.account, name=f"q-{name}-{type}"[:32])
-    if status == Signature.Status.APPROVED and "channel_number" not in fields:
+    has_channel = status in Signature.SENDABLE or status in {Signature.Status.TO_BE_ACTIVATED, Signature.Status.PENDING_ACTIVATION}
+    if status in {Signature.Status.TO_BE_ACTIVATED, Signature.Status.PENDING_ACTIVATION}:
+        fields.setdefault("restore_status", Signature.Status.APPROVED)
+    if has_channel and "channel_number" not in fields:
         fields["channel_number"] = f"1069{Signature.objects.count() + 10000000:08d}"
     return Signature.objects.create(
         application=application, name=name, type=type, status=status, qualification=qualification,

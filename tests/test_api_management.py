@@ -100,16 +100,41 @@ def test_signatures_are_listed_applied_for_and_deleted(sdk, factories, acme, sho
 
     qualification = signature.qualification
     listed = sdk.list_signature_details(ListSignatureDetailsRequest())
-    assert [(s.signature_name, s.status, s.channel_num) for s in listed.results] == [("Acme", "FINISHED", signature.channel_number)]
+    assert [(s.signature_name, s.status, s.channel_num) for s in listed.results] == [
+        ("Acme", "REVIEW_PROCESSING_COMPLETED", signature.channel_number)]
     created = sdk.create_signature(CreateSignatureRequest(body=SmsSignatureReq(
         app_id=str(shop.pk), signature_name="AcmeShop", signature_type="PROMOTION_TYPE", signature_source=4,
         qualification_id=str(qualification.pk), apply_desc="our shop")))
     new = Signature.objects.get(pk=int(created.id))
     assert (new.type, new.source, new.status) == ("promotion", "shop", "pending_review")
-    assert sdk.show_signature(ShowSignatureRequest(id=created.id)).status == "PENDING"
+    assert sdk.show_signature(ShowSignatureRequest(id=created.id)).status == "PENDING_REVIEW"
     new.reject(factories.create_reviewer("rita2"), "sig_neutral", "")
     sdk.delete_signature(DeleteSignatureRequest(id=created.id))
     assert not Signature.objects.filter(pk=new.pk).exists()
+
+
+def test_the_sdk_reads_the_carrier_states_and_asks_for_an_activation(sdk, factories, acme, shop, signature):
+    from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
+    from huaweicloudsdkmsgsms.v2 import EnableSignatureRequest, ListSignatureDetailsRequest, ShowSignatureRequest
+
+    refused = factories.create_signature(shop, name="Refused", status=Signature.Status.FILING_FAILED,
+                                         carrier_reason="Licence expired")
+    lapsed = factories.create_signature(shop, name="Lapsed", status=Signature.Status.TO_BE_ACTIVATED)
+    legacy = factories.create_signature(shop, name="Old", status=Signature.Status.LEGACY_UNQUALIFIED)
+
+    shown = sdk.show_signature(ShowSignatureRequest(id=str(refused.pk)))
+    assert (shown.status, shown.review_desc) == ("REVIEW_NOT_PASS", "Licence expired")
+    assert sdk.show_signature(ShowSignatureRequest(id=str(legacy.pk))).status == "REVIEW_PASSED"
+    waiting = sdk.list_signature_details(ListSignatureDetailsRequest(status="TO_BE_ACTIVATED"))
+    assert [s.signature_name for s in waiting.results] == ["Lapsed"]
+
+    sdk.enable_signature(EnableSignatureRequest(id=str(lapsed.pk)))
+    lapsed.refresh_from_db()
+    assert lapsed.status == Signature.Status.PENDING_ACTIVATION
+    assert AuditLog.objects.filter(action="request_activation", account=acme, object_id=str(lapsed.pk)).exists()
+    with pytest.raises(ClientRequestException) as error:
+        sdk.enable_signature(EnableSignatureRequest(id=str(signature.pk)))
+    assert (error.value.status_code, error.value.error_code) == (400, "MSGSMS.0130")
 
 
 def test_another_accounts_key_sees_none_of_acmes_templates(live_server, factories, other_co, charlie, shop, signature,

@@ -119,3 +119,20 @@ def test_it_shows_what_is_sending_what_finished_today_and_what_needs_attention(a
     assert "Done" in finished and "Broken" in finished
     attention = html[html.index('id="attention"'):html.index('id="sending-now"')]
     assert "Templates were rejected" in attention and "Campaigns failed in the last 7 days." in attention
+
+
+def test_the_carrier_states_count_when_present_and_ask_for_attention(alice_client, acme, shop):
+    factories.create_signature(shop, name="Refused", status="filing_failed")
+    factories.create_signature(shop, name="Old", status="legacy_unqualified")
+    factories.create_signature(shop, name="Lapsed", status="to_be_activated")
+
+    response = alice_client.get(reverse("dashboard"))
+
+    rows = next(rows for title, _url, rows in response.context["sections"] if title == "Signatures")
+    assert [value for value, _label, _n in rows] == [
+        "pending_review", "rejected", "filing_failed", "approved", "legacy_unqualified", "to_be_activated"]
+    html = response.content.decode()
+    attention = html[html.index('id="attention"'):html.index('id="sending-now"')]
+    assert "Signatures were rejected by the carrier" in attention
+    assert "Legacy signatures need their owner&#x27;s qualification." in attention
+    assert "Signatures wait for activation after arrears." in attention and "?status=to_be_activated" in attention

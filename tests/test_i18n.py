@@ -294,7 +294,8 @@ def test_every_console_page_answers_in_both_languages_without_placeholders(alice
 CHINESE = {
     "dashboard": ["总览", "资质管理", "签名管理", "模板管理", "应用管理", "审核通过", "待审核", "审核不通过", "联系人管理"],
     "templates_app:template_list": ["模板管理", "申请模板", "拆分条数", "审核通过-激活", "验证码类", "通知类", "推广类", "全部状态"],
-    "templates_app:signature_list": ["签名管理", "申请签名", "通道号", "审核通过", "企事业单位", "通知类"],
+    # A signature that may send is 处理完毕 in the reference's words (cloud-sms-spec.md 2.3).
+    "templates_app:signature_list": ["签名管理", "申请签名", "通道号", "处理完毕", "企事业单位", "通知类"],
     "templates_app:qualification_list": ["资质管理", "添加资质", "审核通过", "删除所选项"],
 }
 ENGLISH = {
@@ -329,7 +330,7 @@ def test_the_qualification_and_signature_pages_name_their_fields_in_chinese(alic
     qualification = alice_client.get(reverse("templates_app:qualification_detail", args=[objects["qualification"].pk]))
     assert "资质" in qualification.content.decode() and "企业名称" in qualification.content.decode()
     signature = alice_client.get(reverse("templates_app:signature_detail", args=[objects["signature"].pk])).content.decode()
-    assert "签名" in signature and "通道号" in signature and "审核通过" in signature
+    assert "签名" in signature and "通道号" in signature and "处理完毕" in signature
     form = alice_client.get(reverse("templates_app:template_create")).content.decode()
     assert "申请模板" in form and "变量" in form and "提交审核" in form
 

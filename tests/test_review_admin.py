@@ -76,22 +76,22 @@ def test_the_queue_can_be_filtered_by_account_and_type(rita_client, factories, s
     assert [s.name for s in by_type.context["cl"].result_list] == ["Promo"]
 
 
-def test_approving_a_signature_allocates_a_channel_number_and_is_audited(rita_client, rita, factories, shop, acme):
+def test_approving_a_signature_files_it_with_the_carrier_and_is_audited(rita_client, rita, factories, shop, acme):
     signature = factories.create_signature(shop, status=PENDING)
 
     response = act(rita_client, "signature", "approve_selected", [signature])
 
     assert response.status_code == 302
     signature.refresh_from_db()
-    assert signature.status == Signature.Status.APPROVED
-    assert signature.reviewed_by == rita
-    assert signature.channel_number.startswith("1069") and len(signature.channel_number) == 12
+    assert signature.status == Signature.Status.FILING
+    assert signature.reviewed_by == rita and signature.filed_at is not None
+    # The carrier issues the channel number when it approves the filing.
+    assert signature.channel_number is None
     entry = AuditLog.objects.get(action="approve", object_type="signature", object_id=str(signature.pk))
     assert entry.actor == rita
     assert entry.account == acme
     assert entry.before == {"status": "pending_review"}
-    assert entry.after["status"] == "approved"
-    assert entry.after["channel_number"] == signature.channel_number
+    assert entry.after["status"] == "filing"
     assert messages_of(response) == ["1 item approved."]
 
 
@@ -203,7 +203,7 @@ def test_a_signature_waits_for_its_qualification(rita_client, factories, shop, a
     qualification.refresh_from_db()
     signature.refresh_from_db()
     assert qualification.status == Qualification.Status.APPROVED
-    assert signature.status == Signature.Status.APPROVED
+    assert signature.status == Signature.Status.FILING
 
 
 def test_rejecting_a_qualification_uses_the_qualification_catalogue(rita_client, rita, factories, acme):
@@ -296,7 +296,7 @@ def test_the_change_page_approves_and_rejects_one_item(rita_client, rita, factor
     assert form.status_code == 200
     approve_me.refresh_from_db()
     reject_me.refresh_from_db()
-    assert (approve_me.status, approve_me.reviewed_by) == ("approved", rita)
+    assert (approve_me.status, approve_me.reviewed_by) == ("filing", rita)
     assert (reject_me.status, reject_me.reason_code) == ("rejected", "sig_neutral")
 
 

@@ -41,7 +41,7 @@ def recipients(mailoutbox):
     return sorted(address for mail in mailoutbox for address in mail.to)
 
 
-def test_an_approved_signature_mails_each_subscribed_contact_of_its_account(
+def test_a_signature_approved_in_review_mails_each_subscribed_contact_that_it_went_to_the_carrier(
     rita_client, factories, shop, contacts, mailoutbox, django_capture_on_commit_callbacks
 ):
     signature = factories.create_signature(shop, name="Acme", status=PENDING)
@@ -49,16 +49,31 @@ def test_an_approved_signature_mails_each_subscribed_contact_of_its_account(
     with django_capture_on_commit_callbacks(execute=True):
         act(rita_client, "signature", "approve_selected", [signature])
 
-    signature.refresh_from_db()
     assert recipients(mailoutbox) == ["boss@acme.example", "ops@acme.example"]
     assert all(len(mail.to) == 1 for mail in mailoutbox)
     mail = next(mail for mail in mailoutbox if mail.to == ["ops@acme.example"])
-    assert mail.subject == "[smsconsole] Signature 【Acme】 approved / 签名审核通过"
+    assert mail.subject == "[smsconsole] Signature 【Acme】 filed with the carrier / 签名实名报备中"
     assert "Hello Ops," in mail.body
-    assert "The signature 【Acme】 (Notification) of the application “Shop” has been approved." in mail.body
-    assert f"Channel number: {signature.channel_number}" in mail.body
-    assert f"通道号：{signature.channel_number}" in mail.body
+    assert "The signature 【Acme】 (Notification) of the application “Shop” passed content review and was submitted to the carrier" in mail.body
+    assert "It can send once the carrier approves the filing" in mail.body
+    assert "运营商报备通过后即可发送短信" in mail.body
+    assert "Channel number" not in mail.body
     assert f"https://sms.example.com/signatures/{signature.pk}/" in mail.body
+
+
+def test_the_carriers_approval_mails_the_channel_number(
+    rita_client, factories, shop, contacts, mailoutbox, django_capture_on_commit_callbacks
+):
+    signature = factories.create_signature(shop, name="Acme", status=Signature.Status.FILING, channel_number=None)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        rita_client.post(reverse("admin:templates_app_signature_carrier_approve", args=[signature.pk]),
+                         {"apply": "yes", "channel_number": "10690001"})
+
+    mail = next(mail for mail in mailoutbox if mail.to == ["ops@acme.example"])
+    assert mail.subject == "[smsconsole] Signature 【Acme】 approved / 签名审核通过"
+    assert "The signature 【Acme】 (Notification) of the application “Shop” has been approved." in mail.body
+    assert "Channel number: 10690001" in mail.body and "通道号：10690001" in mail.body
 
 
 def test_a_rejected_template_mail_gives_the_reason_and_the_comment(

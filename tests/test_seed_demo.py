@@ -135,15 +135,16 @@ def test_promotion_templates_carry_an_opt_out():
     assert any(content.endswith("拒收请回复R") for content in contents)
 
 
-def test_signatures_of_each_type_are_approved_with_a_channel_number():
+def test_signatures_of_each_type_are_reviewed_filed_and_sendable_with_a_channel_number():
     seed()
+    seed()  # a second run finds them filed already
 
     signatures = Signature.objects.all()
     assert {s.type for s in signatures} == TYPES
     for signature in signatures:
-        assert signature.status == Signature.Status.APPROVED
-        assert signature.channel_number
-        assert signature.reviewed_by.username == "demo-reviewer"
+        assert signature.status == Signature.Status.APPROVED and signature.can_send
+        assert signature.channel_number and signature.filed_at
+        assert signature.reviewed_by.username == signature.carrier_answered_by.username == "demo-reviewer"
 
 
 def test_the_qualification_is_approved_with_real_documents_in_storage():

@@ -21,11 +21,12 @@ def pending(factories, shop):
 # --- Review -----------------------------------------------------------------------------------
 
 
-def test_approving_allocates_a_106_channel_number(pending, rita):
+def test_the_carrier_approval_allocates_a_106_channel_number_when_the_carrier_gave_none(pending, rita):
     pending.approve(rita)
+    pending.carrier_approve(rita)
     pending.refresh_from_db()
     assert pending.status == APPROVED
-    assert pending.reviewed_by == rita
+    assert pending.reviewed_by == rita and pending.carrier_answered_by == rita
     assert pending.channel_number.startswith("106")
     assert pending.channel_number.isdigit()
 
@@ -34,8 +35,8 @@ def test_channel_numbers_are_unique_and_a_collision_draws_again(factories, shop,
     taken = factories.create_signature(shop, name="Taken", channel_number="106900000001")
     draws = iter([taken.channel_number, "106900000002"])
     monkeypatch.setattr(template_models, "_new_channel_number", lambda: next(draws))
-    signature = factories.create_signature(shop, name="Fresh", status=PENDING)
-    signature.approve(rita)
+    signature = factories.create_signature(shop, name="Fresh", status=Signature.Status.FILING)
+    signature.carrier_approve(rita)
     signature.refresh_from_db()
     assert signature.status == APPROVED
     assert signature.channel_number == "106900000002"
@@ -129,7 +130,13 @@ def test_it_refuses_to_resubmit_a_signature_that_is_not_rejected(factories, shop
         signature.resubmit()
 
 
-@pytest.mark.parametrize("status, deletable, editable", [(PENDING, False, False), (APPROVED, True, False), (REJECTED, True, True)])
+@pytest.mark.parametrize("status, deletable, editable", [
+    (PENDING, False, False), (APPROVED, True, False), (REJECTED, True, True),
+    (Signature.Status.FILING, False, False), (Signature.Status.FILING_FAILED, True, True),
+    (Signature.Status.LEGACY_UNQUALIFIED, True, False), (Signature.Status.LEGACY_QUALIFYING, False, False),
+    (Signature.Status.LEGACY_FILING, False, False), (Signature.Status.LEGACY_FILING_FAILED, True, False),
+    (Signature.Status.TO_BE_ACTIVATED, True, False), (Signature.Status.PENDING_ACTIVATION, False, False),
+])
 def test_what_can_be_deleted_and_edited_follows_the_status(factories, shop, status, deletable, editable):
     signature = factories.create_signature(shop, status=status)
     assert signature.can_delete is deletable

@@ -2,13 +2,16 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from templates_app.models import MessageType, Signature, validate_signature_name
+from templates_app.models import MessageType, Qualification, Signature, validate_signature_name
 
 
 class SignatureForm(forms.ModelForm):
     """Apply for a signature or correct a rejected one.
 
-    `applications` and `qualifications` are the account's own, already scoped by the caller.
+    A signature the carrier refused keeps the name, type and application its content review
+    approved: only the materials the carrier judged (qualification, source, notes) change, and the
+    carrier files approved qualifications only. `applications` and `qualifications` are the
+    account's own, already scoped by the caller.
     """
 
     class Meta:
@@ -22,10 +25,20 @@ class SignatureForm(forms.ModelForm):
     def __init__(self, *args, applications, qualifications, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["application"].queryset = applications
-        self.fields["qualification"].queryset = qualifications.exclude(status="rejected")
+        self.fields["qualification"].queryset = qualifications.exclude(status=Qualification.Status.REJECTED)
+        self.fields["qualification"].required = True
         if self.instance.pk:
             # Moving a signature to another application would bypass that application's quota.
             self.fields["application"].disabled = True
+        if self.for_the_carrier:
+            self.fields["name"].disabled = self.fields["type"].disabled = True
+            self.fields["qualification"].queryset = qualifications.filter(status=Qualification.Status.APPROVED)
+            self.fields["qualification"].help_text = _("Approved qualifications of your account: the carrier files only those.")
+
+    @property
+    def for_the_carrier(self):
+        """Correcting what the carrier refused (the signature goes back to the carrier, not to review)."""
+        return self.instance.pk is not None and self.instance.status == Signature.Status.FILING_FAILED
 
     def clean_name(self):
         name = self.cleaned_data["name"]
@@ -79,3 +92,16 @@ class SignatureFilterForm(forms.Form):
         if self.cleaned_data["status"]:
             signatures = signatures.filter(status=self.cleaned_data["status"])
         return signatures
+
+
+class AttachQualificationForm(forms.Form):
+    """Back-filling a legacy signature: the qualification of its owner, approved or in review."""
+
+    qualification = forms.ModelChoiceField(
+        queryset=None, label=_("Qualification"),
+        help_text=_("An approved qualification is filed with the carrier at once; one in review is filed once approved."),
+    )
+
+    def __init__(self, *args, qualifications, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["qualification"].queryset = qualifications.exclude(status=Qualification.Status.REJECTED)

@@ -77,15 +77,13 @@ class Command(BaseCommand):
         if template.signature_id:
             signature = template.signature
         else:
-            # A universal template goes out under the application's one approved signature of its type.
-            candidates = list(Signature.objects.filter(
-                application=app, type=template.type, status=Signature.Status.APPROVED
-            )[:2])
+            # A universal template goes out under the application's one sendable signature of its type.
+            candidates = list(Signature.objects.sendable().filter(application=app, type=template.type)[:2])
             if len(candidates) != 1:
-                raise CommandError("A universal template needs exactly one approved signature of its type.")
+                raise CommandError("A universal template needs exactly one signature of its type that may send.")
             signature = candidates[0]
-        if signature.status != Signature.Status.APPROVED:
-            raise CommandError(f"Signature {signature} is not approved.")
+        if not signature.can_send:
+            raise CommandError(f"Signature {signature} cannot send: it is {signature.get_status_display()}.")
         return signature
 
     def connection(self, name):

@@ -237,8 +237,11 @@ class Command(BaseCommand):
                 "submitted_at": timezone.now(),
             },
         )
+        # Content review, then the carrier's answer to the filing, which the reviewer records here.
         if signature.status == Signature.Status.PENDING_REVIEW:
             signature.approve(reviewer)
+        if signature.status == Signature.Status.FILING:
+            signature.carrier_approve(reviewer)
         return signature
 
     def _template(self, app, signature, name, kind, content, variables, reviewer):
