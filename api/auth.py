@@ -75,6 +75,9 @@ def authenticate_application(request):
         raise ApiError("E000103")
     if not is_activated(application.account):
         raise ApiError("E000109")
+    if application.account.is_frozen:
+        # In arrears past the grace period: the reference's "user frozen".
+        raise ApiError("E000112")
     if not address_allowed(request_ip(request), application.ip_allowlist):
         raise ApiError("E000106")
     # A valid request seen before is a replay: its nonce (or AK/SK signature) is remembered for as

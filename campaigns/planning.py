@@ -128,11 +128,13 @@ def plan(campaign_id):
 def check_still_sendable(campaign):
     """A scheduled campaign starts long after its checks: the content may have lost its approval."""
     from accounts.models import is_activated
-    from smsconsole.models import Application
+    from smsconsole.models import FROZEN_REASON, Application
     from templates_app.models import Template
 
     if not is_activated(campaign.account):
         raise AudienceNotReady(gettext_noop("The account's SMS service is not activated."))
+    if campaign.account.is_frozen:
+        raise AudienceNotReady(FROZEN_REASON)
     if campaign.application.status == Application.Status.SUSPENDED:
         raise AudienceNotReady(gettext_noop("The application is suspended."))
     if not campaign.signature.can_send:

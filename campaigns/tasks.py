@@ -6,7 +6,7 @@ from celery import shared_task
 from redis.exceptions import LockError
 from django.utils import timezone
 
-from campaigns import dispatch, importer, planning, receipts
+from campaigns import arrears, dispatch, importer, planning, receipts
 from campaigns.models import Campaign, RecipientImport
 from campaigns.redis_client import get_redis, key
 from smsconsole.models import TransitionError
@@ -129,3 +129,11 @@ def start_due_campaigns():
 @_exclusive
 def purge_stale_receipts():
     return {"purged": receipts.purge_stale()}
+
+
+@shared_task
+@_exclusive
+def enforce_arrears():
+    """Pauses the running campaigns of frozen accounts; past the retention period their
+    signatures wait for activation (campaigns.arrears)."""
+    return arrears.enforce()

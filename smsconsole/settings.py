@@ -221,6 +221,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-batches": {"task": "campaigns.tasks.sweep_stuck_batches", "schedule": 60.0},
     "sweep-stuck-sending": {"task": "campaigns.tasks.sweep_stuck_sending", "schedule": 60.0},
     "purge-stale-receipts": {"task": "campaigns.tasks.purge_stale_receipts", "schedule": 3600.0},
+    "enforce-arrears": {"task": "campaigns.tasks.enforce_arrears", "schedule": 60.0},
 }
 
 # Campaigns (campaigns.models.sending). The reference: scheduled at most one month ahead (MSGSMS.0087).

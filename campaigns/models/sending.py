@@ -6,10 +6,10 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 
 from smsconsole import crypto
-from smsconsole.models import Account, Application, TransitionError, compare_and_set
+from smsconsole.models import Account, Application, AuditLog, TransitionError, compare_and_set
 
 
 class ProviderConnection(models.Model):
@@ -73,6 +73,12 @@ class Campaign(models.Model):
         CANCELLED = "cancelled", _("Cancelled")  # stopped for good; unsent messages are cancelled
         FAILED = "failed", _("Failed")  # could not be planned or sent at all; see failure_reason
 
+    class PauseReason(models.TextChoices):
+        OPERATOR = "operator", _("Paused by an operator")  # the Pause button; resumed the same way
+        # Stopped because the account's balance stayed negative (Account.is_frozen); the operator
+        # resumes it once the balance is topped up: it never resumes by itself.
+        ARREARS = "arrears", _("Paused because the account is in arrears: sending stopped until the balance is topped up")
+
     class Mode(models.TextChoices):
         TEMPLATE = "template", _("One template")  # batchSendSms: shared or per-recipient variables
         DIFF = "diff", _("Per-recipient content")  # batchSendDiffSms: variables from the file per row
@@ -97,6 +103,7 @@ class Campaign(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.DRAFT)
     scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True)
     failure_reason = models.CharField(_("failure reason"), max_length=200, blank=True)
+    pause_reason = models.CharField(_("paused because"), max_length=16, choices=PauseReason, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
@@ -131,6 +138,7 @@ class Campaign(models.Model):
                 condition=~Q(status="scheduled") | Q(scheduled_at__isnull=False),
                 name="scheduled_campaign_has_a_time",
             ),
+            models.CheckConstraint(condition=Q(status="paused") | Q(pause_reason=""), name="only_a_paused_campaign_has_a_pause_reason"),
         ]
         indexes = [
             # The beat task that starts due campaigns: status = scheduled AND scheduled_at <= now.
@@ -150,6 +158,7 @@ class Campaign(models.Model):
         """Compare-and-set on the status, so two requests cannot both pause or both launch."""
         # The gateway reads the status before every chunk it sends, so pause and cancel take
         # effect within a chunk (well under the 2 seconds promised) without a message bus.
+        fields.setdefault("pause_reason", "")
         if not compare_and_set(self, allowed_from, to, **fields):
             raise TransitionError(
                 _("Not allowed while the campaign is “%(status)s”.") % {"status": self.get_status_display()}
@@ -174,9 +183,17 @@ class Campaign(models.Model):
         transaction.on_commit(lambda: plan_campaign.delay(campaign_id))
 
     def pause(self):
-        self._move({self.Status.RUNNING}, self.Status.PAUSED)
+        self._move({self.Status.RUNNING}, self.Status.PAUSED, pause_reason=self.PauseReason.OPERATOR)
 
     def resume(self):
+        """Sends on where it stopped, if it may still send (planning.check_still_sendable: the
+        account not frozen, the signature and template still usable)."""
+        from campaigns.planning import AudienceNotReady, check_still_sendable
+
+        try:
+            check_still_sendable(self)
+        except AudienceNotReady as problem:
+            raise TransitionError(gettext(str(problem))) from None
         self._move({self.Status.PAUSED}, self.Status.RUNNING)
         from campaigns.tasks import dispatch_campaign
 
@@ -221,6 +238,24 @@ class Campaign(models.Model):
             template=self.template, connection=self.connection, name=f"{self.name} (copy)"[:100],
             mode=self.mode, shared_variables=self.shared_variables, created_by=user,
         )
+
+    @classmethod
+    def pause_for_arrears(cls, account_ids):
+        """Pauses every running campaign of the frozen accounts in one compare-and-set UPDATE,
+        each audited; returns the ids paused (the gateway sees the status before its next chunk)."""
+        running = cls.objects.filter(account_id__in=account_ids, status=cls.Status.RUNNING)
+        with transaction.atomic():
+            rows = list(running.select_for_update().values_list("pk", "account_id", "name"))
+            cls.objects.filter(pk__in=[pk for pk, *_rest in rows], status=cls.Status.RUNNING).update(
+                status=cls.Status.PAUSED, pause_reason=cls.PauseReason.ARREARS
+            )
+            AuditLog.objects.bulk_create(
+                AuditLog(account_id=account_id, action="arrears_pause", object_type=cls._meta.model_name,
+                         object_id=str(pk), object_repr=name, before={"status": cls.Status.RUNNING},
+                         after={"status": cls.Status.PAUSED, "pause_reason": cls.PauseReason.ARREARS})
+                for pk, account_id, name in rows
+            )
+        return [pk for pk, *_rest in rows]
 
     @classmethod
     def move_counters(cls, campaign_id, **deltas):

@@ -23,7 +23,7 @@ from campaigns import planning, uploads
 from campaigns.campaign_forms import CampaignFilterForm, CampaignForm, initial_from
 from campaigns.models import Campaign, Contact, ContactList, OptOut, ProviderConnection, RecipientImport
 from sms import text
-from smsconsole.models import Application, TransitionError, audit
+from smsconsole.models import FROZEN_REASON, Application, TransitionError, audit
 from smsconsole.privacy import number_display
 from smsconsole.tenancy import require_membership, require_operator, scoped
 from templates_app.models import Signature, Template
@@ -300,6 +300,9 @@ def campaign_confirm(request, pk):
         return render(request, "campaigns/campaign_preparing.html", {
             "campaign": campaign, "imp": prepared, **uploads.status_context(prepared, number_display(membership)),
         })
+    if request.method == "POST" and membership.account.is_frozen:
+        messages.error(request, _(FROZEN_REASON))
+        return redirect("campaigns:campaign_confirm", pk=pk)
     if request.method == "POST":
         # Templates, files and the clock move while a draft waits: check everything again.
         form = _form(request, initial_from(campaign), campaign=campaign)
