@@ -222,17 +222,24 @@ class ReviewAdmin(admin.ModelAdmin):
     def _change_url(self, obj):
         return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
 
-    def approve_view(self, request, object_id):
+    def _button_view(self, request, object_id, decide):
+        """A decision taken with one button of the change page: POST only, then back to the page."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         obj = self._object_for_decision(request, object_id)
-        self._approve(request, [obj])
+        decide(request, [obj])
         return HttpResponseRedirect(self._change_url(obj))
 
-    def reject_view(self, request, object_id):
+    def _form_view(self, request, object_id, decide):
+        """A decision that asks for a form first: `decide` returns its page until it was applied."""
         obj = self._object_for_decision(request, object_id)
-        response = self._reject_with(request, [obj], action=None)
-        return response or HttpResponseRedirect(self._change_url(obj))
+        return decide(request, [obj]) or HttpResponseRedirect(self._change_url(obj))
+
+    def approve_view(self, request, object_id):
+        return self._button_view(request, object_id, self._approve)
+
+    def reject_view(self, request, object_id):
+        return self._form_view(request, object_id, lambda request, objects: self._reject_with(request, objects, action=None))
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["can_review"] = obj is not None and obj.status == PENDING and self.can_review(request)
@@ -294,6 +301,12 @@ class CarrierApproveForm(forms.Form):
                     "own or gets a new one."),
         error_messages={"invalid": _("A channel number has 1 to 21 digits.")},
     )
+
+    def __init__(self, *args, several=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if several:
+            # One number cannot be every signature's: each keeps its own or gets a new one.
+            del self.fields["channel_number"]
 
 
 class CarrierRejectForm(forms.Form):
@@ -378,8 +391,9 @@ class SignatureAdmin(ImportExportMixin, ReviewAdmin):
 
     def _carrier_approve_with(self, request, objects, *, action):
         return self._with_form(
-            request, objects, CarrierApproveForm, action=action, audit_action="carrier_approved",
-            apply=lambda obj, data: obj.carrier_approve(request.user, data["channel_number"]),
+            request, objects, functools.partial(CarrierApproveForm, several=len(objects) > 1), action=action,
+            audit_action="carrier_approved",
+            apply=lambda obj, data: obj.carrier_approve(request.user, data.get("channel_number", "")),
             done=lambda n: ngettext("%(count)d signature recorded as approved by the carrier.",
                                     "%(count)d signatures recorded as approved by the carrier.", n) % {"count": n},
             title=_("The carrier approved"), template="admin/templates_app/decision_form.html",
@@ -406,6 +420,10 @@ class SignatureAdmin(ImportExportMixin, ReviewAdmin):
             self.message_user(request, ngettext("%(count)d signature activated.", "%(count)d signatures activated.", done)
                               % {"count": done}, messages.SUCCESS)
 
+    def _reject_activation_with(self, request, objects, *, action):
+        return self._reject_with(request, objects, action=action, kind=reasons.ACTIVATION, method="reject_activation",
+                                 audit_action="activation_rejected")
+
     def _mark_legacy(self, request, objects):
         done = self._decide(request, objects, "mark_legacy", lambda obj: obj.mark_legacy())
         if done:
@@ -427,8 +445,7 @@ class SignatureAdmin(ImportExportMixin, ReviewAdmin):
 
     @admin.action(description=_("Reject the activation of the selected"), permissions=["change"])
     def reject_activation_selected(self, request, queryset):
-        return self._reject_with(request, list(queryset), action="reject_activation_selected", kind=reasons.ACTIVATION,
-                                 method="reject_activation", audit_action="activation_rejected")
+        return self._reject_activation_with(request, list(queryset), action="reject_activation_selected")
 
     @admin.action(description=_("Mark the selected as legacy (created before real-name filing)"), permissions=["change"])
     def mark_legacy_selected(self, request, queryset):
@@ -451,32 +468,21 @@ class SignatureAdmin(ImportExportMixin, ReviewAdmin):
         ]
 
     def carrier_approve_view(self, request, object_id):
-        obj = self._object_for_decision(request, object_id)
-        return self._carrier_approve_with(request, [obj], action=None) or HttpResponseRedirect(self._change_url(obj))
+        return self._form_view(request, object_id,
+                               lambda request, objects: self._carrier_approve_with(request, objects, action=None))
 
     def carrier_reject_view(self, request, object_id):
-        obj = self._object_for_decision(request, object_id)
-        return self._carrier_reject_with(request, [obj], action=None) or HttpResponseRedirect(self._change_url(obj))
+        return self._form_view(request, object_id,
+                               lambda request, objects: self._carrier_reject_with(request, objects, action=None))
 
     def activation_approve_view(self, request, object_id):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        obj = self._object_for_decision(request, object_id)
-        self._approve_activation(request, [obj])
-        return HttpResponseRedirect(self._change_url(obj))
+        return self._button_view(request, object_id, self._approve_activation)
 
     def activation_reject_view(self, request, object_id):
-        obj = self._object_for_decision(request, object_id)
-        response = self._reject_with(request, [obj], action=None, kind=reasons.ACTIVATION, method="reject_activation",
-                                     audit_action="activation_rejected")
-        return response or HttpResponseRedirect(self._change_url(obj))
+        return self._form_view(request, object_id, lambda request, objects: self._reject_activation_with(request, objects, action=None))
 
     def mark_legacy_view(self, request, object_id):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        obj = self._object_for_decision(request, object_id)
-        self._mark_legacy(request, [obj])
-        return HttpResponseRedirect(self._change_url(obj))
+        return self._button_view(request, object_id, self._mark_legacy)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         reviewer = obj is not None and self.can_review(request)

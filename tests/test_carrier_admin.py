@@ -103,8 +103,11 @@ def test_the_bulk_action_approves_what_waits_for_the_carrier_and_skips_the_rest(
     legacy = factories.create_signature(shop, name="Legacy", status=S.LEGACY_FILING, channel_number="106900000555")
     pending = factories.create_signature(shop, name="Pending", status=S.PENDING_REVIEW)
 
-    response = act(rita_client, "carrier_approve_selected", [first, legacy, pending], apply="yes", channel_number="")
+    asked = act(rita_client, "carrier_approve_selected", [first, legacy, pending])
+    response = act(rita_client, "carrier_approve_selected", [first, legacy, pending], apply="yes", channel_number="1069")
 
+    # One number cannot be every signature's: the form for several asks for none.
+    assert asked.status_code == 200 and "channel_number" not in asked.context["form"].fields
     for signature in (first, legacy, pending):
         signature.refresh_from_db()
     assert first.status == legacy.status == S.APPROVED
