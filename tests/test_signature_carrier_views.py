@@ -187,3 +187,10 @@ def test_a_read_only_member_sees_the_banner_without_the_buttons(client, bob, leg
 def test_requesting_an_activation_by_get_is_refused(alice_client, factories, shop):
     signature = factories.create_signature(shop, name="Lapsed", status=S.TO_BE_ACTIVATED)
     assert alice_client.get(url("signature_request_activation", signature.pk)).status_code == 405
+
+
+@pytest.mark.parametrize(("status", "warned"), [(S.FILING, True), (S.TO_BE_ACTIVATED, True), (S.LEGACY_FILING, False)])
+def test_a_template_page_says_when_its_signature_cannot_send(alice_client, factories, shop, status, warned):
+    template = factories.create_template(shop, signature=factories.create_signature(shop, name="Acme", status=status))
+    page = alice_client.get(url("template_detail", template.pk)).content.decode()
+    assert ('id="signature-cannot-send"' in page) is warned
