@@ -30,6 +30,9 @@ TEXT = {
         "draft": "Draft",
         "approved_one": "1 item approved.",
         "approved": "Approved",
+        "carrier_approved": "The carrier approved",
+        "record_approval": "Record the approval",
+        "recorded_one": "1 signature recorded as approved by the carrier.",
         "active": "Approved (active)",
         "signatures": "Signatures",
         "templates": "Templates",
@@ -47,7 +50,10 @@ TEXT = {
         "pending": "待审核",
         "draft": "待提交",
         "approved_one": "已审核通过 1 项。",
-        "approved": "审核通过",
+        "approved": "处理完毕",
+        "carrier_approved": "运营商报备通过",
+        "record_approval": "记录报备通过",
+        "recorded_one": "已记录 1 个签名运营商报备通过。",
         "active": "审核通过-激活",
         "signatures": "签名管理",
         "templates": "模板管理",
@@ -166,11 +172,16 @@ def test_an_application_goes_through_review_in_the_browser(
     expect(page.locator("#logout-form")).to_be_attached()
     approve_in_admin(page, live_server, text, "qualification", qualification.pk)
     approve_in_admin(page, live_server, text, "signature", signature.pk)
+    # Content approval files the signature with the carrier; its answer is recorded on the signature's page.
+    page.goto(live_server.url + reverse("admin:templates_app_signature_change", args=[signature.pk]))
+    page.locator("#carrier-answer").get_by_role("link", name=text["carrier_approved"], exact=True).click()
+    page.get_by_role("button", name=text["record_approval"], exact=True).click()
+    expect(page.locator("ul.messagelist li.success")).to_have_text(text["recorded_one"])
     approve_in_admin(page, live_server, text, "template", template.pk)
     page.locator("#logout-form button").click()
 
     # Each decision was mailed to the account's notification contact.
-    assert [m.to for m in mail.outbox] == [["ops@example.com"]] * 3
+    assert [m.to for m in mail.outbox] == [["ops@example.com"]] * 4
 
     # Back in the console, the operator sees the channel number and the active template.
     console_login(page, live_server, text, "alice")

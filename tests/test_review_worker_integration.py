@@ -83,7 +83,7 @@ def wait_for_mail(mail_dir, worker, log_path, timeout=30.0):
 
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
-def test_an_approved_signature_is_mailed_by_the_worker(
+def test_a_signature_approved_in_review_is_mailed_by_the_worker(
     postgres_url, redis_url, celery_queue, factories, acme, shop, rita, tmp_path
 ):
     mail_dir = tmp_path / "mail"
@@ -108,8 +108,8 @@ def test_an_approved_signature_is_mailed_by_the_worker(
 
     signature.refresh_from_db()
     assert message["To"] == "ops@acme.example"
-    assert str(make_header(decode_header(message["Subject"]))) == "[smsconsole] Signature 【Acme】 approved / 签名审核通过"
+    assert str(make_header(decode_header(message["Subject"]))) == (
+        "[smsconsole] Signature 【Acme】 filed with the carrier / 签名实名报备中")
     body = message.get_payload(decode=True).decode(message.get_content_charset())
-    assert f"Channel number: {signature.channel_number}" in body
-    assert f"通道号：{signature.channel_number}" in body
+    assert "It can send once the carrier approves the filing" in body and "运营商报备通过后即可发送短信" in body
     assert f"/signatures/{signature.pk}/" in body
