@@ -5,7 +5,8 @@ operator that way)."""
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import F
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts import emails
 from accounts.models import Invitation, ServiceApplication
@@ -23,8 +24,21 @@ class ServiceApplicationAdmin(ReviewAdmin):
     search_fields = ["account__name", "account__company_name", "intended_use"]
     ordering = [F("submitted_at").asc(nulls_last=True), "id"]
     fieldsets = [
-        (None, {"fields": ["account", "company_name", "intended_use", "terms_version", "applied_by", "status",
-                           "submitted_at", "answer_due"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "account",
+                    "company_name",
+                    "intended_use",
+                    "terms_version",
+                    "applied_by",
+                    "status",
+                    "submitted_at",
+                    "answer_due",
+                ]
+            },
+        ),
         (_("Review"), {"fields": ["reviewed_by", "reviewed_at", "reason_label", "reason_text"]}),
     ]
     readonly_fields = ["company_name", "answer_due", "reason_label"]
@@ -66,8 +80,9 @@ class InvitationAdmin(admin.ModelAdmin):
         try:
             emails.send_invitation(obj)
         except emails.NotSent as error:
-            self.message_user(request, gettext("The invitation could not be emailed: %(error)s") % {"error": error},
-                              messages.ERROR)
+            self.message_user(
+                request, gettext("The invitation could not be emailed: %(error)s") % {"error": error}, messages.ERROR
+            )
 
     def has_delete_permission(self, request, obj=None):
         # Withdrawing is done from the account's team page, which audits it; deleting would lose the record.

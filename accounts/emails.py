@@ -51,11 +51,14 @@ def read_signup_token(token):
 def send_signup_link(email, account_name):
     context = {
         "link": console_url(reverse("accounts:signup_complete", args=[signup_token(email, account_name)])),
-        "account_name": account_name, "hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+        "account_name": account_name,
+        "hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
     }
     EmailMessage(
-        _subject("accounts/email/signup_subject.txt", context), _text("accounts/email/signup.txt", context),
-        settings.DEFAULT_FROM_EMAIL, [email],
+        _subject("accounts/email/signup_subject.txt", context),
+        _text("accounts/email/signup.txt", context),
+        settings.DEFAULT_FROM_EMAIL,
+        [email],
     ).send()
 
 
@@ -64,8 +67,10 @@ def send_signup_for_existing_user(email):
     address (it would otherwise tell anyone which addresses have users), the mail says what to do."""
     context = {"login": console_url(reverse("login")), "reset": console_url(reverse("password_reset"))}
     EmailMessage(
-        _subject("accounts/email/signup_exists_subject.txt", context), _text("accounts/email/signup_exists.txt", context),
-        settings.DEFAULT_FROM_EMAIL, [email],
+        _subject("accounts/email/signup_exists_subject.txt", context),
+        _text("accounts/email/signup_exists.txt", context),
+        settings.DEFAULT_FROM_EMAIL,
+        [email],
     ).send()
 
 
@@ -80,14 +85,19 @@ def send_invitation(invitation):
     for language in LANGUAGES:
         with translation.override(language):
             context = {
-                "invitation": invitation, "account": invitation.account, "link": link,
-                "role": str(invitation.get_role_display()), "days": settings.SMS_INVITATION_DAYS,
+                "invitation": invitation,
+                "account": invitation.account,
+                "link": link,
+                "role": str(invitation.get_role_display()),
+                "days": settings.SMS_INVITATION_DAYS,
                 "inviter": invitation.invited_by.get_username() if invitation.invited_by else "",
             }
-            sections.append((
-                _subject(f"accounts/email/invitation_subject.{language}.txt", context),
-                _text(f"accounts/email/invitation.{language}.txt", context),
-            ))
+            sections.append(
+                (
+                    _subject(f"accounts/email/invitation_subject.{language}.txt", context),
+                    _text(f"accounts/email/invitation.{language}.txt", context),
+                )
+            )
     subject = "[smsconsole] " + " / ".join(subject for subject, _body in sections)
     body = ("\n" + "-" * 40 + "\n\n").join(body for _subject, body in sections)
     try:

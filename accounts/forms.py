@@ -16,8 +16,11 @@ def users_with_email(email):
 class SignupForm(forms.Form):
     email = forms.EmailField(label=_("Email"), help_text=_("We send a link to this address to confirm it."))
     account_name = forms.CharField(
-        label=_("Company or account name"), max_length=Account._meta.get_field("name").max_length,
-        help_text=_("Shown to your colleagues and to the reviewers; you can give the full company name when you apply for the service."),
+        label=_("Company or account name"),
+        max_length=Account._meta.get_field("name").max_length,
+        help_text=_(
+            "Shown to your colleagues and to the reviewers; you can give the full company name when you apply for the service."
+        ),
     )
 
     def clean_account_name(self):
@@ -48,8 +51,9 @@ class InvitationForm(forms.Form):
         email = self.cleaned_data["email"].strip()
         if Membership.objects.filter(account=self.account, user__email__iexact=email).exists():
             raise forms.ValidationError(_("Someone with this address is a member already."))
-        open_invitations = Invitation.objects.filter(account=self.account, email__iexact=email,
-                                                     accepted_at__isnull=True, revoked_at__isnull=True)
+        open_invitations = Invitation.objects.filter(
+            account=self.account, email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
+        )
         if open_invitations.exists():
             raise forms.ValidationError(_("This address has an open invitation; send it again from the list below."))
         return email
@@ -61,12 +65,17 @@ class RoleForm(forms.Form):
 
 class ServiceApplicationForm(forms.Form):
     company_name = forms.CharField(
-        label=_("Company name"), max_length=Account._meta.get_field("company_name").max_length,
+        label=_("Company name"),
+        max_length=Account._meta.get_field("company_name").max_length,
         help_text=_("The registered name of the company that sends, as on its business licence."),
     )
     intended_use = forms.CharField(
-        label=_("What you will send"), max_length=1000, widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("Which messages (verification codes, notifications, promotions), to whom, and about how many a month."),
+        label=_("What you will send"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_(
+            "Which messages (verification codes, notifications, promotions), to whom, and about how many a month."
+        ),
     )
     accept_terms = forms.BooleanField(label=_("I have read and accept the service terms."))
 
@@ -76,7 +85,8 @@ class ServiceApplicationForm(forms.Form):
 
 class NumberVisibilityForm(forms.Form):
     read_only_full_numbers = forms.TypedChoiceField(
-        label=_("Read-only members see"), coerce=lambda value: value == "full",
+        label=_("Read-only members see"),
+        coerce=lambda value: value == "full",
         choices=[("masked", _("numbers masked, e.g. 138****8000")), ("full", _("numbers in full"))],
         widget=forms.RadioSelect,
     )

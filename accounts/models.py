@@ -40,7 +40,11 @@ class ServiceApplication(ReviewedModel):
     # Empty only for accounts activated when activation was introduced (they were in use already).
     terms_version = models.CharField(_("service terms accepted"), max_length=16, blank=True)
     applied_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("applied by"),
     )
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.PENDING_REVIEW)
@@ -75,7 +79,9 @@ class ServiceApplication(ReviewedModel):
         """Applies for the service, accepting the current terms; a rejected application is applied
         for again. Raises TransitionError while one is pending or once the account is activated."""
         fields = {
-            "intended_use": intended_use, "terms_version": SERVICE_TERMS_VERSION, "applied_by": user,
+            "intended_use": intended_use,
+            "terms_version": SERVICE_TERMS_VERSION,
+            "applied_by": user,
             "submitted_at": timezone.now(),
         }
         application = cls.objects.filter(account=account).first()
@@ -94,7 +100,9 @@ class ServiceApplication(ReviewedModel):
 
     def reject(self, reviewer, reason_code, reason_text=""):
         self._check_reason(reasons.SERVICE, reason_code, reason_text)
-        self._transition({self.Status.PENDING_REVIEW}, self.Status.REJECTED, **self._review(reviewer, reason_code, reason_text))
+        self._transition(
+            {self.Status.PENDING_REVIEW}, self.Status.REJECTED, **self._review(reviewer, reason_code, reason_text)
+        )
 
 
 def service_application_of(account):
@@ -130,18 +138,28 @@ class Invitation(models.Model):
     SMS_INVITATION_DAYS later and works once (accepting and withdrawing are compare-and-set).
     """
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("account"))
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("account")
+    )
     email = models.EmailField(_("email"))
     role = models.CharField(_("role"), max_length=16, choices=Membership.Role, default=Membership.Role.READ_ONLY)
     invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("invited by"),
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     sent_at = models.DateTimeField(_("last sent"), default=timezone.now)
     accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
     accepted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("accepted by"),
     )
     revoked_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
@@ -153,11 +171,14 @@ class Invitation(models.Model):
         constraints = [
             # The team page's "already invited" check, and its race: one open invitation per address.
             models.UniqueConstraint(
-                "account", Lower("email"), condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                "account",
+                Lower("email"),
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
                 name="one_open_invitation_per_email",
             ),
             models.CheckConstraint(
-                condition=Q(accepted_at__isnull=True) | Q(revoked_at__isnull=True), name="invitation_accepted_or_withdrawn",
+                condition=Q(accepted_at__isnull=True) | Q(revoked_at__isnull=True),
+                name="invitation_accepted_or_withdrawn",
             ),
         ]
 

@@ -61,8 +61,16 @@ def authenticate_application(request):
         if authorization.strip().startswith(signing.AKSK_ALGORITHM):
             credentials = signing.parse_aksk(authorization)
             application = _application(credentials.app_key)
-            credentials.verify(application.app_secret, request.method, request.path, query_pairs(request),
-                               received_headers(request), request.body, now, skew)
+            credentials.verify(
+                application.app_secret,
+                request.method,
+                request.path,
+                query_pairs(request),
+                received_headers(request),
+                request.body,
+                now,
+                skew,
+            )
             kind, value = "signature", credentials.signature
         else:
             token = signing.parse_wsse(authorization, request.headers.get("X-WSSE", ""))

@@ -33,8 +33,12 @@ FLOW_STATUS = {
     Template.Status.INACTIVE: "Deactivated",
     Template.Status.REJECTED: "Reject",
 }
-FLOW_FILTER = {"Adopted": [Template.Status.ACTIVE], "Reviewing": [Template.Status.PENDING_REVIEW],
-               "Reject": [Template.Status.REJECTED], "Pending": [Template.Status.DRAFT]}
+FLOW_FILTER = {
+    "Adopted": [Template.Status.ACTIVE],
+    "Reviewing": [Template.Status.PENDING_REVIEW],
+    "Reject": [Template.Status.REJECTED],
+    "Pending": [Template.Status.DRAFT],
+}
 MAX_PAGE = 100
 
 
@@ -51,8 +55,10 @@ def _invalid(message):
 
 
 def _form_errors(form):
-    return "; ".join(f"{field}: {' '.join(errors)}" if field != "__all__" else " ".join(errors)
-                     for field, errors in form.errors.items())
+    return "; ".join(
+        f"{field}: {' '.join(errors)}" if field != "__all__" else " ".join(errors)
+        for field, errors in form.errors.items()
+    )
 
 
 # --- templates ------------------------------------------------------------------------------------
@@ -138,16 +144,26 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 
 def template_out(template):
     return {
-        "id": str(template.pk), "template_id": str(template.pk), "template_name": template.name,
-        "template_type": TEMPLATE_TYPE_NAMES[template.type], "template_content": template.content,
-        "template_desc": template.description, "app_name": template.application.name,
-        "app_key": template.application.app_key, "sign_id": str(template.signature_id) if template.signature_id else None,
+        "id": str(template.pk),
+        "template_id": str(template.pk),
+        "template_name": template.name,
+        "template_type": TEMPLATE_TYPE_NAMES[template.type],
+        "template_content": template.content,
+        "template_desc": template.description,
+        "app_name": template.application.name,
+        "app_key": template.application.app_key,
+        "sign_id": str(template.signature_id) if template.signature_id else None,
         "has_variable": "Yes" if text.find_variables(template.content) else "No",
-        "flow_status": FLOW_STATUS[template.status], "status": template.status,
+        "flow_status": FLOW_STATUS[template.status],
+        "status": template.status,
         "review_desc": template.reason_text or (template.reason_label if template.reason_code else ""),
-        "universal_template": int(template.universal), "region": "cn", "brackets": "CN",
-        "urge_status": "Yes" if template.urged_at else "No", "urge_time": _time(template.urged_at),
-        "create_time": _time(template.created_at), "update_time": _time(template.reviewed_at or template.submitted_at),
+        "universal_template": int(template.universal),
+        "region": "cn",
+        "brackets": "CN",
+        "urge_status": "Yes" if template.urged_at else "No",
+        "urge_time": _time(template.urged_at),
+        "create_time": _time(template.created_at),
+        "update_time": _time(template.reviewed_at or template.submitted_at),
     }
 
 
@@ -185,7 +201,9 @@ def _form_data(account, body, instance=None):
         data[variable_field_name(variable.index, "label")] = variable.label
         if attribute is None:
             continue
-        data[variable_field_name(variable.index, "attribute")] = "TEXT" if attribute.variable_type == "NEWTEXT" else attribute.variable_type
+        data[variable_field_name(variable.index, "attribute")] = (
+            "TEXT" if attribute.variable_type == "NEWTEXT" else attribute.variable_type
+        )
         data[variable_field_name(variable.index, "description")] = attribute.variable_desc or ""
         if attribute.variable_length is not None:
             data[variable_field_name(variable.index, "max_length")] = str(attribute.variable_length)
@@ -196,11 +214,23 @@ def _saved(account, key_name, form, action, before=None, submit=False):
     try:
         with transaction.atomic():
             template = form.save()
-            audit(None, action, template, account=account, before=before,
-                  after={"name": template.name, "status": template.status, "via": key_name})
+            audit(
+                None,
+                action,
+                template,
+                account=account,
+                before=before,
+                after={"name": template.name, "status": template.status, "via": key_name},
+            )
             if submit:
                 template.submit()
-                audit(None, "template.submit", template, account=account, after={"status": template.status, "via": key_name})
+                audit(
+                    None,
+                    "template.submit",
+                    template,
+                    account=account,
+                    after={"status": template.status, "via": key_name},
+                )
     except (TransitionError, ValidationError) as error:
         raise _invalid(" ".join(error.messages)) from None
     return template
@@ -213,9 +243,19 @@ def _submit_wanted(flow_status):
 
 
 @router.get("/templates", response={200: TemplateListOut, **ERRORS}, summary="List templates")
-def list_templates(request, project_id: Path[str], app_key: str = "", app_name: str = "", template_id: str = "",
-                   template_name: str = "", template_type: str = "", flow_status: str = "", sign_name: str = "",
-                   limit: int = 10, offset: int = 0):
+def list_templates(
+    request,
+    project_id: Path[str],
+    app_key: str = "",
+    app_name: str = "",
+    template_id: str = "",
+    template_name: str = "",
+    template_type: str = "",
+    flow_status: str = "",
+    sign_name: str = "",
+    limit: int = 10,
+    offset: int = 0,
+):
     key = authenticate_account(request, project_id)
     account = key.account
     templates = _templates(account)
@@ -236,7 +276,7 @@ def list_templates(request, project_id: Path[str], app_key: str = "", app_name: 
         templates = templates.filter(signature__name__icontains=sign_name)
     limit, offset = max(1, min(limit, MAX_PAGE)), max(0, offset)
     total = templates.count()
-    page = templates.order_by("-created_at", "-pk")[offset:offset + limit]
+    page = templates.order_by("-created_at", "-pk")[offset : offset + limit]
     return {"results": [template_out(t) for t in page], "total": total}
 
 
@@ -269,7 +309,9 @@ def update_template(request, project_id: Path[str], id: str, body: TemplateIn):
     template = _template(account, id)
     submit = _submit_wanted(body.flow_status)
     if not template.can_edit:
-        raise ManagementError(400, "MSGSMS.0187", f"A template that is {FLOW_STATUS[template.status]} cannot be modified.")
+        raise ManagementError(
+            400, "MSGSMS.0187", f"A template that is {FLOW_STATUS[template.status]} cannot be modified."
+        )
     before = {"name": template.name, "content": template.content, "status": template.status}
     form = TemplateForm(_form_data(account, body, instance=template), instance=template, account=account)
     if not form.is_valid():
@@ -278,7 +320,11 @@ def update_template(request, project_id: Path[str], id: str, body: TemplateIn):
     return {"id": str(template.pk), "template_name": template.name}
 
 
-@router.delete("/templates/{id}", response={204: None, **ERRORS}, summary="Delete templates (one id, or several separated by commas)")
+@router.delete(
+    "/templates/{id}",
+    response={204: None, **ERRORS},
+    summary="Delete templates (one id, or several separated by commas)",
+)
 def delete_templates(request, project_id: Path[str], id: str):
     key = authenticate_account(request, project_id)
     account = key.account
@@ -292,21 +338,36 @@ def delete_templates(request, project_id: Path[str], id: str):
         raise _invalid(f"Templates pending review cannot be deleted (withdraw them first): {', '.join(pending)}.")
     with transaction.atomic():
         for template in templates:
-            audit(None, "template.delete", template, account=account, before={"name": template.name, "status": template.status},
-                  after={"via": key.name})
+            audit(
+                None,
+                "template.delete",
+                template,
+                account=account,
+                before={"name": template.name, "status": template.status},
+                after={"via": key.name},
+            )
             template.delete()
     return 204, None
 
 
-@router.get("/templates/{id}/varilable", response={200: VariableListOut, **ERRORS},
-            summary="A template's variables (the reference's spelling of the path)")
+@router.get(
+    "/templates/{id}/varilable",
+    response={200: VariableListOut, **ERRORS},
+    summary="A template's variables (the reference's spelling of the path)",
+)
 def template_variables(request, project_id: Path[str], id: str):
     key = authenticate_account(request, project_id)
     account = key.account
     template = _template(account, id)
     variables = [
-        {"id": v.pk, "temp_name": template.name, "variable_index": v.position, "variable_type": v.attribute,
-         "variable_length": v.max_length, "variable_desc": v.description}
+        {
+            "id": v.pk,
+            "temp_name": template.name,
+            "variable_index": v.position,
+            "variable_type": v.attribute,
+            "variable_length": v.max_length,
+            "variable_desc": v.description,
+        }
         for v in template.variables.order_by("position")
     ]
     return {"results": variables, "total": len(variables)}
@@ -360,14 +421,22 @@ class SignatureListOut(Schema):
 
 def signature_out(signature):
     return {
-        "id": str(signature.pk), "signature_id": str(signature.pk), "signature_name": signature.name,
-        "signature_type": TEMPLATE_TYPE_NAMES[signature.type], "signature_source": SOURCES.index(signature.source),
-        "app_name": signature.application.name, "apply_desc": signature.description,
-        "channel_num": signature.channel_number, "status": SIGNATURE_STATUS[signature.status],
+        "id": str(signature.pk),
+        "signature_id": str(signature.pk),
+        "signature_name": signature.name,
+        "signature_type": TEMPLATE_TYPE_NAMES[signature.type],
+        "signature_source": SOURCES.index(signature.source),
+        "app_name": signature.application.name,
+        "apply_desc": signature.description,
+        "channel_num": signature.channel_number,
+        "status": SIGNATURE_STATUS[signature.status],
         "review_desc": (signature.carrier_reason if signature.carrier_refused else "")
-        or signature.reason_text or (signature.reason_label if signature.reason_code else ""),
-        "urge_status": "Yes" if signature.urged_at else "No", "urge_time": _time(signature.urged_at),
-        "create_time": _time(signature.created_at), "update_time": _time(signature.reviewed_at or signature.submitted_at),
+        or signature.reason_text
+        or (signature.reason_label if signature.reason_code else ""),
+        "urge_status": "Yes" if signature.urged_at else "No",
+        "urge_time": _time(signature.urged_at),
+        "create_time": _time(signature.created_at),
+        "update_time": _time(signature.reviewed_at or signature.submitted_at),
     }
 
 
@@ -376,8 +445,17 @@ def _signatures(account):
 
 
 @router.get("/signatures", response={200: SignatureListOut, **ERRORS}, summary="List signatures")
-def list_signatures(request, project_id: Path[str], app_name: str = "", signature_id: str = "", signature_name: str = "",
-                    signature_type: str = "", status: str = "", limit: int = 10, offset: int = 0):
+def list_signatures(
+    request,
+    project_id: Path[str],
+    app_name: str = "",
+    signature_id: str = "",
+    signature_name: str = "",
+    signature_type: str = "",
+    status: str = "",
+    limit: int = 10,
+    offset: int = 0,
+):
     key = authenticate_account(request, project_id)
     account = key.account
     signatures = _signatures(account)
@@ -395,7 +473,7 @@ def list_signatures(request, project_id: Path[str], app_name: str = "", signatur
         signatures = signatures.filter(status__in=ours)
     limit, offset = max(1, min(limit, MAX_PAGE)), max(0, offset)
     total = signatures.count()
-    page = signatures.order_by("-created_at", "-pk")[offset:offset + limit]
+    page = signatures.order_by("-created_at", "-pk")[offset : offset + limit]
     return {"results": [signature_out(s) for s in page], "total": total}
 
 
@@ -408,7 +486,6 @@ def show_signature(request, project_id: Path[str], id: str):
     if signature is None:
         raise _not_found("signature")
     return signature_out(signature)
-
 
 
 class SignatureIn(Schema):
@@ -437,12 +514,19 @@ def _signature_form(account, body, instance=None):
     if not 0 <= body.signature_source < len(SOURCES):
         raise _invalid(f"signature_source must be 0 to {len(SOURCES) - 1}.")
     data = {
-        "application": instance.application_id if instance else body.app_id, "name": body.signature_name,
-        "type": SIGNATURE_TYPES[body.signature_type], "source": SOURCES[body.signature_source],
-        "qualification": body.qualification_id, "description": body.apply_desc or "",
+        "application": instance.application_id if instance else body.app_id,
+        "name": body.signature_name,
+        "type": SIGNATURE_TYPES[body.signature_type],
+        "source": SOURCES[body.signature_source],
+        "qualification": body.qualification_id,
+        "description": body.apply_desc or "",
     }
-    return SignatureForm(data, instance=instance, applications=Application.objects.filter(account=account),
-                         qualifications=Qualification.objects.filter(account=account))
+    return SignatureForm(
+        data,
+        instance=instance,
+        applications=Application.objects.filter(account=account),
+        qualifications=Qualification.objects.filter(account=account),
+    )
 
 
 def _signature(account, raw_id):
@@ -470,7 +554,11 @@ def create_signature(request, project_id: Path[str], body: SignatureIn):
     return 201, {"id": str(signature.pk), "signature_id": str(signature.pk), "signature_name": signature.name}
 
 
-@router.put("/signatures/{id}", response={200: SignatureCreatedOut, **ERRORS}, summary="Correct and resubmit a rejected signature")
+@router.put(
+    "/signatures/{id}",
+    response={200: SignatureCreatedOut, **ERRORS},
+    summary="Correct and resubmit a rejected signature",
+)
 def update_signature(request, project_id: Path[str], id: str, body: SignatureIn):
     key = authenticate_account(request, project_id)
     signature = _signature(key.account, id)
@@ -489,8 +577,11 @@ def update_signature(request, project_id: Path[str], id: str, body: SignatureIn)
     return {"id": str(signature.pk), "signature_id": str(signature.pk), "signature_name": signature.name}
 
 
-@router.put("/signatures/{id}/active", response={200: None, **ERRORS},
-            summary="Request the activation of a signature waiting for it after arrears")
+@router.put(
+    "/signatures/{id}/active",
+    response={200: None, **ERRORS},
+    summary="Request the activation of a signature waiting for it after arrears",
+)
 def activate_signature(request, project_id: Path[str], id: str):
     key = authenticate_account(request, project_id)
     signature = _signature(key.account, id)
@@ -512,7 +603,9 @@ def delete_signature(request, project_id: Path[str], id: str):
         raise _invalid("A signature waiting for an answer (review, carrier filing or activation) cannot be deleted.")
     try:
         with transaction.atomic():
-            audit(None, "delete", signature, account=key.account, before={"name": signature.name}, after={"via": key.name})
+            audit(
+                None, "delete", signature, account=key.account, before={"name": signature.name}, after={"via": key.name}
+            )
             signature.delete()
     except ProtectedError:
         raise _invalid("Templates use this signature; delete those templates first.") from None

@@ -28,20 +28,33 @@ def authenticate_account(request, project_id):
         credentials = signing.parse_aksk(request.headers.get("Authorization", ""))
     except signing.SigningError as error:
         raise ManagementError(401, "APIGW.0301", f"Incorrect IAM authentication information: {error.detail}") from None
-    key = AccessKey.objects.select_related("account").filter(access_key=credentials.app_key, revoked_at__isnull=True).first()
+    key = (
+        AccessKey.objects.select_related("account")
+        .filter(access_key=credentials.app_key, revoked_at__isnull=True)
+        .first()
+    )
     if key is None:
         raise ManagementError(401, "APIGW.0301", "Incorrect IAM authentication information: unknown access key.")
     try:
-        credentials.verify(key.secret, request.method, request.path, query_pairs(request), received_headers(request),
-                           request.body, timezone.now(), signing.max_skew(settings.SMS_API_CLOCK_SKEW_SECONDS))
+        credentials.verify(
+            key.secret,
+            request.method,
+            request.path,
+            query_pairs(request),
+            received_headers(request),
+            request.body,
+            timezone.now(),
+            signing.max_skew(settings.SMS_API_CLOCK_SKEW_SECONDS),
+        )
     except signing.SigningError as error:
         raise ManagementError(401, "APIGW.0301", f"Incorrect IAM authentication information: {error.detail}") from None
     if str(project_id) != str(key.account_id):
         raise ManagementError(403, "APIGW.0302", "The access key does not belong to this project.")
     # A change is accepted once; reading the same thing twice in one second is no replay worth refusing.
     changes = request.method not in ("GET", "HEAD")
-    if changes and not remember_once("management", key.access_key, credentials.signature,
-                                     2 * settings.SMS_API_CLOCK_SKEW_SECONDS):
+    if changes and not remember_once(
+        "management", key.access_key, credentials.signature, 2 * settings.SMS_API_CLOCK_SKEW_SECONDS
+    ):
         raise ManagementError(401, "APIGW.0301", "Incorrect IAM authentication information: replayed request.")
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_PRECISION:

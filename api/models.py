@@ -24,7 +24,9 @@ def _new_access_key():
 
 
 class AccessKey(models.Model):
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="access_keys", verbose_name=_("account"))
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="access_keys", verbose_name=_("account")
+    )
     name = models.CharField(_("name"), max_length=64)
     access_key = models.CharField(_("access key"), max_length=32, unique=True, default=_new_access_key)
     secret_encrypted = models.TextField(editable=False)
@@ -61,5 +63,7 @@ class AccessKey(models.Model):
 def create_access_key(account, name, user=None):
     """A new key of `account`; returns (key, plaintext secret) — the secret is shown once."""
     plaintext = secrets.token_urlsafe(30)
-    key = AccessKey.objects.create(account=account, name=name, secret_encrypted=crypto.encrypt(plaintext), created_by=user)
+    key = AccessKey.objects.create(
+        account=account, name=name, secret_encrypted=crypto.encrypt(plaintext), created_by=user
+    )
     return key, plaintext

@@ -100,8 +100,12 @@ def _item(application, signatures, template_id, values, raw_numbers, signature_n
         _fail("`templateId` is required (1 to 32 characters).")
     pk = parse_id(str(template_id))
     template = (
-        Template.objects.filter(application=application, pk=pk).select_related("signature").prefetch_related("variables").first()
-        if pk is not None else None
+        Template.objects.filter(application=application, pk=pk)
+        .select_related("signature")
+        .prefetch_related("variables")
+        .first()
+        if pk is not None
+        else None
     )
     if template is None:
         _fail("`templateId` names no template of this application.")
@@ -203,11 +207,23 @@ def parse_batch_send_diff_sms(application, body):
         if not isinstance(content, dict):
             _fail("each `smsContent` entry must be an object.")
         to = content.get("to")
-        if not isinstance(to, list) or not to or not all(isinstance(n, str) and _TO.fullmatch(n) and "," not in n for n in to):
+        if (
+            not isinstance(to, list)
+            or not to
+            or not all(isinstance(n, str) and _TO.fullmatch(n) and "," not in n for n in to)
+        ):
             _fail("`to` must be an array of numbers of digits and +.")
         if len(to) > MAX_NUMBERS:
             _fail(f"at most {MAX_NUMBERS} numbers an entry.")
-        items.append(_item(application, signatures, content.get("templateId", ""), content.get("templateParas", []),
-                           to, content.get("signature")))
+        items.append(
+            _item(
+                application,
+                signatures,
+                content.get("templateId", ""),
+                content.get("templateParas", []),
+                to,
+                content.get("signature"),
+            )
+        )
     _mark_duplicates(items)
     return SendRequest(application, channel, items, status_callback, extend)

@@ -5,7 +5,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.shortcuts import redirect, render
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from api.models import AccessKey, create_access_key
@@ -17,8 +18,11 @@ MAX_ACTIVE_KEYS = 5
 
 
 class AccessKeyForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=64,
-                           help_text=gettext_lazy("What the key is for, e.g. “CI template sync”."))
+    name = forms.CharField(
+        label=gettext_lazy("Name"),
+        max_length=64,
+        help_text=gettext_lazy("What the key is for, e.g. “CI template sync”."),
+    )
 
 
 @login_required
@@ -28,10 +32,19 @@ def access_key_list(request):
     new_key = next((key for key in keys if shown_once.take_offer(request, key)), None)
     active = sum(1 for key in keys if key.is_active)
     form = AccessKeyForm()
-    return render(request, "api/access_key_list.html", {
-        "keys": keys, "new_key": new_key, "new_secret": new_key.secret if new_key else None, "form": form,
-        "at_limit": active >= MAX_ACTIVE_KEYS, "limit": MAX_ACTIVE_KEYS, "project_id": membership.account_id,
-    })
+    return render(
+        request,
+        "api/access_key_list.html",
+        {
+            "keys": keys,
+            "new_key": new_key,
+            "new_secret": new_key.secret if new_key else None,
+            "form": form,
+            "at_limit": active >= MAX_ACTIVE_KEYS,
+            "limit": MAX_ACTIVE_KEYS,
+            "project_id": membership.account_id,
+        },
+    )
 
 
 @login_required
@@ -40,7 +53,9 @@ def access_key_create(request):
     membership = require_operator(request)
     form = AccessKeyForm(request.POST)
     if scoped(request, AccessKey).filter(revoked_at__isnull=True).count() >= MAX_ACTIVE_KEYS:
-        messages.error(request, _("An account has at most %(n)s active access keys; revoke one first.") % {"n": MAX_ACTIVE_KEYS})
+        messages.error(
+            request, _("An account has at most %(n)s active access keys; revoke one first.") % {"n": MAX_ACTIVE_KEYS}
+        )
     elif form.is_valid():
         with transaction.atomic():
             key, _plaintext = create_access_key(membership.account, form.cleaned_data["name"], request.user)

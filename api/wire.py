@@ -42,13 +42,14 @@ class CountryOut(Schema):
     country_name_zh: str
 
 
-
-@management.get("/country", response={200: list[CountryOut], 401: ManagementErrorOut, 403: ManagementErrorOut},
-                summary="Countries and regions messages can be sent to")
+@management.get(
+    "/country",
+    response={200: list[CountryOut], 401: ManagementErrorOut, 403: ManagementErrorOut},
+    summary="Countries and regions messages can be sent to",
+)
 def list_countries(request, project_id: Path[str], country_name_en: str = "", country_name_zh: str = ""):
     authenticate_account(request, project_id)
     from django.utils import translation
-
 
     with translation.override("en"):
         english = dict(region_choices())

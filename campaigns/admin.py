@@ -11,14 +11,12 @@ from django.db.models import Count, F
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
-from campaigns import import_reasons
+from campaigns import import_reasons, money
 from campaigns.contacts_import import default_region
-from campaigns import money
 from campaigns.models import Campaign, Contact, ContactList, LedgerEntry, OptOut, ProviderConnection, RecipientImport
-from smsconsole.models import audit
 from campaigns.numbers import normalise_number
 from campaigns.resources import ContactResource, OptOutResource
-from smsconsole.models import Account
+from smsconsole.models import Account, audit
 from smsconsole.privacy import audit_export
 
 
@@ -83,8 +81,14 @@ class PermissionCheckedImportExport(ImportExportModelAdmin):
         data = super().get_export_data(file_format, request, queryset, **kwargs)
         rows = dict(queryset.order_by().values_list(F(self.export_account_path)).annotate(n=Count("pk")))
         for account_id, account in Account.objects.in_bulk(list(rows)).items():
-            audit_export(request.user, account, what=self.export_what, rows=rows[account_id],
-                         file_format=file_format.get_extension(), masked=False)
+            audit_export(
+                request.user,
+                account,
+                what=self.export_what,
+                rows=rows[account_id],
+                file_format=file_format.get_extension(),
+                masked=False,
+            )
         return data
 
 
@@ -156,8 +160,17 @@ class RecipientImportAdmin(ReadOnlyAdmin):
     """Read-only: imports change only through the console and the import task."""
 
     list_display = (
-        "original_name", "account", "application", "status", "rows_read", "accepted", "rejected",
-        "duplicates", "opted_out", "created_at", "finished_at",
+        "original_name",
+        "account",
+        "application",
+        "status",
+        "rows_read",
+        "accepted",
+        "rejected",
+        "duplicates",
+        "opted_out",
+        "created_at",
+        "finished_at",
     )
     list_filter = ("status",)
     list_select_related = ("account", "application")
@@ -165,19 +178,31 @@ class RecipientImportAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
 
-
 class ProviderConnectionForm(forms.ModelForm):
     # The password is write-only: it is stored encrypted and never shown again.
     new_password = forms.CharField(
-        label=_("password"), required=False, widget=forms.PasswordInput(render_value=False),
+        label=_("password"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
         help_text=_("Leave empty to keep the current password."),
     )
 
     class Meta:
         model = ProviderConnection
         fields = (
-            "name", "kind", "host", "port", "system_id", "new_password", "system_type", "tps", "max_binds",
-            "window", "source_rule", "source_address", "enabled",
+            "name",
+            "kind",
+            "host",
+            "port",
+            "system_id",
+            "new_password",
+            "system_type",
+            "tps",
+            "max_binds",
+            "window",
+            "source_rule",
+            "source_address",
+            "enabled",
         )
 
     def clean(self):
@@ -209,14 +234,22 @@ class CampaignAdmin(ReadOnlyAdmin):
     """Read-only: campaigns change state only through their model methods, from the console."""
 
     list_display = (
-        "name", "account", "application", "status", "total", "submitted", "delivered", "failed", "unknown",
-        "skipped", "created_at",
+        "name",
+        "account",
+        "application",
+        "status",
+        "total",
+        "submitted",
+        "delivered",
+        "failed",
+        "unknown",
+        "skipped",
+        "created_at",
     )
     list_filter = ("status", "mode")
     list_select_related = ("account", "application")
     search_fields = ("name", "account__name", "application__name")
     date_hierarchy = "created_at"
-
 
 
 class LedgerEntryForm(forms.ModelForm):
@@ -244,7 +277,17 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     """The ledger: entries are added (top-ups, corrections) through campaigns.money, never edited."""
 
     form = LedgerEntryForm
-    list_display = ("created_at", "account", "kind", "amount", "balance_after", "segments", "campaign", "note", "created_by")
+    list_display = (
+        "created_at",
+        "account",
+        "kind",
+        "amount",
+        "balance_after",
+        "segments",
+        "campaign",
+        "note",
+        "created_by",
+    )
     list_filter = ("kind",)
     list_select_related = ("account", "campaign", "created_by")
     search_fields = ("account__name", "note")

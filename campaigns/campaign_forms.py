@@ -14,7 +14,8 @@ from django.db.models import Count, Q
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
-from django.utils.translation import gettext, gettext_lazy as _, ngettext
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from campaigns import quiet_hours
 from campaigns.models import Campaign, ProviderConnection, RecipientImport
@@ -81,7 +82,8 @@ def sendable_signatures(signatures, application):
     if application is None:
         return signatures.none()
     return (
-        signatures.sendable().filter(application=application)
+        signatures.sendable()
+        .filter(application=application)
         .exclude(type=MessageType.VERIFICATION)
         .order_by("name", "type")
     )
@@ -128,7 +130,9 @@ class CampaignForm(forms.Form):
     template = TemplateChoiceField(
         queryset=Template.objects.none(),
         label=_("Template"),
-        help_text=_("Active templates of the signature's type. Verification-code and universal templates cannot be sent in bulk."),
+        help_text=_(
+            "Active templates of the signature's type. Verification-code and universal templates cannot be sent in bulk."
+        ),
     )
     audience = forms.CharField(
         label=_("Recipients"),
@@ -150,8 +154,18 @@ class CampaignForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
-    def __init__(self, *args, applications, signatures, templates, imports, contact_lists,
-                 connections=None, campaign=None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        applications,
+        signatures,
+        templates,
+        imports,
+        contact_lists,
+        connections=None,
+        campaign=None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.campaign = campaign
         self._imports = imports
@@ -169,7 +183,8 @@ class CampaignForm(forms.Form):
         self.current_template = _pick(self.fields["template"].queryset, self._raw("template"))
         self.template_variables = (
             list(TemplateVariable.objects.filter(template=self.current_template).order_by("position"))
-            if self.current_template else []
+            if self.current_template
+            else []
         )
         self.fields["audience"].widget.choices = self._audience_choices()
         self.audience_kind, self.audience = self._current_audience()
@@ -195,7 +210,8 @@ class CampaignForm(forms.Form):
             if self.source_choices:
                 self.fields[source_field_name(variable)] = forms.ChoiceField(
                     label=_("Value of %(variable)s") % {"variable": f"${{{variable.position}}}"},
-                    choices=self.source_choices, required=False,
+                    choices=self.source_choices,
+                    required=False,
                 )
 
         if connections is not None:
@@ -235,8 +251,13 @@ class CampaignForm(forms.Form):
         rows = []
         for variable in self.template_variables:
             source = self[source_field_name(variable)] if self.source_choices else None
-            rows.append({"source": source, "value": self[variable_field_name(variable)],
-                         "typed": source is None or not source.value()})
+            rows.append(
+                {
+                    "source": source,
+                    "value": self[variable_field_name(variable)],
+                    "typed": source is None or not source.value(),
+                }
+            )
         return rows
 
     def _current_audience(self):
@@ -271,19 +292,31 @@ class CampaignForm(forms.Form):
         with_values = recent.filter(template=self.current_template)[:AUDIENCE_CHOICES_LIMIT]
         numbers_only = recent.filter(template__isnull=True)[:AUDIENCE_CHOICES_LIMIT]
         if self.template_variables:
-            groups = [(gettext("Recipient files with values per recipient"), with_values),
-                      (gettext("Recipient files with numbers only"), numbers_only)]
+            groups = [
+                (gettext("Recipient files with values per recipient"), with_values),
+                (gettext("Recipient files with numbers only"), numbers_only),
+            ]
         else:
             # A template without variables takes any file of its application for its numbers.
-            groups = [(gettext("Recipient files"), recent.filter(Q(template=self.current_template) | Q(template__isnull=True))[:AUDIENCE_CHOICES_LIMIT])]
+            groups = [
+                (
+                    gettext("Recipient files"),
+                    recent.filter(Q(template=self.current_template) | Q(template__isnull=True))[
+                        :AUDIENCE_CHOICES_LIMIT
+                    ],
+                )
+            ]
         for label, files in groups:
             entries = [(f"import:{imp.pk}", self._import_label(imp)) for imp in files]
             if entries:
                 choices.append((label, entries))
         lists = self._contact_lists.annotate(size=Count("contacts")).order_by("name")
         entries = [
-            (f"list:{cl.pk}", ngettext("%(name)s · %(count)s contact", "%(name)s · %(count)s contacts", cl.size)
-             % {"name": cl.name, "count": number_format(cl.size, force_grouping=True)})
+            (
+                f"list:{cl.pk}",
+                ngettext("%(name)s · %(count)s contact", "%(name)s · %(count)s contacts", cl.size)
+                % {"name": cl.name, "count": number_format(cl.size, force_grouping=True)},
+            )
             for cl in lists
         ]
         if entries:
@@ -384,13 +417,22 @@ class CampaignForm(forms.Form):
     def _check_import(self, recipient_import, cleaned):
         application, template = cleaned.get("application"), cleaned.get("template")
         if recipient_import.status != RecipientImport.Status.COMPLETED:
-            self.add_error("audience", _("Only a completed import can be sent to; this file is “%(status)s”.")
-                           % {"status": recipient_import.get_status_display()})
+            self.add_error(
+                "audience",
+                _("Only a completed import can be sent to; this file is “%(status)s”.")
+                % {"status": recipient_import.get_status_display()},
+            )
         elif application is not None and recipient_import.application_id != application.pk:
-            self.add_error("audience", _("This file was imported for another application (%(application)s).")
-                           % {"application": recipient_import.application.name})
+            self.add_error(
+                "audience",
+                _("This file was imported for another application (%(application)s).")
+                % {"application": recipient_import.application.name},
+            )
         elif template is not None and not self._import_fits_template(recipient_import, template, cleaned["mode"]):
-            self.add_error("audience", _("This file's columns were checked against another template; import it again for this one."))
+            self.add_error(
+                "audience",
+                _("This file's columns were checked against another template; import it again for this one."),
+            )
         elif recipient_import.accepted - recipient_import.opted_out <= 0:
             self.add_error("audience", _("No number of this file can be sent to."))
 
@@ -409,7 +451,12 @@ class CampaignForm(forms.Form):
         if when == NOW:
             cleaned["scheduled_at"] = None
             if at is not None:
-                self.add_error("scheduled_at", _("A time was entered but “Send right after confirmation” is chosen: choose “Schedule” or clear the time."))
+                self.add_error(
+                    "scheduled_at",
+                    _(
+                        "A time was entered but “Send right after confirmation” is chosen: choose “Schedule” or clear the time."
+                    ),
+                )
             elif promotion and not in_promotion_hours(now):
                 self.add_error("when", self._promotion_hours_message())
             return
@@ -421,20 +468,34 @@ class CampaignForm(forms.Form):
         elif at <= now:
             self.add_error("scheduled_at", _("The time must be in the future."))
         elif at > now + timedelta(days=days):
-            self.add_error("scheduled_at", _("A campaign can be scheduled at most %(days)s days ahead.") % {"days": days})
+            self.add_error(
+                "scheduled_at", _("A campaign can be scheduled at most %(days)s days ahead.") % {"days": days}
+            )
         elif promotion and not in_promotion_hours(at):
             self.add_error("scheduled_at", self._promotion_hours_message())
 
     @staticmethod
     def _promotion_hours_message():
         start, end = quiet_hours.PROMOTION_HOURS
-        return _("Promotional messages can only be sent between %(start)02d:00 and %(end)02d:00.") % {"start": start, "end": end}
+        return _("Promotional messages can only be sent between %(start)02d:00 and %(end)02d:00.") % {
+            "start": start,
+            "end": end,
+        }
 
     # --- saving ----------------------------------------------------------------------------------
 
     SAVED_FIELDS = [
-        "application", "signature", "template", "connection", "name", "mode", "shared_variables",
-        "variable_sources", "recipient_import", "contact_list", "scheduled_at",
+        "application",
+        "signature",
+        "template",
+        "connection",
+        "name",
+        "mode",
+        "shared_variables",
+        "variable_sources",
+        "recipient_import",
+        "contact_list",
+        "scheduled_at",
     ]
 
     def apply(self, campaign):

@@ -7,11 +7,11 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns import import_reasons
 from campaigns.contacts_import import MAX_BYTES, reason_label
-from smsconsole.regions import region_choices
-from smsconsole.upload_limits import too_large
 from campaigns.models import Contact, ContactList, OptOut
 from campaigns.numbers import normalise_number
 from campaigns.recipient_files import EXTENSIONS
+from smsconsole.regions import region_choices
+from smsconsole.upload_limits import too_large
 
 MAX_FIELDS = 20
 FIELD_NAME_MAX_LENGTH = 32
@@ -24,8 +24,10 @@ class ContactListForm(forms.ModelForm):
     field_names_text = forms.CharField(
         label=_("Custom fields"),
         required=False,
-        help_text=_("Comma-separated names of extra columns, e.g. “city, order number”. Their order is the "
-                    "column order of imported files after the number and the name."),
+        help_text=_(
+            "Comma-separated names of extra columns, e.g. “city, order number”. Their order is the "
+            "column order of imported files after the number and the name."
+        ),
     )
 
     class Meta:
@@ -42,8 +44,9 @@ class ContactListForm(forms.ModelForm):
         name = self.cleaned_data["name"].strip()
         taken = ContactList.objects.filter(account=self.account, name=name).exclude(pk=self.instance.pk)
         if taken.exists():
-            raise ValidationError(_("Your account already has a contact list named “%(name)s”."),
-                                  code="unique", params={"name": name})
+            raise ValidationError(
+                _("Your account already has a contact list named “%(name)s”."), code="unique", params={"name": name}
+            )
         return name
 
     def clean_field_names_text(self):
@@ -52,12 +55,15 @@ class ContactListForm(forms.ModelForm):
         seen = set()
         for name in names:
             if name.lower() in seen:
-                raise ValidationError(_("The field “%(name)s” is named twice."), code="duplicate", params={"name": name})
+                raise ValidationError(
+                    _("The field “%(name)s” is named twice."), code="duplicate", params={"name": name}
+                )
             seen.add(name.lower())
             if len(name) > FIELD_NAME_MAX_LENGTH:
                 raise ValidationError(
                     _("Field names have at most %(limit)s characters: “%(name)s”."),
-                    code="too_long", params={"limit": FIELD_NAME_MAX_LENGTH, "name": name},
+                    code="too_long",
+                    params={"limit": FIELD_NAME_MAX_LENGTH, "name": name},
                 )
         if len(names) > MAX_FIELDS:
             raise ValidationError(_("At most %(limit)s custom fields."), code="too_many", params={"limit": MAX_FIELDS})
@@ -86,9 +92,7 @@ class ContactForm(forms.Form):
     """A contact of `contact_list`; `instance` is the contact being edited, if any."""
 
     phone = forms.CharField(label=_("Number"), max_length=32)
-    region = forms.ChoiceField(
-        label=_("Region"), help_text=_("Used for numbers written without a country code.")
-    )
+    region = forms.ChoiceField(label=_("Region"), help_text=_("Used for numbers written without a country code."))
     name = forms.CharField(label=_("Name"), max_length=Contact._meta.get_field("name").max_length, required=False)
 
     def __init__(self, *args, contact_list, region, instance=None, **kwargs):
@@ -114,8 +118,10 @@ class ContactForm(forms.Form):
             if self.instance is not None:
                 taken = taken.exclude(pk=self.instance.pk)
             if taken.exists():
-                self.add_error("phone", ValidationError(_("%(phone)s is already in this list."), code="unique",
-                                                        params={"phone": phone}))
+                self.add_error(
+                    "phone",
+                    ValidationError(_("%(phone)s is already in this list."), code="unique", params={"phone": phone}),
+                )
         return cleaned
 
     def save(self):
@@ -159,8 +165,10 @@ class OptOutForm(forms.ModelForm):
         cleaned = super().clean()
         phone = _normalised_or_error(self, cleaned.get("region") or "CN")
         if phone and OptOut.objects.filter(account=self.account, phone=phone).exists():
-            self.add_error("phone", ValidationError(_("%(phone)s is already on the opt-out list."), code="unique",
-                                                    params={"phone": phone}))
+            self.add_error(
+                "phone",
+                ValidationError(_("%(phone)s is already on the opt-out list."), code="unique", params={"phone": phone}),
+            )
         return cleaned
 
     def _post_clean(self):
@@ -188,12 +196,17 @@ class UploadForm(forms.Form):
         ext = os.path.splitext(upload.name or "")[1].lower()
         if ext not in EXTENSIONS:
             raise ValidationError(
-                import_reasons.failure_message("extension", {"extension": ext or "-", "allowed": ", ".join(EXTENSIONS)}),
+                import_reasons.failure_message(
+                    "extension", {"extension": ext or "-", "allowed": ", ".join(EXTENSIONS)}
+                ),
                 code="extension",
             )
         if too_large(upload, MAX_BYTES):
-            raise ValidationError(_("The file is larger than %(limit)s MB."), code="too_large",
-                                  params={"limit": MAX_BYTES // (1024 * 1024)})
+            raise ValidationError(
+                _("The file is larger than %(limit)s MB."),
+                code="too_large",
+                params={"limit": MAX_BYTES // (1024 * 1024)},
+            )
         if upload.size == 0:
             raise ValidationError(_("The file is empty."), code="empty")
         return upload

@@ -11,7 +11,8 @@ import tempfile
 from contextlib import contextmanager
 
 from django.db import transaction
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from campaigns import import_reasons
 from campaigns.exports import csv_lines
@@ -56,8 +57,10 @@ def reason_label(code, detail=""):
 def default_region(account):
     """The default region of the account's first application, or CN when it has none."""
     region = (
-        Application.objects.filter(account=account).order_by("created_at", "pk")
-        .values_list("default_region", flat=True).first()
+        Application.objects.filter(account=account)
+        .order_by("created_at", "pk")
+        .values_list("default_region", flat=True)
+        .first()
     )
     return region or "CN"
 
@@ -142,10 +145,15 @@ class ResultWriter:
 
     def reject(self, row_number, cells, reason, detail=""):
         self.result.rejected += 1
-        self.pending.append(ListImportRejectedRow(
-            list_import=self.result, row_number=row_number, cells=kept_cells(cells), reason=reason,
-            detail=str(detail)[:200],
-        ))
+        self.pending.append(
+            ListImportRejectedRow(
+                list_import=self.result,
+                row_number=row_number,
+                cells=kept_cells(cells),
+                reason=reason,
+                detail=str(detail)[:200],
+            )
+        )
         if len(self.pending) >= BATCH_ROWS:
             self.flush()
 
@@ -213,10 +221,15 @@ def import_contacts(contact_list, path, filename, region, user=None):
         pending.clear()
 
     with transaction.atomic():
-        writer = ResultWriter(ListImport.objects.create(
-            account_id=contact_list.account_id, kind=ListImport.Kind.CONTACTS, contact_list=contact_list,
-            original_name=filename[:255], created_by=user,
-        ))
+        writer = ResultWriter(
+            ListImport.objects.create(
+                account_id=contact_list.account_id,
+                kind=ListImport.Kind.CONTACTS,
+                contact_list=contact_list,
+                original_name=filename[:255],
+                created_by=user,
+            )
+        )
         result = writer.result
         for row_number, cells in rows:
             if columns is None:
@@ -231,7 +244,9 @@ def import_contacts(contact_list, path, filename, region, user=None):
                 continue
             values = {name_: _cell(cells, columns[name_]) for name_ in contact_list.field_names}
             pending.append(
-                Contact(contact_list=contact_list, phone=phone, name=name, fields={k: v for k, v in values.items() if v})
+                Contact(
+                    contact_list=contact_list, phone=phone, name=name, fields={k: v for k, v in values.items() if v}
+                )
             )
             if len(pending) >= BATCH_ROWS:
                 flush()
@@ -256,9 +271,14 @@ def import_opt_outs(account, path, filename, region, user=None):
         pending.clear()
 
     with transaction.atomic():
-        writer = ResultWriter(ListImport.objects.create(
-            account=account, kind=ListImport.Kind.OPT_OUTS, original_name=filename[:255], created_by=user,
-        ))
+        writer = ResultWriter(
+            ListImport.objects.create(
+                account=account,
+                kind=ListImport.Kind.OPT_OUTS,
+                original_name=filename[:255],
+                created_by=user,
+            )
+        )
         result = writer.result
         for row_number, cells in rows:
             if note_index is None:
@@ -279,6 +299,16 @@ def import_opt_outs(account, path, filename, region, user=None):
 
 
 __all__ = [
-    "MAX_BYTES", "MAX_ROWS", "DataRows", "contact_columns", "default_region", "import_contacts", "import_opt_outs",
-    "problem_message", "reason_label", "rejected_csv_lines", "rejected_rows", "stored_upload",
+    "MAX_BYTES",
+    "MAX_ROWS",
+    "DataRows",
+    "contact_columns",
+    "default_region",
+    "import_contacts",
+    "import_opt_outs",
+    "problem_message",
+    "reason_label",
+    "rejected_csv_lines",
+    "rejected_rows",
+    "stored_upload",
 ]

@@ -24,6 +24,7 @@ from smsconsole.models import TransitionError
 
 log = logging.getLogger(__name__)
 
+
 def queue_key(connection_id):
     return key("gateway", connection_id)
 
@@ -43,7 +44,7 @@ def jobs_held(connection_id, redis=None):
     held = set(client.lrange(queue_key(connection_id), 0, -1))
     prefix = processing_key(connection_id, "")
     for name in client.scan_iter(match=prefix + "*", count=100):
-        gateway_id = name.decode()[len(prefix):]
+        gateway_id = name.decode()[len(prefix) :]
         if client.exists(alive_key(gateway_id)):
             held.update(client.lrange(name, 0, -1))
     return {job.decode() for job in held}
@@ -133,9 +134,9 @@ def finish_batch(batch):
     if left:
         return False
     return bool(
-        Batch.objects.filter(pk=batch.pk).exclude(status=Batch.Status.DONE).update(
-            status=Batch.Status.DONE, done_at=timezone.now()
-        )
+        Batch.objects.filter(pk=batch.pk)
+        .exclude(status=Batch.Status.DONE)
+        .update(status=Batch.Status.DONE, done_at=timezone.now())
     )
 
 
@@ -204,8 +205,9 @@ def campaigns_never_planned(older_than):
     after its visibility timeout (an hour by default). Planning again is safe: it is idempotent."""
     cutoff = timezone.now() - older_than
     return list(
-        Campaign.objects.filter(status=Campaign.Status.RUNNING, planned_at__isnull=True, started_at__lt=cutoff)
-        .values_list("pk", flat=True)
+        Campaign.objects.filter(
+            status=Campaign.Status.RUNNING, planned_at__isnull=True, started_at__lt=cutoff
+        ).values_list("pk", flat=True)
     )
 
 
@@ -216,7 +218,9 @@ def campaigns_without_pushed_batches():
         Batch.objects.filter(campaign__in=running, status=Batch.Status.PENDING).values_list("campaign_id", flat=True)
     )
     with_pushed = set(
-        Batch.objects.filter(campaign_id__in=with_pending, status=Batch.Status.PUSHED).values_list("campaign_id", flat=True)
+        Batch.objects.filter(campaign_id__in=with_pending, status=Batch.Status.PUSHED).values_list(
+            "campaign_id", flat=True
+        )
     )
     return sorted(with_pending - with_pushed)
 

@@ -23,10 +23,10 @@ import time
 from itertools import islice
 
 from django.db import connection as db_connection
-from redis.exceptions import RedisError
 from django.db import transaction
 from django.db.utils import InterfaceError, OperationalError
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from campaigns import dispatch, planning, receipts
 from campaigns.dispatch import ids_in
@@ -239,21 +239,36 @@ class ConnectionRunner:
         self.bucket = AsyncTokenBucket(self.redis, bucket_key(connection.pk), connection.tps)
         self.chunk_size = max(1, min(gateway.chunk_size, connection.tps or gateway.chunk_size))
         self.client = gateway.client_factory(
-            connection.host, connection.port, connection.system_id, connection.password,
-            system_type=connection.system_type, binds=connection.max_binds, window=connection.window,
+            connection.host,
+            connection.port,
+            connection.system_id,
+            connection.password,
+            system_type=connection.system_type,
+            binds=connection.max_binds,
+            window=connection.window,
             on_receipts=self.on_receipts,
         )
         self.texts = {}
         self.ignored_ids = {}
         self.receipts_waiting = asyncio.Event()
         self.closed = False
-        self.stats = {"submitted": 0, "failed": 0, "unknown": 0, "requeued": 0, "receipts": 0, "applied": 0, "batches": 0}
+        self.stats = {
+            "submitted": 0,
+            "failed": 0,
+            "unknown": 0,
+            "requeued": 0,
+            "receipts": 0,
+            "applied": 0,
+            "batches": 0,
+        }
 
     async def run(self, stopping):
         await self.client.start()
         await self.recover()
-        tasks = [asyncio.create_task(self.consume(stopping, n), name=f"consumer-{self.connection.name}-{n}")
-                 for n in range(self.gateway.consumers)]
+        tasks = [
+            asyncio.create_task(self.consume(stopping, n), name=f"consumer-{self.connection.name}-{n}")
+            for n in range(self.gateway.consumers)
+        ]
         applier = asyncio.create_task(self.apply_receipts(stopping), name=f"receipts-{self.connection.name}")
         try:
             await asyncio.gather(*tasks)
@@ -374,7 +389,7 @@ class ConnectionRunner:
                 log.warning("%s: no bound session for %.0f s; holding the batch", self.connection.name, waited)
             try:
                 await self.client.wait_connected(timeout=1.0)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 waited += 1.0
         return True
 
@@ -415,8 +430,13 @@ class ConnectionRunner:
             try:
                 return await self.db(record_results, campaign_id, results, attempts)
             except (OperationalError, InterfaceError) as error:
-                log.warning("%s: cannot record %d results (%s); retrying in %.1fs", self.connection.name,
-                            len(results), error, delay)
+                log.warning(
+                    "%s: cannot record %d results (%s); retrying in %.1fs",
+                    self.connection.name,
+                    len(results),
+                    error,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
         return await self.db(record_results, campaign_id, results, attempts)

@@ -37,7 +37,12 @@ class ImportForm(forms.Form):
         self.fields["template"].queryset = templates.select_related("application")
         # Choosing a template swaps in its column layout and sample-file links.
         self.fields["template"].widget.attrs.update(
-            {"hx-get": reverse("campaigns:import_create"), "hx-trigger": "change", "hx-target": "#import-layout", "hx-swap": "outerHTML"}
+            {
+                "hx-get": reverse("campaigns:import_create"),
+                "hx-trigger": "change",
+                "hx-target": "#import-layout",
+                "hx-swap": "outerHTML",
+            }
         )
 
     def clean_file(self):

@@ -5,7 +5,8 @@ campaigns.recipient_files); this module is where they become translated sentence
 """
 
 from django.utils.formats import number_format
-from django.utils.translation import gettext, gettext_lazy as _, ngettext, pgettext
+from django.utils.translation import gettext, ngettext, pgettext
+from django.utils.translation import gettext_lazy as _
 
 # Why a single row did not become a recipient (RejectedRow.reason, RecipientImport.reason_counts).
 ROW_REASONS = {

@@ -31,6 +31,8 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 
 def _copy_text(value):
     return value.translate(_COPY_ESCAPES)
+
+
 HEADER_WORDS = {"phone", "mobile", "number", "msisdn", "tel", "号码", "手机", "手机号", "手机号码", "电话", "电话号码"}
 
 
@@ -96,13 +98,24 @@ class BatchWriter:
             self._copy()
         else:
             Recipient.objects.bulk_create(
-                [Recipient(recipient_import_id=self.import_id, row_number=r, phone=p, variables=v, opted_out=False, segments=s)
-                 for r, p, v, s in self.recipients],
+                [
+                    Recipient(
+                        recipient_import_id=self.import_id,
+                        row_number=r,
+                        phone=p,
+                        variables=v,
+                        opted_out=False,
+                        segments=s,
+                    )
+                    for r, p, v, s in self.recipients
+                ],
                 batch_size=5000,
             )
             RejectedRow.objects.bulk_create(
-                [RejectedRow(recipient_import_id=self.import_id, row_number=r, cells=c, reason=reason, detail=d)
-                 for r, c, reason, d in self.rejected],
+                [
+                    RejectedRow(recipient_import_id=self.import_id, row_number=r, cells=c, reason=reason, detail=d)
+                    for r, c, reason, d in self.rejected
+                ],
                 batch_size=5000,
             )
         self.recipients.clear()
@@ -144,7 +157,9 @@ class Importer:
         self.region = recipient_import.application.default_region or "CN"
         self.specs = variable_specs(recipient_import.template)
         template = recipient_import.template
-        self.count_segments = text.segment_counter(text.split(template.content, template.signature_name)) if template else None
+        self.count_segments = (
+            text.segment_counter(text.split(template.content, template.signature_name)) if template else None
+        )
         self.phone_min_length = settings.SMS_PHONE_VARIABLE_MIN_LENGTH
         self.reject_conflicts = settings.SMS_IMPORT_DUPLICATE_POLICY == "reject_number"
         self.conflicts = set()
@@ -182,7 +197,9 @@ class Importer:
 
     def save_progress(self):
         """Writes the counts so far; the import stops here once it was cancelled."""
-        if not self.imp.record_progress(**{k: self.counts[k] for k in ("rows_read", "accepted", "rejected", "duplicates")}):
+        if not self.imp.record_progress(
+            **{k: self.counts[k] for k in ("rows_read", "accepted", "rejected", "duplicates")}
+        ):
             raise Cancelled
 
     def rows(self):
@@ -262,15 +279,22 @@ class Importer:
         for chunk in _chunks(sorted(self.conflicts), 5000):
             kept = Recipient.objects.filter(recipient_import=self.imp, phone__in=chunk)
             rows = [
-                RejectedRow(recipient_import_id=self.imp.pk, row_number=r.row_number, cells=[r.phone, *r.variables],
-                            reason="duplicate_different_variables", detail=r.phone)
+                RejectedRow(
+                    recipient_import_id=self.imp.pk,
+                    row_number=r.row_number,
+                    cells=[r.phone, *r.variables],
+                    reason="duplicate_different_variables",
+                    detail=r.phone,
+                )
                 for r in kept
             ]
             RejectedRow.objects.bulk_create(rows, batch_size=5000)
             self.counts["segments"] -= sum(r.segments for r in kept)
             self.counts["accepted"] -= kept.delete()[0]
             self.counts["rejected"] += len(rows)
-            self.reasons["duplicate_different_variables"] = self.reasons.get("duplicate_different_variables", 0) + len(rows)
+            self.reasons["duplicate_different_variables"] = self.reasons.get("duplicate_different_variables", 0) + len(
+                rows
+            )
 
     def finish(self, has_header):
         """Completes the import; raises Cancelled if the operator cancelled it meanwhile."""

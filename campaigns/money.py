@@ -71,13 +71,16 @@ def _move(account_id, amount, kind, *, require_cover=False, **fields):
         if require_cover:
             accounts = accounts.filter(balance__gte=-amount)
         overdrawn_since = Case(
-            When(balance__lt=-amount, then=Coalesce(F("overdrawn_since"), Value(timezone.now()))), default=None,
+            When(balance__lt=-amount, then=Coalesce(F("overdrawn_since"), Value(timezone.now()))),
+            default=None,
         )
         if not accounts.update(balance=F("balance") + amount, overdrawn_since=overdrawn_since):
             balance = Account.objects.filter(pk=account_id).values_list("balance", flat=True).first()
             raise InsufficientBalance(-amount, balance)
         balance = Account.objects.filter(pk=account_id).values_list("balance", flat=True).get()
-        return LedgerEntry.objects.create(account_id=account_id, kind=kind, amount=amount, balance_after=balance, **fields)
+        return LedgerEntry.objects.create(
+            account_id=account_id, kind=kind, amount=amount, balance_after=balance, **fields
+        )
 
 
 def top_up(account, amount, user=None, note=""):
@@ -104,8 +107,15 @@ def charge(account_id, message_type, segments, campaign_id=None, now=None):
     price = price_of(category, segments, month_volume(account_id, category, now))
     if price == 0:
         return None
-    return _move(account_id, -price, LedgerEntry.Kind.CHARGE, require_cover=True, category=category,
-                 segments=segments, campaign_id=campaign_id)
+    return _move(
+        account_id,
+        -price,
+        LedgerEntry.Kind.CHARGE,
+        require_cover=True,
+        category=category,
+        segments=segments,
+        campaign_id=campaign_id,
+    )
 
 
 def refund(account_id, message_type, segments, campaign_id=None, note=""):
@@ -115,8 +125,15 @@ def refund(account_id, message_type, segments, campaign_id=None, note=""):
     amount = price_of(category, segments, volume)
     if amount == 0:
         return None
-    return _move(account_id, amount, LedgerEntry.Kind.REFUND, category=category, segments=segments,
-                 campaign_id=campaign_id, note=note[:200])
+    return _move(
+        account_id,
+        amount,
+        LedgerEntry.Kind.REFUND,
+        category=category,
+        segments=segments,
+        campaign_id=campaign_id,
+        note=note[:200],
+    )
 
 
 def balance(account):

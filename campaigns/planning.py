@@ -12,6 +12,7 @@ import time
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+
 # Stored untranslated in failure_reason and translated when shown, in the reader's language.
 from django.utils.translation import gettext_noop
 
@@ -118,7 +119,14 @@ def plan(campaign_id):
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE campaigns_message")
     seconds = time.monotonic() - started
-    log.info("campaign %s planned: %s messages (%s skipped), %s batches in %.1fs", campaign_id, total, skipped, batches, seconds)
+    log.info(
+        "campaign %s planned: %s messages (%s skipped), %s batches in %.1fs",
+        campaign_id,
+        total,
+        skipped,
+        batches,
+        seconds,
+    )
     from campaigns.tasks import dispatch_campaign
 
     transaction.on_commit(lambda: dispatch_campaign.delay(campaign_id))
@@ -174,8 +182,13 @@ def insert_messages(campaign):
             cursor.execute(
                 FROM_CONTACTS.format(json=json_param),
                 [
-                    campaign.pk, campaign.connection_id, shared_json(campaign),
-                    shared_segments(campaign), now, campaign.account_id, campaign.contact_list_id,
+                    campaign.pk,
+                    campaign.connection_id,
+                    shared_json(campaign),
+                    shared_segments(campaign),
+                    now,
+                    campaign.account_id,
+                    campaign.contact_list_id,
                 ],
             )
         else:

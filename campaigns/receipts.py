@@ -46,8 +46,11 @@ def store(connection_id, receipts):
     now = timezone.now()
     rows = [
         PendingReceipt(
-            connection_id=connection_id, provider_id=str(r.message_id)[:64], stat=(r.stat or "")[:16],
-            err=(r.err or "")[:16], received_at=now,
+            connection_id=connection_id,
+            provider_id=str(r.message_id)[:64],
+            stat=(r.stat or "")[:16],
+            err=(r.err or "")[:16],
+            received_at=now,
         )
         for r in receipts
         if r.message_id and (r.stat or "").upper() in FINAL_STATS

@@ -130,5 +130,11 @@ def read_rows(path, filename):
 
 
 __all__ = [
-    "EXTENSIONS", "FileProblem", "check_extension", "detect_encoding", "kept_cells", "read_rows", "sniff_delimiter",
+    "EXTENSIONS",
+    "FileProblem",
+    "check_extension",
+    "detect_encoding",
+    "kept_cells",
+    "read_rows",
+    "sniff_delimiter",
 ]

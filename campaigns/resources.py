@@ -59,8 +59,9 @@ class NormalisedPhoneMixin:
             self._owners[key] = model.objects.filter(pk=pk).first() if pk is not None else None
         owner = self._owners[key]
         if owner is None:
-            raise ValidationError({column: _("No %(model)s with id “%(id)s”.") % {
-                "model": model._meta.verbose_name, "id": raw or "-"}})
+            raise ValidationError(
+                {column: _("No %(model)s with id “%(id)s”.") % {"model": model._meta.verbose_name, "id": raw or "-"}}
+            )
         return owner
 
     def normalise_phone(self, row, account):
@@ -118,8 +119,9 @@ class OptOutResource(FormulaSafeExport, NormalisedPhoneMixin, resources.ModelRes
             # Without a source an existing opt-out keeps its own; after_init_instance sets a new one's.
             row.pop("source", None)
         elif source not in OptOut.Source.values:
-            raise ValidationError({"source": _("Source must be one of: %(choices)s.") % {
-                "choices": ", ".join(OptOut.Source.values)}})
+            raise ValidationError(
+                {"source": _("Source must be one of: %(choices)s.") % {"choices": ", ".join(OptOut.Source.values)}}
+            )
 
     def after_init_instance(self, instance, new, row, **kwargs):
         if new:

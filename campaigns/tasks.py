@@ -3,8 +3,8 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
-from redis.exceptions import LockError
 from django.utils import timezone
+from redis.exceptions import LockError
 
 from campaigns import arrears, dispatch, importer, planning, receipts
 from campaigns.models import Campaign, RecipientImport
@@ -27,7 +27,9 @@ def sweep_stale_imports():
     """Fails imports whose worker died mid-file, so no half list stays 'importing' for ever."""
     cutoff = timezone.now() - STALE_AFTER
     stale = list(
-        RecipientImport.objects.filter(status=RecipientImport.Status.RUNNING, progress_at__lt=cutoff).only("pk", "status")
+        RecipientImport.objects.filter(status=RecipientImport.Status.RUNNING, progress_at__lt=cutoff).only(
+            "pk", "status"
+        )
     )
     failed = 0
     for recipient_import in stale:

@@ -10,7 +10,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from campaigns import import_reasons
 from campaigns.importer import count_lines
@@ -49,7 +50,9 @@ def start_import(membership, application, template, uploaded_file):
         raise PermissionDenied("Read-only members cannot import files.")
     if application.account_id != membership.account_id:
         raise ValueError("The application belongs to another account.")
-    if template is not None and (template.application_id != application.pk or template.status != template.Status.ACTIVE):
+    if template is not None and (
+        template.application_id != application.pk or template.status != template.Status.ACTIVE
+    ):
         raise ValidationError({"template": gettext("Choose an active template of the chosen application.")})
     try:
         check_upload(uploaded_file)
@@ -66,7 +69,12 @@ def start_import(membership, application, template, uploaded_file):
         )
         recipient_import.file.save(uploaded_file.name, uploaded_file, save=False)
         recipient_import.save()
-        audit(membership.user, "create", recipient_import, after={"file": recipient_import.original_name, "size": recipient_import.size})
+        audit(
+            membership.user,
+            "create",
+            recipient_import,
+            after={"file": recipient_import.original_name, "size": recipient_import.size},
+        )
         transaction.on_commit(lambda: import_recipients.delay(recipient_import.pk))
     return recipient_import
 
@@ -156,6 +164,7 @@ def rejected_rows_export(recipient_import, show_number):
         .values_list("row_number", "reason", "detail", "cells")
         .iterator(chunk_size=5000)
     )
+
     def line(row_number, reason, detail, cells):
         cells, detail = shown_rejected_row(cells, reason, detail, show_number)
         return [row_number, messages.get(reason) or import_reasons.reason_message(reason), detail, *cells]
@@ -183,8 +192,12 @@ def prepare_contact_list_audience(campaign, user):
         else:
             sources.append({"value": value})
     recipient_import = RecipientImport.objects.create(
-        account_id=campaign.account_id, application=campaign.application, template=campaign.template,
-        contact_list=campaign.contact_list, variable_sources=sources, original_name=campaign.contact_list.name[:255],
+        account_id=campaign.account_id,
+        application=campaign.application,
+        template=campaign.template,
+        contact_list=campaign.contact_list,
+        variable_sources=sources,
+        original_name=campaign.contact_list.name[:255],
         created_by=user,
     )
     transaction.on_commit(lambda: import_recipients.delay(recipient_import.pk))

@@ -21,7 +21,9 @@ urlpatterns = [
     path("contact-lists/<int:pk>/export.<str:fmt>", contact_lists.list_export, name="contact_list_export"),
     path("contact-lists/<int:pk>/contacts/new/", contact_lists.contact_create, name="contact_create"),
     path("contact-lists/<int:pk>/contacts/<int:contact_pk>/edit/", contact_lists.contact_edit, name="contact_edit"),
-    path("contact-lists/<int:pk>/contacts/<int:contact_pk>/delete/", contact_lists.contact_delete, name="contact_delete"),
+    path(
+        "contact-lists/<int:pk>/contacts/<int:contact_pk>/delete/", contact_lists.contact_delete, name="contact_delete"
+    ),
     path("opt-outs/", opt_outs.opt_out_list, name="opt_out_list"),
     path("opt-outs/new/", opt_outs.opt_out_create, name="opt_out_create"),
     path("opt-outs/import/", opt_outs.opt_out_import, name="opt_out_import"),

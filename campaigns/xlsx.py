@@ -68,7 +68,9 @@ def _first_sheet_path(archive):
         for _event, rel in iterparse(handle):
             if rel.tag == f"{PKG_REL}Relationship" and rel.get("Id") == rel_id:
                 target = rel.get("Target")
-                return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+                return (
+                    target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+                )
     raise XlsxError("no_sheet")
 
 

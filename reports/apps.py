@@ -3,6 +3,6 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ReportsConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'reports'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "reports"
     verbose_name = _("Reports")

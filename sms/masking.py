@@ -35,5 +35,5 @@ def mask_number(value):
     shown = max(0, min(SHOWN_AT_MOST, len(national) - max(HIDDEN_AT_LEAST, len(national) - SHOWN_AT_MOST)))
     tail = (shown + 1) // 2 if shown < SHOWN_AT_MOST else 4
     head = shown - tail
-    hidden = set(national[head:len(national) - tail])
+    hidden = set(national[head : len(national) - tail])
     return "".join(MASK if index in hidden else char for index, char in enumerate(text))

@@ -21,7 +21,7 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, unquote
 
 WSSE_AUTHORIZATION = 'WSSE realm="SDP",profile="UsernameToken",type="Appkey"'
@@ -55,7 +55,7 @@ def _quoted_pairs(text):
 
 
 def _utc(moment):
-    return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # --- X-WSSE ---------------------------------------------------------------------------------------
@@ -68,7 +68,7 @@ def wsse_digest(nonce, created, app_secret):
 
 def wsse_headers(app_key, app_secret, now=None, nonce=None):
     """The two headers a client sends (the HTTP provider, tests, examples)."""
-    created = _utc(now or datetime.now(timezone.utc)).strftime(WSSE_CREATED_FORMAT)
+    created = _utc(now or datetime.now(UTC)).strftime(WSSE_CREATED_FORMAT)
     nonce = nonce or secrets.token_hex(16)
     digest = wsse_digest(nonce, created, app_secret)
     return {
@@ -129,7 +129,7 @@ def parse_wsse(authorization, x_wsse):
     if not _NONCE.fullmatch(token["nonce"]):
         raise SigningError("E000101", "Nonce must be 1 to 128 letters and digits")
     try:
-        created = datetime.strptime(token["created"], WSSE_CREATED_FORMAT).replace(tzinfo=timezone.utc)
+        created = datetime.strptime(token["created"], WSSE_CREATED_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         raise SigningError("E000110", "Created is not yyyy-MM-ddTHH:mm:ssZ") from None
     return WsseToken(token["username"], token["passworddigest"], token["nonce"], created, token["created"])
@@ -164,8 +164,9 @@ def payload_hash(body, content_type, declared=None):
 def canonical_request(method, path, query_pairs, headers, signed_headers, body_hash):
     """`headers` maps lower-case names to values; `signed_headers` is the sorted list signed."""
     lines = "".join(f"{name}:{headers.get(name, '').strip()}\n" for name in signed_headers)
-    return "\n".join([method.upper(), canonical_uri(path), canonical_query(query_pairs), lines,
-                      ";".join(signed_headers), body_hash])
+    return "\n".join(
+        [method.upper(), canonical_uri(path), canonical_query(query_pairs), lines, ";".join(signed_headers), body_hash]
+    )
 
 
 def aksk_signature(app_secret, date_text, canonical):
@@ -173,16 +174,19 @@ def aksk_signature(app_secret, date_text, canonical):
     return hmac.new(app_secret.encode(), string_to_sign.encode(), hashlib.sha256).hexdigest()
 
 
-def aksk_headers(app_key, app_secret, method, path, host, body=b"", content_type="application/json",
-                 query_pairs=(), now=None):
+def aksk_headers(
+    app_key, app_secret, method, path, host, body=b"", content_type="application/json", query_pairs=(), now=None
+):
     """The headers a client adds, signed as the SDK signs them (the HTTP provider, tests)."""
-    date_text = _utc(now or datetime.now(timezone.utc)).strftime(AKSK_DATE_FORMAT)
+    date_text = _utc(now or datetime.now(UTC)).strftime(AKSK_DATE_FORMAT)
     headers = {"content-type": content_type, "host": host, "x-sdk-date": date_text}
     declared = None
     if not content_type.startswith(("application/json", "application/bson")):
         declared = headers["x-sdk-content-sha256"] = UNSIGNED_PAYLOAD
     signed = sorted(headers)
-    canonical = canonical_request(method, path, query_pairs, headers, signed, payload_hash(body, content_type, declared))
+    canonical = canonical_request(
+        method, path, query_pairs, headers, signed, payload_hash(body, content_type, declared)
+    )
     signature = aksk_signature(app_secret, date_text, canonical)
     out = {name.title(): value for name, value in headers.items()}
     out["Authorization"] = f"{AKSK_ALGORITHM} Access={app_key}, SignedHeaders={';'.join(signed)}, Signature={signature}"
@@ -199,7 +203,7 @@ class AkskAuthorization:
         """`headers` maps lower-case names to values as received. Raises SigningError."""
         date_text = headers.get("x-sdk-date", "")
         try:
-            signed_at = datetime.strptime(date_text, AKSK_DATE_FORMAT).replace(tzinfo=timezone.utc)
+            signed_at = datetime.strptime(date_text, AKSK_DATE_FORMAT).replace(tzinfo=UTC)
         except ValueError:
             raise SigningError("E000045", "X-Sdk-Date is missing or not yyyyMMddTHHmmssZ") from None
         if abs(_utc(now) - signed_at) > max_skew:

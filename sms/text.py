@@ -219,7 +219,9 @@ def _parts(length: int, pairs: list[int], single: int, part: int) -> int:
 
 def _counted(length: int, pairs: list[int], gsm7: bool) -> Segments:
     single, part = (GSM7_SINGLE, GSM7_PART) if gsm7 else (UCS2_SINGLE, UCS2_PART)
-    return Segments(length, _parts(length, pairs, single, part), GSM7 if gsm7 else UCS2, single if length <= single else part)
+    return Segments(
+        length, _parts(length, pairs, single, part), GSM7 if gsm7 else UCS2, single if length <= single else part
+    )
 
 
 def count_segments(text: str) -> Segments:

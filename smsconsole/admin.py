@@ -86,8 +86,18 @@ class ApplicationAdmin(admin.ModelAdmin):
     list_select_related = ["account"]
     search_fields = ["name", "app_key", "account__name"]
     # The secret is encrypted and not editable on the model; status moves only through launch/suspend.
-    fields = ["account", "name", "app_key", "status", "status_changed_at", "upstream_url", "report_url",
-              "ip_allowlist", "default_region", "created_at"]
+    fields = [
+        "account",
+        "name",
+        "app_key",
+        "status",
+        "status_changed_at",
+        "upstream_url",
+        "report_url",
+        "ip_allowlist",
+        "default_region",
+        "created_at",
+    ]
     readonly_fields = ["account", "app_key", "status", "status_changed_at", "created_at"]
     actions = [launch, suspend]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}

@@ -13,9 +13,9 @@ from django.conf import settings
 
 
 def _fernet():
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"smsconsole.application-secret"
-    ).derive(settings.FIELD_ENCRYPTION_KEY.encode())
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"smsconsole.application-secret").derive(
+        settings.FIELD_ENCRYPTION_KEY.encode()
+    )
     return Fernet(base64.urlsafe_b64encode(key))
 
 

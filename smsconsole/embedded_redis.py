@@ -137,17 +137,19 @@ class EmbeddedRedis:
             self._socket_dir = Path(tempfile.mkdtemp(prefix="smsconsole-redis-"))
             self.socket_path = self._socket_dir / "redis.sock"
         self.config_path.write_text(
-            "\n".join([
-                "port 0",  # no TCP listener: nothing to collide with other servers on the machine
-                f'unixsocket "{self.socket_path}"',
-                "unixsocketperm 700",
-                "daemonize no",
-                'save ""',
-                "appendonly no",
-                f'dir "{self.directory}"',
-                f'logfile "{self.log_path}"',
-                "",
-            ])
+            "\n".join(
+                [
+                    "port 0",  # no TCP listener: nothing to collide with other servers on the machine
+                    f'unixsocket "{self.socket_path}"',
+                    "unixsocketperm 700",
+                    "daemonize no",
+                    'save ""',
+                    "appendonly no",
+                    f'dir "{self.directory}"',
+                    f'logfile "{self.log_path}"',
+                    "",
+                ]
+            )
         )
         self.process = start_child(
             [redis_server_executable(), str(self.config_path)],
@@ -163,7 +165,9 @@ class EmbeddedRedis:
                 raise EmbeddedRedisError(f"redis-server exited at start; see {self.log_path}:\n{self._log_tail()}")
             if time.monotonic() > deadline:
                 self.stop()
-                raise EmbeddedRedisError(f"redis-server did not answer within {self.start_timeout} s; see {self.log_path}")
+                raise EmbeddedRedisError(
+                    f"redis-server did not answer within {self.start_timeout} s; see {self.log_path}"
+                )
             time.sleep(0.05)
         return self
 

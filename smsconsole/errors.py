@@ -29,22 +29,30 @@ def bad_request(request, exception=None):
 
 def permission_denied(request, exception=None):
     return _page(
-        request, 403, _("Not allowed"),
-        _("Your role does not allow this. Read-only members can look at everything of their account "
-          "but change nothing; ask an operator of your account."),
+        request,
+        403,
+        _("Not allowed"),
+        _(
+            "Your role does not allow this. Read-only members can look at everything of their account "
+            "but change nothing; ask an operator of your account."
+        ),
     )
 
 
 def page_not_found(request, exception=None):
     return _page(
-        request, 404, _("Page not found"),
+        request,
+        404,
+        _("Page not found"),
         _("There is nothing at this address, or it belongs to another account."),
     )
 
 
 def server_error(request):
-    html = loader.get_template("smsconsole/error_500.html").render({
-        "title": _("Something went wrong"),
-        "message": _("The console could not complete this request. It has been logged; try again in a moment."),
-    })
+    html = loader.get_template("smsconsole/error_500.html").render(
+        {
+            "title": _("Something went wrong"),
+            "message": _("The console could not complete this request. It has been logged; try again in a moment."),
+        }
+    )
     return HttpResponseServerError(html)

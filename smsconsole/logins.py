@@ -26,7 +26,12 @@ def lockout_response(request, original_response=None, credentials=None):
     from django.conf import settings
     from django.shortcuts import render
 
-    return render(request, "registration/locked_out.html", {
-        "failure_limit": settings.AXES_FAILURE_LIMIT,
-        "cooloff_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
-    }, status=429)
+    return render(
+        request,
+        "registration/locked_out.html",
+        {
+            "failure_limit": settings.AXES_FAILURE_LIMIT,
+            "cooloff_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
+        },
+        status=429,
+    )

@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _, gettext_noop
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from smsconsole import crypto
 
@@ -21,8 +22,10 @@ def compare_and_set(instance, allowed_from, to, condition=Q(), **fields):
     the status (and `condition`), so two requests, or a request and a task, cannot both win, and a
     decision taken on a stale instance changes nothing. Returns False, with the instance's status
     reloaded, when the row was not in an allowed state; on success the instance holds the new values."""
-    updated = type(instance)._default_manager.filter(condition, pk=instance.pk, status__in=allowed_from).update(
-        status=to, **fields
+    updated = (
+        type(instance)
+        ._default_manager.filter(condition, pk=instance.pk, status__in=allowed_from)
+        .update(status=to, **fields)
     )
     if not updated:
         instance.refresh_from_db(fields=["status"])
@@ -85,7 +88,9 @@ class Account(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     # Pages, exports and (for promotions) quiet hours follow the account's clock. (Defined after
     # created_at: in the class body this name hides django.utils.timezone.)
-    timezone = models.CharField(_("time zone"), max_length=64, default=_default_timezone, validators=[validate_timezone])
+    timezone = models.CharField(
+        _("time zone"), max_length=64, default=_default_timezone, validators=[validate_timezone]
+    )
     # Personal data: read-only members see numbers masked (138****8000) unless an operator grants
     # them full numbers here (smsconsole.privacy).
     read_only_full_numbers = models.BooleanField(_("read-only members see full numbers"), default=False)
@@ -102,7 +107,8 @@ class Account(models.Model):
         verbose_name_plural = _("accounts")
         constraints = [
             models.CheckConstraint(
-                condition=Q(balance__lt=0, overdrawn_since__isnull=False) | Q(balance__gte=0, overdrawn_since__isnull=True),
+                condition=Q(balance__lt=0, overdrawn_since__isnull=False)
+                | Q(balance__gte=0, overdrawn_since__isnull=True),
                 name="account_overdrawn_since_iff_negative",
             ),
         ]
@@ -132,7 +138,9 @@ class Membership(models.Model):
         READ_ONLY = "read_only", _("Read-only")  # sees everything of the account, changes nothing
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, verbose_name=_("user"))
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("account"))
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("account")
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role, default=Role.OPERATOR)
 
     class Meta:
@@ -154,7 +162,8 @@ class Membership(models.Model):
         """Inside a transaction: locks the account's operators, so two operators demoting or
         removing each other at once cannot leave the account with none."""
         operators = list(
-            Membership.objects.select_for_update().filter(account_id=self.account_id, role=self.Role.OPERATOR)
+            Membership.objects.select_for_update()
+            .filter(account_id=self.account_id, role=self.Role.OPERATOR)
             .values_list("pk", flat=True)
         )
         if operators == [self.pk]:
@@ -197,7 +206,9 @@ class Application(models.Model):
         LAUNCHED = "launched", _("Launched")  # 正常: may send
         SUSPENDED = "suspended", _("Suspended")  # 暂停: stopped for a violation or by the operator
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="applications", verbose_name=_("account"))
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="applications", verbose_name=_("account")
+    )
     name = models.CharField(_("name"), max_length=64)
     status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.CREATED)
     app_key = models.CharField(_("app key"), max_length=64, unique=True, default=_new_app_key)
@@ -215,9 +226,7 @@ class Application(models.Model):
         verbose_name = _("application")
         verbose_name_plural = _("applications")
         ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["account", "name"], name="application_name_unique_per_account")
-        ]
+        constraints = [models.UniqueConstraint(fields=["account", "name"], name="application_name_unique_per_account")]
 
     def __str__(self):
         return self.name

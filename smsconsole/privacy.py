@@ -25,10 +25,22 @@ def shown_number(number, membership):
 def audit_export(actor, obj, *, what, rows, file_format, masked, account=None):
     """Records who exported how many rows of numbers (`what`: contacts, opt_outs, rejected_rows)
     from `obj`, in which format, and whether the numbers were masked."""
-    return audit(actor, "export", obj, account=account,
-                 after={"what": what, "rows": rows, "format": file_format, "masked": masked})
+    return audit(
+        actor,
+        "export",
+        obj,
+        account=account,
+        after={"what": what, "rows": rows, "format": file_format, "masked": masked},
+    )
 
 
 def audit_console_export(request, membership, obj, *, what, rows, file_format):
-    return audit_export(request.user, obj, what=what, rows=rows, file_format=file_format,
-                        masked=not membership.sees_full_numbers, account=membership.account)
+    return audit_export(
+        request.user,
+        obj,
+        what=what,
+        rows=rows,
+        file_format=file_format,
+        masked=not membership.sees_full_numbers,
+        account=membership.account,
+    )

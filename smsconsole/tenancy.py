@@ -3,8 +3,8 @@
 import zoneinfo
 
 from django.core.exceptions import PermissionDenied
-from django.utils import timezone
 from django.http import Http404
+from django.utils import timezone
 
 from smsconsole.models import Membership
 
@@ -16,7 +16,9 @@ def get_membership(request):
     if not hasattr(request, "_membership"):
         # The service application comes along: every page shows or checks the account's activation.
         request._membership = (
-            Membership.objects.select_related("account", "account__service_application").filter(user=request.user).first()
+            Membership.objects.select_related("account", "account__service_application")
+            .filter(user=request.user)
+            .first()
         )
     return request._membership
 

@@ -40,7 +40,9 @@ class LimitedUploadHandler(FileUploadHandler):
         super().new_file(*args, **kwargs)
         self.received = 0
         # A body larger than the limit plus every other field cannot hold an acceptable file.
-        self.oversized = bool(self.content_length and self.content_length > self.limit + settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        self.oversized = bool(
+            self.content_length and self.content_length > self.limit + settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        )
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         self.content_length = content_length

@@ -42,7 +42,8 @@ def _counts_by_status(queryset, status_choices, always=None):
     """(value, label, count) per status; with `always`, the other statuses only when they have a count."""
     counts = dict(queryset.order_by().values_list("status").annotate(n=Count("pk")))
     return [
-        (value, label, counts.get(value, 0)) for value, label in status_choices.choices
+        (value, label, counts.get(value, 0))
+        for value, label in status_choices.choices
         if always is None or value in always or counts.get(value)
     ]
 
@@ -63,36 +64,69 @@ def _attention(request, applications):
     S = Signature.Status
     signatures = dict(
         scoped(request, Signature, account_path="application__account")
-        .filter(status__in=[S.REJECTED, S.FILING_FAILED, S.LEGACY_UNQUALIFIED, S.LEGACY_FILING_FAILED, S.TO_BE_ACTIVATED])
-        .order_by().values_list("status").annotate(n=Count("pk"))
+        .filter(
+            status__in=[S.REJECTED, S.FILING_FAILED, S.LEGACY_UNQUALIFIED, S.LEGACY_FILING_FAILED, S.TO_BE_ACTIVATED]
+        )
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
     )
     signature_list = reverse("templates_app:signature_list")
     campaigns = dict(
-        scoped(request, Campaign).filter(status__in=[Campaign.Status.PAUSED, Campaign.Status.FAILED])
+        scoped(request, Campaign)
+        .filter(status__in=[Campaign.Status.PAUSED, Campaign.Status.FAILED])
         .filter(Q(status=Campaign.Status.PAUSED) | Q(finished_at__gte=week_ago))
-        .order_by().values_list("status").annotate(n=Count("pk"))
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
     )
-    failed_imports = scoped(request, RecipientImport).filter(
-        status=RecipientImport.Status.FAILED, created_at__gte=week_ago, contact_list__isnull=True
-    ).count()
+    failed_imports = (
+        scoped(request, RecipientImport)
+        .filter(status=RecipientImport.Status.FAILED, created_at__gte=week_ago, contact_list__isnull=True)
+        .count()
+    )
     not_sending = sum(1 for app in applications if app.status != Application.Status.LAUNCHED)
     entries = [
-        (_("Qualifications were rejected; correct and resubmit them."), rejected[Qualification],
-         reverse("templates_app:qualification_list") + "?status=rejected"),
-        (_("Signatures were rejected; correct and resubmit them."), signatures.get(S.REJECTED, 0),
-         signature_list + "?status=rejected"),
-        (_("Signatures were rejected by the carrier; correct and resubmit them."), signatures.get(S.FILING_FAILED, 0),
-         signature_list + "?status=filing_failed"),
-        (_("Legacy signatures need their owner's qualification."),
-         signatures.get(S.LEGACY_UNQUALIFIED, 0) + signatures.get(S.LEGACY_FILING_FAILED, 0), signature_list),
-        (_("Signatures wait for activation after arrears."), signatures.get(S.TO_BE_ACTIVATED, 0),
-         signature_list + "?status=to_be_activated"),
-        (_("Templates were rejected; correct and resubmit them."), rejected[Template],
-         reverse("templates_app:template_list") + "?status=rejected"),
-        (_("Campaigns are paused."), campaigns.get(Campaign.Status.PAUSED, 0),
-         reverse("campaigns:campaign_list") + "?status=paused"),
-        (_("Campaigns failed in the last 7 days."), campaigns.get(Campaign.Status.FAILED, 0),
-         reverse("campaigns:campaign_list") + "?status=failed"),
+        (
+            _("Qualifications were rejected; correct and resubmit them."),
+            rejected[Qualification],
+            reverse("templates_app:qualification_list") + "?status=rejected",
+        ),
+        (
+            _("Signatures were rejected; correct and resubmit them."),
+            signatures.get(S.REJECTED, 0),
+            signature_list + "?status=rejected",
+        ),
+        (
+            _("Signatures were rejected by the carrier; correct and resubmit them."),
+            signatures.get(S.FILING_FAILED, 0),
+            signature_list + "?status=filing_failed",
+        ),
+        (
+            _("Legacy signatures need their owner's qualification."),
+            signatures.get(S.LEGACY_UNQUALIFIED, 0) + signatures.get(S.LEGACY_FILING_FAILED, 0),
+            signature_list,
+        ),
+        (
+            _("Signatures wait for activation after arrears."),
+            signatures.get(S.TO_BE_ACTIVATED, 0),
+            signature_list + "?status=to_be_activated",
+        ),
+        (
+            _("Templates were rejected; correct and resubmit them."),
+            rejected[Template],
+            reverse("templates_app:template_list") + "?status=rejected",
+        ),
+        (
+            _("Campaigns are paused."),
+            campaigns.get(Campaign.Status.PAUSED, 0),
+            reverse("campaigns:campaign_list") + "?status=paused",
+        ),
+        (
+            _("Campaigns failed in the last 7 days."),
+            campaigns.get(Campaign.Status.FAILED, 0),
+            reverse("campaigns:campaign_list") + "?status=failed",
+        ),
         (_("Recipient files failed to import in the last 7 days."), failed_imports, reverse("campaigns:import_list")),
         (_("Applications are not launched, so they cannot send."), not_sending, reverse("application_list")),
     ]
@@ -105,8 +139,11 @@ def _campaign_panels(request):
 
     campaigns = scoped(request, Campaign).select_related("application", "template")
     midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    sending = list(campaigns.filter(status__in=[Campaign.Status.RUNNING, Campaign.Status.PAUSED])
-                   .order_by("started_at")[:DASHBOARD_ROWS])
+    sending = list(
+        campaigns.filter(status__in=[Campaign.Status.RUNNING, Campaign.Status.PAUSED]).order_by("started_at")[
+            :DASHBOARD_ROWS
+        ]
+    )
     finished = list(campaigns.filter(finished_at__gte=midnight).order_by("-finished_at")[:DASHBOARD_ROWS])
     for campaign in sending + finished:
         settled = campaign.total - campaign.queued - campaign.sending
@@ -119,25 +156,47 @@ def dashboard(request):
     membership = get_membership(request)
     if membership is None:
         return render(request, "smsconsole/no_account.html")
-    applications = list(scoped(request, Application).annotate(
-        signature_count=_count_per_application(Signature),
-        template_count=_count_per_application(Template),
-    ))
+    applications = list(
+        scoped(request, Application).annotate(
+            signature_count=_count_per_application(Signature),
+            template_count=_count_per_application(Template),
+        )
+    )
     sending, finished = _campaign_panels(request)
     sections = [
-        (_("Qualifications"), "templates_app:qualification_list",
-         _counts_by_status(scoped(request, Qualification), Qualification.Status)),
-        (_("Signatures"), "templates_app:signature_list",
-         _counts_by_status(scoped(request, Signature, account_path="application__account"), Signature.Status,
-                           always={Signature.Status.PENDING_REVIEW, Signature.Status.APPROVED, Signature.Status.REJECTED})),
-        (_("Templates"), "templates_app:template_list",
-         _counts_by_status(scoped(request, Template, account_path="application__account"), Template.Status)),
+        (
+            _("Qualifications"),
+            "templates_app:qualification_list",
+            _counts_by_status(scoped(request, Qualification), Qualification.Status),
+        ),
+        (
+            _("Signatures"),
+            "templates_app:signature_list",
+            _counts_by_status(
+                scoped(request, Signature, account_path="application__account"),
+                Signature.Status,
+                always={Signature.Status.PENDING_REVIEW, Signature.Status.APPROVED, Signature.Status.REJECTED},
+            ),
+        ),
+        (
+            _("Templates"),
+            "templates_app:template_list",
+            _counts_by_status(scoped(request, Template, account_path="application__account"), Template.Status),
+        ),
     ]
-    return render(request, "smsconsole/dashboard.html", {
-        "applications": applications, "sections": sections, "sending": sending, "finished_today": finished,
-        "attention": _attention(request, applications), "activated": is_activated(membership.account),
-        "at_quota": len(applications) >= settings.SMS_MAX_APPLICATIONS_PER_ACCOUNT,
-    })
+    return render(
+        request,
+        "smsconsole/dashboard.html",
+        {
+            "applications": applications,
+            "sections": sections,
+            "sending": sending,
+            "finished_today": finished,
+            "attention": _attention(request, applications),
+            "activated": is_activated(membership.account),
+            "at_quota": len(applications) >= settings.SMS_MAX_APPLICATIONS_PER_ACCOUNT,
+        },
+    )
 
 
 @login_required
@@ -147,10 +206,15 @@ def application_list(request):
         template_count=_count_per_application(Template),
     )
     page = Paginator(applications, 50).get_page(request.GET.get("page"))
-    return render(request, "smsconsole/application_list.html", {
-        "page": page, "activated": is_activated(get_membership(request).account),
-        "at_quota": page.paginator.count >= settings.SMS_MAX_APPLICATIONS_PER_ACCOUNT,
-    })
+    return render(
+        request,
+        "smsconsole/application_list.html",
+        {
+            "page": page,
+            "activated": is_activated(get_membership(request).account),
+            "at_quota": page.paginator.count >= settings.SMS_MAX_APPLICATIONS_PER_ACCOUNT,
+        },
+    )
 
 
 @login_required
@@ -183,9 +247,15 @@ def application_detail(request, pk):
     ).select_related("actor")[:10]
     for entry in history:
         entry.label = ACTION_LABELS.get(entry.action, entry.action)
-    response = render(request, "smsconsole/application_detail.html", {
-        "app": app, "secret": secret, "history": history,
-    })
+    response = render(
+        request,
+        "smsconsole/application_detail.html",
+        {
+            "app": app,
+            "secret": secret,
+            "history": history,
+        },
+    )
     if secret:
         add_never_cache_headers(response)
     return response
@@ -209,8 +279,13 @@ def application_edit(request, pk):
         else:
             changed = [f for f in AUDITED_FIELDS if getattr(app, f) != before[f]]
             if changed:
-                audit(request.user, "edit", app,
-                      before={f: before[f] for f in changed}, after={f: getattr(app, f) for f in changed})
+                audit(
+                    request.user,
+                    "edit",
+                    app,
+                    before={f: before[f] for f in changed},
+                    after={f: getattr(app, f) for f in changed},
+                )
             messages.success(request, _("Application saved."))
             return redirect("application_detail", pk=app.pk)
     return render(request, "smsconsole/application_form.html", {"form": form, "app": app})

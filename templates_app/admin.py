@@ -19,13 +19,21 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext, gettext_lazy as _, ngettext
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 
 from smsconsole.tenancy import parse_id
 from templates_app import decisions, reasons
-from templates_app.models import CARRIER_REFUSAL, NotificationContact, Qualification, Signature, Template, TemplateVariable
+from templates_app.models import (
+    CARRIER_REFUSAL,
+    NotificationContact,
+    Qualification,
+    Signature,
+    Template,
+    TemplateVariable,
+)
 from templates_app.resources import CarrierResultResource
 
 PENDING = "pending_review"
@@ -94,8 +102,10 @@ class DeactivateForm(forms.Form):
 
 def _document_links(qualification):
     links = [
-        (reverse("templates_app:qualification_document", args=[qualification.pk, field]),
-         qualification._meta.get_field(field).verbose_name)
+        (
+            reverse("templates_app:qualification_document", args=[qualification.pk, field]),
+            qualification._meta.get_field(field).verbose_name,
+        )
         for field in Qualification.DOCUMENT_FIELDS
         if getattr(qualification, field)
     ]
@@ -141,7 +151,8 @@ class ReviewAdmin(admin.ModelAdmin):
             except ValidationError as error:
                 self.message_user(
                     request,
-                    gettext("“%(object)s” was skipped: %(reason)s") % {"object": obj, "reason": " ".join(error.messages)},
+                    gettext("“%(object)s” was skipped: %(reason)s")
+                    % {"object": obj, "reason": " ".join(error.messages)},
                     messages.WARNING,
                 )
             else:
@@ -152,12 +163,14 @@ class ReviewAdmin(admin.ModelAdmin):
         done = self._decide(request, objects, "approve", lambda obj: obj.approve(request.user))
         if done:
             self.message_user(
-                request, ngettext("%(count)d item approved.", "%(count)d items approved.", done) % {"count": done},
+                request,
+                ngettext("%(count)d item approved.", "%(count)d items approved.", done) % {"count": done},
                 messages.SUCCESS,
             )
 
-    def _decision_form_page(self, request, objects, form, *, action=None, title=None, template=None, intro=None,
-                            submit_label=None):
+    def _decision_form_page(
+        self, request, objects, form, *, action=None, title=None, template=None, intro=None, submit_label=None
+    ):
         context = {
             **self.admin_site.each_context(request),
             "title": title or _("Reject"),
@@ -187,9 +200,14 @@ class ReviewAdmin(admin.ModelAdmin):
     def _reject_with(self, request, objects, *, action, kind=None, method="reject", audit_action="reject"):
         """Shows the reason form, or applies `method(reviewer, code, text)` once it was posted valid."""
         return self._with_form(
-            request, objects, functools.partial(RejectForm, kind or self.review_kind), action=action,
+            request,
+            objects,
+            functools.partial(RejectForm, kind or self.review_kind),
+            action=action,
             audit_action=audit_action,
-            apply=lambda obj, data: getattr(obj, method)(request.user, data["reason_code"], data["reason_text"].strip()),
+            apply=lambda obj, data: getattr(obj, method)(
+                request.user, data["reason_code"], data["reason_text"].strip()
+            ),
             done=lambda n: ngettext("%(count)d item rejected.", "%(count)d items rejected.", n) % {"count": n},
         )
 
@@ -206,7 +224,9 @@ class ReviewAdmin(admin.ModelAdmin):
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
         return [
-            path("<path:object_id>/approve/", self.admin_site.admin_view(self.approve_view), name="%s_%s_approve" % info),
+            path(
+                "<path:object_id>/approve/", self.admin_site.admin_view(self.approve_view), name="%s_%s_approve" % info
+            ),
             path("<path:object_id>/reject/", self.admin_site.admin_view(self.reject_view), name="%s_%s_reject" % info),
             *super().get_urls(),
         ]
@@ -239,7 +259,9 @@ class ReviewAdmin(admin.ModelAdmin):
         return self._button_view(request, object_id, self._approve)
 
     def reject_view(self, request, object_id):
-        return self._form_view(request, object_id, lambda request, objects: self._reject_with(request, objects, action=None))
+        return self._form_view(
+            request, object_id, lambda request, objects: self._reject_with(request, objects, action=None)
+        )
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["can_review"] = obj is not None and obj.status == PENDING and self.can_review(request)
@@ -296,9 +318,14 @@ class QualificationAdmin(ReviewAdmin):
 
 class CarrierApproveForm(forms.Form):
     channel_number = forms.RegexField(
-        label=_("Channel number"), regex=r"^[0-9]{1,21}$", required=False, max_length=21,
-        help_text=_("The number the carrier assigned, if it did (digits only). Left empty, the signature keeps its "
-                    "own or gets a new one."),
+        label=_("Channel number"),
+        regex=r"^[0-9]{1,21}$",
+        required=False,
+        max_length=21,
+        help_text=_(
+            "The number the carrier assigned, if it did (digits only). Left empty, the signature keeps its "
+            "own or gets a new one."
+        ),
         error_messages={"invalid": _("A channel number has 1 to 21 digits.")},
     )
 
@@ -311,7 +338,8 @@ class CarrierApproveForm(forms.Form):
 
 class CarrierRejectForm(forms.Form):
     carrier_reason = forms.CharField(
-        label=_("The carrier's reason"), widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        label=_("The carrier's reason"),
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
         help_text=_("Shown to the applicant as the carrier gave it."),
     )
 
@@ -337,26 +365,57 @@ class SignatureAdmin(ImportExportMixin, ReviewAdmin):
 
     review_kind = reasons.SIGNATURE
     actions = [
-        "approve_selected", "reject_selected", "carrier_approve_selected", "carrier_reject_selected",
-        "approve_activation_selected", "reject_activation_selected", "mark_legacy_selected",
+        "approve_selected",
+        "reject_selected",
+        "carrier_approve_selected",
+        "carrier_reject_selected",
+        "approve_activation_selected",
+        "reject_activation_selected",
+        "mark_legacy_selected",
     ]
     change_form_template = "admin/templates_app/signature_change_form.html"
     import_template_name = "admin/templates_app/signature_import.html"
     resource_classes = [CarrierResultResource]
     formats = [base_formats.CSV, base_formats.XLSX]
     list_display = [
-        "__str__", "urged", "account", "application", "type", "source", "qualification_with_status", "status",
-        "channel_number", "submitted_at",
+        "__str__",
+        "urged",
+        "account",
+        "application",
+        "type",
+        "source",
+        "qualification_with_status",
+        "status",
+        "channel_number",
+        "submitted_at",
     ]
     list_filter = [SignatureStatusFilter, "type", "source", "application__account"]
     list_select_related = ["application__account", "qualification"]
     search_fields = ["name", "channel_number", "application__name", "application__account__name"]
     ordering = URGED_THEN_OLDEST
     fieldsets = [
-        (None, {"fields": ["name", "account", "application", "type", "source", "description", "status", "urged_at", "submitted_at"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "account",
+                    "application",
+                    "type",
+                    "source",
+                    "description",
+                    "status",
+                    "urged_at",
+                    "submitted_at",
+                ]
+            },
+        ),
         (_("Qualification"), {"fields": ["qualification_with_status", "qualification_documents"]}),
         (_("Review"), {"fields": ["reviewed_by", "reviewed_at", "reason_label", "reason_text"]}),
-        (_("Carrier"), {"fields": ["filed_at", "carrier_answered_at", "carrier_answered_by", "carrier_reason", "channel_number"]}),
+        (
+            _("Carrier"),
+            {"fields": ["filed_at", "carrier_answered_at", "carrier_answered_by", "carrier_reason", "channel_number"]},
+        ),
         (_("Activation"), {"fields": ["restore_status", "activation_requested_at"]}),
     ]
     readonly_fields = ["account", "qualification_with_status", "qualification_documents", "reason_label"]
@@ -376,12 +435,13 @@ class SignatureAdmin(ImportExportMixin, ReviewAdmin):
 
     def process_result(self, result, request):
         if result.has_errors() or result.has_validation_errors():
-            problems = [
-                f"{row.number}: {' '.join(row.error.messages)}" for row in result.invalid_rows
-            ] + [f"{number}: {errors[0].error}" for number, errors in result.row_errors()]
+            problems = [f"{row.number}: {' '.join(row.error.messages)}" for row in result.invalid_rows] + [
+                f"{number}: {errors[0].error}" for number, errors in result.row_errors()
+            ]
             self.message_user(
                 request,
-                gettext("Nothing was recorded: these rows changed since the preview. %(rows)s") % {"rows": "; ".join(problems)},
+                gettext("Nothing was recorded: these rows changed since the preview. %(rows)s")
+                % {"rows": "; ".join(problems)},
                 messages.ERROR,
             )
             return HttpResponseRedirect(reverse("admin:templates_app_signature_import"))
@@ -391,47 +451,93 @@ class SignatureAdmin(ImportExportMixin, ReviewAdmin):
 
     def _carrier_approve_with(self, request, objects, *, action):
         return self._with_form(
-            request, objects, functools.partial(CarrierApproveForm, several=len(objects) > 1), action=action,
+            request,
+            objects,
+            functools.partial(CarrierApproveForm, several=len(objects) > 1),
+            action=action,
             audit_action="carrier_approved",
             apply=lambda obj, data: obj.carrier_approve(request.user, data.get("channel_number", "")),
-            done=lambda n: ngettext("%(count)d signature recorded as approved by the carrier.",
-                                    "%(count)d signatures recorded as approved by the carrier.", n) % {"count": n},
-            title=_("The carrier approved"), template="admin/templates_app/decision_form.html",
+            done=lambda n: (
+                ngettext(
+                    "%(count)d signature recorded as approved by the carrier.",
+                    "%(count)d signatures recorded as approved by the carrier.",
+                    n,
+                )
+                % {"count": n}
+            ),
+            title=_("The carrier approved"),
+            template="admin/templates_app/decision_form.html",
             intro=_("Record that the carrier approved the filing: the signature can send from now on."),
             submit_label=_("Record the approval"),
         )
 
     def _carrier_reject_with(self, request, objects, *, action):
         return self._with_form(
-            request, objects, CarrierRejectForm, action=action, audit_action="carrier_rejected",
+            request,
+            objects,
+            CarrierRejectForm,
+            action=action,
+            audit_action="carrier_rejected",
             apply=lambda obj, data: obj.carrier_reject(request.user, data["carrier_reason"]),
-            done=lambda n: ngettext("%(count)d signature recorded as rejected by the carrier.",
-                                    "%(count)d signatures recorded as rejected by the carrier.", n) % {"count": n},
-            title=_("The carrier rejected"), template="admin/templates_app/decision_form.html",
-            intro=_("Record that the carrier refused the filing. The applicant is told the carrier's reason and may "
-                    "correct the signature and submit it again."),
+            done=lambda n: (
+                ngettext(
+                    "%(count)d signature recorded as rejected by the carrier.",
+                    "%(count)d signatures recorded as rejected by the carrier.",
+                    n,
+                )
+                % {"count": n}
+            ),
+            title=_("The carrier rejected"),
+            template="admin/templates_app/decision_form.html",
+            intro=_(
+                "Record that the carrier refused the filing. The applicant is told the carrier's reason and may "
+                "correct the signature and submit it again."
+            ),
             submit_label=_("Record the rejection"),
         )
 
     def _approve_activation(self, request, objects):
-        done = self._decide(request, objects, "activation_approved", lambda obj: obj.approve_activation(request.user),
-                            result="activated")
+        done = self._decide(
+            request,
+            objects,
+            "activation_approved",
+            lambda obj: obj.approve_activation(request.user),
+            result="activated",
+        )
         if done:
-            self.message_user(request, ngettext("%(count)d signature activated.", "%(count)d signatures activated.", done)
-                              % {"count": done}, messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext("%(count)d signature activated.", "%(count)d signatures activated.", done) % {"count": done},
+                messages.SUCCESS,
+            )
 
     def _reject_activation_with(self, request, objects, *, action):
-        return self._reject_with(request, objects, action=action, kind=reasons.ACTIVATION, method="reject_activation",
-                                 audit_action="activation_rejected")
+        return self._reject_with(
+            request,
+            objects,
+            action=action,
+            kind=reasons.ACTIVATION,
+            method="reject_activation",
+            audit_action="activation_rejected",
+        )
 
     def _mark_legacy(self, request, objects):
         done = self._decide(request, objects, "mark_legacy", lambda obj: obj.mark_legacy())
         if done:
-            self.message_user(request, ngettext("%(count)d signature now needs a qualification.",
-                                                "%(count)d signatures now need a qualification.", done) % {"count": done},
-                              messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d signature now needs a qualification.",
+                    "%(count)d signatures now need a qualification.",
+                    done,
+                )
+                % {"count": done},
+                messages.SUCCESS,
+            )
 
-    @admin.action(description=_("The carrier approved the selected (channel numbers kept or drawn)"), permissions=["change"])
+    @admin.action(
+        description=_("The carrier approved the selected (channel numbers kept or drawn)"), permissions=["change"]
+    )
     def carrier_approve_selected(self, request, queryset):
         return self._carrier_approve_with(request, list(queryset), action="carrier_approve_selected")
 
@@ -447,7 +553,9 @@ class SignatureAdmin(ImportExportMixin, ReviewAdmin):
     def reject_activation_selected(self, request, queryset):
         return self._reject_activation_with(request, list(queryset), action="reject_activation_selected")
 
-    @admin.action(description=_("Mark the selected as legacy (created before real-name filing)"), permissions=["change"])
+    @admin.action(
+        description=_("Mark the selected as legacy (created before real-name filing)"), permissions=["change"]
+    )
     def mark_legacy_selected(self, request, queryset):
         self._mark_legacy(request, list(queryset))
 
@@ -457,29 +565,45 @@ class SignatureAdmin(ImportExportMixin, ReviewAdmin):
         info = self.opts.app_label, self.opts.model_name
         view = self.admin_site.admin_view
         return [
-            path("<path:object_id>/carrier-approve/", view(self.carrier_approve_view), name="%s_%s_carrier_approve" % info),
-            path("<path:object_id>/carrier-reject/", view(self.carrier_reject_view), name="%s_%s_carrier_reject" % info),
-            path("<path:object_id>/activation-approve/", view(self.activation_approve_view),
-                 name="%s_%s_activation_approve" % info),
-            path("<path:object_id>/activation-reject/", view(self.activation_reject_view),
-                 name="%s_%s_activation_reject" % info),
+            path(
+                "<path:object_id>/carrier-approve/",
+                view(self.carrier_approve_view),
+                name="%s_%s_carrier_approve" % info,
+            ),
+            path(
+                "<path:object_id>/carrier-reject/", view(self.carrier_reject_view), name="%s_%s_carrier_reject" % info
+            ),
+            path(
+                "<path:object_id>/activation-approve/",
+                view(self.activation_approve_view),
+                name="%s_%s_activation_approve" % info,
+            ),
+            path(
+                "<path:object_id>/activation-reject/",
+                view(self.activation_reject_view),
+                name="%s_%s_activation_reject" % info,
+            ),
             path("<path:object_id>/mark-legacy/", view(self.mark_legacy_view), name="%s_%s_mark_legacy" % info),
             *super().get_urls(),
         ]
 
     def carrier_approve_view(self, request, object_id):
-        return self._form_view(request, object_id,
-                               lambda request, objects: self._carrier_approve_with(request, objects, action=None))
+        return self._form_view(
+            request, object_id, lambda request, objects: self._carrier_approve_with(request, objects, action=None)
+        )
 
     def carrier_reject_view(self, request, object_id):
-        return self._form_view(request, object_id,
-                               lambda request, objects: self._carrier_reject_with(request, objects, action=None))
+        return self._form_view(
+            request, object_id, lambda request, objects: self._carrier_reject_with(request, objects, action=None)
+        )
 
     def activation_approve_view(self, request, object_id):
         return self._button_view(request, object_id, self._approve_activation)
 
     def activation_reject_view(self, request, object_id):
-        return self._form_view(request, object_id, lambda request, objects: self._reject_activation_with(request, objects, action=None))
+        return self._form_view(
+            request, object_id, lambda request, objects: self._reject_activation_with(request, objects, action=None)
+        )
 
     def mark_legacy_view(self, request, object_id):
         return self._button_view(request, object_id, self._mark_legacy)
@@ -524,9 +648,9 @@ class TemplateVariableInline(admin.TabularInline):
     def has_view_permission(self, request, obj=None):
         # The variables are part of the template a reviewer reads; they carry no permission of their own.
         opts = Template._meta
-        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('view', opts)}") or request.user.has_perm(
-            f"{opts.app_label}.{get_permission_codename('change', opts)}"
-        )
+        return request.user.has_perm(
+            f"{opts.app_label}.{get_permission_codename('view', opts)}"
+        ) or request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -543,8 +667,15 @@ class TemplateAdmin(ReviewAdmin):
     review_kind = reasons.TEMPLATE
     actions = ["approve_selected", "reject_selected", "deactivate_selected"]
     list_display = [
-        "name", "urged", "account", "application", "signature_with_status", "type", "signed_content_with_segments",
-        "status", "submitted_at",
+        "name",
+        "urged",
+        "account",
+        "application",
+        "signature_with_status",
+        "type",
+        "signed_content_with_segments",
+        "status",
+        "submitted_at",
     ]
     list_filter = [ReviewStatusFilter, "type", "universal", "application__account"]
     list_select_related = ["application__account", "signature"]
@@ -552,7 +683,22 @@ class TemplateAdmin(ReviewAdmin):
     ordering = URGED_THEN_OLDEST
     inlines = [TemplateVariableInline]
     fieldsets = [
-        (None, {"fields": ["name", "account", "application", "signature_with_status", "universal", "type", "status", "urged_at", "submitted_at"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "account",
+                    "application",
+                    "signature_with_status",
+                    "universal",
+                    "type",
+                    "status",
+                    "urged_at",
+                    "submitted_at",
+                ]
+            },
+        ),
         (_("Content"), {"fields": ["signed_content_with_segments", "description"]}),
         (_("Review"), {"fields": ["reviewed_by", "reviewed_at", "reason_label", "reason_text"]}),
     ]
@@ -594,17 +740,31 @@ class TemplateAdmin(ReviewAdmin):
     @admin.action(description=_("Deactivate selected"), permissions=["change"])
     def deactivate_selected(self, request, queryset):
         return self._with_form(
-            request, list(queryset), DeactivateForm, action="deactivate_selected", audit_action="deactivate",
+            request,
+            list(queryset),
+            DeactivateForm,
+            action="deactivate_selected",
+            audit_action="deactivate",
             apply=lambda obj, data: obj.deactivate(request.user, data["reason_text"].strip()),
-            done=lambda n: ngettext("%(count)d template deactivated.", "%(count)d templates deactivated.", n) % {"count": n},
-            title=_("Deactivate templates"), template="admin/templates_app/deactivate_selected.html",
+            done=lambda n: (
+                ngettext("%(count)d template deactivated.", "%(count)d templates deactivated.", n) % {"count": n}
+            ),
+            title=_("Deactivate templates"),
+            template="admin/templates_app/deactivate_selected.html",
         )
 
 
 @admin.register(NotificationContact)
 class NotificationContactAdmin(admin.ModelAdmin):
     list_display = [
-        "name", "email", "phone", "account", "notify_qualification", "notify_signature", "notify_template", "notify_traffic",
+        "name",
+        "email",
+        "phone",
+        "account",
+        "notify_qualification",
+        "notify_signature",
+        "notify_template",
+        "notify_traffic",
     ]
     list_filter = ["account"]
     list_select_related = ["account"]

@@ -3,6 +3,6 @@ from django.utils.translation import gettext_lazy as _
 
 
 class TemplatesAppConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'templates_app'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "templates_app"
     verbose_name = _("Qualifications, signatures and templates")

@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from sms import text
 from smsconsole.models import Account, Application, AuditLog, TransitionError, audit, compare_and_set
@@ -28,7 +29,11 @@ class ReviewedModel(models.Model):
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("reviewed by"),
     )
     reason_code = models.CharField(_("rejection reason"), max_length=64, blank=True)
@@ -55,8 +60,11 @@ class ReviewedModel(models.Model):
     def _review(self, reviewer, reason_code="", reason_text=""):
         """The fields a decision sets; a new decision owes a new result email."""
         return {
-            "reviewed_by": reviewer, "reviewed_at": timezone.now(), "reason_code": reason_code,
-            "reason_text": reason_text, "result_notified_at": None,
+            "reviewed_by": reviewer,
+            "reviewed_at": timezone.now(),
+            "reason_code": reason_code,
+            "reason_text": reason_text,
+            "result_notified_at": None,
         }
 
     def _check_reason(self, kind, reason_code, reason_text):
@@ -119,23 +127,39 @@ class Qualification(ReviewedModel):
         OWN_USE = "own_use", _("Own use")  # 自用
         THIRD_PARTY = "third_party", _("Third party (with authorisation letter)")  # 第三方业务使用
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="qualifications", verbose_name=_("account"))
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="qualifications", verbose_name=_("account")
+    )
     name = models.CharField(_("qualification name"), max_length=32)
     company_name = models.CharField(_("company name"), max_length=200)
     credit_code = models.CharField(_("unified social credit code"), max_length=32, blank=True)
     purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose, default=Purpose.OWN_USE)
     legal_representative = models.CharField(_("legal representative"), max_length=64, blank=True)
     handler_name = models.CharField(_("handler name"), max_length=64, blank=True)
-    business_licence = models.FileField(_("business licence"), upload_to=document_path, validators=[validate_document], max_length=255)
-    legal_person_id = models.FileField(_("legal representative's ID"), upload_to=document_path, validators=[validate_document], max_length=255)
-    handler_id_front = models.FileField(_("handler's ID (front)"), upload_to=document_path, validators=[validate_document], max_length=255)
-    handler_id_back = models.FileField(_("handler's ID (back)"), upload_to=document_path, validators=[validate_document], max_length=255)
+    business_licence = models.FileField(
+        _("business licence"), upload_to=document_path, validators=[validate_document], max_length=255
+    )
+    legal_person_id = models.FileField(
+        _("legal representative's ID"), upload_to=document_path, validators=[validate_document], max_length=255
+    )
+    handler_id_front = models.FileField(
+        _("handler's ID (front)"), upload_to=document_path, validators=[validate_document], max_length=255
+    )
+    handler_id_back = models.FileField(
+        _("handler's ID (back)"), upload_to=document_path, validators=[validate_document], max_length=255
+    )
     authorisation_letter = models.FileField(
         _("authorisation letter"), upload_to=document_path, validators=[validate_document], blank=True, max_length=255
     )
     status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.PENDING_REVIEW)
 
-    DOCUMENT_FIELDS = ("business_licence", "legal_person_id", "handler_id_front", "handler_id_back", "authorisation_letter")
+    DOCUMENT_FIELDS = (
+        "business_licence",
+        "legal_person_id",
+        "handler_id_front",
+        "handler_id_back",
+        "authorisation_letter",
+    )
 
     class Meta:
         verbose_name = _("qualification")
@@ -154,7 +178,9 @@ class Qualification(ReviewedModel):
 
     def clean(self):
         if self.purpose == self.Purpose.THIRD_PARTY and not self.authorisation_letter:
-            raise ValidationError({"authorisation_letter": _("A third-party qualification needs the authorisation letter.")})
+            raise ValidationError(
+                {"authorisation_letter": _("A third-party qualification needs the authorisation letter.")}
+            )
 
     @property
     def can_delete(self):
@@ -226,20 +252,34 @@ class SignatureStatus(models.TextChoices):
 
 # The one rule of which signatures may send (the reference's 处理完毕 states); everything that
 # sends, or offers a signature for sending, asks Signature.can_send or Signature.objects.sendable().
-SENDABLE = frozenset({
-    SignatureStatus.APPROVED, SignatureStatus.LEGACY_UNQUALIFIED, SignatureStatus.LEGACY_QUALIFYING,
-    SignatureStatus.LEGACY_FILING, SignatureStatus.LEGACY_FILING_FAILED,
-})
-LEGACY = frozenset({
-    SignatureStatus.LEGACY_UNQUALIFIED, SignatureStatus.LEGACY_QUALIFYING, SignatureStatus.LEGACY_FILING,
-    SignatureStatus.LEGACY_FILING_FAILED,
-})
+SENDABLE = frozenset(
+    {
+        SignatureStatus.APPROVED,
+        SignatureStatus.LEGACY_UNQUALIFIED,
+        SignatureStatus.LEGACY_QUALIFYING,
+        SignatureStatus.LEGACY_FILING,
+        SignatureStatus.LEGACY_FILING_FAILED,
+    }
+)
+LEGACY = frozenset(
+    {
+        SignatureStatus.LEGACY_UNQUALIFIED,
+        SignatureStatus.LEGACY_QUALIFYING,
+        SignatureStatus.LEGACY_FILING,
+        SignatureStatus.LEGACY_FILING_FAILED,
+    }
+)
 DEACTIVATED = frozenset({SignatureStatus.TO_BE_ACTIVATED, SignatureStatus.PENDING_ACTIVATION})
 # Waiting for someone else's answer (a reviewer, the carrier, staff): the operator cannot delete it.
-AWAITING_ANSWER = frozenset({
-    SignatureStatus.PENDING_REVIEW, SignatureStatus.FILING, SignatureStatus.LEGACY_QUALIFYING,
-    SignatureStatus.LEGACY_FILING, SignatureStatus.PENDING_ACTIVATION,
-})
+AWAITING_ANSWER = frozenset(
+    {
+        SignatureStatus.PENDING_REVIEW,
+        SignatureStatus.FILING,
+        SignatureStatus.LEGACY_QUALIFYING,
+        SignatureStatus.LEGACY_FILING,
+        SignatureStatus.PENDING_ACTIVATION,
+    }
+)
 # What a carrier's refusal turns each filing state into.
 CARRIER_REFUSAL = {
     SignatureStatus.FILING: SignatureStatus.FILING_FAILED,
@@ -275,18 +315,28 @@ class Signature(ReviewedModel):
     source = models.CharField(_("source"), max_length=20, choices=Source, default=Source.ENTERPRISE)
     # Empty only for a legacy signature that waits for its qualification (see the constraint).
     qualification = models.ForeignKey(
-        Qualification, null=True, blank=True, on_delete=models.PROTECT, related_name="signatures",
+        Qualification,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="signatures",
         verbose_name=_("qualification"),
     )
     description = models.TextField(_("application notes"), blank=True)
-    status = models.CharField(_("status"), max_length=20, choices=SignatureStatus, default=SignatureStatus.PENDING_REVIEW)
+    status = models.CharField(
+        _("status"), max_length=20, choices=SignatureStatus, default=SignatureStatus.PENDING_REVIEW
+    )
     channel_number = models.CharField(_("channel number"), max_length=21, unique=True, null=True, blank=True)
     urged_at = models.DateTimeField(_("urged at"), null=True, blank=True)
     # The carrier's side: when the signature was filed, and its answer as staff recorded it.
     filed_at = models.DateTimeField(_("filed with the carrier at"), null=True, blank=True)
     carrier_answered_at = models.DateTimeField(_("carrier answered at"), null=True, blank=True)
     carrier_answered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("carrier's answer recorded by"),
     )
     carrier_reason = models.TextField(_("carrier's reason"), blank=True)
@@ -315,7 +365,8 @@ class Signature(ReviewedModel):
                 name="signature_without_qualification_is_legacy",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=DEACTIVATED, restore_status__in=SENDABLE) | (~Q(status__in=DEACTIVATED) & Q(restore_status="")),
+                condition=Q(status__in=DEACTIVATED, restore_status__in=SENDABLE)
+                | (~Q(status__in=DEACTIVATED) & Q(restore_status="")),
                 name="deactivated_signature_knows_its_state",
             ),
         ]
@@ -331,7 +382,8 @@ class Signature(ReviewedModel):
     def check_quota(cls, application):
         if cls.objects.filter(application=application).count() >= settings.SMS_MAX_SIGNATURES_PER_APPLICATION:
             raise ValidationError(
-                _("An application can have at most %(n)s signatures.") % {"n": settings.SMS_MAX_SIGNATURES_PER_APPLICATION}
+                _("An application can have at most %(n)s signatures.")
+                % {"n": settings.SMS_MAX_SIGNATURES_PER_APPLICATION}
             )
 
     # --- what the operator may do ------------------------------------------------------------
@@ -387,22 +439,27 @@ class Signature(ReviewedModel):
         """After a rejection, corrected: a reviewer's rejection goes back to content review, the
         carrier's back to the carrier (which files approved qualifications only)."""
         if self.status == self.Status.FILING_FAILED:
-            self._require_approved_qualification(_("The carrier files approved qualifications only: choose an approved one."))
+            self._require_approved_qualification(
+                _("The carrier files approved qualifications only: choose an approved one.")
+            )
             self._transition({self.Status.FILING_FAILED}, self.Status.FILING, filed_at=timezone.now())
             return
-        self._transition(
-            {self.Status.REJECTED}, self.Status.PENDING_REVIEW, submitted_at=timezone.now(), urged_at=None
-        )
+        self._transition({self.Status.REJECTED}, self.Status.PENDING_REVIEW, submitted_at=timezone.now(), urged_at=None)
 
     def attach_qualification(self, qualification):
         """Back-filling a legacy signature: with an approved qualification it is filed with the
         carrier at once, with one in review it waits for that review. It sends all along."""
-        if qualification.account_id != self.application.account_id or qualification.status == Qualification.Status.REJECTED:
+        if (
+            qualification.account_id != self.application.account_id
+            or qualification.status == Qualification.Status.REJECTED
+        ):
             raise TransitionError(_("Choose an approved or in-review qualification of your account."))
         approved = qualification.status == Qualification.Status.APPROVED
         to = self.Status.LEGACY_FILING if approved else self.Status.LEGACY_QUALIFYING
         self._transition(
-            {self.Status.LEGACY_UNQUALIFIED, self.Status.LEGACY_FILING_FAILED}, to, qualification=qualification,
+            {self.Status.LEGACY_UNQUALIFIED, self.Status.LEGACY_FILING_FAILED},
+            to,
+            qualification=qualification,
             filed_at=timezone.now() if approved else None,
         )
 
@@ -435,20 +492,27 @@ class Signature(ReviewedModel):
     def mark_legacy(self):
         """Staff mark a signature created before real-name filing: it keeps sending and needs its
         owner's qualification attached (the one it had is let go)."""
-        self._transition({self.Status.APPROVED}, self.Status.LEGACY_UNQUALIFIED, qualification=None, result_notified_at=None)
+        self._transition(
+            {self.Status.APPROVED}, self.Status.LEGACY_UNQUALIFIED, qualification=None, result_notified_at=None
+        )
 
     def approve_activation(self, reviewer):
         if self.application.account.overdrawn_since is not None:
             raise TransitionError(_("The account's balance is still negative."))
         restore = self.restore_status
         self._transition(
-            {self.Status.PENDING_ACTIVATION}, restore, Q(restore_status=restore), restore_status="", **self._review(reviewer)
+            {self.Status.PENDING_ACTIVATION},
+            restore,
+            Q(restore_status=restore),
+            restore_status="",
+            **self._review(reviewer),
         )
 
     def reject_activation(self, reviewer, reason_code, reason_text=""):
         self._check_reason(reasons.ACTIVATION, reason_code, reason_text)
         self._transition(
-            {self.Status.PENDING_ACTIVATION}, self.Status.TO_BE_ACTIVATED,
+            {self.Status.PENDING_ACTIVATION},
+            self.Status.TO_BE_ACTIVATED,
             **self._review(reviewer, reason_code, reason_text),
         )
 
@@ -456,7 +520,9 @@ class Signature(ReviewedModel):
 
     def _carrier_answer(self, recorded_by, reason=""):
         return {
-            "carrier_answered_by": recorded_by, "carrier_answered_at": timezone.now(), "carrier_reason": reason,
+            "carrier_answered_by": recorded_by,
+            "carrier_answered_at": timezone.now(),
+            "carrier_reason": reason,
             "result_notified_at": None,
         }
 
@@ -505,8 +571,13 @@ class Signature(ReviewedModel):
         )
         for signature in waiting:
             if compare_and_set(signature, {cls.Status.LEGACY_QUALIFYING}, to, **fields):
-                audit(reviewer, "qualification_" + qualification.status, signature,
-                      before={"status": cls.Status.LEGACY_QUALIFYING}, after={"status": to})
+                audit(
+                    reviewer,
+                    "qualification_" + qualification.status,
+                    signature,
+                    before={"status": cls.Status.LEGACY_QUALIFYING},
+                    after={"status": to},
+                )
 
     @classmethod
     def deactivate_for_arrears(cls, account):
@@ -514,18 +585,27 @@ class Signature(ReviewedModel):
         state; nothing is deleted. Returns the ids moved, each move audited."""
         with transaction.atomic():
             moving = list(
-                cls.objects.select_for_update(of=("self",)).filter(application__account=account, status__in=SENDABLE)
+                cls.objects.select_for_update(of=("self",))
+                .filter(application__account=account, status__in=SENDABLE)
                 .values_list("pk", "status", "name", "type")
             )
             if not moving:
                 return []
             cls.objects.filter(pk__in=[pk for pk, *_rest in moving], status__in=SENDABLE).update(
-                status=cls.Status.TO_BE_ACTIVATED, restore_status=F("status"), result_notified_at=None,
+                status=cls.Status.TO_BE_ACTIVATED,
+                restore_status=F("status"),
+                result_notified_at=None,
             )
             AuditLog.objects.bulk_create(
-                AuditLog(account=account, action="arrears_to_be_activated", object_type=cls._meta.model_name,
-                         object_id=str(pk), object_repr=text.sign(name, ""), before={"status": status},
-                         after={"status": cls.Status.TO_BE_ACTIVATED})
+                AuditLog(
+                    account=account,
+                    action="arrears_to_be_activated",
+                    object_type=cls._meta.model_name,
+                    object_id=str(pk),
+                    object_repr=text.sign(name, ""),
+                    before={"status": status},
+                    after={"status": cls.Status.TO_BE_ACTIVATED},
+                )
                 for pk, status, name, _type in moving
             )
         return [pk for pk, *_rest in moving]
@@ -555,12 +635,19 @@ class Template(ReviewedModel):
         Application, on_delete=models.CASCADE, related_name="templates", verbose_name=_("application")
     )
     signature = models.ForeignKey(
-        Signature, null=True, blank=True, on_delete=models.PROTECT, related_name="templates", verbose_name=_("signature")
+        Signature,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="templates",
+        verbose_name=_("signature"),
     )
     name = models.CharField(_("template name"), max_length=30)
     type = models.CharField(_("type"), max_length=16, choices=MessageType)
     universal = models.BooleanField(
-        _("universal template"), default=False, help_text=_("Usable by every signature of the same type in the application.")
+        _("universal template"),
+        default=False,
+        help_text=_("Usable by every signature of the same type in the application."),
     )
     content = models.TextField(_("content"))
     description = models.TextField(_("application notes"), blank=True)
@@ -589,7 +676,8 @@ class Template(ReviewedModel):
     def check_quota(cls, application):
         if cls.objects.filter(application=application).count() >= settings.SMS_MAX_TEMPLATES_PER_APPLICATION:
             raise ValidationError(
-                _("An application can have at most %(n)s templates.") % {"n": settings.SMS_MAX_TEMPLATES_PER_APPLICATION}
+                _("An application can have at most %(n)s templates.")
+                % {"n": settings.SMS_MAX_TEMPLATES_PER_APPLICATION}
             )
 
     # The operations table of the reference (cloud-sms-spec.md 2.2), with the newer draft state.
@@ -615,8 +703,10 @@ class Template(ReviewedModel):
 
     def submit(self):
         self._transition(
-            {self.Status.DRAFT, self.Status.REJECTED}, self.Status.PENDING_REVIEW,
-            submitted_at=timezone.now(), urged_at=None,
+            {self.Status.DRAFT, self.Status.REJECTED},
+            self.Status.PENDING_REVIEW,
+            submitted_at=timezone.now(),
+            urged_at=None,
         )
 
     def withdraw(self):
@@ -670,7 +760,9 @@ class TemplateVariable(models.Model):
         MONEY = "MONEY", _("Amount")  # 金额
         TEXT = "TEXT", _("Other text (names, accounts, addresses)")  # 其他
 
-    template = models.ForeignKey(Template, on_delete=models.CASCADE, related_name="variables", verbose_name=_("template"))
+    template = models.ForeignKey(
+        Template, on_delete=models.CASCADE, related_name="variables", verbose_name=_("template")
+    )
     position = models.PositiveSmallIntegerField(_("position"))
     attribute = models.CharField(_("attribute"), max_length=16, choices=Attribute, default=Attribute.TEXT)
     max_length = models.PositiveSmallIntegerField(_("maximum length"), default=20)
@@ -715,7 +807,8 @@ class NotificationContact(models.Model):
     def check_quota(cls, account):
         if cls.objects.filter(account=account).count() >= settings.SMS_MAX_NOTIFICATION_CONTACTS:
             raise ValidationError(
-                _("An account can have at most %(n)s notification contacts.") % {"n": settings.SMS_MAX_NOTIFICATION_CONTACTS}
+                _("An account can have at most %(n)s notification contacts.")
+                % {"n": settings.SMS_MAX_NOTIFICATION_CONTACTS}
             )
 
 

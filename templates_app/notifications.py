@@ -103,7 +103,9 @@ def _recipients(kind, obj):
     applicant = getattr(obj, "applied_by", None)
     if applicant is not None and applicant.is_active and applicant.email:
         if applicant.email.lower() not in {contact.email.lower() for contact in contacts}:
-            contacts.append(NotificationContact(name=applicant.get_full_name() or applicant.get_username(), email=applicant.email))
+            contacts.append(
+                NotificationContact(name=applicant.get_full_name() or applicant.get_username(), email=applicant.email)
+            )
     return contacts
 
 
@@ -173,8 +175,12 @@ def send_review_result(kind, pk, result=None, status=None):
 def _render_to_be_activated(account, signatures, contact, language):
     with translation.override(language):
         context = {
-            "account": account, "signatures": signatures, "contact": contact,
-            "console_url": settings.CONSOLE_URL.rstrip("/") + reverse("templates_app:signature_list") + "?status=to_be_activated",
+            "account": account,
+            "signatures": signatures,
+            "contact": contact,
+            "console_url": settings.CONSOLE_URL.rstrip("/")
+            + reverse("templates_app:signature_list")
+            + "?status=to_be_activated",
             "retention_days": settings.SMS_ARREARS_RETENTION_DAYS,
         }
         subject = render_to_string(f"templates_app/email/to_be_activated_subject.{language}.txt", context)
@@ -187,15 +193,21 @@ def send_to_be_activated(account_id, signature_ids):
     signature is announced once, however often the task runs."""
     now = timezone.now()
     claimed = [
-        pk for pk in signature_ids
-        if Signature.objects.filter(pk=pk, status=Signature.Status.TO_BE_ACTIVATED, result_notified_at__isnull=True)
-        .update(result_notified_at=now)
+        pk
+        for pk in signature_ids
+        if Signature.objects.filter(
+            pk=pk, status=Signature.Status.TO_BE_ACTIVATED, result_notified_at__isnull=True
+        ).update(result_notified_at=now)
     ]
     if not claimed:
         return {"account": account_id, "sent": 0, "skipped": "already_notified"}
-    signatures = list(Signature.objects.filter(pk__in=claimed).select_related("application__account").order_by("name", "type"))
+    signatures = list(
+        Signature.objects.filter(pk__in=claimed).select_related("application__account").order_by("name", "type")
+    )
     account = signatures[0].application.account
     contacts = NotificationContact.objects.filter(account=account, notify_signature=True)
-    messages = _messages(contacts, lambda contact, language: _render_to_be_activated(account, signatures, contact, language))
+    messages = _messages(
+        contacts, lambda contact, language: _render_to_be_activated(account, signatures, contact, language)
+    )
     sent = get_connection().send_messages(messages) if messages else 0
     return {"account": account_id, "signatures": len(claimed), "sent": sent or 0}

@@ -17,14 +17,29 @@ CATALOGUE = {
     QUALIFICATION: [
         ("qual_document_unreadable", _("Materials: a document is unreadable or incomplete")),
         ("qual_company_mismatch", _("Materials: the company differs from the account's real-name company")),
-        ("qual_authorisation_letter", _("Materials: third-party use without a valid authorisation letter (≥ 6 months, stamped, signed)")),
+        (
+            "qual_authorisation_letter",
+            _("Materials: third-party use without a valid authorisation letter (≥ 6 months, stamped, signed)"),
+        ),
         ("qual_id_mismatch", _("Materials: the ID documents do not match the named people")),
     ],
     SIGNATURE: [
-        ("sig_owner_mismatch", _("Materials or source: the materials' owner differs from the app or mini-program owner")),
-        ("sig_source_not_found", _("Materials or source: the mini program, official account, shop or trademark cannot be found")),
-        ("sig_not_company_name", _("Materials or source: not the company's full or short name (give the product page for a product)")),
-        ("sig_website_not_registered", _("Materials or source: the website is not ICP-registered or the domain is wrong")),
+        (
+            "sig_owner_mismatch",
+            _("Materials or source: the materials' owner differs from the app or mini-program owner"),
+        ),
+        (
+            "sig_source_not_found",
+            _("Materials or source: the mini program, official account, shop or trademark cannot be found"),
+        ),
+        (
+            "sig_not_company_name",
+            _("Materials or source: not the company's full or short name (give the product page for a product)"),
+        ),
+        (
+            "sig_website_not_registered",
+            _("Materials or source: the website is not ICP-registered or the domain is wrong"),
+        ),
         ("sig_wrong_licence", _("Materials or source: third-party case with the wrong licence uploaded")),
         ("sig_format", _("Format: length, characters or all digits; English-only names need proof")),
         ("sig_neutral", _("Neutral signature: the owner cannot be identified")),
@@ -46,7 +61,10 @@ CATALOGUE = {
     SERVICE: [
         ("svc_company_unverified", _("Company: the company name cannot be verified or is not a registered company")),
         ("svc_use_unclear", _("Use: what the account will send, and to whom, is missing or unclear")),
-        ("svc_prohibited_business", _("Use: the business is one the carriers do not allow (gambling, loans, adult content and the like)")),
+        (
+            "svc_prohibited_business",
+            _("Use: the business is one the carriers do not allow (gambling, loans, adult content and the like)"),
+        ),
         ("svc_duplicate", _("Account: the company already has an activated account")),
     ],
     ACTIVATION: [

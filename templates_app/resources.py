@@ -26,7 +26,17 @@ from templates_app.models import CARRIER_REFUSAL, MessageType, Signature
 
 APPROVED, REJECTED = "approved", "rejected"
 RESULT_WORDS = {"approved": APPROVED, "通过": APPROVED, "rejected": REJECTED, "驳回": REJECTED, "不通过": REJECTED}
-COLUMNS = ("signature_id", "application", "account", "signature_name", "type", "status", "result", "reason", "channel_number")
+COLUMNS = (
+    "signature_id",
+    "application",
+    "account",
+    "signature_name",
+    "type",
+    "status",
+    "result",
+    "reason",
+    "channel_number",
+)
 
 
 def cell(value):
@@ -67,10 +77,12 @@ class CarrierResultResource(resources.ModelResource):
         dataset.headers = [cell(header).lower() for header in dataset.headers or []]
         headers = set(dataset.headers)
         if "result" not in headers or not ({"signature_id"} <= headers or {"application", "signature_name"} <= headers):
-            raise ValueError(_(
-                "A carrier results file needs the columns result and signature_id, or result, application "
-                "and signature_name."
-            ))
+            raise ValueError(
+                _(
+                    "A carrier results file needs the columns result and signature_id, or result, application "
+                    "and signature_name."
+                )
+            )
 
     # --- one row ---------------------------------------------------------------------------------
 
@@ -81,16 +93,22 @@ class CarrierResultResource(resources.ModelResource):
         if raw_id:
             found = signatures.filter(pk=int(raw_id)) if raw_id.isascii() and raw_id.isdigit() else signatures.none()
         else:
-            found = signatures.filter(application__app_key=cell(row.get("application")), name=cell(row.get("signature_name")))
+            found = signatures.filter(
+                application__app_key=cell(row.get("application")), name=cell(row.get("signature_name"))
+            )
             type_ = cell(row.get("type")).lower()
             if type_:
                 if type_ not in MessageType.values:
-                    raise ValidationError(_("Unknown type “%(type)s”: use %(types)s.") % {
-                        "type": type_, "types": ", ".join(MessageType.values)})
+                    raise ValidationError(
+                        _("Unknown type “%(type)s”: use %(types)s.")
+                        % {"type": type_, "types": ", ".join(MessageType.values)}
+                    )
                 found = found.filter(type=type_)
         matches = list(found[:2])
         if not matches:
-            raise ValidationError(_("No such signature: give an existing signature_id, or application (app key) and signature_name."))
+            raise ValidationError(
+                _("No such signature: give an existing signature_id, or application (app key) and signature_name.")
+            )
         if len(matches) > 1:
             raise ValidationError(_("The application has this signature name for several types: add the type column."))
         return matches[0], False
@@ -107,7 +125,8 @@ class CarrierResultResource(resources.ModelResource):
             errors["channel_number"] = _("A rejected signature gets no channel number.")
         if instance.status not in CARRIER_REFUSAL:
             errors["status"] = _("The signature is “%(status)s”, not waiting for the carrier.") % {
-                "status": instance.get_status_display()}
+                "status": instance.get_status_display()
+            }
         if errors:
             raise ValidationError(errors)
         instance.carrier_answer = (result, reason, number)

@@ -42,8 +42,7 @@ def default_attribute(label: str) -> Attribute:
 
 # --- Variable values ---------------------------------------------------------------------------
 
-VALUE_ERROR_CODES = ("empty", "too_long", "too_short", "invalid", "forbidden_character", "link",
-                     "contact")
+VALUE_ERROR_CODES = ("empty", "too_long", "too_short", "invalid", "forbidden_character", "link", "contact")
 
 _PHONE = re.compile(r"[0-9+\-]*[0-9]")
 _CHARDIGIT = re.compile(r"[A-Za-z0-9]+")
@@ -66,9 +65,7 @@ _MONEY_HAS_AMOUNT = re.compile(rf"[0-9{_CHINESE_NUMERALS}]")
 _TEXT_FORBIDDEN = re.compile(r"[.。'<>{}]")
 _URL_IN_VALUE = re.compile(r"(?i)https?://|www\.")
 # A mainland mobile number, or a QQ/WeChat handle: values must not smuggle in contact details.
-_CONTACT = re.compile(
-    r"(?<!\d)(?:\+?86[ -]?)?1[3-9]\d{9}(?!\d)|(?i:qq|微信|wechat|vx)\s*[:：号]?\s*[\w-]{5,}"
-)
+_CONTACT = re.compile(r"(?<!\d)(?:\+?86[ -]?)?1[3-9]\d{9}(?!\d)|(?i:qq|微信|wechat|vx)\s*[:：号]?\s*[\w-]{5,}")
 
 
 def _valid_datetime(value: str) -> bool:
@@ -92,9 +89,7 @@ def _valid_datetime(value: str) -> bool:
 _ATTRIBUTE_VALUES = frozenset(a.value for a in Attribute)
 
 
-def validate_variable_value(
-    attribute: Attribute, value: str, max_length: int, phone_min_length: int = 1
-) -> str | None:
+def validate_variable_value(attribute: Attribute, value: str, max_length: int, phone_min_length: int = 1) -> str | None:
     """Return an error code from VALUE_ERROR_CODES, or None when the value may be sent."""
     # Whitespace alone would reach the recipient as a visibly missing value.
     if not value.strip():
@@ -130,24 +125,69 @@ MAX_TEMPLATE_LENGTH = 500
 MAX_VERIFICATION_VARIABLE_LENGTH = 8
 
 PROBLEM_CODES = (
-    "empty", "too_long", "too_many_variables", "malformed_variable", "adjacent_variables",
-    "only_variables", "brackets", "banned_symbol", "signature_in_text", "partial_variable_in_link",
-    "verification_variable_count", "verification_variable_too_long", "verification_keyword",
-    "verification_link", "promotion_opt_out", "variable_length", "short_link", "redirect_link",
+    "empty",
+    "too_long",
+    "too_many_variables",
+    "malformed_variable",
+    "adjacent_variables",
+    "only_variables",
+    "brackets",
+    "banned_symbol",
+    "signature_in_text",
+    "partial_variable_in_link",
+    "verification_variable_count",
+    "verification_variable_too_long",
+    "verification_keyword",
+    "verification_link",
+    "promotion_opt_out",
+    "variable_length",
+    "short_link",
+    "redirect_link",
 )
 
 # URL shorteners, the hosts whose links only forward to another address. The reference allows a
 # link in a template only as the fixed, final address (cloud-sms-spec.md 2.2, 4.5): carriers refuse
 # short and redirecting links, since the address the recipient lands on is not the one reviewed.
 # A subdomain counts as its shortener (m.tb.cn is tb.cn).
-SHORT_LINK_HOSTS = frozenset({
-    # International
-    "bit.ly", "bitly.com", "j.mp", "tinyurl.com", "t.co", "goo.gl", "ow.ly", "is.gd", "v.gd", "buff.ly",
-    "rebrand.ly", "cutt.ly", "shorturl.at", "tiny.cc", "rb.gy", "t.ly", "bl.ink", "s.id", "lnkd.in",
-    "youtu.be", "tr.im", "shorte.st", "adf.ly",
-    # Mainland China: Sina/Weibo, Tencent, Baidu, Taobao, JD and common independent services
-    "t.cn", "sina.lt", "url.cn", "dwz.cn", "tb.cn", "u.jd.com", "3.cn", "suo.im", "mrw.so", "985.so",
-})
+SHORT_LINK_HOSTS = frozenset(
+    {
+        # International
+        "bit.ly",
+        "bitly.com",
+        "j.mp",
+        "tinyurl.com",
+        "t.co",
+        "goo.gl",
+        "ow.ly",
+        "is.gd",
+        "v.gd",
+        "buff.ly",
+        "rebrand.ly",
+        "cutt.ly",
+        "shorturl.at",
+        "tiny.cc",
+        "rb.gy",
+        "t.ly",
+        "bl.ink",
+        "s.id",
+        "lnkd.in",
+        "youtu.be",
+        "tr.im",
+        "shorte.st",
+        "adf.ly",
+        # Mainland China: Sina/Weibo, Tencent, Baidu, Taobao, JD and common independent services
+        "t.cn",
+        "sina.lt",
+        "url.cn",
+        "dwz.cn",
+        "tb.cn",
+        "u.jd.com",
+        "3.cn",
+        "suo.im",
+        "mrw.so",
+        "985.so",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -167,7 +207,9 @@ _LINK = re.compile(
 )
 _URL_CHARS = frozenset(string.ascii_letters + string.digits + "-._~:/?#@&=%+")
 # Where a link's host is: after an optional scheme, any dotted name (the shortener list decides).
-_LINK_HOST = re.compile(r"(?i)(?<![A-Za-z0-9.@-])(?:https?://)?((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,})(?![a-z0-9-])")
+_LINK_HOST = re.compile(
+    r"(?i)(?<![A-Za-z0-9.@-])(?:https?://)?((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,})(?![a-z0-9-])"
+)
 # A link that carries another address in its query or path forwards to it.
 _FORWARDS = re.compile(r"(?i)https?(?::|%3a)(?://|%2f%2f)|=www\.")
 _VERIFICATION_KEYWORD_CN = re.compile(r"验证码|注册码|校验码|动态码")
@@ -195,14 +237,15 @@ def _masked(content: str, variables: list[Variable], fill: str) -> str:
     """The content with each variable replaced by `fill` repeated, so offsets stay the same."""
     chars = list(content)
     for v in variables:
-        chars[v.start:v.end] = fill * (v.end - v.start)
+        chars[v.start : v.end] = fill * (v.end - v.start)
     return "".join(chars)
 
 
 def _glued_to_number(content: str, v: Variable) -> bool:
-    before, after = content[max(v.start - 2, 0):v.start], content[v.end:v.end + 2]
+    before, after = content[max(v.start - 2, 0) : v.start], content[v.end : v.end + 2]
     return (
-        before[-1:].isdigit() or after[:1].isdigit()
+        before[-1:].isdigit()
+        or after[:1].isdigit()
         or (before[-1:] in ("-", "+") and before[:1].isdigit())
         or (after[:1] == "-" and after[1:].isdigit())
     )
@@ -238,7 +281,7 @@ def _forwarding_links(content: str, url_masked: str) -> list[Problem]:
         end = match.end()
         while end < len(url_masked) and url_masked[end] in _URL_CHARS:
             end += 1
-        link = content[match.start():end].rstrip(".")
+        link = content[match.start() : end].rstrip(".")
         if _is_short_link_host(match.group(1)):
             problems.append(Problem("short_link", {"link": link}))
         elif _FORWARDS.search(url_masked, match.start() + 1, end):
@@ -282,8 +325,8 @@ def validate_template(
         problems.append(Problem("too_many_variables", params))
     problems += [Problem("malformed_variable", {"text": text.strip()}) for text in malformed]
     for first, second in zip(found, found[1:]):
-        if not content[first.end:second.start].strip():
-            text = content[first.start:second.end]
+        if not content[first.end : second.start].strip():
+            text = content[first.start : second.end]
             problems.append(Problem("adjacent_variables", {"text": text}))
     if found and all(c.isspace() or unicodedata.category(c)[0] in "PS" for c in text_only):
         problems.append(Problem("only_variables"))
@@ -311,10 +354,12 @@ def validate_template(
         limit = MAX_VERIFICATION_VARIABLE_LENGTH
         for v, (_, max_length) in zip(found, settings):
             if max_length > limit:
-                problems.append(Problem(
-                    "verification_variable_too_long",
-                    {"position": v.index, "length": max_length, "limit": limit},
-                ))
+                problems.append(
+                    Problem(
+                        "verification_variable_too_long",
+                        {"position": v.index, "length": max_length, "limit": limit},
+                    )
+                )
         keyword = _VERIFICATION_KEYWORD_CN if _CJK.search(text_only) else _VERIFICATION_KEYWORD_EN
         if not keyword.search(text_only):
             problems.append(Problem("verification_keyword"))
@@ -326,9 +371,10 @@ def validate_template(
     for v, (attribute, max_length) in zip(found, settings):
         limit = ATTRIBUTE_MAX_LENGTH[attribute]
         if not 1 <= max_length <= limit:
-            problems.append(Problem(
-                "variable_length",
-                {"position": v.index, "attribute": attribute.value, "length": max_length,
-                 "limit": limit},
-            ))
+            problems.append(
+                Problem(
+                    "variable_length",
+                    {"position": v.index, "attribute": attribute.value, "length": max_length, "limit": limit},
+                )
+            )
     return problems

@@ -11,15 +11,25 @@ urlpatterns = [
     path("qualifications/<int:pk>/", qualifications.qualification_detail, name="qualification_detail"),
     path("qualifications/<int:pk>/edit/", qualifications.qualification_edit, name="qualification_edit"),
     path("qualifications/<int:pk>/delete/", qualifications.qualification_delete, name="qualification_delete"),
-    path("qualifications/<int:pk>/documents/<str:field>/", documents.qualification_document, name="qualification_document"),
+    path(
+        "qualifications/<int:pk>/documents/<str:field>/",
+        documents.qualification_document,
+        name="qualification_document",
+    ),
     path("signatures/", signatures.signature_list, name="signature_list"),
     path("signatures/new/", signatures.signature_create, name="signature_create"),
     path("signatures/<int:pk>/", signatures.signature_detail, name="signature_detail"),
     path("signatures/<int:pk>/edit/", signatures.signature_edit, name="signature_edit"),
     path("signatures/<int:pk>/urge/", signatures.signature_urge, name="signature_urge"),
     path("signatures/<int:pk>/delete/", signatures.signature_delete, name="signature_delete"),
-    path("signatures/<int:pk>/qualification/", signatures.signature_attach_qualification, name="signature_attach_qualification"),
-    path("signatures/<int:pk>/activation/", signatures.signature_request_activation, name="signature_request_activation"),
+    path(
+        "signatures/<int:pk>/qualification/",
+        signatures.signature_attach_qualification,
+        name="signature_attach_qualification",
+    ),
+    path(
+        "signatures/<int:pk>/activation/", signatures.signature_request_activation, name="signature_request_activation"
+    ),
     path("templates/", templates.template_list, name="template_list"),
     path("templates/new/", templates.template_create, name="template_create"),
     path("templates/preview/", templates.template_preview, name="template_preview"),

@@ -35,11 +35,19 @@ def create_completed_import(account, application, template=None, name="orders.cs
 
 def create_campaign(account, template, connection, *, recipient_import=None, contact_list=None, **fields):
     defaults = dict(
-        name="Spring sale", application=template.application, signature=template.signature,
-        mode=Campaign.Mode.DIFF if recipient_import is not None and recipient_import.template_id else Campaign.Mode.TEMPLATE,
+        name="Spring sale",
+        application=template.application,
+        signature=template.signature,
+        mode=Campaign.Mode.DIFF
+        if recipient_import is not None and recipient_import.template_id
+        else Campaign.Mode.TEMPLATE,
     )
     defaults.update(fields)
     return Campaign.objects.create(
-        account=account, template=template, connection=connection, recipient_import=recipient_import,
-        contact_list=contact_list, **defaults,
+        account=account,
+        template=template,
+        connection=connection,
+        recipient_import=recipient_import,
+        contact_list=contact_list,
+        **defaults,
     )

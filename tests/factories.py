@@ -1,13 +1,13 @@
 """Builders for test data: `create_*` functions with sensible defaults, each overridable."""
 
-
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from accounts import models as activation
 from smsconsole import roles
-from smsconsole.models import Account, Membership, create_application as _create_application
+from smsconsole.models import Account, Membership
+from smsconsole.models import create_application as _create_application
 from templates_app.models import NotificationContact, Qualification, Signature, Template, TemplateVariable
 
 PASSWORD = "correct-horse-battery"
@@ -24,9 +24,7 @@ def png(name="licence.png"):
 
 
 def create_user(username, *, account=None, role=Membership.Role.OPERATOR, staff=False, email=None):
-    user = get_user_model().objects.create_user(
-        username, email or f"{username}@example.com", PASSWORD, is_staff=staff
-    )
+    user = get_user_model().objects.create_user(username, email or f"{username}@example.com", PASSWORD, is_staff=staff)
     if account is not None:
         Membership.objects.create(user=user, account=account, role=role)
     return user
@@ -62,36 +60,60 @@ def create_qualification(account, name="Acme licence", status=Qualification.Stat
     return Qualification.objects.create(account=account, name=name, status=status, **defaults)
 
 
-def create_signature(application, name="Acme", type="notification", status=Signature.Status.APPROVED, qualification=None, **fields):
+def create_signature(
+    application, name="Acme", type="notification", status=Signature.Status.APPROVED, qualification=None, **fields
+):
     """A signature in `status` (approved, so it sends, unless told otherwise), with a channel number
     when its status has one, and a qualification unless it is a legacy one waiting for it."""
     if qualification is None and status != Signature.Status.LEGACY_UNQUALIFIED:
         qualification = create_qualification(application.account, name=f"q-{name}-{type}"[:32])
-    has_channel = status in Signature.SENDABLE or status in {Signature.Status.TO_BE_ACTIVATED, Signature.Status.PENDING_ACTIVATION}
+    has_channel = status in Signature.SENDABLE or status in {
+        Signature.Status.TO_BE_ACTIVATED,
+        Signature.Status.PENDING_ACTIVATION,
+    }
     if status in {Signature.Status.TO_BE_ACTIVATED, Signature.Status.PENDING_ACTIVATION}:
         fields.setdefault("restore_status", Signature.Status.APPROVED)
     if has_channel and "channel_number" not in fields:
         fields["channel_number"] = f"1069{Signature.objects.count() + 10000000:08d}"
     return Signature.objects.create(
-        application=application, name=name, type=type, status=status, qualification=qualification,
-        submitted_at=timezone.now(), **fields,
+        application=application,
+        name=name,
+        type=type,
+        status=status,
+        qualification=qualification,
+        submitted_at=timezone.now(),
+        **fields,
     )
 
 
-def create_template(application, signature=None, name="Order shipped", type="notification",
-                    content="Your order ${1} has shipped.", status=Template.Status.ACTIVE, variables=None, **fields):
+def create_template(
+    application,
+    signature=None,
+    name="Order shipped",
+    type="notification",
+    content="Your order ${1} has shipped.",
+    status=Template.Status.ACTIVE,
+    variables=None,
+    **fields,
+):
     if signature is None and not fields.get("universal"):
         signature = create_signature(application, type=type)
     template = Template.objects.create(
-        application=application, signature=signature, name=name, type=type, content=content, status=status,
-        submitted_at=timezone.now(), **fields,
+        application=application,
+        signature=signature,
+        name=name,
+        type=type,
+        content=content,
+        status=status,
+        submitted_at=timezone.now(),
+        **fields,
     )
     for position, (attribute, max_length) in enumerate(variables or [("TEXT", 20)] * content.count("${"), start=1):
-        TemplateVariable.objects.create(template=template, position=position, attribute=attribute, max_length=max_length)
+        TemplateVariable.objects.create(
+            template=template, position=position, attribute=attribute, max_length=max_length
+        )
     return template
 
 
 def create_contact(account, name="Ops", email="ops@example.com", **toggles):
     return NotificationContact.objects.create(account=account, name=name, email=email, **toggles)
-
-

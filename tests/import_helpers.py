@@ -21,8 +21,9 @@ def csv_file(text, name="list.csv", encoding="utf-8"):
 
 def create_import(account, application, template=None, name="list.csv", data=b"13800138000\n", **fields):
     """A stored import in any state, without running it."""
-    imp = RecipientImport(account=account, application=application, template=template, original_name=name,
-                          size=len(data), **fields)
+    imp = RecipientImport(
+        account=account, application=application, template=template, original_name=name, size=len(data), **fields
+    )
     imp.file.save(name, ContentFile(data), save=False)
     imp.save()
     return imp

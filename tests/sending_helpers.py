@@ -45,16 +45,25 @@ def create_import(application, template, rows, opted_out=()):
     from campaigns.models import Recipient, RecipientImport
 
     imp = RecipientImport.objects.create(
-        account=application.account, application=application, template=template, original_name="list.csv",
+        account=application.account,
+        application=application,
+        template=template,
+        original_name="list.csv",
         status=RecipientImport.Status.COMPLETED,
     )
     recipients = []
     for number, row in enumerate(rows, start=1):
         phone, variables = (row, ["A1"]) if isinstance(row, str) else row
-        recipients.append(Recipient(
-            recipient_import=imp, row_number=number, phone=phone, variables=variables,
-            opted_out=phone in opted_out, segments=1,
-        ))
+        recipients.append(
+            Recipient(
+                recipient_import=imp,
+                row_number=number,
+                phone=phone,
+                variables=variables,
+                opted_out=phone in opted_out,
+                segments=1,
+            )
+        )
     Recipient.objects.bulk_create(recipients, batch_size=5000)
     imp.accepted = len(recipients)
     imp.save(update_fields=["accepted"])
@@ -65,16 +74,24 @@ def phones(count, start=0):
     return [f"+86138{n:08d}" for n in range(start, start + count)]
 
 
-def create_campaign(application, template, connection, rows=None, *, recipient_import=None, contact_list=None,
-                    status="draft", **fields):
+def create_campaign(
+    application, template, connection, rows=None, *, recipient_import=None, contact_list=None, status="draft", **fields
+):
     from campaigns.models import Campaign
 
     if recipient_import is None and contact_list is None:
         recipient_import = create_import(application, template, rows if rows is not None else phones(3))
     return Campaign.objects.create(
-        account=application.account, application=application, signature=template.signature, template=template,
-        connection=connection, name=fields.pop("name", "Spring"), recipient_import=recipient_import,
-        contact_list=contact_list, status=status, **fields,
+        account=application.account,
+        application=application,
+        signature=template.signature,
+        template=template,
+        connection=connection,
+        name=fields.pop("name", "Spring"),
+        recipient_import=recipient_import,
+        contact_list=contact_list,
+        status=status,
+        **fields,
     )
 
 
@@ -141,7 +158,12 @@ def child_environment(postgres_url, redis_url, **extra):
 def _start(argv, env, log_path):
     with open(log_path, "ab") as log:
         return subprocess.Popen(
-            argv, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            argv,
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group, so the pool children die with it
         )
 
@@ -215,13 +237,31 @@ def simulator(tmp_path, *options, system_id=SIM_SYSTEM_ID, password=SIM_PASSWORD
     port_file = tmp_path / f"smsc-{uuid.uuid4().hex[:6]}.json"
     log_path = tmp_path / "simulator.log"
     argv = [
-        sys.executable, "manage.py", "smsc_simulator", "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
-        "--control-port", "0", "--system-id", system_id, "--password", password, *map(str, options),
+        sys.executable,
+        "manage.py",
+        "smsc_simulator",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--port-file",
+        str(port_file),
+        "--control-port",
+        "0",
+        "--system-id",
+        system_id,
+        "--password",
+        password,
+        *map(str, options),
     ]
     process = _start(argv, {**os.environ, "PYTHONUNBUFFERED": "1"}, log_path)
     try:
-        ports = wait_for(lambda: _read_ports(port_file, log_path), timeout, "the simulator's ports",
-                         [("simulator", process, log_path)])
+        ports = wait_for(
+            lambda: _read_ports(port_file, log_path),
+            timeout,
+            "the simulator's ports",
+            [("simulator", process, log_path)],
+        )
         yield Simulator(process, *ports, log_path)
     finally:
         stop(process)
@@ -251,8 +291,23 @@ def worker(postgres_url, redis_url, tmp_path, queue=None, concurrency=2, name="w
     app.conf.update(task_always_eager=False, task_default_queue=queue, broker_url=redis_url)
     log_path = tmp_path / f"{name}.log"
     argv = [
-        str(Path(sys.executable).with_name("celery")), "-A", "smsconsole", "worker", "-P", "prefork", "-c", str(concurrency),
-        "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", queue, "--loglevel", "INFO", "-n", f"{name}-{queue}@%h",
+        str(Path(sys.executable).with_name("celery")),
+        "-A",
+        "smsconsole",
+        "worker",
+        "-P",
+        "prefork",
+        "-c",
+        str(concurrency),
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-Q",
+        queue,
+        "--loglevel",
+        "INFO",
+        "-n",
+        f"{name}-{queue}@%h",
     ]
     process = _start(argv, child_environment(postgres_url, redis_url, CELERY_TASK_DEFAULT_QUEUE=queue, **env), log_path)
     process.queue, process.log_path = queue, log_path

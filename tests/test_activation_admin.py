@@ -48,7 +48,10 @@ def test_approving_activates_the_account_audits_and_mails_the_nina_and_contacts(
     assert application.status == "approved" and application.reviewed_by == rita
     entry = AuditLog.objects.get(action="approve")
     assert entry.account == newcomer and entry.actor == rita and entry.after["status"] == "approved"
-    assert sorted(address for mail in mailoutbox for address in mail.to) == ["nina@newcomer.example", "ops@newcomer.example"]
+    assert sorted(address for mail in mailoutbox for address in mail.to) == [
+        "nina@newcomer.example",
+        "ops@newcomer.example",
+    ]
     mail = next(mail for mail in mailoutbox if mail.to == ["nina@newcomer.example"])
     assert mail.subject == "[smsconsole] SMS service activation approved / 短信服务开通申请审核通过"
     assert "The application to use the SMS service for the account “Newcomer” has been approved." in mail.body
@@ -70,8 +73,14 @@ def test_a_rejection_is_recorded_and_mailed_with_its_reason(
     rita_client, application, newcomer, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        act(rita_client, "reject_selected", [application], apply="yes", reason_code="svc_company_unverified",
-            reason_text="The licence number does not match.")
+        act(
+            rita_client,
+            "reject_selected",
+            [application],
+            apply="yes",
+            reason_code="svc_company_unverified",
+            reason_text="The licence number does not match.",
+        )
     application.refresh_from_db()
     assert (application.status, application.reason_code) == ("rejected", "svc_company_unverified")
     assert AuditLog.objects.get(action="reject").after["reason_text"] == "The licence number does not match."

@@ -1,6 +1,6 @@
 """Service activation in the console: where the application stands, applying, and what waits for it."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import time_machine
@@ -12,8 +12,11 @@ from campaigns.models import Campaign
 from smsconsole.models import AuditLog
 from tests import campaign_helpers
 
-APPLY = {"company_name": "Newcomer Trading Co., Ltd.", "intended_use": "Delivery notices, about 5,000 a month.",
-         "accept_terms": "on"}
+APPLY = {
+    "company_name": "Newcomer Trading Co., Ltd.",
+    "intended_use": "Delivery notices, about 5,000 a month.",
+    "accept_terms": "on",
+}
 
 
 @pytest.fixture
@@ -41,7 +44,7 @@ def test_applying_needs_the_terms_accepted(nina_client, newcomer):
 
 def test_applying_records_the_application_the_company_and_an_audit_entry(nina_client, nina, newcomer):
     # Monday 2025-06-02 11:00 GMT+8, in review hours.
-    with time_machine.travel(datetime(2025, 6, 2, 3, 0, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2025, 6, 2, 3, 0, tzinfo=UTC), tick=False):
         response = nina_client.post(reverse("accounts:activation"), APPLY, follow=True)
     application = ServiceApplication.objects.get(account=newcomer)
     assert application.status == "pending_review" and application.applied_by == nina
@@ -49,7 +52,9 @@ def test_applying_records_the_application_the_company_and_an_audit_entry(nina_cl
     assert newcomer.company_name == "Newcomer Trading Co., Ltd."
     entry = AuditLog.objects.get(action="apply")
     assert entry.account == newcomer and entry.actor == nina
-    assert entry.after["terms_version"] == SERVICE_TERMS_VERSION and entry.after["company_name"] == APPLY["company_name"]
+    assert (
+        entry.after["terms_version"] == SERVICE_TERMS_VERSION and entry.after["company_name"] == APPLY["company_name"]
+    )
     html = response.content.decode()
     assert 'data-status="pending_review"' in html and 'id="apply-form"' not in html
     # Answered by 18:00 the same day, shown on the account's clock (Asia/Shanghai is GMT+8 too).
@@ -58,7 +63,7 @@ def test_applying_records_the_application_the_company_and_an_audit_entry(nina_cl
 
 def test_an_evening_application_is_due_the_next_workday(nina_client, newcomer):
     # Friday 2025-06-06 18:00 GMT+8 exactly.
-    with time_machine.travel(datetime(2025, 6, 6, 10, 0, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2025, 6, 6, 10, 0, tzinfo=UTC), tick=False):
         nina_client.post(reverse("accounts:activation"), APPLY)
         html = page(nina_client).content.decode()
     assert "Monday June 9, 2025 18:00" in html
@@ -130,7 +135,10 @@ def test_planning_refuses_a_campaign_of_an_account_that_is_not_activated(factori
     signature, template = campaign_helpers.create_order_setup(factories, shop)
     recipient_import = campaign_helpers.create_completed_import(acme, shop, template)
     campaign = campaign_helpers.create_campaign(
-        acme, template, campaign_helpers.create_connection(), recipient_import=recipient_import,
+        acme,
+        template,
+        campaign_helpers.create_connection(),
+        recipient_import=recipient_import,
         status=Campaign.Status.RUNNING,
     )
     ServiceApplication.objects.filter(account=acme).delete()
@@ -147,7 +155,7 @@ def test_the_terms_are_readable_without_logging_in(client):
 
 def test_the_due_time_reads_in_chinese_with_the_weekday(nina_client, newcomer):
     nina_client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
-    with time_machine.travel(datetime(2025, 6, 6, 10, 0, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2025, 6, 6, 10, 0, tzinfo=UTC), tick=False):
         nina_client.post(reverse("accounts:activation"), APPLY)
         html = page(nina_client).content.decode()
     assert "星期一 2025年6月9日 18:00" in html and "短信服务开通" in html

@@ -83,8 +83,12 @@ def walk(client):
 @pytest.mark.django_db
 def test_the_walk_covers_the_import_export_and_decision_views(one_of_everything):
     urls = {url for _model, _pattern, url in admin_urls()}
-    for expected in ("/admin/campaigns/contact/import/", "/admin/campaigns/contact/process_import/",
-                     "/admin/campaigns/contact/export/", "/admin/campaigns/optout/export/"):
+    for expected in (
+        "/admin/campaigns/contact/import/",
+        "/admin/campaigns/contact/process_import/",
+        "/admin/campaigns/contact/export/",
+        "/admin/campaigns/optout/export/",
+    ):
         assert expected in urls
     assert any(url.endswith("/approve/") for url in urls)
 
@@ -111,9 +115,14 @@ def test_a_reviewer_reaches_only_the_review_desk_and_what_it_belongs_to(client, 
 
 def test_the_import_and_export_of_contacts_and_opt_outs_are_refused_to_a_reviewer(client, rita, one_of_everything):
     client.force_login(rita)
-    for url in ("/admin/campaigns/contact/export/", "/admin/campaigns/optout/export/",
-                "/admin/campaigns/contact/import/", "/admin/campaigns/contact/process_import/",
-                "/admin/campaigns/optout/import/", "/admin/campaigns/optout/process_import/"):
+    for url in (
+        "/admin/campaigns/contact/export/",
+        "/admin/campaigns/optout/export/",
+        "/admin/campaigns/contact/import/",
+        "/admin/campaigns/contact/process_import/",
+        "/admin/campaigns/optout/import/",
+        "/admin/campaigns/optout/process_import/",
+    ):
         assert client.post(url, {"format": "0", "resource": "0"}).status_code == 403, url
         assert refused("get", client.get(url).status_code), url
     assert Contact.objects.count() == 1

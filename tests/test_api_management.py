@@ -19,8 +19,12 @@ def sdk(live_server, acme, alice, sending_redis):  # noqa: F811
     from huaweicloudsdkmsgsms.v2 import MsgsmsClient
 
     key, secret = create_access_key(acme, "sync", alice)
-    return MsgsmsClient.new_builder().with_credentials(BasicCredentials(key.access_key, secret, str(acme.pk))) \
-        .with_endpoints([live_server.url]).build()
+    return (
+        MsgsmsClient.new_builder()
+        .with_credentials(BasicCredentials(key.access_key, secret, str(acme.pk)))
+        .with_endpoints([live_server.url])
+        .build()
+    )
 
 
 @pytest.fixture
@@ -32,9 +36,18 @@ def template_body(shop, signature, **fields):
     from huaweicloudsdkmsgsms.v2 import SmsTemplateReq, SmsTemplateVariableAttrReq
 
     values = dict(
-        app_id=str(shop.pk), template_name="order_shipped", template_content=CONTENT, template_type="NOTIFY_TYPE",
-        sign_id=str(signature.pk), universal_template=0, region="cn", brackets="CN", template_desc="orders",
-        variable_attributes=[SmsTemplateVariableAttrReq(variable_index=1, variable_type="CHARDIGIT", variable_desc="order")],
+        app_id=str(shop.pk),
+        template_name="order_shipped",
+        template_content=CONTENT,
+        template_type="NOTIFY_TYPE",
+        sign_id=str(signature.pk),
+        universal_template=0,
+        region="cn",
+        brackets="CN",
+        template_desc="orders",
+        variable_attributes=[
+            SmsTemplateVariableAttrReq(variable_index=1, variable_type="CHARDIGIT", variable_desc="order")
+        ],
         flow_status="Reviewing",
     )
     values.update(fields)
@@ -70,14 +83,23 @@ def test_the_consoles_template_rules_refuse_a_bad_template(sdk, shop, signature)
 
 def test_variables_modify_and_batch_delete(sdk, factories, shop, signature):
     from huaweicloudsdkmsgsms.v2 import (
-        CreateTemplateRequest, DeleteTemplateRequest, ListTemplateVarilableDetailsRequest, UpdateTemplateRequest,
+        CreateTemplateRequest,
+        DeleteTemplateRequest,
+        ListTemplateVarilableDetailsRequest,
+        UpdateTemplateRequest,
     )
 
     first = sdk.create_template(CreateTemplateRequest(body=template_body(shop, signature, flow_status="Pending")))
-    second = sdk.create_template(CreateTemplateRequest(body=template_body(shop, signature, template_name="t2", flow_status="Pending")))
+    second = sdk.create_template(
+        CreateTemplateRequest(body=template_body(shop, signature, template_name="t2", flow_status="Pending"))
+    )
     variables = sdk.list_template_varilable_details(ListTemplateVarilableDetailsRequest(id=first.id))
     assert [(v.variable_index, v.variable_type, v.variable_length) for v in variables.results] == [(1, "CHARDIGIT", 20)]
-    sdk.update_template(UpdateTemplateRequest(id=first.id, body=template_body(shop, signature, template_name="renamed", flow_status="Pending")))
+    sdk.update_template(
+        UpdateTemplateRequest(
+            id=first.id, body=template_body(shop, signature, template_name="renamed", flow_status="Pending")
+        )
+    )
     assert Template.objects.get(pk=int(first.id)).name == "renamed"
     sdk.delete_template(DeleteTemplateRequest(id=f"{first.id},{second.id}"))
     assert not Template.objects.exists()
@@ -87,24 +109,42 @@ def test_an_active_template_cannot_be_modified(sdk, factories, shop, signature):
     from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
     from huaweicloudsdkmsgsms.v2 import UpdateTemplateRequest
 
-    active = factories.create_template(shop, signature=signature, name="live", content=CONTENT, variables=[("CHARDIGIT", 20)])
+    active = factories.create_template(
+        shop, signature=signature, name="live", content=CONTENT, variables=[("CHARDIGIT", 20)]
+    )
     with pytest.raises(ClientRequestException) as error:
-        sdk.update_template(UpdateTemplateRequest(id=str(active.pk), body=template_body(shop, signature, flow_status="Pending")))
+        sdk.update_template(
+            UpdateTemplateRequest(id=str(active.pk), body=template_body(shop, signature, flow_status="Pending"))
+        )
     assert error.value.error_code == "MSGSMS.0187"
 
 
 def test_signatures_are_listed_applied_for_and_deleted(sdk, factories, acme, shop, signature):
     from huaweicloudsdkmsgsms.v2 import (
-        CreateSignatureRequest, DeleteSignatureRequest, ListSignatureDetailsRequest, ShowSignatureRequest, SmsSignatureReq,
+        CreateSignatureRequest,
+        DeleteSignatureRequest,
+        ListSignatureDetailsRequest,
+        ShowSignatureRequest,
+        SmsSignatureReq,
     )
 
     qualification = signature.qualification
     listed = sdk.list_signature_details(ListSignatureDetailsRequest())
     assert [(s.signature_name, s.status, s.channel_num) for s in listed.results] == [
-        ("Acme", "REVIEW_PROCESSING_COMPLETED", signature.channel_number)]
-    created = sdk.create_signature(CreateSignatureRequest(body=SmsSignatureReq(
-        app_id=str(shop.pk), signature_name="AcmeShop", signature_type="PROMOTION_TYPE", signature_source=4,
-        qualification_id=str(qualification.pk), apply_desc="our shop")))
+        ("Acme", "REVIEW_PROCESSING_COMPLETED", signature.channel_number)
+    ]
+    created = sdk.create_signature(
+        CreateSignatureRequest(
+            body=SmsSignatureReq(
+                app_id=str(shop.pk),
+                signature_name="AcmeShop",
+                signature_type="PROMOTION_TYPE",
+                signature_source=4,
+                qualification_id=str(qualification.pk),
+                apply_desc="our shop",
+            )
+        )
+    )
     new = Signature.objects.get(pk=int(created.id))
     assert (new.type, new.source, new.status) == ("promotion", "shop", "pending_review")
     assert sdk.show_signature(ShowSignatureRequest(id=created.id)).status == "PENDING_REVIEW"
@@ -117,8 +157,9 @@ def test_the_sdk_reads_the_carrier_states_and_asks_for_an_activation(sdk, factor
     from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
     from huaweicloudsdkmsgsms.v2 import EnableSignatureRequest, ListSignatureDetailsRequest, ShowSignatureRequest
 
-    refused = factories.create_signature(shop, name="Refused", status=Signature.Status.FILING_FAILED,
-                                         carrier_reason="Licence expired")
+    refused = factories.create_signature(
+        shop, name="Refused", status=Signature.Status.FILING_FAILED, carrier_reason="Licence expired"
+    )
     lapsed = factories.create_signature(shop, name="Lapsed", status=Signature.Status.TO_BE_ACTIVATED)
     legacy = factories.create_signature(shop, name="Old", status=Signature.Status.LEGACY_UNQUALIFIED)
 
@@ -137,16 +178,21 @@ def test_the_sdk_reads_the_carrier_states_and_asks_for_an_activation(sdk, factor
     assert (error.value.status_code, error.value.error_code) == (400, "MSGSMS.0130")
 
 
-def test_another_accounts_key_sees_none_of_acmes_templates(live_server, factories, other_co, charlie, shop, signature,
-                                                            sending_redis):  # noqa: F811
+def test_another_accounts_key_sees_none_of_acmes_templates(
+    live_server, factories, other_co, charlie, shop, signature, sending_redis
+):  # noqa: F811
     from huaweicloudsdkcore.auth.credentials import BasicCredentials
     from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
     from huaweicloudsdkmsgsms.v2 import ListTemplateDetailsRequest, MsgsmsClient, ShowTemplateRequest
 
     template = factories.create_template(shop, signature=signature, content=CONTENT, variables=[("CHARDIGIT", 20)])
     key, secret = create_access_key(other_co, "theirs", charlie)
-    theirs = MsgsmsClient.new_builder().with_credentials(BasicCredentials(key.access_key, secret, str(other_co.pk))) \
-        .with_endpoints([live_server.url]).build()
+    theirs = (
+        MsgsmsClient.new_builder()
+        .with_credentials(BasicCredentials(key.access_key, secret, str(other_co.pk)))
+        .with_endpoints([live_server.url])
+        .build()
+    )
     assert theirs.list_template_details(ListTemplateDetailsRequest()).total == 0
     with pytest.raises(ClientRequestException) as error:
         theirs.show_template(ShowTemplateRequest(id=str(template.pk)))

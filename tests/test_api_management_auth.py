@@ -2,7 +2,7 @@
 SDK signs: the SDK itself (huaweicloudsdkmsgsms), pointed at this console, lists countries; wrong,
 revoked, replayed and other-project requests are refused."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -67,7 +67,7 @@ def test_requests_that_must_be_refused_are(live_server, acme, other_co, access_k
     assert (wrong.status_code, wrong.json()["error_code"]) == (401, "APIGW.0301")
     other = signed_get(live_server, f"/v2/{other_co.pk}/msgsms/country", key.access_key, secret)
     assert other.status_code == 403
-    stale = signed_get(live_server, path, key.access_key, secret, now=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    stale = signed_get(live_server, path, key.access_key, secret, now=datetime(2020, 1, 1, tzinfo=UTC))
     assert stale.status_code == 401
     # The same signed change twice: the second is a replay (reads may repeat).
     host = live_server.url.split("//", 1)[1]

@@ -12,8 +12,13 @@ VALID = {
     "default_region": "cn",
 }
 
-OBJECT_URLS = ["application_detail", "application_edit", "application_reset_secret",
-               "application_launch", "application_suspend"]
+OBJECT_URLS = [
+    "application_detail",
+    "application_edit",
+    "application_reset_secret",
+    "application_launch",
+    "application_suspend",
+]
 CHANGE_URLS = ["application_edit", "application_reset_secret", "application_launch", "application_suspend"]
 
 

@@ -141,8 +141,13 @@ def test_the_periodic_task_pauses_the_running_campaigns_of_frozen_accounts_only(
     factories, other_co, overdrawn, running, clock
 ):
     other_shop = factories.create_application(other_co, "Other shop")
-    theirs = create_campaign(other_shop, factories.create_template(other_shop, content="Hello"), running.connection,
-                             phones(1), status=Campaign.Status.RUNNING)
+    theirs = create_campaign(
+        other_shop,
+        factories.create_template(other_shop, content="Hello"),
+        running.connection,
+        phones(1),
+        status=Campaign.Status.RUNNING,
+    )
 
     assert arrears.enforce() == {"frozen": 0, "paused": 0, "to_be_activated": 0}
     later(clock, hours=24)
@@ -223,7 +228,10 @@ def test_past_the_retention_period_the_sendable_signatures_wait_for_activation_a
     for signature in signatures.values():
         signature.refresh_from_db()
     assert (signatures["approved"].status, signatures["approved"].restore_status) == (S.TO_BE_ACTIVATED, S.APPROVED)
-    assert (signatures["legacy"].status, signatures["legacy"].restore_status) == (S.TO_BE_ACTIVATED, S.LEGACY_FILING_FAILED)
+    assert (signatures["legacy"].status, signatures["legacy"].restore_status) == (
+        S.TO_BE_ACTIVATED,
+        S.LEGACY_FILING_FAILED,
+    )
     assert signatures["filing"].status == S.FILING
     assert all(s.channel_number for s in (signatures["approved"], signatures["legacy"]))  # nothing released
     [mail] = mailoutbox

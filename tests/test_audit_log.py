@@ -16,8 +16,9 @@ def assert_no_secret(entry, secret):
 
 
 def test_creating_an_application_is_audited_without_the_secret(alice_client, alice, acme):
-    alice_client.post(reverse("application_create"), {"name": "Orders", "default_region": "CN",
-                                                       "ip_allowlist": "203.0.113.7"})
+    alice_client.post(
+        reverse("application_create"), {"name": "Orders", "default_region": "CN", "ip_allowlist": "203.0.113.7"}
+    )
     app = Application.objects.get(name="Orders")
 
     [entry] = entries()
@@ -64,7 +65,11 @@ def test_launch_and_suspend_record_the_status_change(alice_client, shop):
 
     launch, suspend = entries()
     assert (launch.action, launch.before, launch.after) == ("launch", {"status": "created"}, {"status": "launched"})
-    assert (suspend.action, suspend.before, suspend.after) == ("suspend", {"status": "launched"}, {"status": "suspended"})
+    assert (suspend.action, suspend.before, suspend.after) == (
+        "suspend",
+        {"status": "launched"},
+        {"status": "suspended"},
+    )
 
 
 def test_the_detail_page_lists_the_applications_recent_changes(alice_client, shop):
@@ -118,8 +123,9 @@ def test_the_admin_never_offers_the_secret_for_editing(admin_client, shop):
 def test_the_admin_suspend_action_goes_through_the_model_and_is_audited(admin_client, admin_user, shop):
     shop.launch()
 
-    admin_client.post(reverse("admin:smsconsole_application_changelist"),
-                      {"action": "suspend", "_selected_action": [shop.pk]})
+    admin_client.post(
+        reverse("admin:smsconsole_application_changelist"), {"action": "suspend", "_selected_action": [shop.pk]}
+    )
 
     shop.refresh_from_db()
     assert shop.status == Application.Status.SUSPENDED
@@ -142,7 +148,11 @@ def test_an_edit_in_the_admin_is_audited(admin_client, admin_user, shop):
     assert response.status_code == 302
     [entry] = entries()
     assert (entry.actor, entry.action, entry.before, entry.after) == (
-        admin_user, "edit", {"default_region": "CN"}, {"default_region": "HK"})
+        admin_user,
+        "edit",
+        {"default_region": "CN"},
+        {"default_region": "HK"},
+    )
 
 
 def test_the_admin_refuses_a_duplicate_name_in_the_account(admin_client, acme, shop):

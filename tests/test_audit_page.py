@@ -43,10 +43,18 @@ def test_the_filter_shows_one_action_including_noun_prefixed_ones(alice_client, 
     assert len(alice_client.get(url(action="not-an-action")).context["page"]) == 3
 
 
-def test_pages_of_fifty_newest_first_in_a_fixed_number_of_queries(alice_client, alice, bob, acme, django_assert_num_queries):
+def test_pages_of_fifty_newest_first_in_a_fixed_number_of_queries(
+    alice_client, alice, bob, acme, django_assert_num_queries
+):
     AuditLog.objects.bulk_create(
-        AuditLog(account=acme, actor=alice if i % 2 else bob, action="export", object_type="account",
-                 object_id=str(acme.pk), after={"rows": i})
+        AuditLog(
+            account=acme,
+            actor=alice if i % 2 else bob,
+            action="export",
+            object_type="account",
+            object_id=str(acme.pk),
+            after={"rows": i},
+        )
         for i in range(120)
     )
     alice_client.get(url())  # the session and the membership warm up

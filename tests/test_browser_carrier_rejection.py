@@ -14,11 +14,24 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 REASON = "营业执照已过期 / the business licence has expired"
 TEXT = {
-    "en": {"log_in": "Log in", "refused": "Rejected by the carrier", "correct": "Correct and resubmit",
-           "resubmit": "Resubmit to the carrier", "filing": "Filing with the carrier", "approved": "Approved",
-           "yes": "Yes"},
-    "zh-hans": {"log_in": "登录", "refused": "实名报备失败", "correct": "修改并重新提交",
-                "resubmit": "重新提交运营商报备", "filing": "实名报备中", "approved": "处理完毕", "yes": "是"},
+    "en": {
+        "log_in": "Log in",
+        "refused": "Rejected by the carrier",
+        "correct": "Correct and resubmit",
+        "resubmit": "Resubmit to the carrier",
+        "filing": "Filing with the carrier",
+        "approved": "Approved",
+        "yes": "Yes",
+    },
+    "zh-hans": {
+        "log_in": "登录",
+        "refused": "实名报备失败",
+        "correct": "修改并重新提交",
+        "resubmit": "重新提交运营商报备",
+        "filing": "实名报备中",
+        "approved": "处理完毕",
+        "yes": "是",
+    },
 }
 
 
@@ -30,8 +43,13 @@ def language(request):
 @pytest.fixture
 def refused(factories, acme, shop, rita):
     expired = factories.create_qualification(acme, name="Expired licence")
-    signature = factories.create_signature(shop, name="AcmeShop", status=Signature.Status.PENDING_REVIEW,
-                                           qualification=expired, description="Order notices")
+    signature = factories.create_signature(
+        shop,
+        name="AcmeShop",
+        status=Signature.Status.PENDING_REVIEW,
+        qualification=expired,
+        description="Order notices",
+    )
     signature.approve(rita)
     signature.carrier_reject(rita, REASON)
     factories.create_qualification(acme, name="Renewed licence")
@@ -49,7 +67,9 @@ def signatures_offered_for_a_campaign(page, live_server, shop):
     return [text.strip() for text in page.locator("#id_signature option").all_inner_texts() if "【" in text]
 
 
-def test_a_signature_the_carrier_refused_is_corrected_and_filed_again(page, live_server, alice, rita, shop, refused, language):
+def test_a_signature_the_carrier_refused_is_corrected_and_filed_again(
+    page, live_server, alice, rita, shop, refused, language
+):
     text = TEXT[language]
     page.set_viewport_size({"width": 1024, "height": 768})
     page.context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])

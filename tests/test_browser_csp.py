@@ -27,8 +27,15 @@ def test_console_pages_run_without_a_policy_violation(page, live_server, factori
         factories.create_template(shop, signature=signature, name=f"t{number}", status="draft")
     seen = violations(page)
     console_login(page, live_server, TEXT, "alice")
-    for name in ("dashboard", "application_list", "templates_app:template_list", "templates_app:template_create",
-                 "campaigns:campaign_list", "campaigns:import_create", "campaigns:opt_out_list"):
+    for name in (
+        "dashboard",
+        "application_list",
+        "templates_app:template_list",
+        "templates_app:template_create",
+        "campaigns:campaign_list",
+        "campaigns:import_create",
+        "campaigns:opt_out_list",
+    ):
         page.goto(live_server.url + reverse(name))
         expect(page.locator("main")).to_be_visible()
     # The live preview is htmx: it must still fetch and swap under the policy.
@@ -68,8 +75,12 @@ def test_the_admin_runs_without_a_policy_violation(page, live_server, factories,
     page.locator("#id_username").fill("root")
     page.locator("#id_password").fill(PASSWORD)
     page.locator("input[type=submit]").click()
-    for path in ("/admin/", "/admin/campaigns/contact/", "/admin/campaigns/contact/export/",
-                 "/admin/templates_app/template/"):
+    for path in (
+        "/admin/",
+        "/admin/campaigns/contact/",
+        "/admin/campaigns/contact/export/",
+        "/admin/templates_app/template/",
+    ):
         page.goto(live_server.url + path)
         expect(page.locator("#content")).to_be_visible()
     assert seen == []

@@ -14,12 +14,24 @@ from tests.import_helpers import create_import
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TEXT = {
-    "en": {"log_in": "Log in", "forbidden": "Not allowed", "campaign_from_file": "Create a campaign with this file",
-           "save": "Save and continue", "name_source": "Each contact's name", "send_now": "Send now",
-           "sending_now": "Sending now"},
-    "zh-hans": {"log_in": "登录", "forbidden": "无权操作", "campaign_from_file": "用此文件创建群发任务",
-                "save": "保存并继续", "name_source": "每个联系人的姓名", "send_now": "立即发送",
-                "sending_now": "正在发送"},
+    "en": {
+        "log_in": "Log in",
+        "forbidden": "Not allowed",
+        "campaign_from_file": "Create a campaign with this file",
+        "save": "Save and continue",
+        "name_source": "Each contact's name",
+        "send_now": "Send now",
+        "sending_now": "Sending now",
+    },
+    "zh-hans": {
+        "log_in": "登录",
+        "forbidden": "无权操作",
+        "campaign_from_file": "用此文件创建群发任务",
+        "save": "保存并继续",
+        "name_source": "每个联系人的姓名",
+        "send_now": "立即发送",
+        "sending_now": "正在发送",
+    },
 }
 
 
@@ -71,7 +83,9 @@ def test_a_read_only_member_gets_the_consoles_403_page(screen, live_server, acme
     expect(screen.locator("nav.sidebar")).to_be_visible()
 
 
-def test_an_import_leads_to_a_campaign_whose_form_is_filled_in(screen, live_server, factories, acme, alice, shop, language):
+def test_an_import_leads_to_a_campaign_whose_form_is_filled_in(
+    screen, live_server, factories, acme, alice, shop, language
+):
     create_connection()
     signature, template = create_order_setup(factories, shop)
     imp = create_import(acme, shop, template, name="orders.csv", data=ORDER_FILE)
@@ -86,15 +100,19 @@ def test_an_import_leads_to_a_campaign_whose_form_is_filled_in(screen, live_serv
     expect(screen.locator("#per-recipient-help")).to_be_visible()
 
 
-def test_a_contact_list_fills_a_variable_from_each_contacts_name(screen, live_server, factories, acme, alice, shop, language):
+def test_a_contact_list_fills_a_variable_from_each_contacts_name(
+    screen, live_server, factories, acme, alice, shop, language
+):
     create_connection()
     signature, template = create_order_setup(factories, shop)
     customers = ContactList.objects.create(account=acme, name="VIP", field_names=["order"])
     Contact.objects.create(contact_list=customers, phone="+8613800138000", name="张三", fields={"order": "A100"})
     Contact.objects.create(contact_list=customers, phone="+8613800138001", name="李四", fields={"order": "A-1"})
     log_in(screen, live_server, "alice", TEXT[language])
-    screen.goto(live_server.url + reverse("campaigns:campaign_create") + f"?application={shop.pk}"
-                f"&signature={signature.pk}&template={template.pk}")
+    screen.goto(
+        live_server.url + reverse("campaigns:campaign_create") + f"?application={shop.pk}"
+        f"&signature={signature.pk}&template={template.pk}"
+    )
     screen.fill("#id_name", "VIP notice")
     settled(screen)
     screen.select_option("#id_audience", f"list:{customers.pk}")
@@ -114,7 +132,9 @@ def test_a_contact_list_fills_a_variable_from_each_contacts_name(screen, live_se
     assert Campaign.objects.get().contact_list == customers
 
 
-def test_the_template_forms_signatures_follow_the_application(screen, live_server, factories, acme, alice, shop, language):
+def test_the_template_forms_signatures_follow_the_application(
+    screen, live_server, factories, acme, alice, shop, language
+):
     other = factories.create_application(acme, "Other")
     ours = factories.create_signature(shop, name="Ours", type="notification")
     theirs = factories.create_signature(other, name="Theirs", type="notification")
@@ -134,9 +154,19 @@ def test_the_overview_shows_a_campaign_sending_now(screen, live_server, factorie
     signature, template = create_order_setup(factories, shop)
     imp = create_import(acme, shop, template, name="orders.csv", data=ORDER_FILE)
     importer.run_import(imp.pk)
-    Campaign.objects.create(account=acme, application=shop, signature=signature, template=template, connection=connection,
-                            recipient_import=imp, name="Live one", status="running", total=4, queued=2,
-                            started_at=timezone.now())
+    Campaign.objects.create(
+        account=acme,
+        application=shop,
+        signature=signature,
+        template=template,
+        connection=connection,
+        recipient_import=imp,
+        name="Live one",
+        status="running",
+        total=4,
+        queued=2,
+        started_at=timezone.now(),
+    )
     log_in(screen, live_server, "alice", TEXT[language])
     panel = screen.locator("#sending-now")
     expect(panel).to_contain_text(TEXT[language]["sending_now"])

@@ -188,7 +188,9 @@ def test_an_application_goes_through_review_in_the_browser(
     page.locator("nav.mainnav").get_by_role("link", name=text["signatures"], exact=True).click()
     page.get_by_role("link", name="【AcmeShop】").click()
     expect(page.locator("h1 .status.approved")).to_have_text(text["approved"])
-    channel_number = page.locator("dl.props dt", has_text=text["channel_number"]).locator("xpath=following-sibling::dd[1]")
+    channel_number = page.locator("dl.props dt", has_text=text["channel_number"]).locator(
+        "xpath=following-sibling::dd[1]"
+    )
     expect(channel_number).to_have_text(re.compile(r"^1069\d{8}$"))
     screenshot = tmp_path / f"signature-{language}.png"
     page.screenshot(path=screenshot, full_page=True)

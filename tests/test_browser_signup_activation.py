@@ -22,10 +22,22 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 NEW_PASSWORD = "Lantern-river-042"
 TEXT = {
-    "en": {"create_account": "Create an account", "applied": "Your application was submitted.", "pending": "Pending review",
-           "approved_one": "1 item approved.", "activated": "Activated", "scheduled": "Scheduled"},
-    "zh-hans": {"create_account": "注册账号", "applied": "开通申请已提交", "pending": "待审核",
-                "approved_one": "已审核通过 1 项。", "activated": "已开通", "scheduled": "待发送"},
+    "en": {
+        "create_account": "Create an account",
+        "applied": "Your application was submitted.",
+        "pending": "Pending review",
+        "approved_one": "1 item approved.",
+        "activated": "Activated",
+        "scheduled": "Scheduled",
+    },
+    "zh-hans": {
+        "create_account": "注册账号",
+        "applied": "开通申请已提交",
+        "pending": "待审核",
+        "approved_one": "已审核通过 1 项。",
+        "activated": "已开通",
+        "scheduled": "待发送",
+    },
 }
 
 
@@ -117,10 +129,13 @@ def test_a_new_sign_up_reaches_its_first_campaign(screen, live_server, factories
     Contact.objects.create(contact_list=customers, phone="+8613800138000", name="Wang")
 
     # The first campaign, scheduled for tomorrow morning on the account's clock.
-    at = (timezone.localtime(timezone.now() + timedelta(days=1), timezone.get_default_timezone())
-          .replace(hour=10, minute=0, second=0, microsecond=0))
-    screen.goto(live_server.url + reverse("campaigns:campaign_create") + f"?application={app.pk}"
-                f"&signature={signature.pk}&template={template.pk}")
+    at = timezone.localtime(timezone.now() + timedelta(days=1), timezone.get_default_timezone()).replace(
+        hour=10, minute=0, second=0, microsecond=0
+    )
+    screen.goto(
+        live_server.url + reverse("campaigns:campaign_create") + f"?application={app.pk}"
+        f"&signature={signature.pk}&template={template.pk}"
+    )
     screen.fill("#id_name", "First notice")
     expect(screen.locator(".htmx-request")).to_have_count(0)
     screen.select_option("#id_audience", f"list:{customers.pk}")

@@ -138,13 +138,19 @@ def test_the_audience_lists_the_templates_files_number_files_and_contact_lists(f
     form = make_form(acme, initial=initial)
     groups = [label for _value, label in form.fields["audience"].widget.choices if isinstance(label, list)]
     assert [[value for value, _l in group] for group in groups] == [
-        [f"import:{setup['import'].pk}"], [f"import:{numbers.pk}"], [f"list:{customers.pk}"],
+        [f"import:{setup['import'].pk}"],
+        [f"import:{numbers.pk}"],
+        [f"list:{customers.pk}"],
     ]
 
 
 def cascade(setup, **extra):
-    return {"application": setup["template"].application_id, "signature": setup["signature"].pk,
-            "template": setup["template"].pk, **extra}
+    return {
+        "application": setup["template"].application_id,
+        "signature": setup["signature"].pk,
+        "template": setup["template"].pk,
+        **extra,
+    }
 
 
 def test_a_file_with_the_templates_values_sends_them_per_recipient(acme, setup):
@@ -255,7 +261,9 @@ def test_it_refuses_a_file_imported_for_another_application(factories, acme, set
 
 
 @time_machine.travel(MORNING, tick=False)
-@pytest.mark.parametrize("status", [RecipientImport.Status.PENDING, RecipientImport.Status.RUNNING, RecipientImport.Status.FAILED])
+@pytest.mark.parametrize(
+    "status", [RecipientImport.Status.PENDING, RecipientImport.Status.RUNNING, RecipientImport.Status.FAILED]
+)
 def test_it_refuses_a_file_whose_import_is_not_completed(acme, shop, setup, status):
     unfinished = create_completed_import(acme, shop, setup["template"], name="later.csv", status=status)
     form = make_form(acme, valid_data(setup, audience=f"import:{unfinished.pk}"))
@@ -269,7 +277,9 @@ def test_a_file_checked_against_another_template_is_refused(factories, acme, sho
     _signature, other = create_order_setup(factories, shop, name="Other")
     theirs = create_completed_import(acme, shop, other, name="other.csv")
     form = make_form(acme, valid_data(setup, audience=f"import:{theirs.pk}"))
-    assert form.errors["audience"] == ["This file's columns were checked against another template; import it again for this one."]
+    assert form.errors["audience"] == [
+        "This file's columns were checked against another template; import it again for this one."
+    ]
 
 
 @time_machine.travel(MORNING, tick=False)
@@ -316,16 +326,28 @@ def test_another_accounts_file_is_not_found(factories, acme, other_co, setup):
 
 @pytest.mark.parametrize(
     ("moment", "ok"),
-    [(datetime(2025, 5, 1, 7, 59, tzinfo=SHANGHAI), False), (datetime(2025, 5, 1, 8, 0, tzinfo=SHANGHAI), True),
-     (datetime(2025, 5, 1, 21, 59, tzinfo=SHANGHAI), True), (datetime(2025, 5, 1, 22, 0, tzinfo=SHANGHAI), False)],
+    [
+        (datetime(2025, 5, 1, 7, 59, tzinfo=SHANGHAI), False),
+        (datetime(2025, 5, 1, 8, 0, tzinfo=SHANGHAI), True),
+        (datetime(2025, 5, 1, 21, 59, tzinfo=SHANGHAI), True),
+        (datetime(2025, 5, 1, 22, 0, tzinfo=SHANGHAI), False),
+    ],
 )
 def test_promotions_go_out_only_between_8_and_22(factories, acme, shop, moment, ok):
     create_connection()
     signature = factories.create_signature(shop, name="Shop", type="promotion")
-    template = factories.create_template(shop, signature=signature, type="promotion", content="Sale today, reply R to opt out")
+    template = factories.create_template(
+        shop, signature=signature, type="promotion", content="Sale today, reply R to opt out"
+    )
     numbers = create_completed_import(acme, shop, None, name="numbers.csv")
-    data = {"name": "Sale", "application": shop.pk, "signature": signature.pk, "template": template.pk,
-            "audience": f"import:{numbers.pk}", "when": "now"}
+    data = {
+        "name": "Sale",
+        "application": shop.pk,
+        "signature": signature.pk,
+        "template": template.pk,
+        "audience": f"import:{numbers.pk}",
+        "when": "now",
+    }
     with time_machine.travel(moment, tick=False):
         form = make_form(acme, data)
         assert form.is_valid() is ok

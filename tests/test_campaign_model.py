@@ -26,11 +26,15 @@ def queued_tasks(monkeypatch):
 
     calls = []
     for name in ("plan_campaign", "dispatch_campaign", "cancel_queued_messages"):
-        monkeypatch.setattr(getattr(tasks, name), "delay", lambda campaign_id, name=name: calls.append((name, campaign_id)))
+        monkeypatch.setattr(
+            getattr(tasks, name), "delay", lambda campaign_id, name=name: calls.append((name, campaign_id))
+        )
     return calls
 
 
-def test_launch_starts_a_draft_and_queues_planning_after_commit(campaign, queued_tasks, django_capture_on_commit_callbacks):
+def test_launch_starts_a_draft_and_queues_planning_after_commit(
+    campaign, queued_tasks, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         campaign.launch()
     assert queued_tasks == []  # not inside the transaction
@@ -114,7 +118,10 @@ def test_a_copy_is_a_draft_with_the_same_settings_and_no_audience(campaign, alic
     copy = campaign.copy(alice)
     assert (copy.status, copy.recipient_import, copy.contact_list, copy.created_by) == ("draft", None, None, alice)
     assert (copy.template, copy.signature, copy.connection, copy.shared_variables) == (
-        campaign.template, campaign.signature, campaign.connection, ["X"]
+        campaign.template,
+        campaign.signature,
+        campaign.connection,
+        ["X"],
     )
     assert copy.name == "Spring (copy)"
 

@@ -44,16 +44,27 @@ def draft(acme, setup):
 
 def running(acme, setup, **counters):
     return create_campaign(
-        acme, setup["template"], setup["connection"], recipient_import=setup["import"],
-        status=Campaign.Status.RUNNING, started_at=timezone.now(), planned_at=timezone.now(), **counters,
+        acme,
+        setup["template"],
+        setup["connection"],
+        recipient_import=setup["import"],
+        status=Campaign.Status.RUNNING,
+        started_at=timezone.now(),
+        planned_at=timezone.now(),
+        **counters,
     )
 
 
 def post_data(setup, **overrides):
     data = {
-        "name": "Spring sale", "application": setup["template"].application_id, "signature": setup["signature"].pk,
-        "template": setup["template"].pk, "mode": "diff", "audience": f"import:{setup['import'].pk}",
-        "when": "now", "scheduled_at": "",
+        "name": "Spring sale",
+        "application": setup["template"].application_id,
+        "signature": setup["signature"].pk,
+        "template": setup["template"].pk,
+        "mode": "diff",
+        "audience": f"import:{setup['import'].pk}",
+        "when": "now",
+        "scheduled_at": "",
     }
     data.update(overrides)
     return data
@@ -94,8 +105,14 @@ def test_errors_are_shown_next_to_their_fields(alice_client, acme, shop, setup):
     numbers = create_completed_import(acme, shop, None, name="numbers.csv")
     response = alice_client.post(
         url("campaign_create"),
-        post_data(setup, audience=f"import:{numbers.pk}", var_1="A-1", var_2="Li", when="scheduled",
-                  scheduled_at="2025-04-30T10:00"),
+        post_data(
+            setup,
+            audience=f"import:{numbers.pk}",
+            var_1="A-1",
+            var_2="Li",
+            when="scheduled",
+            scheduled_at="2025-04-30T10:00",
+        ),
     )
     html = response.content.decode()
     assert response.status_code == 200
@@ -124,7 +141,10 @@ def test_the_template_options_follow_the_signature(alice_client, factories, shop
         url("campaign_options_templates"), {"application": shop.pk, "signature": setup["signature"].pk}
     ).content.decode()
     assert 'id="campaign-after-signature"' in html
-    assert f'<option value="{setup["template"].pk}">Order shipped · Notification · #{setup["template"].pk}</option>' in html
+    assert (
+        f'<option value="{setup["template"].pk}">Order shipped · Notification · #{setup["template"].pk}</option>'
+        in html
+    )
     assert "Universal" not in html
 
 
@@ -136,9 +156,13 @@ def test_the_chosen_audience_decides_where_the_values_come_from(alice_client, ac
     assert f'value="import:{numbers.pk}"' in nothing_yet and f'value="list:{customers.pk}"' in nothing_yet
     per_row = alice_client.get(url("campaign_options_audiences"), {**query, "audience": f"import:{setup['import'].pk}"})
     assert 'id="per-recipient-help"' in per_row.content.decode() and 'name="var_1"' not in per_row.content.decode()
-    typed = alice_client.get(url("campaign_options_audiences"), {**query, "audience": f"import:{numbers.pk}"}).content.decode()
+    typed = alice_client.get(
+        url("campaign_options_audiences"), {**query, "audience": f"import:{numbers.pk}"}
+    ).content.decode()
     assert 'name="var_1"' in typed and 'name="src_1"' not in typed
-    from_list = alice_client.get(url("campaign_options_audiences"), {**query, "audience": f"list:{customers.pk}", "src_1": "custom:city"})
+    from_list = alice_client.get(
+        url("campaign_options_audiences"), {**query, "audience": f"list:{customers.pk}", "src_1": "custom:city"}
+    )
     html = from_list.content.decode()
     assert 'name="src_1"' in html and 'value="custom:city" selected' in html
     assert 'name="var_1"' not in html and 'name="var_2"' in html
@@ -147,8 +171,12 @@ def test_the_chosen_audience_decides_where_the_values_come_from(alice_client, ac
 def test_editing_shows_the_drafts_values(alice_client, acme, shop, setup):
     numbers = create_completed_import(acme, shop, None, name="numbers.csv")
     campaign = create_campaign(
-        acme, setup["template"], setup["connection"], recipient_import=numbers,
-        mode=Campaign.Mode.TEMPLATE, shared_variables=["A100", "张三"],
+        acme,
+        setup["template"],
+        setup["connection"],
+        recipient_import=numbers,
+        mode=Campaign.Mode.TEMPLATE,
+        shared_variables=["A100", "张三"],
     )
     html = alice_client.get(url("campaign_edit", campaign)).content.decode()
     assert 'name="var_1" value="A100"' in html
@@ -189,7 +217,9 @@ def test_the_confirmation_counts_a_files_numbers_opt_outs_and_segments(alice_cli
     assert '<dd id="confirm-opted-out">1</dd>' in html
     # The preview is what the first number that will be sent receives.
     assert response.context["example_phone"] == "+8613800138000"
-    assert '【Shop】您的订单<mark class="variable">A100</mark>已发货，收货人<mark class="variable">张三</mark>。' in html
+    assert (
+        '【Shop】您的订单<mark class="variable">A100</mark>已发货，收货人<mark class="variable">张三</mark>。' in html
+    )
     assert 'id="confirm-launch">Send now</button>' in html
 
 
@@ -201,7 +231,11 @@ def test_the_confirmation_counts_a_contact_list_with_the_shared_text(alice_clien
         Contact.objects.create(contact_list=customers, phone=phone)
     OptOut.objects.create(account=acme, phone="+8613800138001")
     campaign = create_campaign(
-        acme, template, setup["connection"], contact_list=customers, shared_variables=["王"],
+        acme,
+        template,
+        setup["connection"],
+        contact_list=customers,
+        shared_variables=["王"],
         scheduled_at=timezone.now() + timedelta(days=1),
     )
     response = alice_client.get(url("campaign_confirm", campaign))
@@ -222,7 +256,9 @@ def test_confirming_sends_now_and_queues_the_planning(alice_client, draft, djang
     assert AuditLog.objects.filter(action="launch", object_id=str(draft.pk)).exists()
 
 
-def test_confirming_a_scheduled_draft_schedules_it_without_planning(alice_client, draft, django_capture_on_commit_callbacks):
+def test_confirming_a_scheduled_draft_schedules_it_without_planning(
+    alice_client, draft, django_capture_on_commit_callbacks
+):
     at = timezone.now() + timedelta(days=1)
     Campaign.objects.filter(pk=draft.pk).update(scheduled_at=at)
     with mock.patch("campaigns.tasks.plan_campaign.delay") as plan, django_capture_on_commit_callbacks(execute=True):
@@ -275,12 +311,16 @@ def test_pause_and_resume_through_the_page(alice_client, acme, setup):
     alice_client.post(url("campaign_resume", campaign))
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.RUNNING
-    assert list(AuditLog.objects.filter(object_id=str(campaign.pk)).values_list("action", flat=True)) == ["resume", "pause"]
+    assert list(AuditLog.objects.filter(object_id=str(campaign.pk)).values_list("action", flat=True)) == [
+        "resume",
+        "pause",
+    ]
 
 
 def test_a_refused_transition_is_a_message(alice_client, acme, setup):
-    campaign = create_campaign(acme, setup["template"], setup["connection"], recipient_import=setup["import"],
-                               status=Campaign.Status.COMPLETED)
+    campaign = create_campaign(
+        acme, setup["template"], setup["connection"], recipient_import=setup["import"], status=Campaign.Status.COMPLETED
+    )
     response = alice_client.post(url("campaign_pause", campaign), follow=True)
     assert "Not allowed while the campaign is “Completed”." in messages_of(response)
     campaign.refresh_from_db()
@@ -304,8 +344,12 @@ def test_cancelling_a_running_campaign(alice_client, acme, setup):
 def test_a_scheduled_campaign_cannot_be_cancelled_within_5_minutes_of_its_start(alice_client, acme, setup):
     with time_machine.travel(MORNING, tick=False) as traveller:
         campaign = create_campaign(
-            acme, setup["template"], setup["connection"], recipient_import=setup["import"],
-            status=Campaign.Status.SCHEDULED, scheduled_at=MORNING + timedelta(minutes=10),
+            acme,
+            setup["template"],
+            setup["connection"],
+            recipient_import=setup["import"],
+            status=Campaign.Status.SCHEDULED,
+            scheduled_at=MORNING + timedelta(minutes=10),
         )
         traveller.move_to(MORNING + timedelta(minutes=5, seconds=1))
         response = alice_client.post(url("campaign_cancel", campaign), follow=True)
@@ -318,8 +362,12 @@ def test_a_scheduled_campaign_cannot_be_cancelled_within_5_minutes_of_its_start(
 def test_a_scheduled_campaign_can_be_cancelled_earlier(alice_client, acme, setup):
     with time_machine.travel(MORNING, tick=False) as traveller:
         campaign = create_campaign(
-            acme, setup["template"], setup["connection"], recipient_import=setup["import"],
-            status=Campaign.Status.SCHEDULED, scheduled_at=MORNING + timedelta(minutes=10),
+            acme,
+            setup["template"],
+            setup["connection"],
+            recipient_import=setup["import"],
+            status=Campaign.Status.SCHEDULED,
+            scheduled_at=MORNING + timedelta(minutes=10),
         )
         traveller.move_to(MORNING + timedelta(minutes=4))
         alice_client.post(url("campaign_cancel", campaign))
@@ -328,8 +376,15 @@ def test_a_scheduled_campaign_can_be_cancelled_earlier(alice_client, acme, setup
 
 
 def test_copying_makes_a_draft_without_audience_and_opens_its_form(alice_client, alice, acme, setup):
-    campaign = create_campaign(acme, setup["template"], setup["connection"], recipient_import=setup["import"],
-                               status=Campaign.Status.COMPLETED, mode=Campaign.Mode.TEMPLATE, shared_variables=["A1", "Li"])
+    campaign = create_campaign(
+        acme,
+        setup["template"],
+        setup["connection"],
+        recipient_import=setup["import"],
+        status=Campaign.Status.COMPLETED,
+        mode=Campaign.Mode.TEMPLATE,
+        shared_variables=["A1", "Li"],
+    )
     response = alice_client.post(url("campaign_copy", campaign))
     copy = Campaign.objects.exclude(pk=campaign.pk).get()
     assert response["Location"] == url("campaign_edit", copy)
@@ -343,14 +398,32 @@ def test_copying_makes_a_draft_without_audience_and_opens_its_form(alice_client,
 
 @time_machine.travel(MORNING, tick=False)
 def test_the_progress_partial_shows_counters_and_keeps_polling_while_running(alice_client, acme, setup):
-    campaign = running(acme, setup, total=1000, queued=400, sending=100, submitted=300, delivered=150,
-                       failed=30, unknown=10, skipped=10)
+    campaign = running(
+        acme,
+        setup,
+        total=1000,
+        queued=400,
+        sending=100,
+        submitted=300,
+        delivered=150,
+        failed=30,
+        unknown=10,
+        skipped=10,
+    )
     response = alice_client.get(url("campaign_progress", campaign))
     html = response.content.decode()
     assert 'hx-trigger="every 1s"' in html
     assert '<span class="status running" id="campaign-status">Sending</span>' in html
-    for key, value in [("queued", "400"), ("sending", "100"), ("submitted", "300"), ("delivered", "150"),
-                       ("failed", "30"), ("unknown", "10"), ("skipped", "10"), ("cancelled", "0")]:
+    for key, value in [
+        ("queued", "400"),
+        ("sending", "100"),
+        ("submitted", "300"),
+        ("delivered", "150"),
+        ("failed", "30"),
+        ("unknown", "10"),
+        ("skipped", "10"),
+        ("cancelled", "0"),
+    ]:
         assert f'<dd id="counter-{key}">{value}</dd>' in html
     assert response.context["percent"] == 50
     assert 'id="campaign-pause"' in html
@@ -364,7 +437,7 @@ def test_the_rate_is_measured_between_two_polls(alice_client, acme, setup):
     assert response.context["rate_basis"] == "interval"
     assert response.context["rate"] == pytest.approx(100.0)  # (500 - 300) handed over in 2 s
     assert response.context["eta"] == "0:00:05"  # 500 queued or sending at 100/s
-    assert 'hx-vals=\'{&quot;done&quot;: 500, &quot;at&quot;: ' in response.content.decode()
+    assert "hx-vals='{&quot;done&quot;: 500, &quot;at&quot;: " in response.content.decode()
 
 
 def test_without_a_previous_sample_the_rate_is_the_average_since_the_start(alice_client, acme, setup):
@@ -378,8 +451,15 @@ def test_without_a_previous_sample_the_rate_is_the_average_since_the_start(alice
 
 
 def test_a_finished_campaign_stops_polling(alice_client, acme, setup):
-    campaign = create_campaign(acme, setup["template"], setup["connection"], recipient_import=setup["import"],
-                               status=Campaign.Status.COMPLETED, total=2, delivered=2)
+    campaign = create_campaign(
+        acme,
+        setup["template"],
+        setup["connection"],
+        recipient_import=setup["import"],
+        status=Campaign.Status.COMPLETED,
+        total=2,
+        delivered=2,
+    )
     html = alice_client.get(url("campaign_progress", campaign)).content.decode()
     assert "hx-trigger" not in html
     assert 'id="campaign-pause"' not in html and 'id="campaign-cancel"' not in html
@@ -397,10 +477,22 @@ def test_the_campaign_page_includes_the_progress(alice_client, acme, setup):
 
 def test_the_list_filters_by_status_and_name(alice_client, acme, setup):
     create_campaign(acme, setup["template"], setup["connection"], name="Spring sale")
-    create_campaign(acme, setup["template"], setup["connection"], name="Autumn sale",
-                    recipient_import=setup["import"], status=Campaign.Status.COMPLETED)
-    create_campaign(acme, setup["template"], setup["connection"], name="Spring reminder",
-                    recipient_import=setup["import"], status=Campaign.Status.COMPLETED)
+    create_campaign(
+        acme,
+        setup["template"],
+        setup["connection"],
+        name="Autumn sale",
+        recipient_import=setup["import"],
+        status=Campaign.Status.COMPLETED,
+    )
+    create_campaign(
+        acme,
+        setup["template"],
+        setup["connection"],
+        name="Spring reminder",
+        recipient_import=setup["import"],
+        status=Campaign.Status.COMPLETED,
+    )
 
     def names(**query):
         response = alice_client.get(url("campaign_list"), query)
@@ -413,8 +505,16 @@ def test_the_list_filters_by_status_and_name(alice_client, acme, setup):
 
 
 def test_the_list_shows_the_columns(alice_client, acme, setup):
-    create_campaign(acme, setup["template"], setup["connection"], recipient_import=setup["import"],
-                    status=Campaign.Status.COMPLETED, total=1200, delivered=1100, failed=100)
+    create_campaign(
+        acme,
+        setup["template"],
+        setup["connection"],
+        recipient_import=setup["import"],
+        status=Campaign.Status.COMPLETED,
+        total=1200,
+        delivered=1100,
+        failed=100,
+    )
     html = alice_client.get(url("campaign_list")).content.decode()
     for text in ("Spring sale", "Shop", "Order shipped", "Completed", "1,200", "1,100"):
         assert text in html
@@ -456,10 +556,17 @@ def test_another_account_sees_none_of_acmes_campaigns(client, charlie, draft):
     assert list(client.get(url("campaign_list")).context["page"]) == []
 
 
-@pytest.mark.parametrize("name", ["campaign_options_signatures", "campaign_options_templates", "campaign_options_audiences"])
+@pytest.mark.parametrize(
+    "name", ["campaign_options_signatures", "campaign_options_templates", "campaign_options_audiences"]
+)
 def test_another_account_gets_no_options_of_acme(client, charlie, shop, setup, name):
     client.force_login(charlie)
-    query = {"application": shop.pk, "signature": setup["signature"].pk, "template": setup["template"].pk, "mode": "diff"}
+    query = {
+        "application": shop.pk,
+        "signature": setup["signature"].pk,
+        "template": setup["template"].pk,
+        "mode": "diff",
+    }
     html = client.get(url(name), query).content.decode()
     assert "Shop" not in html and "Order shipped" not in html and "orders.csv" not in html
     assert f'value="{setup["signature"].pk}"' not in html and "import:" not in html
@@ -546,7 +653,8 @@ def test_a_contact_list_fills_variables_from_each_contact_through_a_checked_impo
 
 def test_the_import_list_leaves_out_recipients_prepared_from_contact_lists(alice_client, acme, shop, setup):
     customers = ContactList.objects.create(account=acme, name="Customers")
-    RecipientImport.objects.create(account=acme, application=shop, template=setup["template"], contact_list=customers,
-                                   original_name="Customers")
+    RecipientImport.objects.create(
+        account=acme, application=shop, template=setup["template"], contact_list=customers, original_name="Customers"
+    )
     names = [imp.original_name for imp in alice_client.get(reverse("campaigns:import_list")).context["page"]]
     assert names == ["orders.csv"]

@@ -20,8 +20,13 @@ def data(acme, shop):
     contact = create_contact(customers, "+8613800138000", "Wang", city="Hangzhou")
     opt_out = create_opt_out(acme, "+8613900139000", note="TD")
     recipient_import = RecipientImport.objects.create(
-        account=acme, application=shop, original_name="march.csv", status=RecipientImport.Status.COMPLETED,
-        rows_read=10, accepted=8, rejected=2,
+        account=acme,
+        application=shop,
+        original_name="march.csv",
+        status=RecipientImport.Status.COMPLETED,
+        rows_read=10,
+        accepted=8,
+        rejected=2,
     )
     return {"contactlist": customers, "contact": contact, "optout": opt_out, "recipientimport": recipient_import}
 
@@ -59,11 +64,15 @@ def test_recipient_imports_are_read_only(admin_client, data):
     assert admin_client.get(reverse("admin:campaigns_recipientimport_add")).status_code == 403
     page = admin_client.get(reverse("admin:campaigns_recipientimport_change", args=[recipient_import.pk]))
     assert "march.csv" in page.content.decode() and 'name="_save"' not in page.content.decode()
-    admin_client.post(reverse("admin:campaigns_recipientimport_change", args=[recipient_import.pk]),
-                      {"original_name": "changed.csv"})
+    admin_client.post(
+        reverse("admin:campaigns_recipientimport_change", args=[recipient_import.pk]), {"original_name": "changed.csv"}
+    )
     recipient_import.refresh_from_db()
     assert recipient_import.original_name == "march.csv"
-    assert admin_client.post(reverse("admin:campaigns_recipientimport_delete", args=[recipient_import.pk])).status_code == 403
+    assert (
+        admin_client.post(reverse("admin:campaigns_recipientimport_delete", args=[recipient_import.pk])).status_code
+        == 403
+    )
 
 
 def test_the_admin_contact_form_normalises_the_number_and_reports_a_bad_one(admin_client, data):
@@ -74,12 +83,16 @@ def test_the_admin_contact_form_normalises_the_number_and_reports_a_bad_one(admi
     admin_client.post(url, {"contact_list": customers.pk, "phone": "139 0013 9000", "name": "Li", "fields": "{}"})
     assert customers.contacts.filter(phone="+8613900139000").exists()
     taken = admin_client.post(url, {"contact_list": customers.pk, "phone": "13800138000", "fields": "{}"})
-    assert taken.context["adminform"].form.non_field_errors() == ["Contact with this Contact list and Number already exists."]
+    assert taken.context["adminform"].form.non_field_errors() == [
+        "Contact with this Contact list and Number already exists."
+    ]
     assert customers.contacts.filter(phone="+8613800138000").count() == 1
 
 
 def test_an_admin_opt_out_import_previews_rows_and_their_errors(admin_client, acme):
-    upload = SimpleUploadedFile("opt-outs.csv", f"account,phone,note\n{acme.pk},13800138000,TD\n{acme.pk},12345,bad\n".encode())
+    upload = SimpleUploadedFile(
+        "opt-outs.csv", f"account,phone,note\n{acme.pk},13800138000,TD\n{acme.pk},12345,bad\n".encode()
+    )
     response = admin_client.post(
         reverse("admin:campaigns_optout_import"), {"resource": "0", "format": "0", "import_file": upload}
     )
@@ -92,8 +105,14 @@ def test_an_admin_opt_out_import_previews_rows_and_their_errors(admin_client, ac
 def test_the_admin_export_of_contacts_downloads_a_csv(admin_client, data):
     response = admin_client.post(
         reverse("admin:campaigns_contact_export"),
-        {"format": "0", "resource": "0", **{f"contactresource_{name}": "on" for name in
-                                           ("contact_list", "phone", "name", "custom_fields", "created_at")}},
+        {
+            "format": "0",
+            "resource": "0",
+            **{
+                f"contactresource_{name}": "on"
+                for name in ("contact_list", "phone", "name", "custom_fields", "created_at")
+            },
+        },
     )
     assert response["Content-Type"].startswith("text/csv")
     lines = response.content.decode().splitlines()

@@ -86,14 +86,19 @@ def test_the_carriers_refusal_needs_its_reason_and_mails_it(
 
     empty = rita_client.post(admin_url("carrier_reject", filing), {"apply": "yes", "carrier_reason": ""})
     with django_capture_on_commit_callbacks(execute=True):
-        rita_client.post(admin_url("carrier_reject", filing), {"apply": "yes", "carrier_reason": "签名与营业执照主体不符"})
+        rita_client.post(
+            admin_url("carrier_reject", filing), {"apply": "yes", "carrier_reason": "签名与营业执照主体不符"}
+        )
 
     assert empty.status_code == 200 and "carrier_reason" in empty.context["form"].errors
     filing.refresh_from_db()
     assert (filing.status, filing.carrier_reason) == (S.FILING_FAILED, "签名与营业执照主体不符")
     [mail] = mailoutbox
     assert mail.subject == "[smsconsole] Signature 【Filing】 rejected by the carrier / 签名实名报备失败"
-    assert "The carrier's reason: 签名与营业执照主体不符" in mail.body and "运营商原因：签名与营业执照主体不符" in mail.body
+    assert (
+        "The carrier's reason: 签名与营业执照主体不符" in mail.body
+        and "运营商原因：签名与营业执照主体不符" in mail.body
+    )
     assert "Correct the signature's materials and submit it again" in mail.body
     assert AuditLog.objects.get(action="carrier_rejected").after["carrier_reason"] == "签名与营业执照主体不符"
 
@@ -104,7 +109,9 @@ def test_the_bulk_action_approves_what_waits_for_the_carrier_and_skips_the_rest(
     pending = factories.create_signature(shop, name="Pending", status=S.PENDING_REVIEW)
 
     asked = act(rita_client, "carrier_approve_selected", [first, legacy, pending])
-    response = act(rita_client, "carrier_approve_selected", [first, legacy, pending], apply="yes", channel_number="1069")
+    response = act(
+        rita_client, "carrier_approve_selected", [first, legacy, pending], apply="yes", channel_number="1069"
+    )
 
     # One number cannot be every signature's: the form for several asks for none.
     assert asked.status_code == 200 and "channel_number" not in asked.context["form"].fields
@@ -148,8 +155,9 @@ def test_marking_a_signature_legacy_asks_its_contacts_for_the_qualification(
 def test_an_activation_is_approved_back_to_the_state_the_signature_had(
     rita_client, factories, shop, ops, mailoutbox, django_capture_on_commit_callbacks
 ):
-    signature = factories.create_signature(shop, name="Back", status=S.PENDING_ACTIVATION,
-                                           restore_status=S.LEGACY_FILING_FAILED)
+    signature = factories.create_signature(
+        shop, name="Back", status=S.PENDING_ACTIVATION, restore_status=S.LEGACY_FILING_FAILED
+    )
 
     with django_capture_on_commit_callbacks(execute=True):
         rita_client.post(admin_url("activation_approve", signature))
@@ -179,13 +187,18 @@ def test_a_rejected_activation_gives_its_reason_from_the_activation_catalogue(
 
     form = rita_client.get(admin_url("activation_reject", signature))
     with django_capture_on_commit_callbacks(execute=True):
-        rita_client.post(admin_url("activation_reject", signature), {"apply": "yes", "reason_code": "act_owner_changed"})
+        rita_client.post(
+            admin_url("activation_reject", signature), {"apply": "yes", "reason_code": "act_owner_changed"}
+        )
 
     codes = [code for code, _label in form.context["form"].fields["reason_code"].choices]
     assert "act_unpaid" in codes and "sig_neutral" not in codes
     signature.refresh_from_db()
     assert (signature.status, signature.reason_code, signature.restore_status) == (
-        S.TO_BE_ACTIVATED, "act_owner_changed", S.APPROVED)
+        S.TO_BE_ACTIVATED,
+        "act_owner_changed",
+        S.APPROVED,
+    )
     [mail] = mailoutbox
     assert "was not activated" in mail.body and "its owner or materials changed" in mail.body
 

@@ -37,11 +37,22 @@ def signatures(factories, shop):
     }
 
 
-@pytest.mark.parametrize(("language", "expected"), [
-    ("en", ["Approved (qualification needed)", "Rejected by the carrier", "To be activated", "Attach a qualification",
-            "needs its owner's qualification"]),
-    ("zh-hans", ["处理完毕(待补充资质)", "实名报备失败", "待激活", "补充资质", "需补充资质"]),
-])
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "en",
+            [
+                "Approved (qualification needed)",
+                "Rejected by the carrier",
+                "To be activated",
+                "Attach a qualification",
+                "needs its owner's qualification",
+            ],
+        ),
+        ("zh-hans", ["处理完毕(待补充资质)", "实名报备失败", "待激活", "补充资质", "需补充资质"]),
+    ],
+)
 def test_the_signature_list_names_the_carrier_states_in_each_language(alice_client, signatures, language, expected):
     switch_language(alice_client, language)
     html = page(alice_client, "templates_app:signature_list")

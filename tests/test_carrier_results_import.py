@@ -52,7 +52,9 @@ def preview(client, upload, file_format=CSV_FORMAT):
 
 
 def confirm(client, response):
-    return client.post(reverse("admin:templates_app_signature_process_import"), response.context["confirm_form"].initial)
+    return client.post(
+        reverse("admin:templates_app_signature_process_import"), response.context["confirm_form"].initial
+    )
 
 
 def invalid_rows(response):
@@ -85,18 +87,28 @@ def test_a_good_file_is_previewed_without_recording_then_recorded_on_confirmatio
     assert done.status_code == 302
     for signature in filed.values():
         signature.refresh_from_db()
-    assert (filed["new"].status, filed["new"].channel_number, filed["new"].carrier_answered_by) == (S.APPROVED, "10690077", rita)
+    assert (filed["new"].status, filed["new"].channel_number, filed["new"].carrier_answered_by) == (
+        S.APPROVED,
+        "10690077",
+        rita,
+    )
     assert (filed["promo"].status, filed["promo"].carrier_reason) == (S.FILING_FAILED, "签名与营业执照主体不符")
     assert (filed["legacy"].status, filed["legacy"].channel_number) == (S.APPROVED, "106900000900")
-    assert sorted(AuditLog.objects.values_list("action", flat=True)) == ["carrier_approved", "carrier_approved", "carrier_rejected"]
+    assert sorted(AuditLog.objects.values_list("action", flat=True)) == [
+        "carrier_approved",
+        "carrier_approved",
+        "carrier_rejected",
+    ]
     assert len(mailoutbox) == 3
 
 
 def test_an_xlsx_file_with_numeric_cells_is_read_as_text(rita_client, filed):
-    upload = xlsx_file([
-        ["signature_id", "result", "reason", "channel_number"],
-        [float(filed["new"].pk), "Approved", None, 10690078],
-    ])
+    upload = xlsx_file(
+        [
+            ["signature_id", "result", "reason", "channel_number"],
+            [float(filed["new"].pk), "Approved", None, 10690078],
+        ]
+    )
 
     shown = preview(rita_client, upload, XLSX_FORMAT)
     confirm(rita_client, shown)
@@ -152,9 +164,14 @@ def test_another_accounts_signature_is_found_by_its_own_app_key_only(rita_client
 
 
 def test_the_same_signature_twice_in_one_file_is_refused(rita_client, filed):
-    shown = preview(rita_client, csv_file(
-        "signature_id,result,reason", f"{filed['new'].pk},approved,", f"{filed['new'].pk},rejected,Too late",
-    ))
+    shown = preview(
+        rita_client,
+        csv_file(
+            "signature_id,result,reason",
+            f"{filed['new'].pk},approved,",
+            f"{filed['new'].pk},rejected,Too late",
+        ),
+    )
     assert invalid_rows(shown) == {2: "The signature is “Approved”, not waiting for the carrier."}
 
 
@@ -166,9 +183,14 @@ def test_a_file_without_the_columns_is_refused_with_the_columns_it_needs(rita_cl
 
 
 def test_a_row_that_changed_since_the_preview_undoes_the_whole_file(rita_client, rita, filed):
-    shown = preview(rita_client, csv_file(
-        "signature_id,result,reason", f"{filed['new'].pk},approved,", f"{filed['promo'].pk},approved,",
-    ))
+    shown = preview(
+        rita_client,
+        csv_file(
+            "signature_id,result,reason",
+            f"{filed['new'].pk},approved,",
+            f"{filed['promo'].pk},approved,",
+        ),
+    )
     Signature.objects.get(pk=filed["promo"].pk).carrier_reject(rita, "Answered by phone meanwhile")
 
     done = confirm(rita_client, shown)
@@ -180,8 +202,17 @@ def test_a_row_that_changed_since_the_preview_undoes_the_whole_file(rita_client,
 
 def test_the_export_of_waiting_signatures_has_the_import_columns(rita_client, factories, shop, filed):
     factories.create_signature(shop, name="Done")
-    columns = ("signature_id", "application", "account", "signature_name", "type", "status", "result", "reason",
-               "channel_number")
+    columns = (
+        "signature_id",
+        "application",
+        "account",
+        "signature_name",
+        "type",
+        "status",
+        "result",
+        "reason",
+        "channel_number",
+    )
     response = rita_client.post(
         reverse("admin:templates_app_signature_export") + "?status=with_carrier",
         {"resource": "0", "format": "1", **{f"carrierresultresource_{name}": "on" for name in columns}},

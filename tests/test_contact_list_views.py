@@ -5,7 +5,13 @@ from campaigns import contacts_import
 from campaigns.models import Contact, ContactList, ListImport, ListImportRejectedRow
 from smsconsole.models import AuditLog
 from tests.contact_helpers import (
-    FORMULA, create_contact, create_contact_list, csv_upload, streamed_text, xlsx_rows, xlsx_upload,
+    FORMULA,
+    create_contact,
+    create_contact_list,
+    csv_upload,
+    streamed_text,
+    xlsx_rows,
+    xlsx_upload,
 )
 
 
@@ -54,7 +60,9 @@ def test_the_index_shows_nothing_of_another_account(client, charlie, customers):
 
 
 def test_an_operator_creates_a_list_with_comma_separated_custom_fields(alice_client, acme):
-    response = alice_client.post(url("contact_list_create"), {"name": "VIP", "field_names_text": "city， order no, tier"})
+    response = alice_client.post(
+        url("contact_list_create"), {"name": "VIP", "field_names_text": "city， order no, tier"}
+    )
     contact_list = ContactList.objects.get(account=acme, name="VIP")
     assert response.url == url("contact_list_detail", contact_list.pk)
     assert contact_list.field_names == ["city", "order no", "tier"]
@@ -176,8 +184,11 @@ def test_the_region_select_defaults_to_cn_without_applications(alice_client, cus
     "phone, message",
     [
         ("12345", "Not a valid phone number for the application's region."),
-        ("1.38001E+10", "The number was shown in scientific notation (1.38E+10) by Excel and its digits are lost; "
-                        "format the column as text and export the file again."),
+        (
+            "1.38001E+10",
+            "The number was shown in scientific notation (1.38E+10) by Excel and its digits are lost; "
+            "format the column as text and export the file again.",
+        ),
         ("call me", "The number cell holds something other than a phone number."),
         ("", "This field is required."),
     ],
@@ -258,8 +269,11 @@ def test_an_import_adds_good_rows_and_reports_every_bad_one(alice_client, acme, 
     assert (result.rows, result.added, result.existing, result.rejected) == (7, 3, 1, 3)
     assert [(row, reason) for row, _cells, reason in page.context["rejected"]] == [
         (3, "Not a valid phone number for the application's region."),
-        (4, "The number was shown in scientific notation (1.38E+10) by Excel and its digits are lost; "
-            "format the column as text and export the file again."),
+        (
+            4,
+            "The number was shown in scientific notation (1.38E+10) by Excel and its digits are lost; "
+            "format the column as text and export the file again.",
+        ),
         (5, "The same number as an earlier row (row 1)."),
     ]
     wang = customers.contacts.get(phone="+8613800138000")
@@ -323,8 +337,10 @@ def test_a_csv_over_the_row_limit_is_refused_before_reading(alice_client, custom
     [
         (csv_upload("x", name="contacts.pdf"), "Files of type .pdf cannot be imported; use .csv, .txt, .xlsx."),
         (csv_upload("", name="contacts.csv"), "The submitted file is empty."),
-        (csv_upload("PK\x03\x04garbage", name="contacts.csv"),
-         "The file is not text. Save it from Excel as CSV (UTF-8) or upload it as .xlsx under its real extension."),
+        (
+            csv_upload("PK\x03\x04garbage", name="contacts.csv"),
+            "The file is not text. Save it from Excel as CSV (UTF-8) or upload it as .xlsx under its real extension.",
+        ),
     ],
 )
 def test_an_unusable_file_is_an_error_next_to_the_file(alice_client, customers, upload, message):
@@ -360,7 +376,9 @@ def test_an_all_rejected_file_leaves_the_session_small(alice_client, customers):
     session = alice_client.session
     assert len(session.encode(dict(session))) < 2000
     assert ListImportRejectedRow.objects.count() == 400
-    assert all(len(cell) <= 201 for cells in ListImportRejectedRow.objects.values_list("cells", flat=True) for cell in cells)
+    assert all(
+        len(cell) <= 201 for cells in ListImportRejectedRow.objects.values_list("cells", flat=True) for cell in cells
+    )
 
 
 # --- Export ------------------------------------------------------------------------------------------
@@ -391,15 +409,23 @@ def test_an_exported_list_imports_back_unchanged(alice_client, acme, customers):
     copy = create_contact_list(acme, "Copy", ["city", "order"])
     import_file(alice_client, copy, csv_upload(exported))
     contact = copy.contacts.get()
-    assert (contact.phone, contact.name, contact.fields) == ("+8613800138000", "Wang", {"city": "Hangzhou", "order": "A-1"})
+    assert (contact.phone, contact.name, contact.fields) == (
+        "+8613800138000",
+        "Wang",
+        {"city": "Hangzhou", "order": "A-1"},
+    )
 
 
 # --- Tenancy and roles -------------------------------------------------------------------------------
 
 OBJECT_URLS = [
-    ("contact_list_detail", False), ("contact_list_edit", False), ("contact_list_delete", False),
-    ("contact_list_import", False), ("contact_create", False),
-    ("contact_edit", True), ("contact_delete", True),
+    ("contact_list_detail", False),
+    ("contact_list_edit", False),
+    ("contact_list_delete", False),
+    ("contact_list_import", False),
+    ("contact_create", False),
+    ("contact_edit", True),
+    ("contact_delete", True),
 ]
 
 
@@ -460,8 +486,14 @@ def test_a_contact_list_a_campaign_used_is_kept_with_a_message(alice_client, acm
     contact_list = ContactList.objects.create(account=acme, name="VIP")
     template = factories.create_template(shop)
     Campaign.objects.create(
-        account=acme, application=shop, signature=template.signature, template=template,
-        connection=create_connection(), name="Sent", contact_list=contact_list, status="completed",
+        account=acme,
+        application=shop,
+        signature=template.signature,
+        template=template,
+        connection=create_connection(),
+        name="Sent",
+        contact_list=contact_list,
+        status="completed",
     )
     response = alice_client.post(reverse("campaigns:contact_list_delete", args=[contact_list.pk]), follow=True)
     assert response.status_code == 200

@@ -10,8 +10,10 @@ def dataset(headers, *rows):
 
 
 def invalid_rows(result):
-    return {row.number: {field: [str(m) for m in messages] for field, messages in row.error_dict.items()}
-            for row in result.invalid_rows}
+    return {
+        row.number: {field: [str(m) for m in messages] for field, messages in row.error_dict.items()}
+        for row in result.invalid_rows
+    }
 
 
 # --- ContactResource ---------------------------------------------------------------------------------
@@ -120,8 +122,9 @@ def test_an_opt_out_row_with_a_bad_number_or_source_is_rejected(acme):
 
 def test_an_opt_out_already_listed_is_matched_not_duplicated(acme):
     create_opt_out(acme, "+8613800138000", note="Old")
-    result = OptOutResource().import_data(dataset(["account", "phone", "note"], [acme.pk, "13800138000", "Old"]),
-                                          dry_run=False)
+    result = OptOutResource().import_data(
+        dataset(["account", "phone", "note"], [acme.pk, "13800138000", "Old"]), dry_run=False
+    )
     assert result.totals["skip"] == 1
     assert OptOut.objects.count() == 1
 
@@ -129,4 +132,9 @@ def test_an_opt_out_already_listed_is_matched_not_duplicated(acme):
 def test_the_opt_out_export_neutralises_formulas(acme):
     create_opt_out(acme, "+8613800138000", note=FORMULA)
     row = OptOutResource().export().dict[0]
-    assert (row["account"], row["phone"], row["source"], row["note"]) == (str(acme.pk), "+8613800138000", "manual", "'" + FORMULA)
+    assert (row["account"], row["phone"], row["source"], row["note"]) == (
+        str(acme.pk),
+        "+8613800138000",
+        "manual",
+        "'" + FORMULA,
+    )

@@ -42,9 +42,12 @@ def test_adding_a_contact_normalises_the_phone_and_keeps_the_toggles(alice_clien
     assert response.status_code == 302
     contact = NotificationContact.objects.get(account=acme)
     assert contact.phone == "+8613800138000"
-    assert (contact.notify_signature, contact.notify_template, contact.notify_traffic, contact.notify_qualification) == (
-        True, False, False, True
-    )
+    assert (
+        contact.notify_signature,
+        contact.notify_template,
+        contact.notify_traffic,
+        contact.notify_qualification,
+    ) == (True, False, False, True)
     assert AuditLog.objects.filter(action="create", object_type="notificationcontact", actor=alice).exists()
 
 

@@ -32,8 +32,13 @@ def test_it_counts_qualifications_signatures_and_templates_by_status(alice_clien
 def test_it_links_to_every_section(alice_client, shop):
     html = alice_client.get(reverse("dashboard")).content.decode()
 
-    for name in ["application_list", "templates_app:qualification_list", "templates_app:signature_list",
-                 "templates_app:template_list", "templates_app:contact_list"]:
+    for name in [
+        "application_list",
+        "templates_app:qualification_list",
+        "templates_app:signature_list",
+        "templates_app:template_list",
+        "templates_app:contact_list",
+    ]:
         assert f'href="{reverse(name)}"' in html
     assert f'href="{reverse("application_detail", args=[shop.pk])}"' in html
 
@@ -70,7 +75,9 @@ def test_staff_without_an_account_are_pointed_to_the_admin(client, rita):
     assert f'href="{reverse("admin:index")}"' in response.content.decode()
 
 
-def test_the_query_count_does_not_grow_with_applications_or_campaigns(alice_client, acme, django_assert_max_num_queries):
+def test_the_query_count_does_not_grow_with_applications_or_campaigns(
+    alice_client, acme, django_assert_max_num_queries
+):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -104,20 +111,30 @@ def test_it_shows_what_is_sending_what_finished_today_and_what_needs_attention(a
     audience = create_completed_import(acme, shop, template)
 
     def campaign(name, status, **fields):
-        return Campaign.objects.create(account=acme, application=shop, signature=signature, template=template,
-                                       connection=connection, recipient_import=audience, name=name, status=status, **fields)
+        return Campaign.objects.create(
+            account=acme,
+            application=shop,
+            signature=signature,
+            template=template,
+            connection=connection,
+            recipient_import=audience,
+            name=name,
+            status=status,
+            **fields,
+        )
 
     campaign("Running", "running", total=10, queued=4, started_at=timezone.now())
     campaign("Done", "completed", total=5, delivered=4, failed=1, finished_at=timezone.now())
     campaign("Broken", "failed", finished_at=timezone.now())
-    factories.create_template(shop, signature=signature, name="No", status="rejected", reason_code="tpl_other",
-                              reason_text="x")
+    factories.create_template(
+        shop, signature=signature, name="No", status="rejected", reason_code="tpl_other", reason_text="x"
+    )
     html = alice_client.get(reverse("dashboard")).content.decode()
-    sending = html[html.index('id="sending-now"'):html.index('id="finished-today"')]
+    sending = html[html.index('id="sending-now"') : html.index('id="finished-today"')]
     assert "Running" in sending and "60% of 10" in sending
-    finished = html[html.index('id="finished-today"'):]
+    finished = html[html.index('id="finished-today"') :]
     assert "Done" in finished and "Broken" in finished
-    attention = html[html.index('id="attention"'):html.index('id="sending-now"')]
+    attention = html[html.index('id="attention"') : html.index('id="sending-now"')]
     assert "Templates were rejected" in attention and "Campaigns failed in the last 7 days." in attention
 
 
@@ -130,9 +147,15 @@ def test_the_carrier_states_count_when_present_and_ask_for_attention(alice_clien
 
     rows = next(rows for title, _url, rows in response.context["sections"] if title == "Signatures")
     assert [value for value, _label, _n in rows] == [
-        "pending_review", "rejected", "filing_failed", "approved", "legacy_unqualified", "to_be_activated"]
+        "pending_review",
+        "rejected",
+        "filing_failed",
+        "approved",
+        "legacy_unqualified",
+        "to_be_activated",
+    ]
     html = response.content.decode()
-    attention = html[html.index('id="attention"'):html.index('id="sending-now"')]
+    attention = html[html.index('id="attention"') : html.index('id="sending-now"')]
     assert "Signatures were rejected by the carrier" in attention
     assert "Legacy signatures need their owner&#x27;s qualification." in attention
     assert "Signatures wait for activation after arrears." in attention and "?status=to_be_activated" in attention

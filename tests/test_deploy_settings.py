@@ -14,10 +14,15 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 def production_environment(**extra):
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "SMS_"))}
-    env.update({
-        "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "FIELD_ENCRYPTION_KEY": secrets.token_urlsafe(32),
-        "ALLOWED_HOSTS": "sms.example.com", "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
-    })
+    env.update(
+        {
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "FIELD_ENCRYPTION_KEY": secrets.token_urlsafe(32),
+            "ALLOWED_HOSTS": "sms.example.com",
+            "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
+        }
+    )
     env.update(extra)
     return env
 
@@ -39,7 +44,15 @@ def test_production_defaults_are_the_secure_ones():
         "s.SECURE_PROXY_SSL_HEADER, 'csp.middleware.CSPMiddleware' in s.MIDDLEWARE)"
     )
     result = run_manage("shell", "-c", script, env=production_environment())
-    assert result.stdout.strip().splitlines()[-1].split() == ["True", "True", "True", "31536000", "('HTTP_X_FORWARDED_PROTO',", "'https')", "True"]
+    assert result.stdout.strip().splitlines()[-1].split() == [
+        "True",
+        "True",
+        "True",
+        "31536000",
+        "('HTTP_X_FORWARDED_PROTO',",
+        "'https')",
+        "True",
+    ]
 
 
 @pytest.mark.parametrize("name", ["SECRET_KEY", "FIELD_ENCRYPTION_KEY"])

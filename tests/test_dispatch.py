@@ -73,7 +73,9 @@ def test_dispatch_twice_does_not_push_a_batch_twice(planned, connection, sending
 def test_the_next_batch_is_pushed_when_one_finishes(planned, connection, sending_redis):
     dispatch_campaign(planned.pk)
     first = Batch.objects.get(campaign=planned, number=1)
-    Message.objects.filter(campaign=planned, id__range=(first.first_id, first.last_id)).update(status="submitted", provider_id="x")
+    Message.objects.filter(campaign=planned, id__range=(first.first_id, first.last_id)).update(
+        status="submitted", provider_id="x"
+    )
 
     gateway.finish_batch(first)
 
@@ -101,7 +103,9 @@ def test_a_job_pushed_twice_sends_each_message_once(planned):
     assert counters(planned)["queued"] == 8
 
 
-def test_a_paused_campaign_is_not_dispatched_and_resume_dispatches_it(planned, connection, sending_redis, django_capture_on_commit_callbacks):
+def test_a_paused_campaign_is_not_dispatched_and_resume_dispatches_it(
+    planned, connection, sending_redis, django_capture_on_commit_callbacks
+):
     planned.pause()
     assert dispatch_campaign(planned.pk)["pushed"] == 0
     with django_capture_on_commit_callbacks(execute=True):
@@ -140,11 +144,15 @@ def test_cancel_cancels_queued_messages_and_leaves_those_in_flight(planned, djan
     assert cancel_queued_messages(planned.pk)["cancelled"] == 0  # a redelivered task changes nothing
 
 
-def test_the_sweeper_repushes_batches_pushed_long_ago_that_still_have_queued_messages(planned, connection, sending_redis):
+def test_the_sweeper_repushes_batches_pushed_long_ago_that_still_have_queued_messages(
+    planned, connection, sending_redis
+):
     dispatch_campaign(planned.pk)
     sending_redis.delete(dispatch.queue_key(connection.pk))  # Redis restarted and lost the list
     first = Batch.objects.get(campaign=planned, number=1)
-    Message.objects.filter(campaign=planned, id__range=(first.first_id, first.last_id)).update(status="submitted", provider_id="x")
+    Message.objects.filter(campaign=planned, id__range=(first.first_id, first.last_id)).update(
+        status="submitted", provider_id="x"
+    )
 
     assert sweep_stuck_batches()["repushed"] == 0  # not stuck yet
     with time_machine.travel(timezone.now() + timedelta(minutes=6)):
@@ -156,7 +164,9 @@ def test_the_sweeper_repushes_batches_pushed_long_ago_that_still_have_queued_mes
     assert sorted(jobs(sending_redis, connection)) == sorted(f"{planned.pk}:{b.pk}" for b in repushed)
 
 
-def test_the_sweeper_leaves_jobs_that_wait_on_the_list_or_are_held_by_a_live_gateway(planned, connection, sending_redis):
+def test_the_sweeper_leaves_jobs_that_wait_on_the_list_or_are_held_by_a_live_gateway(
+    planned, connection, sending_redis
+):
     dispatch_campaign(planned.pk)
     queue = dispatch.queue_key(connection.pk)
     # One job taken by a live gateway, one by a gateway that died for good, one still waiting.
@@ -169,7 +179,9 @@ def test_the_sweeper_leaves_jobs_that_wait_on_the_list_or_are_held_by_a_live_gat
 
     second = Batch.objects.get(campaign=planned, number=2)
     assert second.pushes == 2  # the dead gateway's
-    assert list(Batch.objects.filter(campaign=planned, number__in=[1, 3]).order_by("number").values_list("pushes", flat=True)) == [1, 1]
+    assert list(
+        Batch.objects.filter(campaign=planned, number__in=[1, 3]).order_by("number").values_list("pushes", flat=True)
+    ) == [1, 1]
     assert jobs(sending_redis, connection)[0] == f"{planned.pk}:{second.pk}"
 
 
@@ -213,7 +225,9 @@ def test_the_last_stuck_messages_complete_the_campaign(shop, template, connectio
     assert campaign.status == "completed"
 
 
-def test_due_scheduled_campaigns_are_launched_and_planned(shop, template, connection, sending_redis, django_capture_on_commit_callbacks):
+def test_due_scheduled_campaigns_are_launched_and_planned(
+    shop, template, connection, sending_redis, django_capture_on_commit_callbacks
+):
     soon = create_campaign(shop, template, connection, phones(2), name="soon")
     later = create_campaign(shop, template, connection, phones(2), name="later")
     soon.schedule(timezone.now() + timedelta(hours=1))

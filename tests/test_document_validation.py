@@ -48,9 +48,29 @@ def test_the_size_limit_follows_the_setting(settings):
     assert error_code(png()) == "size"
 
 
-@pytest.mark.parametrize("name", ["business licence.png", 'a"b.png', "a#b.png", "a'b.png", "a$b.png", "a%b.png",
-                                  "a&b.png", "a*b.png", "a|b.png", "a<b.png", "a>b.png", "a{b.png", "a}b.png",
-                                  "a[b.png", "a]b.png", "a;b.png", "a?b.png", "a!b.png"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "business licence.png",
+        'a"b.png',
+        "a#b.png",
+        "a'b.png",
+        "a$b.png",
+        "a%b.png",
+        "a&b.png",
+        "a*b.png",
+        "a|b.png",
+        "a<b.png",
+        "a>b.png",
+        "a{b.png",
+        "a}b.png",
+        "a[b.png",
+        "a]b.png",
+        "a;b.png",
+        "a?b.png",
+        "a!b.png",
+    ],
+)
 def test_it_refuses_names_with_spaces_or_forbidden_characters(name):
     assert error_code(SimpleUploadedFile(name, PNG_1X1)) == "name_chars"
 

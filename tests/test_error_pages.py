@@ -15,7 +15,9 @@ def raw_upload(client, url, filename, data=b"13800138000\n", **fields):
     ]
     parts.append(
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-        f"Content-Type: text/csv\r\n\r\n".encode() + data + b"\r\n"
+        f"Content-Type: text/csv\r\n\r\n".encode()
+        + data
+        + b"\r\n"
     )
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
     return client.generic("POST", url, body, content_type=f"multipart/form-data; boundary={boundary}")

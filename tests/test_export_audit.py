@@ -25,7 +25,12 @@ def customers(acme):
 def test_a_contact_list_export(alice_client, alice, acme, customers):
     streamed_text(alice_client.get(reverse("campaigns:contact_list_export", args=[customers.pk, "csv"])))
     entry = the_export_entry()
-    assert (entry.actor, entry.account, entry.object_type, entry.object_id) == (alice, acme, "contactlist", str(customers.pk))
+    assert (entry.actor, entry.account, entry.object_type, entry.object_id) == (
+        alice,
+        acme,
+        "contactlist",
+        str(customers.pk),
+    )
     assert entry.after == {"what": "contacts", "rows": 3, "format": "csv", "masked": False}
 
 
@@ -58,8 +63,10 @@ def test_a_recipient_imports_rejected_rows_export(alice_client, factories, acme,
 def test_a_contact_list_imports_rejected_rows_download(alice_client, acme, customers):
     from tests.contact_helpers import csv_upload
 
-    response = alice_client.post(reverse("campaigns:contact_list_import", args=[customers.pk]),
-                                 {"file": csv_upload("phone\n12345\nabc\n"), "region": "CN"})
+    response = alice_client.post(
+        reverse("campaigns:contact_list_import", args=[customers.pk]),
+        {"file": csv_upload("phone\n12345\nabc\n"), "region": "CN"},
+    )
     alice_client.get(response.url.replace("result=", "rejected="))
     entry = the_export_entry()
     assert entry.object_type == "listimport" and entry.after["rows"] == 2 and entry.after["what"] == "rejected_rows"
@@ -81,8 +88,14 @@ def test_an_admin_export_records_one_entry_per_account_it_holds(admin_client, ad
     create_contact(theirs, "+8613700137000")
     response = admin_client.post(
         reverse("admin:campaigns_contact_export"),
-        {"format": "0", "resource": "0", **{f"contactresource_{name}": "on" for name in
-                                           ("contact_list", "phone", "name", "custom_fields", "created_at")}},
+        {
+            "format": "0",
+            "resource": "0",
+            **{
+                f"contactresource_{name}": "on"
+                for name in ("contact_list", "phone", "name", "custom_fields", "created_at")
+            },
+        },
     )
     assert response["Content-Type"].startswith("text/csv")
     entries = {entry.account: entry for entry in AuditLog.objects.filter(action="export")}
@@ -94,8 +107,13 @@ def test_an_admin_export_records_one_entry_per_account_it_holds(admin_client, ad
 
 def test_an_admin_opt_out_export_is_recorded(admin_client, acme):
     create_opt_out(acme)
-    admin_client.post(reverse("admin:campaigns_optout_export"),
-                      {"format": "0", "resource": "0", **{f"optoutresource_{name}": "on" for name in
-                                                         ("account", "phone", "source", "note", "created_at")}})
+    admin_client.post(
+        reverse("admin:campaigns_optout_export"),
+        {
+            "format": "0",
+            "resource": "0",
+            **{f"optoutresource_{name}": "on" for name in ("account", "phone", "source", "note", "created_at")},
+        },
+    )
     entry = the_export_entry()
     assert entry.account == acme and entry.after["what"] == "opt_outs" and entry.after["rows"] == 1

@@ -7,8 +7,8 @@ from django.db import connections
 
 from campaigns import dispatch, gateway
 from campaigns.models import Batch, Campaign, Message, PendingReceipt
-from sms.smpp.client import Receipt, SubmitResult
 from campaigns.tasks import dispatch_campaign, plan_campaign
+from sms.smpp.client import Receipt, SubmitResult
 from tests.sending_helpers import (  # noqa: F401 (fixture)
     counters,
     create_campaign,
@@ -149,15 +149,21 @@ def test_the_gateway_sends_a_campaign_and_completes_it(shop, template, connectio
     asyncio.run(run_until(gw, lambda: campaign_status(campaign) == "completed"))
 
     client = FakeClient.instances[0]
-    assert client.settings == dict(host="127.0.0.1", port=2775, system_id="smsconsole", password="secret", binds=2, window=32)
+    assert client.settings == dict(
+        host="127.0.0.1", port=2775, system_id="smsconsole", password="secret", binds=2, window=32
+    )
     assert client.started and client.stopped
     assert [len(chunk) for chunk in client.chunks] == [3, 3, 1]
     first = client.submitted[0]
     assert (first.source, first.destination, first.text) == (
-        template.signature.channel_number, phones(1)[0], f"【{template.signature.name}】Order A0 shipped."
+        template.signature.channel_number,
+        phones(1)[0],
+        f"【{template.signature.name}】Order A0 shipped.",
     )
     assert rows_by_status(campaign)["submitted"] == 7
-    assert sorted(Message.objects.filter(campaign=campaign).values_list("provider_id", flat=True)) == sorted(f"id{n}" for n in range(1, 8))
+    assert sorted(Message.objects.filter(campaign=campaign).values_list("provider_id", flat=True)) == sorted(
+        f"id{n}" for n in range(1, 8)
+    )
     assert counters(campaign)["submitted"] == 7 and counters(campaign)["queued"] == 0
     assert set(Batch.objects.filter(campaign=campaign).values_list("status", flat=True)) == {"done"}
     assert sending_redis.llen(dispatch.processing_key(connection.pk, "test")) == 0
@@ -181,7 +187,9 @@ def test_receipts_arriving_before_the_submit_result_are_applied(shop, template, 
     assert not PendingReceipt.objects.exists()
 
 
-def test_outcomes_are_recorded_as_failed_unknown_or_sent_again(shop, template, connection, settings, sending_redis, monkeypatch):
+def test_outcomes_are_recorded_as_failed_unknown_or_sent_again(
+    shop, template, connection, settings, sending_redis, monkeypatch
+):
     monkeypatch.setattr(gateway, "RETRY_PAUSE", 0)
     campaign = launch(shop, template, connection, phones(4), settings)
     numbers = phones(4)
@@ -201,22 +209,38 @@ def test_outcomes_are_recorded_as_failed_unknown_or_sent_again(shop, template, c
     asyncio.run(run_until(gw, lambda: campaign_status(campaign) == "completed"))
 
     messages = {m.phone: m for m in Message.objects.filter(campaign=campaign)}
-    assert (messages[numbers[0]].status, messages[numbers[0]].error_code, messages[numbers[0]].error) == ("failed", "11", "ESME_RINVDSTADR")
+    assert (messages[numbers[0]].status, messages[numbers[0]].error_code, messages[numbers[0]].error) == (
+        "failed",
+        "11",
+        "ESME_RINVDSTADR",
+    )
     assert (messages[numbers[1]].status, messages[numbers[1]].error) == ("unknown", "connection lost before the answer")
     assert (messages[numbers[2]].status, messages[numbers[2]].attempts) == ("submitted", 2)
     assert messages[numbers[3]].status == "submitted"
     sent_to = [r.destination for r in FakeClient.instances[0].submitted]
     assert sent_to.count(numbers[1]) == 1  # an unknown outcome is never sent again
     assert counters(campaign) | {"total": 4} == {
-        "total": 4, "queued": 0, "sending": 0, "submitted": 2, "delivered": 0, "failed": 1, "expired": 0,
-        "unknown": 1, "skipped": 0, "cancelled": 0,
+        "total": 4,
+        "queued": 0,
+        "sending": 0,
+        "submitted": 2,
+        "delivered": 0,
+        "failed": 1,
+        "expired": 0,
+        "unknown": 1,
+        "skipped": 0,
+        "cancelled": 0,
     }
 
 
-def test_a_message_refused_for_a_passing_reason_too_often_fails_for_good(shop, template, connection, settings, sending_redis, monkeypatch):
+def test_a_message_refused_for_a_passing_reason_too_often_fails_for_good(
+    shop, template, connection, settings, sending_redis, monkeypatch
+):
     monkeypatch.setattr(gateway, "RETRY_PAUSE", 0)
     campaign = launch(shop, template, connection, phones(1), settings)
-    gw = make_gateway(connection, answer=lambda r, n: SubmitResult(r.ref, False, (), 0x58, "throttled", False, False, 1))
+    gw = make_gateway(
+        connection, answer=lambda r, n: SubmitResult(r.ref, False, (), 0x58, "throttled", False, False, 1)
+    )
     asyncio.run(run_until(gw, lambda: campaign_status(campaign) == "completed"))
 
     message = Message.objects.get(campaign=campaign)
@@ -228,6 +252,7 @@ def test_pause_stops_sending_after_the_current_chunk_and_resume_finishes(
     shop, template, connection, settings, sending_redis, django_capture_on_commit_callbacks
 ):
     campaign = launch(shop, template, connection, phones(9), settings)
+
     def pause_after_first_chunk(number):
         if number == 1:
             Campaign.objects.get(pk=campaign.pk).pause()
@@ -249,14 +274,23 @@ def test_pause_stops_sending_after_the_current_chunk_and_resume_finishes(
     assert sorted(phones_sent) == sorted(phones(9))
 
 
-def test_a_cancelled_campaign_sends_nothing_more(shop, template, connection, settings, sending_redis, django_capture_on_commit_callbacks):
+def test_a_cancelled_campaign_sends_nothing_more(
+    shop, template, connection, settings, sending_redis, django_capture_on_commit_callbacks
+):
     campaign = launch(shop, template, connection, phones(5), settings)
     with django_capture_on_commit_callbacks(execute=True):
         Campaign.objects.get(pk=campaign.pk).cancel()
     gw = make_gateway(connection)
 
-    asyncio.run(run_until(gw, lambda: sending_redis.llen(dispatch.queue_key(connection.pk)) == 0
-                          and sending_redis.llen(dispatch.processing_key(connection.pk, "test")) == 0))
+    asyncio.run(
+        run_until(
+            gw,
+            lambda: (
+                sending_redis.llen(dispatch.queue_key(connection.pk)) == 0
+                and sending_redis.llen(dispatch.processing_key(connection.pk, "test")) == 0
+            ),
+        )
+    )
 
     assert FakeClient.instances[0].submitted == []
     assert rows_by_status(campaign)["cancelled"] == 5
@@ -268,16 +302,26 @@ def test_a_job_pushed_twice_is_sent_once(shop, template, connection, settings, s
     dispatch.push_jobs(connection.pk, campaign.pk, [batch.pk])  # a second copy of the job
     gw = make_gateway(connection)
 
-    asyncio.run(run_until(gw, lambda: campaign_status(campaign) == "completed"
-                          and sending_redis.llen(dispatch.queue_key(connection.pk)) == 0))
+    asyncio.run(
+        run_until(
+            gw,
+            lambda: (
+                campaign_status(campaign) == "completed" and sending_redis.llen(dispatch.queue_key(connection.pk)) == 0
+            ),
+        )
+    )
 
     assert sorted(r.destination for r in FakeClient.instances[0].submitted) == sorted(phones(4))
 
 
-def test_jobs_left_on_its_processing_list_are_taken_up_again_at_start(shop, template, connection, settings, sending_redis):
+def test_jobs_left_on_its_processing_list_are_taken_up_again_at_start(
+    shop, template, connection, settings, sending_redis
+):
     campaign = launch(shop, template, connection, phones(3), settings)
     # As if this gateway had been killed holding the job.
-    sending_redis.lmove(dispatch.queue_key(connection.pk), dispatch.processing_key(connection.pk, "test"), "RIGHT", "LEFT")
+    sending_redis.lmove(
+        dispatch.queue_key(connection.pk), dispatch.processing_key(connection.pk, "test"), "RIGHT", "LEFT"
+    )
     assert sending_redis.llen(dispatch.queue_key(connection.pk)) == 0
 
     asyncio.run(run_until(make_gateway(connection), lambda: campaign_status(campaign) == "completed"))
@@ -287,19 +331,25 @@ def test_jobs_left_on_its_processing_list_are_taken_up_again_at_start(shop, temp
 
 def test_receipts_of_the_later_parts_of_a_long_message_are_dropped(shop, template, connection, settings, sending_redis):
     campaign = launch(shop, template, connection, phones(1), settings)
-    gw = make_gateway(connection, answer=lambda r, n: SubmitResult(r.ref, True, ("first", "second"), 0, "", False, False, 2))
+    gw = make_gateway(
+        connection, answer=lambda r, n: SubmitResult(r.ref, True, ("first", "second"), 0, "", False, False, 2)
+    )
 
     async def scenario():
         await run_until(gw, lambda: campaign_status(campaign) == "completed")
         runner = gw.runners[0]
-        await runner.on_receipts([Receipt("second", "DELIVRD", "", "", "", "", ""), Receipt("first", "DELIVRD", "", "", "", "", "")])
+        await runner.on_receipts(
+            [Receipt("second", "DELIVRD", "", "", "", "", ""), Receipt("first", "DELIVRD", "", "", "", "", "")]
+        )
 
     asyncio.run(scenario())
 
     assert list(PendingReceipt.objects.values_list("provider_id", flat=True)) == ["first"]
 
 
-def test_a_batch_that_fails_midway_is_queued_again_and_sends_the_rest_once(shop, template, connection, settings, sending_redis):
+def test_a_batch_that_fails_midway_is_queued_again_and_sends_the_rest_once(
+    shop, template, connection, settings, sending_redis
+):
     campaign = launch(shop, template, connection, phones(7), settings)
     failures = []
 
@@ -332,7 +382,9 @@ def test_messages_put_back_after_a_cancel_are_cancelled_too(shop, template, conn
 
     gw = make_gateway(connection, answer=refuse_and_cancel)
 
-    asyncio.run(run_until(gw, lambda: rows_by_status(campaign)["queued"] == 0 and rows_by_status(campaign)["sending"] == 0))
+    asyncio.run(
+        run_until(gw, lambda: rows_by_status(campaign)["queued"] == 0 and rows_by_status(campaign)["sending"] == 0)
+    )
 
     assert rows_by_status(campaign)["cancelled"] == 7
     assert counters(campaign)["queued"] == 0 and counters(campaign)["cancelled"] == 7

@@ -42,7 +42,9 @@ def rewritten(data, sheet_xml=None, stored=False):
 
 
 def numbers_sheet(count, padding=0):
-    rows = "".join(f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>1380013{n:04d}</t></is></c></row>' for n in range(1, count + 1))
+    rows = "".join(
+        f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>1380013{n:04d}</t></is></c></row>' for n in range(1, count + 1)
+    )
     return f'<worksheet xmlns="{MAIN}"><sheetData>{rows}{" " * padding}</sheetData></worksheet>'
 
 
@@ -109,11 +111,14 @@ def test_two_rows_numbered_far_apart_are_two_rows_not_five_million(acme, shop):
     assert (imp.status, imp.accepted) == ("completed", 2)
 
 
-@pytest.mark.parametrize("name, data", [
-    ("list.csv", b"phone\n"),
-    ("list.csv", b"phone\n\n,\n"),
-    ("list.xlsx", xlsx_bytes([["phone"]])),
-])
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("list.csv", b"phone\n"),
+        ("list.csv", b"phone\n\n,\n"),
+        ("list.xlsx", xlsx_bytes([["phone"]])),
+    ],
+)
 def test_a_file_with_only_a_header_says_it_has_no_numbers(acme, shop, name, data):
     imp = create_import(acme, shop, name=name, data=data)
     run_import(imp.pk)
@@ -123,9 +128,10 @@ def test_a_file_with_only_a_header_says_it_has_no_numbers(acme, shop, name, data
 
 def test_a_header_only_contact_file_is_refused_with_that_reason(alice_client, acme):
     contact_list = create_contact_list(acme)
-    upload = SimpleUploadedFile("contacts.csv", "phone,name\n".encode())
-    response = alice_client.post(reverse("campaigns:contact_list_import", args=[contact_list.pk]),
-                                 {"file": upload, "region": "CN"})
+    upload = SimpleUploadedFile("contacts.csv", b"phone,name\n")
+    response = alice_client.post(
+        reverse("campaigns:contact_list_import", args=[contact_list.pk]), {"file": upload, "region": "CN"}
+    )
     assert "no numbers" in " ".join(response.context["form"].errors["file"])
 
 

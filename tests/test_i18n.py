@@ -136,26 +136,52 @@ def objects(factories, acme, alice, shop):
     )
     contact = factories.create_contact(acme, name="Ops team")
     contact_list = ContactList.objects.create(account=acme, name="Customers", field_names=["city"])
-    list_contact = Contact.objects.create(contact_list=contact_list, phone="+8613800138000", name="Wang", fields={"city": "杭州"})
+    list_contact = Contact.objects.create(
+        contact_list=contact_list, phone="+8613800138000", name="Wang", fields={"city": "杭州"}
+    )
     opt_out = OptOut.objects.create(account=acme, phone="+8613900139000")
     recipient_import = RecipientImport(
-        account=acme, application=shop, template=template, original_name="orders.csv", size=24,
-        status=RecipientImport.Status.COMPLETED, rows_read=2, accepted=1, rejected=1, segments=1,
+        account=acme,
+        application=shop,
+        template=template,
+        original_name="orders.csv",
+        size=24,
+        status=RecipientImport.Status.COMPLETED,
+        rows_read=2,
+        accepted=1,
+        rejected=1,
+        segments=1,
         reason_counts={"invalid_number": 1},
     )
     recipient_import.file.save("orders.csv", ContentFile(b"13800138000,A1\n12345,A2\n"), save=False)
     recipient_import.save()
-    RejectedRow.objects.create(recipient_import=recipient_import, row_number=2, cells=["12345", "A2"], reason="invalid_number")
+    RejectedRow.objects.create(
+        recipient_import=recipient_import, row_number=2, cells=["12345", "A2"], reason="invalid_number"
+    )
     connection = ProviderConnection.objects.create(name="simulator", host="127.0.0.1", port=2775, system_id="smsc")
     campaign = Campaign.objects.create(
-        account=acme, application=shop, signature=signature, template=template, connection=connection,
-        name="double_eleven", recipient_import=recipient_import, created_by=alice,
+        account=acme,
+        application=shop,
+        signature=signature,
+        template=template,
+        connection=connection,
+        name="double_eleven",
+        recipient_import=recipient_import,
+        created_by=alice,
     )
     invitation = Invitation.objects.create(account=acme, email="dora@example.com", invited_by=alice)
     return {
-        "application": shop, "qualification": qualification, "signature": signature, "template": template,
-        "notification_contact": contact, "contact_list": contact_list, "list_contact": list_contact,
-        "opt_out": opt_out, "import": recipient_import, "campaign": campaign, "invitation": invitation,
+        "application": shop,
+        "qualification": qualification,
+        "signature": signature,
+        "template": template,
+        "notification_contact": contact,
+        "contact_list": contact_list,
+        "list_contact": list_contact,
+        "opt_out": opt_out,
+        "import": recipient_import,
+        "campaign": campaign,
+        "invitation": invitation,
         "membership": alice.membership,
     }
 
@@ -163,8 +189,13 @@ def objects(factories, acme, alice, shop):
 def url_arguments(namespace, name, arguments, objects):
     """Fills a console URL's arguments with alice's objects; None when the URL is not known here."""
     by_noun = {
-        "application": "application", "qualification": "qualification", "signature": "signature",
-        "template": "template", "import": "import", "opt_out": "opt_out", "campaign": "campaign",
+        "application": "application",
+        "qualification": "qualification",
+        "signature": "signature",
+        "template": "template",
+        "import": "import",
+        "opt_out": "opt_out",
+        "campaign": "campaign",
     }
     noun = next((key for key in by_noun if name.startswith(key + "_")), None)
     if namespace == "templates_app" and name.startswith("contact_"):
@@ -249,7 +280,8 @@ def visible_texts(html):
 def english_msgids():
     """Messages whose Chinese differs from the English: seeing them on a zh-hans page means a miss."""
     return {
-        e["msgid"] for e in translatable(parse_po(PO_FILE))
+        e["msgid"]
+        for e in translatable(parse_po(PO_FILE))
         if "msgid_plural" not in e and e["msgstr"] != e["msgid"] and "%(" not in e["msgid"]
     }
 
@@ -292,16 +324,47 @@ def test_every_console_page_answers_in_both_languages_without_placeholders(alice
 
 
 CHINESE = {
-    "dashboard": ["总览", "资质管理", "签名管理", "模板管理", "应用管理", "审核通过", "待审核", "审核不通过", "联系人管理"],
-    "templates_app:template_list": ["模板管理", "申请模板", "拆分条数", "审核通过-激活", "验证码类", "通知类", "推广类", "全部状态"],
+    "dashboard": [
+        "总览",
+        "资质管理",
+        "签名管理",
+        "模板管理",
+        "应用管理",
+        "审核通过",
+        "待审核",
+        "审核不通过",
+        "联系人管理",
+    ],
+    "templates_app:template_list": [
+        "模板管理",
+        "申请模板",
+        "拆分条数",
+        "审核通过-激活",
+        "验证码类",
+        "通知类",
+        "推广类",
+        "全部状态",
+    ],
     # A signature that may send is 处理完毕 in the reference's words (cloud-sms-spec.md 2.3).
     "templates_app:signature_list": ["签名管理", "申请签名", "通道号", "处理完毕", "企事业单位", "通知类"],
     "templates_app:qualification_list": ["资质管理", "添加资质", "审核通过", "删除所选项"],
 }
 ENGLISH = {
     "dashboard": ["Overview", "Qualifications", "Signatures", "Templates", "Approved", "Pending review", "Rejected"],
-    "templates_app:template_list": ["Templates", "Apply for a template", "Segments", "Approved (active)", "Notification"],
-    "templates_app:signature_list": ["Signatures", "New signature", "Channel number", "Approved", "Enterprise or institution"],
+    "templates_app:template_list": [
+        "Templates",
+        "Apply for a template",
+        "Segments",
+        "Approved (active)",
+        "Notification",
+    ],
+    "templates_app:signature_list": [
+        "Signatures",
+        "New signature",
+        "Channel number",
+        "Approved",
+        "Enterprise or institution",
+    ],
     "templates_app:qualification_list": ["Qualifications", "New qualification", "Approved", "Delete selected"],
 }
 
@@ -329,7 +392,9 @@ def test_the_qualification_and_signature_pages_name_their_fields_in_chinese(alic
     switch_language(alice_client, "zh-hans")
     qualification = alice_client.get(reverse("templates_app:qualification_detail", args=[objects["qualification"].pk]))
     assert "资质" in qualification.content.decode() and "企业名称" in qualification.content.decode()
-    signature = alice_client.get(reverse("templates_app:signature_detail", args=[objects["signature"].pk])).content.decode()
+    signature = alice_client.get(
+        reverse("templates_app:signature_detail", args=[objects["signature"].pk])
+    ).content.decode()
     assert "签名" in signature and "通道号" in signature and "处理完毕" in signature
     form = alice_client.get(reverse("templates_app:template_create")).content.decode()
     assert "申请模板" in form and "变量" in form and "提交审核" in form

@@ -7,10 +7,24 @@ from django.urls import reverse
 from smsconsole.tenancy import parse_id
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("7", 7), (7, 7), ("²", None), ("١٢", None), ("", None), (None, None), ("-1", None), ("0", None),
-    ("abc", None), ("9" * 19, None), (str(2**63 - 1), 2**63 - 1), ("12 ", None), (True, None),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("7", 7),
+        (7, 7),
+        ("²", None),
+        ("١٢", None),
+        ("", None),
+        (None, None),
+        ("-1", None),
+        ("0", None),
+        ("abc", None),
+        ("9" * 19, None),
+        (str(2**63 - 1), 2**63 - 1),
+        ("12 ", None),
+        (True, None),
+    ],
+)
 def test_parse_id_accepts_ascii_digits_within_the_column_range_only(raw, expected):
     assert parse_id(raw) == expected
 
@@ -31,13 +45,16 @@ def test_unicode_digits_in_query_parameters_are_no_error(alice_client, shop, nam
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("name, data", [
-    ("templates_app:qualification_batch_delete", {"ids": ["²"]}),
-    ("templates_app:template_batch_delete", {"ids": ["²", "abc"]}),
-    ("templates_app:template_preview", {"content": "Hi ${1}", "type": "notification", "signature": "²"}),
-    ("templates_app:template_create", {"content": "Hi ${1}", "type": "notification", "signature": "²"}),
-    ("campaigns:campaign_create", {"audience": "import:²", "application": "²"}),
-])
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("templates_app:qualification_batch_delete", {"ids": ["²"]}),
+        ("templates_app:template_batch_delete", {"ids": ["²", "abc"]}),
+        ("templates_app:template_preview", {"content": "Hi ${1}", "type": "notification", "signature": "²"}),
+        ("templates_app:template_create", {"content": "Hi ${1}", "type": "notification", "signature": "²"}),
+        ("campaigns:campaign_create", {"audience": "import:²", "application": "²"}),
+    ],
+)
 def test_unicode_digits_in_posted_ids_are_no_error(alice_client, shop, name, data):
     response = alice_client.post(reverse(name), data)
     assert response.status_code in (200, 302)

@@ -41,8 +41,19 @@ def test_every_reason_the_importer_writes_itself_has_a_message():
 
 def test_every_whole_file_failure_code_has_a_message():
     found = file_problem_codes()
-    assert {"extension", "empty", "binary", "encoding", "malformed", "not_xlsx", "no_sheet", "too_many_rows",
-            "too_few_columns", "interrupted", "internal_error"} <= found
+    assert {
+        "extension",
+        "empty",
+        "binary",
+        "encoding",
+        "malformed",
+        "not_xlsx",
+        "no_sheet",
+        "too_many_rows",
+        "too_few_columns",
+        "interrupted",
+        "internal_error",
+    } <= found
     assert found <= set(FILE_PROBLEMS)
 
 
@@ -85,9 +96,14 @@ def test_unknown_codes_fall_back_to_a_message_naming_the_code():
 @pytest.mark.parametrize(
     "figures, expected",
     [
-        (dict(accepted=1, rejected=0, duplicates=0, opted_out=0, segments=1), "Imported 1 number; removed 0 duplicates and 0 invalid; 1 segment"),
-        (dict(accepted=2, rejected=3, duplicates=1, opted_out=1, segments=4),
-         "Imported 2 numbers; removed 1 duplicate and 2 invalid; 1 is on the opt-out list; 4 segments"),
+        (
+            dict(accepted=1, rejected=0, duplicates=0, opted_out=0, segments=1),
+            "Imported 1 number; removed 0 duplicates and 0 invalid; 1 segment",
+        ),
+        (
+            dict(accepted=2, rejected=3, duplicates=1, opted_out=1, segments=4),
+            "Imported 2 numbers; removed 1 duplicate and 2 invalid; 1 is on the opt-out list; 4 segments",
+        ),
     ],
 )
 def test_the_summary_sentence_counts_in_the_singular_and_plural(figures, expected):

@@ -49,7 +49,12 @@ def test_an_upload_is_stored_and_imported_once_the_request_commits(
     assert response.status_code == 302 and response.url == reverse("campaigns:import_detail", args=[imp.pk])
     assert len(callbacks) == 1
     assert (imp.status, imp.accepted, imp.rejected) == ("completed", 2, 1)
-    assert (imp.original_name, imp.account, imp.template, imp.created_by) == ("list.csv", shop.account, order_template, alice)
+    assert (imp.original_name, imp.account, imp.template, imp.created_by) == (
+        "list.csv",
+        shop.account,
+        order_template,
+        alice,
+    )
     assert sorted(Recipient.objects.values_list("phone", flat=True)) == ["+8613800138000", "+8613900139000"]
     assert AuditLog.objects.filter(action="create", object_type="recipientimport", object_id=str(imp.pk)).exists()
 
@@ -187,7 +192,9 @@ def import_bytes(account, application, template, name, data):
     return imp
 
 
-def test_the_csv_sample_of_a_two_variable_template_imports_with_no_rejections(alice_client, acme, shop, order_template, tmp_path):
+def test_the_csv_sample_of_a_two_variable_template_imports_with_no_rejections(
+    alice_client, acme, shop, order_template, tmp_path
+):
     response = alice_client.get(sample_url(order_template, "csv"))
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response["Content-Disposition"]
@@ -202,7 +209,9 @@ def test_the_csv_sample_of_a_two_variable_template_imports_with_no_rejections(al
     assert (imp.status, imp.has_header, imp.accepted, imp.rejected) == ("completed", True, 2, 0)
 
 
-def test_the_xlsx_sample_keeps_numbers_as_text_and_imports_with_no_rejections(alice_client, acme, shop, order_template, tmp_path):
+def test_the_xlsx_sample_keeps_numbers_as_text_and_imports_with_no_rejections(
+    alice_client, acme, shop, order_template, tmp_path
+):
     response = alice_client.get(sample_url(order_template, "xlsx"))
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).worksheets[0]

@@ -35,7 +35,7 @@ def finished(acme, shop, order_template):
         "phone,1,2\n"
         "13800138000,A100,张三\n"
         "13900139000,A101,李四\n"
-        f"\"{HOSTILE}\",A102,王五\n"
+        f'"{HOSTILE}",A102,王五\n'
         "1.38001E+10,A103,赵六\n"
         "13800138000,A100,张三\n"
     ).encode()
@@ -137,11 +137,22 @@ def test_progress_figures_come_from_the_import_row_not_from_counting_recipients(
 
 def test_the_summary_reads_like_the_cloud_console(alice_client, acme, shop, order_template):
     imp = create_import(
-        acme, shop, order_template, status=Status.COMPLETED, rows_read=10_000, accepted=9_500, rejected=500,
-        duplicates=300, opted_out=120, segments=10_400,
+        acme,
+        shop,
+        order_template,
+        status=Status.COMPLETED,
+        rows_read=10_000,
+        accepted=9_500,
+        rejected=500,
+        duplicates=300,
+        opted_out=120,
+        segments=10_400,
     )
     html = alice_client.get(url("import_detail", imp.pk)).content.decode()
-    assert "Imported 9,500 numbers; removed 300 duplicates and 200 invalid; 120 are on the opt-out list; 10,400 segments" in html
+    assert (
+        "Imported 9,500 numbers; removed 300 duplicates and 200 invalid; 120 are on the opt-out list; 10,400 segments"
+        in html
+    )
 
 
 def test_the_result_counts_rows_by_reason_with_their_messages(alice_client, finished):

@@ -71,9 +71,11 @@ def test_the_lockout_page_is_translated(client, alice):
 def test_behind_a_proxy_the_forwarded_client_address_is_counted(settings, client, alice):
     settings.TRUSTED_PROXY_COUNT = 1
     for _ in range(5):
-        client.post(LOGIN, {"username": "x", "password": "wrong"}, REMOTE_ADDR="10.0.0.2",
-                    HTTP_X_FORWARDED_FOR="198.51.100.7")
+        client.post(
+            LOGIN, {"username": "x", "password": "wrong"}, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.7"
+        )
     # Another client behind the same proxy is not locked out with the first one.
-    response = client.post(LOGIN, {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.0.2",
-                           HTTP_X_FORWARDED_FOR="203.0.113.80")
+    response = client.post(
+        LOGIN, {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.80"
+    )
     assert response.status_code == 302

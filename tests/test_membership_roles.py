@@ -100,4 +100,6 @@ def test_two_operators_demoting_each_other_at_once_leave_one_operator(postgres_u
         one.join(10)
         two.join(10)
     assert outcome == {"second": "refused"}
-    assert list(Membership.objects.filter(account=account, role="operator").values_list("user__username", flat=True)) == ["second"]
+    assert list(
+        Membership.objects.filter(account=account, role="operator").values_list("user__username", flat=True)
+    ) == ["second"]

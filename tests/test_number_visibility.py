@@ -38,10 +38,13 @@ def data(factories, acme, shop):
     factories.create_contact(acme, name="Ops", email="ops@acme.example", phone="13700137000")
     _signature, template = campaign_helpers.create_order_setup(factories, shop)
     imp = campaign_helpers.create_completed_import(acme, shop, template, rejected=2)
-    add_rejected_rows(imp, [
-        (2, [RAW_FULL, "A1", "张三"], "invalid_number"),
-        (3, ["13900139000", "A2", "李四"], "duplicate", OTHER_FULL),
-    ])
+    add_rejected_rows(
+        imp,
+        [
+            (2, [RAW_FULL, "A1", "张三"], "invalid_number"),
+            (3, ["13900139000", "A2", "李四"], "duplicate", OTHER_FULL),
+        ],
+    )
     return {"list": contact_list, "import": imp}
 
 

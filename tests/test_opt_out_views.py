@@ -1,3 +1,5 @@
+from datetime import UTC
+
 import pytest
 from django.urls import reverse
 
@@ -54,7 +56,9 @@ def test_the_list_shows_nothing_of_another_account(client, charlie, acme):
 
 
 def test_an_operator_adds_a_number_normalised_with_a_note(alice_client, acme):
-    response = alice_client.post(url("opt_out_create"), {"phone": "0086 138-0013-8000", "region": "CN", "note": "Asked"})
+    response = alice_client.post(
+        url("opt_out_create"), {"phone": "0086 138-0013-8000", "region": "CN", "note": "Asked"}
+    )
     assert response.url == url("opt_out_list")
     opt_out = OptOut.objects.get(account=acme)
     assert (opt_out.phone, opt_out.note, opt_out.source) == ("+8613800138000", "Asked", OptOut.Source.MANUAL)
@@ -124,7 +128,11 @@ def test_an_import_reads_gbk_and_xlsx(alice_client, acme):
     import_file(alice_client, csv_upload("号码,备注\n13800138000,投诉\n", encoding="gbk"))
     import_file(alice_client, xlsx_upload([[13900139000], ["+86 137 0013 7000"]]))
     assert OptOut.objects.get(phone="+8613800138000").note == "投诉"
-    assert sorted(OptOut.objects.values_list("phone", flat=True)) == ["+8613700137000", "+8613800138000", "+8613900139000"]
+    assert sorted(OptOut.objects.values_list("phone", flat=True)) == [
+        "+8613700137000",
+        "+8613800138000",
+        "+8613900139000",
+    ]
 
 
 def test_the_rejected_rows_of_an_import_download_as_csv(alice_client):
@@ -203,12 +211,12 @@ def test_a_read_only_member_sees_the_list_without_change_links(client, bob, acme
 
 
 def test_export_times_are_in_the_accounts_time_zone(alice_client, acme):
-    from datetime import datetime, timezone as dt_timezone
+    from datetime import datetime
 
     acme.timezone = "Europe/Berlin"
     acme.save(update_fields=["timezone"])
     opt_out = create_opt_out(acme, "+8613800138000")
-    OptOut.objects.filter(pk=opt_out.pk).update(created_at=datetime(2026, 7, 1, 12, 0, tzinfo=dt_timezone.utc))
+    OptOut.objects.filter(pk=opt_out.pk).update(created_at=datetime(2026, 7, 1, 12, 0, tzinfo=UTC))
     lines = streamed_text(alice_client.get(url("opt_out_export", "csv"))).splitlines()
     assert lines[1].endswith(",2026-07-01T14:00:00+02:00")
     page = alice_client.get(url("opt_out_list")).content.decode()

@@ -1,7 +1,7 @@
 """The migration that introduces Account.overdrawn_since dates the arrears of accounts already in the
 red from their ledger, so the grace and retention periods count from when the balance turned negative."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.db import connection
@@ -12,7 +12,7 @@ AFTER = [("smsconsole", "0005_account_overdrawn_since")]
 
 
 def at(day):
-    return datetime(2025, 5, day, 12, 0, tzinfo=timezone.utc)
+    return datetime(2025, 5, day, 12, 0, tzinfo=UTC)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -25,8 +25,9 @@ def test_accounts_in_the_red_are_dated_from_the_entry_that_turned_them_negative(
     def account(name, balance, *entries):
         row = Account.objects.create(name=name, balance=balance, created_at=at(1))
         for day, amount, after in entries:
-            LedgerEntry.objects.create(account=row, kind="correction", amount=amount, balance_after=after,
-                                       note="test", created_at=at(day))
+            LedgerEntry.objects.create(
+                account=row, kind="correction", amount=amount, balance_after=after, note="test", created_at=at(day)
+            )
         return row.pk
 
     back_in_the_red = account("Back", -6, (2, 10, 10), (3, -15, -5), (4, -1, -6))

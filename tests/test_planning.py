@@ -36,7 +36,11 @@ def test_planning_creates_one_queued_message_per_recipient_with_its_variables(sh
 
     result = plan_campaign(campaign.pk)
 
-    messages = list(Message.objects.filter(campaign=campaign).order_by("id").values_list("phone", "variables", "status", "connection_id"))
+    messages = list(
+        Message.objects.filter(campaign=campaign)
+        .order_by("id")
+        .values_list("phone", "variables", "status", "connection_id")
+    )
     assert messages == [
         ("+8613800000001", ["A1"], "queued", simulator_connection.pk),
         ("+8613800000002", ["B2"], "queued", simulator_connection.pk),
@@ -80,8 +84,16 @@ def test_counters_are_set_in_one_go_from_the_planned_rows(acme, shop, template, 
 
     campaign.refresh_from_db()
     assert counters(campaign) == {
-        "total": 5, "queued": 4, "sending": 0, "submitted": 0, "delivered": 0, "failed": 0, "expired": 0,
-        "unknown": 0, "skipped": 1, "cancelled": 0,
+        "total": 5,
+        "queued": 4,
+        "sending": 0,
+        "submitted": 0,
+        "delivered": 0,
+        "failed": 0,
+        "expired": 0,
+        "unknown": 0,
+        "skipped": 1,
+        "cancelled": 0,
     }
     assert campaign.segments == 3 + 1 + 1 + 1  # the skipped one costs nothing
 
@@ -94,8 +106,14 @@ def test_batches_cover_the_queued_messages_by_id_range(settings, acme, shop, tem
 
     plan_campaign(campaign.pk)
 
-    queued = list(Message.objects.filter(campaign=campaign, status="queued").order_by("id").values_list("id", flat=True))
-    batches = list(Batch.objects.filter(campaign=campaign).order_by("number").values_list("number", "first_id", "last_id", "status"))
+    queued = list(
+        Message.objects.filter(campaign=campaign, status="queued").order_by("id").values_list("id", flat=True)
+    )
+    batches = list(
+        Batch.objects.filter(campaign=campaign)
+        .order_by("number")
+        .values_list("number", "first_id", "last_id", "status")
+    )
     assert batches == [
         (1, queued[0], queued[2], "pending"),
         (2, queued[3], queued[5], "pending"),
@@ -133,15 +151,23 @@ def test_a_recipient_file_still_importing_fails_the_campaign(shop, template, sim
     assert not Message.objects.exists()
 
 
-def test_a_contact_list_audience_gets_the_shared_variables_and_their_segments(acme, shop, template, simulator_connection):
+def test_a_contact_list_audience_gets_the_shared_variables_and_their_segments(
+    acme, shop, template, simulator_connection
+):
     contacts = ContactList.objects.create(account=acme, name="VIP")
     for phone in phones(3):
         Contact.objects.create(contact_list=contacts, phone=phone)
     OptOut.objects.create(account=acme, phone=phones(1)[0])
     long_value = "x" * 20
-    campaign = launched(create_campaign(
-        shop, template, simulator_connection, contact_list=contacts, shared_variables=[long_value],
-    ))
+    campaign = launched(
+        create_campaign(
+            shop,
+            template,
+            simulator_connection,
+            contact_list=contacts,
+            shared_variables=[long_value],
+        )
+    )
 
     plan_campaign(campaign.pk)
 
@@ -171,10 +197,15 @@ def test_planning_pushes_the_first_batches_to_the_gateway_after_commit(
     from campaigns.dispatch import queue_key
 
     jobs = sending_redis.lrange(queue_key(simulator_connection.pk), 0, -1)
-    first_two = list(Batch.objects.filter(campaign=campaign, number__lte=2).order_by("number").values_list("pk", flat=True))
+    first_two = list(
+        Batch.objects.filter(campaign=campaign, number__lte=2).order_by("number").values_list("pk", flat=True)
+    )
     assert sorted(jobs) == sorted(f"{campaign.pk}:{b}".encode() for b in first_two)
     assert list(Batch.objects.filter(campaign=campaign).order_by("number").values_list("status", flat=True)) == [
-        "pushed", "pushed", "pending", "pending",
+        "pushed",
+        "pushed",
+        "pending",
+        "pending",
     ]
 
 
@@ -186,7 +217,10 @@ def test_one_template_with_shared_values_sends_them_to_every_number_of_a_file(sh
 
     plan_campaign(campaign.pk)
 
-    assert list(Message.objects.filter(campaign=campaign).values_list("variables", flat=True)) == [["SHARED1"], ["SHARED1"]]
+    assert list(Message.objects.filter(campaign=campaign).values_list("variables", flat=True)) == [
+        ["SHARED1"],
+        ["SHARED1"],
+    ]
     assert set(Message.objects.filter(campaign=campaign).values_list("segments", flat=True)) == {
         planning.shared_segments(campaign)
     }
@@ -194,19 +228,28 @@ def test_one_template_with_shared_values_sends_them_to_every_number_of_a_file(sh
 
 def test_per_recipient_mode_keeps_each_rows_values(shop, template, simulator_connection):
     rows = [("+8613800000001", ["A1"]), ("+8613800000002", ["B2"])]
-    campaign = launched(create_campaign(shop, template, simulator_connection, rows, mode="diff", shared_variables=["X"]))
+    campaign = launched(
+        create_campaign(shop, template, simulator_connection, rows, mode="diff", shared_variables=["X"])
+    )
 
     plan_campaign(campaign.pk)
 
-    assert list(Message.objects.filter(campaign=campaign).order_by("id").values_list("variables", flat=True)) == [["A1"], ["B2"]]
+    assert list(Message.objects.filter(campaign=campaign).order_by("id").values_list("variables", flat=True)) == [
+        ["A1"],
+        ["B2"],
+    ]
 
 
-def test_a_template_without_variables_counts_its_segments_even_for_a_numbers_only_file(factories, shop, simulator_connection):
+def test_a_template_without_variables_counts_its_segments_even_for_a_numbers_only_file(
+    factories, shop, simulator_connection
+):
     from campaigns.models import Recipient
 
     fixed = factories.create_template(shop, name="fixed", content="Store closed today.", variables=[])
     campaign = launched(create_campaign(shop, fixed, simulator_connection, phones(2)))
-    Recipient.objects.filter(recipient_import=campaign.recipient_import).update(segments=0)  # imported without a template
+    Recipient.objects.filter(recipient_import=campaign.recipient_import).update(
+        segments=0
+    )  # imported without a template
 
     plan_campaign(campaign.pk)
 

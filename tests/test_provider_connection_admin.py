@@ -12,9 +12,19 @@ def superuser_client(client):
 
 def form_data(**overrides):
     data = {
-        "name": "carrier", "kind": "smpp", "host": "127.0.0.1", "port": "2775", "system_id": "acme",
-        "new_password": "s3cret", "system_type": "", "tps": "200", "max_binds": "2", "window": "64",
-        "source_rule": "channel_number", "source_address": "", "enabled": "on",
+        "name": "carrier",
+        "kind": "smpp",
+        "host": "127.0.0.1",
+        "port": "2775",
+        "system_id": "acme",
+        "new_password": "s3cret",
+        "system_type": "",
+        "tps": "200",
+        "max_binds": "2",
+        "window": "64",
+        "source_rule": "channel_number",
+        "source_address": "",
+        "enabled": "on",
     }
     data.update(overrides)
     return data

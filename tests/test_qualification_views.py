@@ -31,7 +31,9 @@ def rejected(factories, acme, rita):
 # --- List --------------------------------------------------------------------------------------------
 
 
-def test_the_list_shows_the_accounts_qualifications_with_the_rejection_reason(alice_client, factories, acme, other_co, rejected):
+def test_the_list_shows_the_accounts_qualifications_with_the_rejection_reason(
+    alice_client, factories, acme, other_co, rejected
+):
     factories.create_qualification(acme, name="Approved one", company_name="Acme Trading")
     factories.create_qualification(other_co, name="Not ours")
     response = alice_client.get(url("qualification_list"))
@@ -198,9 +200,14 @@ def test_anonymous_visitors_are_sent_to_login_for_documents(client, factories, a
 
 def test_a_rejected_qualification_can_be_corrected_and_resubmitted(alice_client, alice, rejected):
     old_licence = rejected.business_licence.name
-    data = qualification_post(name="Rejected one", company_name="Acme Holdings",
-                              business_licence=png("licence-sharp.png"), legal_person_id=None,
-                              handler_id_front=None, handler_id_back=None)
+    data = qualification_post(
+        name="Rejected one",
+        company_name="Acme Holdings",
+        business_licence=png("licence-sharp.png"),
+        legal_person_id=None,
+        handler_id_front=None,
+        handler_id_back=None,
+    )
     response = alice_client.post(url("qualification_edit", rejected.pk), data)
     assert response.status_code == 302
     rejected.refresh_from_db()
@@ -220,8 +227,9 @@ def test_the_edit_form_links_current_files_through_the_documents_view(alice_clie
 
 def test_renaming_onto_another_qualification_is_a_field_error(alice_client, factories, acme, rejected):
     factories.create_qualification(acme, name="Taken")
-    data = qualification_post(name="Taken", business_licence=None, legal_person_id=None,
-                              handler_id_front=None, handler_id_back=None)
+    data = qualification_post(
+        name="Taken", business_licence=None, legal_person_id=None, handler_id_front=None, handler_id_back=None
+    )
     response = alice_client.post(url("qualification_edit", rejected.pk), data)
     assert "name" in response.context["form"].errors
     rejected.refresh_from_db()
@@ -241,7 +249,9 @@ def test_only_rejected_qualifications_can_be_edited(alice_client, factories, acm
 # --- Delete ------------------------------------------------------------------------------------------
 
 
-def test_deleting_a_rejected_qualification_removes_it_and_its_files(alice_client, rejected, django_capture_on_commit_callbacks):
+def test_deleting_a_rejected_qualification_removes_it_and_its_files(
+    alice_client, rejected, django_capture_on_commit_callbacks
+):
     storage, name = rejected.business_licence.storage, rejected.business_licence.name
     assert alice_client.get(url("qualification_delete", rejected.pk)).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):

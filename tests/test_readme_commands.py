@@ -26,9 +26,22 @@ pytestmark = pytest.mark.skipif(
 
 # Settings that would point the clone at this checkout's services or files instead of its defaults.
 CLEARED = {
-    "DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "TEST_REDIS_URL", "CONSOLE_URL", "SMSCONSOLE_VAR_DIR",
-    "MEDIA_ROOT", "STATIC_ROOT", "SEED_PASSWORD", "PORT", "DJANGO_SETTINGS_MODULE", "VIRTUAL_ENV",
-    "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "PYTHONPATH",
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "REDIS_URL",
+    "TEST_REDIS_URL",
+    "CONSOLE_URL",
+    "SMSCONSOLE_VAR_DIR",
+    "MEDIA_ROOT",
+    "STATIC_ROOT",
+    "SEED_PASSWORD",
+    "PORT",
+    "DJANGO_SETTINGS_MODULE",
+    "VIRTUAL_ENV",
+    "MAKEFLAGS",
+    "MAKELEVEL",
+    "MFLAGS",
+    "PYTHONPATH",
 }
 
 
@@ -77,8 +90,13 @@ class MakeRun:
             # A process group of its own, like a terminal's foreground job, so SIGINT to the group
             # is what Ctrl-C does.
             self.process = subprocess.Popen(
-                ["make", "run", f"PORT={port}"], cwd=clone, env=env, process_group=0,
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                ["make", "run", f"PORT={port}"],
+                cwd=clone,
+                env=env,
+                process_group=0,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
 
     @property
@@ -142,22 +160,51 @@ def send_through_the_embedded_services(clone, env, tmp_path, count=50):
     socket_path = clone / "var" / "redis.sock"
     cli_env = env | {"CELERY_BROKER_URL": f"redis+socket://{socket_path}", "REDIS_URL": f"unix://{socket_path}"}
     python = str(clone / ".venv" / "bin" / "python")
-    seeded = json.loads(subprocess.run(
-        [python, "manage.py", "seed_demo", "--json"], cwd=clone, env=cli_env, check=True, capture_output=True, text=True,
-    ).stdout)
-    template = next(t for t in seeded["applications"][0]["templates"] if t["type"] == "notification" and "${1}" in t["content"])
+    seeded = json.loads(
+        subprocess.run(
+            [python, "manage.py", "seed_demo", "--json"],
+            cwd=clone,
+            env=cli_env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    template = next(
+        t for t in seeded["applications"][0]["templates"] if t["type"] == "notification" and "${1}" in t["content"]
+    )
     sent = subprocess.run(
-        [python, "manage.py", "send_campaign", "--application", seeded["applications"][0]["name"],
-         "--template", str(template["id"]), "--file", str(numbers)],
-        cwd=clone, env=cli_env, check=True, capture_output=True, text=True, timeout=120,
+        [
+            python,
+            "manage.py",
+            "send_campaign",
+            "--application",
+            seeded["applications"][0]["name"],
+            "--template",
+            str(template["id"]),
+            "--file",
+            str(numbers),
+        ],
+        cwd=clone,
+        env=cli_env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     campaign_id = sent.stdout.strip().splitlines()[-1]
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        status = json.loads(subprocess.run(
-            [python, "manage.py", "campaign_status", campaign_id, "--json"],
-            cwd=clone, env=cli_env, check=True, capture_output=True, text=True,
-        ).stdout)
+        status = json.loads(
+            subprocess.run(
+                [python, "manage.py", "campaign_status", campaign_id, "--json"],
+                cwd=clone,
+                env=cli_env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
         if status["status"] == "completed" and status["delivered"] == count:
             return
         time.sleep(1)
@@ -203,7 +250,11 @@ def test_make_run_on_a_fresh_clone_serves_the_demo_and_ctrl_c_leaves_nothing(tmp
 
     seeded = subprocess.run(
         [str(clone / ".venv" / "bin" / "python"), "manage.py", "seed_demo", "--json", "--show-secret"],
-        cwd=clone, env=env, check=True, capture_output=True, text=True,
+        cwd=clone,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     application = json.loads(seeded.stdout)["applications"][0]
     assert (application["app_key"], application["app_secret"]) == keys[0]

@@ -66,17 +66,30 @@ def send(campaign, provider_ids):
 
 def test_receipts_move_messages_and_counters_by_their_stat(campaign, connection):
     send(campaign, ["a", "b", "c", "d"])
-    receipts.store(connection.pk, [Receipt("a"), Receipt("b", "UNDELIV", "012"), Receipt("c", "EXPIRED", "000"), Receipt("d", "REJECTD", "099")])
+    receipts.store(
+        connection.pk,
+        [Receipt("a"), Receipt("b", "UNDELIV", "012"), Receipt("c", "EXPIRED", "000"), Receipt("d", "REJECTD", "099")],
+    )
 
     assert receipts.apply_pending(connection.pk) == 4
 
     rows = dict(Message.objects.filter(campaign=campaign).values_list("provider_id", "status"))
     assert rows == {"a": "delivered", "b": "failed", "c": "expired", "d": "failed"}
-    assert dict(Message.objects.filter(campaign=campaign, status="failed").values_list("provider_id", "error_code")) == {"b": "012", "d": "099"}
+    assert dict(
+        Message.objects.filter(campaign=campaign, status="failed").values_list("provider_id", "error_code")
+    ) == {"b": "012", "d": "099"}
     assert Message.objects.filter(campaign=campaign, done_at__isnull=True).count() == 0
     assert counters(campaign) == {
-        "total": 4, "queued": 0, "sending": 0, "submitted": 0, "delivered": 1, "failed": 2, "expired": 1,
-        "unknown": 0, "skipped": 0, "cancelled": 0,
+        "total": 4,
+        "queued": 0,
+        "sending": 0,
+        "submitted": 0,
+        "delivered": 1,
+        "failed": 2,
+        "expired": 1,
+        "unknown": 0,
+        "skipped": 0,
+        "cancelled": 0,
     }
     assert not PendingReceipt.objects.exists()
 
@@ -148,7 +161,9 @@ def test_receipts_of_another_connection_do_not_match(campaign, connection):
 
 
 def test_intermediate_receipts_are_not_stored(connection):
-    assert receipts.store(connection.pk, [Receipt("a", "ENROUTE"), Receipt("b", "ACCEPTD"), Receipt("", "DELIVRD")]) == 0
+    assert (
+        receipts.store(connection.pk, [Receipt("a", "ENROUTE"), Receipt("b", "ACCEPTD"), Receipt("", "DELIVRD")]) == 0
+    )
     assert not PendingReceipt.objects.exists()
 
 

@@ -135,7 +135,11 @@ def test_the_packed_shared_string_table_returns_every_entry_across_chunks():
     table.finish()
     assert len(table) == len(texts)
     assert [table[i] for i in (0, 1, SharedStrings.CHUNK - 1, SharedStrings.CHUNK, len(texts) - 1)] == [
-        texts[0], texts[1], texts[SharedStrings.CHUNK - 1], texts[SharedStrings.CHUNK], texts[-1]
+        texts[0],
+        texts[1],
+        texts[SharedStrings.CHUNK - 1],
+        texts[SharedStrings.CHUNK],
+        texts[-1],
     ]
     with pytest.raises(IndexError):
         table[len(texts)]
@@ -160,7 +164,9 @@ def _xlsx_with_sheet(tmp_path, sheet_data):
     with zipfile.ZipFile(path) as original:
         parts = {name: original.read(name) for name in original.namelist()}
     main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-    parts["xl/worksheets/sheet1.xml"] = f'<worksheet xmlns="{main}"><sheetData>{sheet_data}</sheetData></worksheet>'.encode()
+    parts["xl/worksheets/sheet1.xml"] = (
+        f'<worksheet xmlns="{main}"><sheetData>{sheet_data}</sheetData></worksheet>'.encode()
+    )
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in parts.items():
             archive.writestr(name, data)

@@ -17,7 +17,9 @@ def order_template(factories, shop):
 
 
 def make_import(account, application, template, name, data, user=None):
-    imp = RecipientImport(account=account, application=application, template=template, original_name=name, size=len(data))
+    imp = RecipientImport(
+        account=account, application=application, template=template, original_name=name, size=len(data)
+    )
     imp.file.save(name, ContentFile(data), save=False)
     imp.save()
     return imp
@@ -144,7 +146,7 @@ def test_the_sweeper_fails_an_import_whose_worker_died_and_drops_its_rows(acme, 
 
 
 def test_values_with_tabs_backslashes_and_quotes_survive_the_bulk_write(acme, shop, order_template):
-    data = '13800138000,A1,"b\\\\s ""q""\tz"\n12345,A2,"line\nbreak"\n'.encode()
+    data = b'13800138000,A1,"b\\\\s ""q""\tz"\n12345,A2,"line\nbreak"\n'
     imp = make_import(acme, shop, order_template, "list.csv", data)
     run_import(imp.pk)
     recipient = Recipient.objects.get(recipient_import=imp)
@@ -153,8 +155,9 @@ def test_values_with_tabs_backslashes_and_quotes_survive_the_bulk_write(acme, sh
 
 
 def test_an_xlsx_declaring_too_many_rows_fails_before_any_row_is_read(settings, acme, shop):
-    from openpyxl import Workbook
     import io
+
+    from openpyxl import Workbook
 
     settings.SMS_IMPORT_MAX_ROWS = 3
     workbook = Workbook()

@@ -113,8 +113,13 @@ def test_rejecting_a_signature_records_the_reason_and_comment(rita_client, rita,
     signature = factories.create_signature(shop, status=PENDING)
 
     response = act(
-        rita_client, "signature", "reject_selected", [signature],
-        apply="yes", reason_code="sig_not_company_name", reason_text="Use the company's short name.",
+        rita_client,
+        "signature",
+        "reject_selected",
+        [signature],
+        apply="yes",
+        reason_code="sig_not_company_name",
+        reason_text="Use the company's short name.",
     )
 
     assert response.status_code == 302
@@ -128,14 +133,18 @@ def test_rejecting_a_signature_records_the_reason_and_comment(rita_client, rita,
     assert entry.account == acme
     assert entry.before == {"status": "pending_review"}
     assert entry.after == {
-        "status": "rejected", "reason_code": "sig_not_company_name", "reason_text": "Use the company's short name.",
+        "status": "rejected",
+        "reason_code": "sig_not_company_name",
+        "reason_text": "Use the company's short name.",
     }
 
 
 def test_other_as_the_reason_is_refused_without_a_comment(rita_client, factories, shop):
     signature = factories.create_signature(shop, status=PENDING)
 
-    response = act(rita_client, "signature", "reject_selected", [signature], apply="yes", reason_code="other", reason_text="  ")
+    response = act(
+        rita_client, "signature", "reject_selected", [signature], apply="yes", reason_code="other", reason_text="  "
+    )
 
     assert response.status_code == 200
     assert response.context["form"].errors["reason_text"] == ["Describe the reason when choosing “Other”."]
@@ -146,7 +155,15 @@ def test_other_as_the_reason_is_refused_without_a_comment(rita_client, factories
 def test_other_as_the_reason_is_accepted_with_a_comment(rita_client, factories, shop):
     signature = factories.create_signature(shop, status=PENDING)
 
-    act(rita_client, "signature", "reject_selected", [signature], apply="yes", reason_code="other", reason_text="Blurry scan")
+    act(
+        rita_client,
+        "signature",
+        "reject_selected",
+        [signature],
+        apply="yes",
+        reason_code="other",
+        reason_text="Blurry scan",
+    )
 
     signature.refresh_from_db()
     assert (signature.status, signature.reason_code, signature.reason_text) == ("rejected", "other", "Blurry scan")
@@ -212,7 +229,11 @@ def test_rejecting_a_qualification_uses_the_qualification_catalogue(rita_client,
     act(rita_client, "qualification", "reject_selected", [qualification], apply="yes", reason_code="qual_id_mismatch")
 
     qualification.refresh_from_db()
-    assert (qualification.status, qualification.reason_code, qualification.reviewed_by) == ("rejected", "qual_id_mismatch", rita)
+    assert (qualification.status, qualification.reason_code, qualification.reviewed_by) == (
+        "rejected",
+        "qual_id_mismatch",
+        rita,
+    )
     assert AuditLog.objects.get(action="reject").account == acme
 
 
@@ -220,12 +241,22 @@ def test_deactivating_active_templates_needs_a_comment_and_is_audited(rita_clien
     template = factories.create_template(shop)
 
     asked = act(rita_client, "template", "deactivate_selected", [template], query="?status=all")
-    refused = act(rita_client, "template", "deactivate_selected", [template], query="?status=all", apply="yes", reason_text="")
+    refused = act(
+        rita_client, "template", "deactivate_selected", [template], query="?status=all", apply="yes", reason_text=""
+    )
     template.refresh_from_db()
     assert asked.status_code == refused.status_code == 200
     assert template.status == Template.Status.ACTIVE
 
-    act(rita_client, "template", "deactivate_selected", [template], query="?status=all", apply="yes", reason_text="Carrier rule 12")
+    act(
+        rita_client,
+        "template",
+        "deactivate_selected",
+        [template],
+        query="?status=all",
+        apply="yes",
+        reason_text="Carrier rule 12",
+    )
 
     template.refresh_from_db()
     assert template.status == Template.Status.INACTIVE
@@ -256,12 +287,16 @@ def test_qualification_documents_are_linked_through_the_document_view(rita_clien
     qualification = factories.create_qualification(acme, status=PENDING)
 
     listing = rita_client.get(changelist("qualification")).content.decode()
-    page = rita_client.get(reverse("admin:templates_app_qualification_change", args=[qualification.pk])).content.decode()
+    page = rita_client.get(
+        reverse("admin:templates_app_qualification_change", args=[qualification.pk])
+    ).content.decode()
 
     for field in ("business_licence", "legal_person_id", "handler_id_front", "handler_id_back"):
         url = reverse("templates_app:qualification_document", args=[qualification.pk, field])
         assert url in listing and url in page
-    assert reverse("templates_app:qualification_document", args=[qualification.pk, "authorisation_letter"]) not in listing
+    assert (
+        reverse("templates_app:qualification_document", args=[qualification.pk, "authorisation_letter"]) not in listing
+    )
     assert "/media/" not in page
 
 
@@ -288,7 +323,8 @@ def test_the_change_page_approves_and_rejects_one_item(rita_client, rita, factor
     approved = rita_client.post(reverse("admin:templates_app_signature_approve", args=[approve_me.pk]))
     form = rita_client.get(reverse("admin:templates_app_signature_reject", args=[reject_me.pk]))
     rejected = rita_client.post(
-        reverse("admin:templates_app_signature_reject", args=[reject_me.pk]), {"apply": "yes", "reason_code": "sig_neutral"}
+        reverse("admin:templates_app_signature_reject", args=[reject_me.pk]),
+        {"apply": "yes", "reason_code": "sig_neutral"},
     )
 
     assert reverse("admin:templates_app_signature_approve", args=[approve_me.pk]) in page.content.decode()

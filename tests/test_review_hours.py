@@ -1,6 +1,6 @@
 """The review-hours rule of service activation: workdays 09:00-18:00 GMT+8 the same day, later the next workday."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -67,10 +67,10 @@ def test_holidays_are_no_workdays():
 
 def test_the_hours_are_read_in_gmt_plus_8_whatever_the_clock_of_the_time_given():
     # 09:59:59 UTC is 17:59:59 in GMT+8; 10:00 UTC is 18:00.
-    assert answer_due(datetime(2025, 6, 2, 9, 59, 59, tzinfo=timezone.utc)) == at(MONDAY, 18)
-    assert answer_due(datetime(2025, 6, 2, 10, 0, tzinfo=timezone.utc)) == at(day_after(MONDAY, 1), 18)
+    assert answer_due(datetime(2025, 6, 2, 9, 59, 59, tzinfo=UTC)) == at(MONDAY, 18)
+    assert answer_due(datetime(2025, 6, 2, 10, 0, tzinfo=UTC)) == at(day_after(MONDAY, 1), 18)
     # Sunday 20:00 UTC is already Monday 04:00 in GMT+8: answered that Monday.
-    assert answer_due(datetime(2025, 6, 1, 20, 0, tzinfo=timezone.utc)) == at(MONDAY, 18)
+    assert answer_due(datetime(2025, 6, 1, 20, 0, tzinfo=UTC)) == at(MONDAY, 18)
 
 
 def test_a_naive_time_is_refused():

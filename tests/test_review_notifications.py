@@ -25,8 +25,12 @@ def contacts(factories, acme, other_co):
         "ops": factories.create_contact(acme, name="Ops", email="ops@acme.example"),
         "boss": factories.create_contact(acme, name="Boss", email="boss@acme.example"),
         "quiet": factories.create_contact(
-            acme, name="Quiet", email="quiet@acme.example",
-            notify_signature=False, notify_template=False, notify_qualification=False,
+            acme,
+            name="Quiet",
+            email="quiet@acme.example",
+            notify_signature=False,
+            notify_template=False,
+            notify_qualification=False,
         ),
         "other": factories.create_contact(other_co, name="Other", email="ops@other.example"),
     }
@@ -54,7 +58,10 @@ def test_a_signature_approved_in_review_mails_each_subscribed_contact_that_it_we
     mail = next(mail for mail in mailoutbox if mail.to == ["ops@acme.example"])
     assert mail.subject == "[smsconsole] Signature 【Acme】 filed with the carrier / 签名实名报备中"
     assert "Hello Ops," in mail.body
-    assert "The signature 【Acme】 (Notification) of the application “Shop” passed content review and was submitted to the carrier" in mail.body
+    assert (
+        "The signature 【Acme】 (Notification) of the application “Shop” passed content review and was submitted to the carrier"
+        in mail.body
+    )
     assert "It can send once the carrier approves the filing" in mail.body
     assert "运营商报备通过后即可发送短信" in mail.body
     assert "Channel number" not in mail.body
@@ -67,8 +74,10 @@ def test_the_carriers_approval_mails_the_channel_number(
     signature = factories.create_signature(shop, name="Acme", status=Signature.Status.FILING, channel_number=None)
 
     with django_capture_on_commit_callbacks(execute=True):
-        rita_client.post(reverse("admin:templates_app_signature_carrier_approve", args=[signature.pk]),
-                         {"apply": "yes", "channel_number": "10690001"})
+        rita_client.post(
+            reverse("admin:templates_app_signature_carrier_approve", args=[signature.pk]),
+            {"apply": "yes", "channel_number": "10690001"},
+        )
 
     mail = next(mail for mail in mailoutbox if mail.to == ["ops@acme.example"])
     assert mail.subject == "[smsconsole] Signature 【Acme】 approved / 签名审核通过"
@@ -83,8 +92,13 @@ def test_a_rejected_template_mail_gives_the_reason_and_the_comment(
 
     with django_capture_on_commit_callbacks(execute=True):
         act(
-            rita_client, "template", "reject_selected", [template],
-            apply="yes", reason_code="tpl_no_opt_out", reason_text="Add “reply R to opt out”.",
+            rita_client,
+            "template",
+            "reject_selected",
+            [template],
+            apply="yes",
+            reason_code="tpl_no_opt_out",
+            reason_text="Add “reply R to opt out”.",
         )
 
     assert recipients(mailoutbox) == ["boss@acme.example", "ops@acme.example"]
@@ -105,7 +119,14 @@ def test_a_qualification_result_goes_only_to_contacts_who_want_qualification_res
     qualification = factories.create_qualification(acme, name="Licence 2025", status=PENDING)
 
     with django_capture_on_commit_callbacks(execute=True):
-        act(rita_client, "qualification", "reject_selected", [qualification], apply="yes", reason_code="qual_document_unreadable")
+        act(
+            rita_client,
+            "qualification",
+            "reject_selected",
+            [qualification],
+            apply="yes",
+            reason_code="qual_document_unreadable",
+        )
 
     assert recipients(mailoutbox) == ["boss@acme.example", "ops@acme.example"]
     assert mailoutbox[0].subject == "[smsconsole] Qualification “Licence 2025” rejected / 资质审核不通过"
@@ -118,7 +139,15 @@ def test_a_deactivated_template_is_announced(
     template = factories.create_template(shop, name="Old")
 
     with django_capture_on_commit_callbacks(execute=True):
-        act(rita_client, "template", "deactivate_selected", [template], query="?status=active", apply="yes", reason_text="Carrier rule change")
+        act(
+            rita_client,
+            "template",
+            "deactivate_selected",
+            [template],
+            query="?status=active",
+            apply="yes",
+            reason_text="Carrier rule change",
+        )
 
     assert mailoutbox[0].subject == "[smsconsole] Template “Old” deactivated / 模板已去激活"
     assert "Reviewer's comment: Carrier rule change" in mailoutbox[0].body
@@ -136,7 +165,9 @@ def test_nothing_is_queued_until_the_decision_commits(
     assert mailoutbox == []
 
 
-def test_a_skipped_item_sends_nothing(rita_client, factories, shop, contacts, mailoutbox, django_capture_on_commit_callbacks):
+def test_a_skipped_item_sends_nothing(
+    rita_client, factories, shop, contacts, mailoutbox, django_capture_on_commit_callbacks
+):
     pending_signature = factories.create_signature(shop, name="Later", status=PENDING)
     template = factories.create_template(shop, signature=pending_signature, status=PENDING)
 

@@ -23,7 +23,10 @@ TRANSITIONS = {
     ("signature", "carrier_approve"): {S.FILING: S.APPROVED, S.LEGACY_FILING: S.APPROVED},
     ("signature", "carrier_reject"): {S.FILING: S.FILING_FAILED, S.LEGACY_FILING: S.LEGACY_FILING_FAILED},
     ("signature", "mark_legacy"): {S.APPROVED: S.LEGACY_UNQUALIFIED},
-    ("signature", "attach_qualification"): {S.LEGACY_UNQUALIFIED: S.LEGACY_FILING, S.LEGACY_FILING_FAILED: S.LEGACY_FILING},
+    ("signature", "attach_qualification"): {
+        S.LEGACY_UNQUALIFIED: S.LEGACY_FILING,
+        S.LEGACY_FILING_FAILED: S.LEGACY_FILING,
+    },
     ("signature", "request_activation"): {S.TO_BE_ACTIVATED: S.PENDING_ACTIVATION},
     ("signature", "approve_activation"): {S.PENDING_ACTIVATION: S.APPROVED},
     ("signature", "reject_activation"): {S.PENDING_ACTIVATION: S.TO_BE_ACTIVATED},
@@ -37,7 +40,12 @@ MODELS = {"qualification": Qualification, "signature": Signature, "template": Te
 # Fields a refused transition must leave as they were.
 WATCHED = ["status", "reviewed_by_id", "reviewed_at", "reason_code", "reason_text", "submitted_at"]
 SIGNATURE_WATCHED = [
-    "qualification_id", "channel_number", "filed_at", "carrier_reason", "carrier_answered_at", "restore_status",
+    "qualification_id",
+    "channel_number",
+    "filed_at",
+    "carrier_reason",
+    "carrier_answered_at",
+    "restore_status",
     "activation_requested_at",
 ]
 

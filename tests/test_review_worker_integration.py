@@ -56,8 +56,21 @@ def start_worker(postgres_url, redis_url, queue, mail_dir, log_path):
         "EMAIL_FILE_PATH": str(mail_dir),
     }
     command = [
-        str(Path(sys.executable).with_name("celery")), "-A", "smsconsole", "worker", "-P", "solo", "-c", "1",
-        "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", queue, "--loglevel", "INFO",
+        str(Path(sys.executable).with_name("celery")),
+        "-A",
+        "smsconsole",
+        "worker",
+        "-P",
+        "solo",
+        "-c",
+        "1",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-Q",
+        queue,
+        "--loglevel",
+        "INFO",
     ]
     log = open(log_path, "wb")
     try:
@@ -109,7 +122,8 @@ def test_a_signature_approved_in_review_is_mailed_by_the_worker(
     signature.refresh_from_db()
     assert message["To"] == "ops@acme.example"
     assert str(make_header(decode_header(message["Subject"]))) == (
-        "[smsconsole] Signature 【Acme】 filed with the carrier / 签名实名报备中")
+        "[smsconsole] Signature 【Acme】 filed with the carrier / 签名实名报备中"
+    )
     body = message.get_payload(decode=True).decode(message.get_content_charset())
     assert "It can send once the carrier approves the filing" in body and "运营商报备通过后即可发送短信" in body
     assert f"/signatures/{signature.pk}/" in body

@@ -113,14 +113,22 @@ def test_run_all_refuses_a_port_that_is_already_taken():
 
 
 def _start_run_all(tmp_path, port, marker):
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "CONSOLE_URL"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "CONSOLE_URL"}
+    }
     env |= {"SMSCONSOLE_VAR_DIR": str(tmp_path / "var"), "SMSCONSOLE_TEST_MARKER": marker, "PYTHONUNBUFFERED": "1"}
     # The simulator's default port may be taken on a shared machine.
     env["SMSC_PORT"] = str(free_port())
     log = open(tmp_path / "run_all.log", "wb")
     process = subprocess.Popen(
         [sys.executable, "manage.py", "run_all", "--port", str(port), "--stop-timeout", "20"],
-        cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     log.close()
     return process

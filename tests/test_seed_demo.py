@@ -36,8 +36,17 @@ def counts():
     User = get_user_model()
     return {
         model.__name__: model.objects.count()
-        for model in (User, Account, Membership, Application, Qualification, Signature, Template,
-                      TemplateVariable, NotificationContact)
+        for model in (
+            User,
+            Account,
+            Membership,
+            Application,
+            Qualification,
+            Signature,
+            Template,
+            TemplateVariable,
+            NotificationContact,
+        )
     } | {"permissions": User.user_permissions.through.objects.count()}
 
 
@@ -70,7 +79,10 @@ def test_the_json_output_is_one_object_of_the_documented_shape(settings):
     assert set(data) == {"console_url", "users", "applications"}
     assert data["console_url"] == "http://127.0.0.1:8123/"
     assert [(u["username"], u["role"]) for u in data["users"]] == [
-        ("demo-operator", "operator"), ("demo-viewer", "read_only"), ("demo-reviewer", "reviewer"), ("admin", "admin"),
+        ("demo-operator", "operator"),
+        ("demo-viewer", "read_only"),
+        ("demo-reviewer", "reviewer"),
+        ("admin", "admin"),
     ]
     assert all(set(u) == {"username", "password", "role"} and isinstance(u["password"], str) for u in data["users"])
     [app] = data["applications"]
@@ -176,8 +188,13 @@ def test_roles_and_permissions_are_as_documented():
         assert reviewer.has_perm(f"templates_app.view_{model}")
         assert reviewer.has_perm(f"templates_app.change_{model}")
     # Other accounts' contacts, members and audit trail are not a reviewer's business.
-    for permission in ("templates_app.change_notificationcontact", "campaigns.view_contact",
-                       "campaigns.view_optout", "smsconsole.view_membership", "smsconsole.view_auditlog"):
+    for permission in (
+        "templates_app.change_notificationcontact",
+        "campaigns.view_contact",
+        "campaigns.view_optout",
+        "smsconsole.view_membership",
+        "smsconsole.view_auditlog",
+    ):
         assert not reviewer.has_perm(permission)
     assert reviewer.has_perm("smsconsole.view_application")
     assert not reviewer.has_perm("smsconsole.change_application")

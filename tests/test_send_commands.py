@@ -31,12 +31,33 @@ def recipients_file(tmp_path):
 
 
 def test_add_smpp_connection_creates_it_with_an_encrypted_password(db):
-    out, _ = run("add_smpp_connection", "carrier", "--host", "10.0.0.5", "--port", "2775", "--system-id", "acme",
-                 "--password", "s3cret", "--tps", "50", "--window", "100", "--binds", "4")
-    connection = ProviderConnection.objects.get(name="carrier")
-    assert (connection.host, connection.port, connection.system_id, connection.tps, connection.window, connection.max_binds) == (
-        "10.0.0.5", 2775, "acme", 50, 100, 4
+    out, _ = run(
+        "add_smpp_connection",
+        "carrier",
+        "--host",
+        "10.0.0.5",
+        "--port",
+        "2775",
+        "--system-id",
+        "acme",
+        "--password",
+        "s3cret",
+        "--tps",
+        "50",
+        "--window",
+        "100",
+        "--binds",
+        "4",
     )
+    connection = ProviderConnection.objects.get(name="carrier")
+    assert (
+        connection.host,
+        connection.port,
+        connection.system_id,
+        connection.tps,
+        connection.window,
+        connection.max_binds,
+    ) == ("10.0.0.5", 2775, "acme", 50, 100, 4)
     assert connection.password == "s3cret"
     assert "s3cret" not in connection.password_encrypted
     assert out.startswith("Created connection carrier")
@@ -44,10 +65,27 @@ def test_add_smpp_connection_creates_it_with_an_encrypted_password(db):
 
 def test_add_smpp_connection_updates_an_existing_name_and_keeps_what_is_not_given(db):
     create_connection("carrier", tps=50, window=100)
-    out, _ = run("add_smpp_connection", "carrier", "--host", "127.0.0.1", "--port", "2776", "--system-id", "x", "--password", "new")
+    out, _ = run(
+        "add_smpp_connection",
+        "carrier",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "2776",
+        "--system-id",
+        "x",
+        "--password",
+        "new",
+    )
     connection = ProviderConnection.objects.get(name="carrier")
     assert ProviderConnection.objects.count() == 1
-    assert (connection.port, connection.system_id, connection.password, connection.tps, connection.window) == (2776, "x", "new", 50, 100)
+    assert (connection.port, connection.system_id, connection.password, connection.tps, connection.window) == (
+        2776,
+        "x",
+        "new",
+        50,
+        100,
+    )
     assert out.startswith("Updated connection carrier")
 
 
@@ -56,14 +94,29 @@ def test_send_campaign_imports_the_file_launches_and_prints_the_id_last(
 ):
     connection = create_connection()
     with django_capture_on_commit_callbacks(execute=True):
-        out, err = run("send_campaign", "--application", shop.app_key, "--template", str(template.pk),
-                       "--file", str(recipients_file), "--connection", "simulator")
+        out, err = run(
+            "send_campaign",
+            "--application",
+            shop.app_key,
+            "--template",
+            str(template.pk),
+            "--file",
+            str(recipients_file),
+            "--connection",
+            "simulator",
+        )
 
     campaign = Campaign.objects.get(pk=int(out.strip().splitlines()[-1]))
     assert campaign.status == "running"
-    assert (campaign.signature, campaign.template, campaign.connection, campaign.account) == (template.signature, template, connection, shop.account)
+    assert (campaign.signature, campaign.template, campaign.connection, campaign.account) == (
+        template.signature,
+        template,
+        connection,
+        shop.account,
+    )
     assert sorted(Message.objects.filter(campaign=campaign).values_list("phone", "variables")) == [
-        ("+8613800000001", ["A1"]), ("+8613800000002", ["A2"]),
+        ("+8613800000001", ["A1"]),
+        ("+8613800000002", ["A2"]),
     ]
     assert counters(campaign)["queued"] == 2
     assert sending_redis.llen(dispatch.queue_key(connection.pk)) == 1
@@ -76,30 +129,49 @@ def test_send_campaign_finds_the_application_by_name_and_uses_the_default_connec
     settings.SMS_DEFAULT_CONNECTION = "simulator"
     create_connection()
     with django_capture_on_commit_callbacks(execute=True):
-        out, _ = run("send_campaign", "--application", "Shop", "--template", str(template.pk), "--file", str(recipients_file))
+        out, _ = run(
+            "send_campaign", "--application", "Shop", "--template", str(template.pk), "--file", str(recipients_file)
+        )
     assert Campaign.objects.get(pk=int(out.split()[-1])).connection.name == "simulator"
 
 
 def test_send_campaign_at_a_time_schedules_it(shop, template, recipients_file):
     create_connection()
     at = (timezone.localtime() + timedelta(days=1)).replace(microsecond=0, tzinfo=None).isoformat()
-    out, _ = run("send_campaign", "--application", shop.app_key, "--template", str(template.pk),
-                 "--file", str(recipients_file), "--at", at)
+    out, _ = run(
+        "send_campaign",
+        "--application",
+        shop.app_key,
+        "--template",
+        str(template.pk),
+        "--file",
+        str(recipients_file),
+        "--at",
+        at,
+    )
     campaign = Campaign.objects.get(pk=int(out.split()[-1]))
     assert campaign.status == "scheduled"
     assert timezone.localtime(campaign.scheduled_at).replace(tzinfo=None).isoformat() == at
     assert not Message.objects.exists()
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"application": "Nope"}, "No application"),
-    ({"connection": "nowhere"}, "No provider connection"),
-    ({"template": "999999"}, "has no template"),
-    ({"at": "tomorrow"}, "not an ISO time"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"application": "Nope"}, "No application"),
+        ({"connection": "nowhere"}, "No provider connection"),
+        ({"template": "999999"}, "has no template"),
+        ({"at": "tomorrow"}, "not an ISO time"),
+    ],
+)
 def test_send_campaign_refuses_bad_arguments(shop, template, recipients_file, change, message):
     create_connection()
-    args = {"application": shop.app_key, "template": str(template.pk), "file": str(recipients_file), "connection": "simulator"} | change
+    args = {
+        "application": shop.app_key,
+        "template": str(template.pk),
+        "file": str(recipients_file),
+        "connection": "simulator",
+    } | change
     argv = [part for name, value in args.items() for part in (f"--{name}", value)]
     with pytest.raises(CommandError, match=message):
         run("send_campaign", *argv)
@@ -110,7 +182,15 @@ def test_send_campaign_refuses_a_template_of_another_account(factories, other_co
     create_connection()
     foreign = factories.create_template(factories.create_application(other_co, "Other"))
     with pytest.raises(CommandError, match="has no template"):
-        run("send_campaign", "--application", shop.app_key, "--template", str(foreign.pk), "--file", str(recipients_file))
+        run(
+            "send_campaign",
+            "--application",
+            shop.app_key,
+            "--template",
+            str(foreign.pk),
+            "--file",
+            str(recipients_file),
+        )
 
 
 def test_send_campaign_refuses_a_file_without_usable_recipients(shop, template, tmp_path):
@@ -128,8 +208,17 @@ def test_campaign_status_prints_the_status_and_every_counter_as_json(shop, templ
     data = json.loads(out)
     assert data["id"] == campaign.pk and data["status"] == "running"
     assert {name: data[name] for name in ("total", *Campaign.COUNTERS, "segments")} == {
-        "total": 2, "queued": 1, "sending": 0, "submitted": 1, "delivered": 0, "failed": 0, "expired": 0,
-        "unknown": 0, "skipped": 0, "cancelled": 0, "segments": 2,
+        "total": 2,
+        "queued": 1,
+        "sending": 0,
+        "submitted": 1,
+        "delivered": 0,
+        "failed": 0,
+        "expired": 0,
+        "unknown": 0,
+        "skipped": 0,
+        "cancelled": 0,
+        "segments": 2,
     }
 
 
@@ -143,7 +232,12 @@ def test_seed_demo_creates_the_simulator_connection_once(db, monkeypatch):
     run("seed_demo")
     run("seed_demo")
     connection = ProviderConnection.objects.get()
-    assert (connection.name, connection.host, connection.port, connection.enabled) == ("simulator", "127.0.0.1", 2999, True)
+    assert (connection.name, connection.host, connection.port, connection.enabled) == (
+        "simulator",
+        "127.0.0.1",
+        2999,
+        True,
+    )
 
 
 def test_run_gateway_refuses_an_unknown_connection_name(db):

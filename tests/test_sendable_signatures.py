@@ -43,7 +43,8 @@ def test_planning_refuses_a_signature_that_may_no_longer_send(factories, shop, s
     campaign = create_campaign(shop, template, create_connection(), phones(2))
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.RUNNING)
     Signature.objects.filter(pk=template.signature_id).update(
-        status=status, restore_status=S.APPROVED if status in {S.TO_BE_ACTIVATED, S.PENDING_ACTIVATION} else "",
+        status=status,
+        restore_status=S.APPROVED if status in {S.TO_BE_ACTIVATED, S.PENDING_ACTIVATION} else "",
         channel_number=template.signature.channel_number,
     )
 
@@ -58,12 +59,21 @@ def test_planning_refuses_a_signature_that_may_no_longer_send(factories, shop, s
 
 @pytest.mark.parametrize(("status", "sends"), STATUSES)
 def test_the_send_api_accepts_the_channel_of_a_signature_only_while_it_may_send(factories, shop, status, sends):
-    signature = factories.create_signature(shop, name="Acme", type="verification", status=status,
-                                           channel_number="106900001234")
-    template = factories.create_template(shop, signature=signature, type="verification", name="code",
-                                         content="您的验证码为${1}，5分钟内有效。", variables=[("CHARDIGIT", 6)])
+    signature = factories.create_signature(
+        shop, name="Acme", type="verification", status=status, channel_number="106900001234"
+    )
+    template = factories.create_template(
+        shop,
+        signature=signature,
+        type="verification",
+        name="code",
+        content="您的验证码为${1}，5分钟内有效。",
+        variables=[("CHARDIGIT", 6)],
+    )
     query = QueryDict(mutable=True)
-    query.update({"from": "106900001234", "to": "+8613800138000", "templateId": str(template.pk), "templateParas": '["123456"]'})
+    query.update(
+        {"from": "106900001234", "to": "+8613800138000", "templateId": str(template.pk), "templateParas": '["123456"]'}
+    )
 
     if sends:
         [item] = parse_batch_send_sms(shop, query).items
@@ -74,10 +84,13 @@ def test_the_send_api_accepts_the_channel_of_a_signature_only_while_it_may_send(
         assert refused.value.code == "E000503"
 
 
-@pytest.mark.parametrize(("status", "sends"), [
-    pytest.param(S.LEGACY_FILING_FAILED, True, id="legacy_filing_failed"),
-    pytest.param(S.TO_BE_ACTIVATED, False, id="to_be_activated"),
-])
+@pytest.mark.parametrize(
+    ("status", "sends"),
+    [
+        pytest.param(S.LEGACY_FILING_FAILED, True, id="legacy_filing_failed"),
+        pytest.param(S.TO_BE_ACTIVATED, False, id="to_be_activated"),
+    ],
+)
 def test_send_campaign_follows_the_same_rule(factories, shop, status, sends):
     signature = factories.create_signature(shop, name="Acme", status=status)
     template = factories.create_template(shop, signature=signature)

@@ -111,12 +111,20 @@ def template(factories, shop):
 def create_campaign(shop, template, port):
     connection = create_connection(port=port, window=WINDOW, max_binds=BINDS, tps=0)
     recipient_import = RecipientImport.objects.create(
-        account=shop.account, application=shop, template=template, original_name="faults.csv",
+        account=shop.account,
+        application=shop,
+        template=template,
+        original_name="faults.csv",
     )
     copy_recipients(recipient_import, RECIPIENTS)
     return Campaign.objects.create(
-        account=shop.account, application=shop, signature=template.signature, template=template,
-        connection=connection, name="Faults", recipient_import=recipient_import,
+        account=shop.account,
+        application=shop,
+        signature=template.signature,
+        template=template,
+        connection=connection,
+        name="Faults",
+        recipient_import=recipient_import,
     )
 
 
@@ -209,8 +217,14 @@ def assert_recovered(campaign, smsc, *, unknown_at_most, submitted_at_most=0):
     never_sent = [(phone, status, error) for phone, status, error in rows if phone.lstrip("+") not in per_destination]
     assert all(status in {"unknown", "failed"} and error for _phone, status, error in never_sent), never_sent[:5]
     # A message reported sent must have reached the simulator exactly once.
-    assert sum(1 for phone, status, _e in rows if status in {"submitted", "delivered"}
-               and per_destination.get(phone.lstrip("+")) != 1) == 0
+    assert (
+        sum(
+            1
+            for phone, status, _e in rows
+            if status in {"submitted", "delivered"} and per_destination.get(phone.lstrip("+")) != 1
+        )
+        == 0
+    )
     assert by_status["submitted"] <= submitted_at_most, by_status
     assert all(status in FINAL or status == "submitted" for _phone, status, _error in rows)
     campaign_counters = counters(campaign)
@@ -219,8 +233,14 @@ def assert_recovered(campaign, smsc, *, unknown_at_most, submitted_at_most=0):
     assert by_status["unknown"] <= unknown_at_most, by_status
     swept = dict(SWEPT)
     SWEPT.clear()
-    return {"rows": by_status, "simulator_submits": stats["submits"], "never_sent": len(never_sent),
-            "throttled": stats["throttled"], "drops": stats["drops"], "swept": swept}
+    return {
+        "rows": by_status,
+        "simulator_submits": stats["submits"],
+        "never_sent": len(never_sent),
+        "throttled": stats["throttled"],
+        "drops": stats["drops"],
+        "swept": swept,
+    }
 
 
 def report(request, figures):
@@ -273,9 +293,23 @@ class PrivateRedis:
     def start(self):
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                 "--dir", str(self.dir)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                [
+                    "redis-server",
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(self.dir),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         wait_for(self.answers, 10, "redis-server", [("redis", self.process, self.log_path)])
 
@@ -344,8 +378,13 @@ def test_a_worker_killed_while_planning_and_again_mid_campaign_is_replaced_and_n
         with gateway(postgres_url, redis_url, tmp_path) as gw:
             with worker(postgres_url, redis_url, tmp_path, queue=queue, concurrency=1, name="worker-1") as first:
                 campaign.launch()
-                wait_for(planning_in_progress, 30, "the worker to plan", procs(simulator=smsc, worker=first, gateway=gw),
-                         interval=0.005)
+                wait_for(
+                    planning_in_progress,
+                    30,
+                    "the worker to plan",
+                    procs(simulator=smsc, worker=first, gateway=gw),
+                    interval=0.005,
+                )
                 kill9_group(first)
             # Its transaction dies with it: nothing half-planned is left behind.
             assert campaign_row(campaign)["planned_at"] is None
@@ -367,16 +406,22 @@ def test_a_redis_restart_mid_campaign_loses_nothing_and_sends_nothing_twice(
 ):
     with simulator(tmp_path, "--dlr-delay", "0.2") as smsc:
         campaign = create_campaign(shop, template, smsc.port)
-        with worker(postgres_url, private_redis.url, tmp_path, concurrency=1) as celery_worker, \
-                gateway(postgres_url, private_redis.url, tmp_path) as gw:
+        with (
+            worker(postgres_url, private_redis.url, tmp_path, concurrency=1) as celery_worker,
+            gateway(postgres_url, private_redis.url, tmp_path) as gw,
+        ):
             running = procs(simulator=smsc, worker=celery_worker, gateway=gw)
             campaign.launch()
             wait_sweeping(lambda: handed_over(campaign) >= RECIPIENTS // 3, FINISH_TIMEOUT, "a third sent", running)
             kill9(private_redis.process)
             sent_at_kill = handed_over(campaign)
             # Down until the gateway has finished a batch and found no Redis to take the next from.
-            wait_for(lambda: "Redis unavailable" in gw.log_path.read_text(errors="replace"), 30,
-                     "the gateway to miss Redis", running)
+            wait_for(
+                lambda: "Redis unavailable" in gw.log_path.read_text(errors="replace"),
+                30,
+                "the gateway to miss Redis",
+                running,
+            )
             private_redis.start()  # same port, empty
             wait_sweeping(Settled(campaign, smsc), FINISH_TIMEOUT, "the campaign to finish", running)
         figures = assert_recovered(campaign, smsc, unknown_at_most=0)
@@ -393,8 +438,10 @@ def test_smpp_connections_dropped_by_the_smsc_make_only_their_window_unknown(
     drop_after = max(RECIPIENTS // 4, 1)
     with simulator(tmp_path, "--dlr-delay", "0.2", "--drop-after", drop_after) as smsc:
         campaign = create_campaign(shop, template, smsc.port)
-        with worker(postgres_url, redis_url, tmp_path, concurrency=1) as celery_worker, \
-                gateway(postgres_url, redis_url, tmp_path) as gw:
+        with (
+            worker(postgres_url, redis_url, tmp_path, concurrency=1) as celery_worker,
+            gateway(postgres_url, redis_url, tmp_path) as gw,
+        ):
             running = procs(simulator=smsc, worker=celery_worker, gateway=gw)
             campaign.launch()
             wait_sweeping(lambda: handed_over(campaign) >= RECIPIENTS // 2, FINISH_TIMEOUT, "half sent", running)
@@ -413,8 +460,10 @@ def test_a_storm_of_throttled_answers_is_waited_out_without_loss_or_duplicates(
     sweep_thresholds.SMS_STUCK_SENDING_SECONDS = 120
     with simulator(tmp_path, "--dlr-delay", "0.2", "--throttle-storm", "2") as smsc:
         campaign = create_campaign(shop, template, smsc.port)
-        with worker(postgres_url, redis_url, tmp_path, concurrency=1) as celery_worker, \
-                gateway(postgres_url, redis_url, tmp_path) as gw:
+        with (
+            worker(postgres_url, redis_url, tmp_path, concurrency=1) as celery_worker,
+            gateway(postgres_url, redis_url, tmp_path) as gw,
+        ):
             running = procs(simulator=smsc, worker=celery_worker, gateway=gw)
             campaign.launch()
             wait_sweeping(lambda: handed_over(campaign) >= RECIPIENTS // 3, FINISH_TIMEOUT, "a third sent", running)

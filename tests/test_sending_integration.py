@@ -40,8 +40,19 @@ def recipients_file(tmp_path):
 
 def send(shop, template, path):
     out = StringIO()
-    call_command("send_campaign", "--application", shop.app_key, "--template", str(template.pk), "--file", str(path),
-                 "--connection", "simulator", stdout=out, stderr=StringIO())
+    call_command(
+        "send_campaign",
+        "--application",
+        shop.app_key,
+        "--template",
+        str(template.pk),
+        "--file",
+        str(path),
+        "--connection",
+        "simulator",
+        stdout=out,
+        stderr=StringIO(),
+    )
     return int(out.getvalue().strip().splitlines()[-1])
 
 
@@ -81,12 +92,29 @@ def test_a_campaign_is_sent_once_to_everyone_and_every_receipt_is_applied(
     postgres_url, redis_url, sending_redis, tmp_path, shop, order_template, recipients_file
 ):
     with simulator(tmp_path, "--dlr-delay", "0.05") as smsc:
-        call_command("add_smpp_connection", "simulator", "--host", "127.0.0.1", "--port", str(smsc.port),
-                     "--system-id", SIM_SYSTEM_ID, "--password", SIM_PASSWORD, "--tps", "0", "--binds", "2",
-                     stdout=StringIO())
+        call_command(
+            "add_smpp_connection",
+            "simulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(smsc.port),
+            "--system-id",
+            SIM_SYSTEM_ID,
+            "--password",
+            SIM_PASSWORD,
+            "--tps",
+            "0",
+            "--binds",
+            "2",
+            stdout=StringIO(),
+        )
         with worker(postgres_url, redis_url, tmp_path) as celery, gateway(postgres_url, redis_url, tmp_path) as gw:
-            processes = [("simulator", smsc.process, smsc.log_path), ("worker", celery, celery.log_path),
-                         ("gateway", gw, gw.log_path)]
+            processes = [
+                ("simulator", smsc.process, smsc.log_path),
+                ("worker", celery, celery.log_path),
+                ("gateway", gw, gw.log_path),
+            ]
             started = time.monotonic()
             campaign_id = send(shop, order_template, recipients_file)
 
@@ -107,11 +135,27 @@ def test_pause_stops_submits_within_two_seconds_and_resume_finishes_without_dupl
 ):
     with simulator(tmp_path) as smsc:
         # 500 segments a second makes the 2,000 take about 4 s: time to pause in the middle.
-        call_command("add_smpp_connection", "simulator", "--host", "127.0.0.1", "--port", str(smsc.port),
-                     "--system-id", SIM_SYSTEM_ID, "--password", SIM_PASSWORD, "--tps", "500", stdout=StringIO())
+        call_command(
+            "add_smpp_connection",
+            "simulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(smsc.port),
+            "--system-id",
+            SIM_SYSTEM_ID,
+            "--password",
+            SIM_PASSWORD,
+            "--tps",
+            "500",
+            stdout=StringIO(),
+        )
         with worker(postgres_url, redis_url, tmp_path) as celery, gateway(postgres_url, redis_url, tmp_path) as gw:
-            processes = [("simulator", smsc.process, smsc.log_path), ("worker", celery, celery.log_path),
-                         ("gateway", gw, gw.log_path)]
+            processes = [
+                ("simulator", smsc.process, smsc.log_path),
+                ("worker", celery, celery.log_path),
+                ("gateway", gw, gw.log_path),
+            ]
             campaign_id = send(shop, order_template, recipients_file)
             wait_for(lambda: smsc.stats()["submits"] >= 300, 30, "the first submits", processes)
 

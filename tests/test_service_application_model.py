@@ -1,6 +1,6 @@
 """Service activation (开通) as compare-and-set transitions: apply, approve, reject, apply again."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import time_machine
@@ -62,10 +62,13 @@ def test_a_rejected_account_may_apply_again(newcomer, nina, rita):
     assert again.intended_use == "Delivery notices for our web shop."
 
 
-@pytest.mark.parametrize("decide", [
-    lambda application, reviewer: application.approve(reviewer),
-    lambda application, reviewer: application.reject(reviewer, "svc_duplicate"),
-])
+@pytest.mark.parametrize(
+    "decide",
+    [
+        lambda application, reviewer: application.approve(reviewer),
+        lambda application, reviewer: application.reject(reviewer, "svc_duplicate"),
+    ],
+)
 def test_an_activated_account_cannot_be_decided_again_or_apply(newcomer, nina, rita, decide):
     application = apply(newcomer, nina)
     application.approve(rita)
@@ -95,7 +98,7 @@ def test_a_rejected_application_cannot_be_rejected_again(newcomer, nina, rita):
 def test_a_pending_application_says_when_its_answer_is_due(newcomer, nina, settings):
     settings.SMS_REVIEW_HOLIDAYS = frozenset()
     # Friday 2025-06-06 19:00 GMT+8: after review hours, so Monday 18:00.
-    with time_machine.travel(datetime(2025, 6, 6, 11, 0, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2025, 6, 6, 11, 0, tzinfo=UTC), tick=False):
         application = apply(newcomer, nina)
     assert application.answer_due == datetime(2025, 6, 9, 18, 0, tzinfo=REVIEW_ZONE)
 
@@ -104,7 +107,7 @@ def test_the_holidays_setting_moves_the_answer(newcomer, nina, settings):
     from datetime import date
 
     settings.SMS_REVIEW_HOLIDAYS = frozenset({date(2025, 6, 9)})
-    with time_machine.travel(datetime(2025, 6, 6, 11, 0, tzinfo=timezone.utc), tick=False):
+    with time_machine.travel(datetime(2025, 6, 6, 11, 0, tzinfo=UTC), tick=False):
         application = apply(newcomer, nina)
     assert application.answer_due == datetime(2025, 6, 10, 18, 0, tzinfo=REVIEW_ZONE)
 

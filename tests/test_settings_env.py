@@ -10,8 +10,20 @@ from smsconsole.env import EnvError, env_bool, env_dates, env_int, env_list, env
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("raw, expected", [("1", True), ("true", True), (" Yes ", True), ("ON", True),
-                                           ("0", False), ("false", False), ("no", False), ("off", False), ("", False)])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("1", True),
+        ("true", True),
+        (" Yes ", True),
+        ("ON", True),
+        ("0", False),
+        ("false", False),
+        ("no", False),
+        ("off", False),
+        ("", False),
+    ],
+)
 def test_env_bool_reads_the_usual_spellings(monkeypatch, raw, expected):
     monkeypatch.setenv("SMS_FLAG", raw)
     assert env_bool("SMS_FLAG") is expected
@@ -83,12 +95,21 @@ def test_env_str_returns_the_raw_value_or_default(monkeypatch):
 
 def load_settings(**env):
     """Imports the settings in a fresh interpreter with only `env` on top of a clean environment."""
-    clean = {k: v for k, v in os.environ.items()
-             if k not in {"SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DEBUG", "DATABASE_URL"}}
+    clean = {
+        k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DEBUG", "DATABASE_URL"}
+    }
     clean.update(DJANGO_SETTINGS_MODULE="smsconsole.settings", **env)
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"],
-        cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
+        ],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -28,8 +28,9 @@ def test_marking_a_signature_legacy_lets_go_of_its_qualification_and_it_keeps_se
 
 def test_only_a_legacy_signature_may_lack_a_qualification(shop):
     with pytest.raises(IntegrityError):
-        Signature.objects.create(application=shop, name="Bare", type="notification", status=S.APPROVED,
-                                 channel_number="106900000077")
+        Signature.objects.create(
+            application=shop, name="Bare", type="notification", status=S.APPROVED, channel_number="106900000077"
+        )
 
 
 def test_an_approved_qualification_files_it_at_once(factories, acme, legacy, rita):

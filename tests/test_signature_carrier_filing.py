@@ -55,7 +55,10 @@ def test_a_refusal_needs_the_carriers_reason(filing, rita):
     filing.carrier_reject(rita, "营业执照与签名主体不一致")
     filing.refresh_from_db()
     assert (filing.status, filing.carrier_reason, filing.carrier_answered_by) == (
-        S.FILING_FAILED, "营业执照与签名主体不一致", rita)
+        S.FILING_FAILED,
+        "营业执照与签名主体不一致",
+        rita,
+    )
     assert not filing.can_send and filing.carrier_refused and filing.can_edit
 
 

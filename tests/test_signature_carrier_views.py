@@ -47,22 +47,36 @@ def test_a_refused_signature_shows_the_carriers_reason_and_the_way_to_correct_it
     assert url("signature_edit", refused.pk) in page and 'id="correct-signature"' in page
 
 
-def test_correcting_keeps_the_name_and_type_and_files_it_with_the_carrier_again(alice_client, factories, acme, shop, refused):
+def test_correcting_keeps_the_name_and_type_and_files_it_with_the_carrier_again(
+    alice_client, factories, acme, shop, refused
+):
     renewed = factories.create_qualification(acme, name="Renewed")
     in_review = factories.create_qualification(acme, name="In review", status="pending_review")
 
     form = alice_client.get(url("signature_edit", refused.pk)).context["form"]
-    response = alice_client.post(url("signature_edit", refused.pk), {
-        "application": shop.pk, "name": "Renamed", "type": "promotion", "source": "shop",
-        "qualification": renewed.pk, "description": "Shop owner's licence attached",
-    })
+    response = alice_client.post(
+        url("signature_edit", refused.pk),
+        {
+            "application": shop.pk,
+            "name": "Renamed",
+            "type": "promotion",
+            "source": "shop",
+            "qualification": renewed.pk,
+            "description": "Shop owner's licence attached",
+        },
+    )
 
     assert form.fields["name"].disabled and form.fields["type"].disabled
     assert renewed in form.fields["qualification"].queryset and in_review not in form.fields["qualification"].queryset
     assert response.status_code == 302
     refused.refresh_from_db()
     assert (refused.status, refused.name, refused.type, refused.qualification, refused.source) == (
-        S.FILING, "Acme", "notification", renewed, "shop")
+        S.FILING,
+        "Acme",
+        "notification",
+        renewed,
+        "shop",
+    )
     entry = AuditLog.objects.get(action="resubmit", object_id=str(refused.pk))
     assert entry.before["status"] == S.FILING_FAILED and entry.after["status"] == S.FILING
 
@@ -70,9 +84,15 @@ def test_correcting_keeps_the_name_and_type_and_files_it_with_the_carrier_again(
 def test_a_qualification_in_review_cannot_go_to_the_carrier(alice_client, factories, acme, shop, refused):
     in_review = factories.create_qualification(acme, name="In review", status="pending_review")
 
-    response = alice_client.post(url("signature_edit", refused.pk), {
-        "application": shop.pk, "source": "shop", "qualification": in_review.pk, "description": "",
-    })
+    response = alice_client.post(
+        url("signature_edit", refused.pk),
+        {
+            "application": shop.pk,
+            "source": "shop",
+            "qualification": in_review.pk,
+            "description": "",
+        },
+    )
 
     assert response.status_code == 200 and "qualification" in response.context["form"].errors
     refused.refresh_from_db()
@@ -106,7 +126,9 @@ def test_attaching_an_approved_qualification_files_the_legacy_signature(alice_cl
     rejected = factories.create_qualification(acme, name="Refused", status="rejected")
 
     form = alice_client.get(url("signature_attach_qualification", legacy.pk)).context["form"]
-    response = alice_client.post(url("signature_attach_qualification", legacy.pk), {"qualification": licence.pk}, follow=True)
+    response = alice_client.post(
+        url("signature_attach_qualification", legacy.pk), {"qualification": licence.pk}, follow=True
+    )
 
     assert rejected not in form.fields["qualification"].queryset
     legacy.refresh_from_db()

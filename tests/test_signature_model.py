@@ -54,7 +54,9 @@ def test_an_approved_signature_without_channel_number_is_refused_by_the_database
 
 
 @pytest.mark.parametrize("qualification_status", [Qualification.Status.PENDING_REVIEW, Qualification.Status.REJECTED])
-def test_it_refuses_to_approve_while_the_qualification_is_not_approved(factories, acme, shop, rita, qualification_status):
+def test_it_refuses_to_approve_while_the_qualification_is_not_approved(
+    factories, acme, shop, rita, qualification_status
+):
     qualification = factories.create_qualification(acme, name="Unapproved", status=qualification_status)
     signature = factories.create_signature(shop, status=PENDING, qualification=qualification)
     with pytest.raises(TransitionError):
@@ -130,13 +132,22 @@ def test_it_refuses_to_resubmit_a_signature_that_is_not_rejected(factories, shop
         signature.resubmit()
 
 
-@pytest.mark.parametrize("status, deletable, editable", [
-    (PENDING, False, False), (APPROVED, True, False), (REJECTED, True, True),
-    (Signature.Status.FILING, False, False), (Signature.Status.FILING_FAILED, True, True),
-    (Signature.Status.LEGACY_UNQUALIFIED, True, False), (Signature.Status.LEGACY_QUALIFYING, False, False),
-    (Signature.Status.LEGACY_FILING, False, False), (Signature.Status.LEGACY_FILING_FAILED, True, False),
-    (Signature.Status.TO_BE_ACTIVATED, True, False), (Signature.Status.PENDING_ACTIVATION, False, False),
-])
+@pytest.mark.parametrize(
+    "status, deletable, editable",
+    [
+        (PENDING, False, False),
+        (APPROVED, True, False),
+        (REJECTED, True, True),
+        (Signature.Status.FILING, False, False),
+        (Signature.Status.FILING_FAILED, True, True),
+        (Signature.Status.LEGACY_UNQUALIFIED, True, False),
+        (Signature.Status.LEGACY_QUALIFYING, False, False),
+        (Signature.Status.LEGACY_FILING, False, False),
+        (Signature.Status.LEGACY_FILING_FAILED, True, False),
+        (Signature.Status.TO_BE_ACTIVATED, True, False),
+        (Signature.Status.PENDING_ACTIVATION, False, False),
+    ],
+)
 def test_what_can_be_deleted_and_edited_follows_the_status(factories, shop, status, deletable, editable):
     signature = factories.create_signature(shop, status=status)
     assert signature.can_delete is deletable

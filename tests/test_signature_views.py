@@ -134,7 +134,9 @@ def test_a_rejected_qualification_cannot_be_chosen(alice_client, factories, acme
     assert not Signature.objects.exists()
 
 
-def test_another_accounts_application_or_qualification_cannot_be_chosen(client, charlie, factories, other_co, shop, qualification):
+def test_another_accounts_application_or_qualification_cannot_be_chosen(
+    client, charlie, factories, other_co, shop, qualification
+):
     client.force_login(charlie)
     their_app = factories.create_application(other_co, "Theirs")
     their_qualification = factories.create_qualification(other_co, name="Theirs")
@@ -170,7 +172,9 @@ def test_the_same_name_under_another_type_is_allowed(alice_client, factories, sh
     assert response.status_code == 302
 
 
-def test_the_quota_per_application_is_an_error_on_the_application_field(alice_client, factories, acme, shop, qualification, settings):
+def test_the_quota_per_application_is_an_error_on_the_application_field(
+    alice_client, factories, acme, shop, qualification, settings
+):
     settings.SMS_MAX_SIGNATURES_PER_APPLICATION = 1
     factories.create_signature(shop, name="First")
     response = alice_client.post(url("signature_create"), signature_post(shop, qualification))
@@ -201,7 +205,9 @@ def test_a_rejected_signature_can_be_corrected_and_resubmitted(alice_client, fac
     assert entry.before["name"] == "Acme" and entry.after["status"] == PENDING
 
 
-def test_editing_cannot_move_the_signature_to_another_application(alice_client, factories, acme, shop, qualification, rejected):
+def test_editing_cannot_move_the_signature_to_another_application(
+    alice_client, factories, acme, shop, qualification, rejected
+):
     other_app = factories.create_application(acme, "Blog")
     alice_client.post(url("signature_edit", rejected.pk), signature_post(other_app, qualification))
     rejected.refresh_from_db()

@@ -2,14 +2,14 @@
 its code, and signatures made by the official Huawei Cloud SDK's signer verified here."""
 
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from sms import signing
 from sms.signing import SigningError
 
-NOW = datetime(2026, 12, 1, 8, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 8, 0, 0, tzinfo=UTC)
 SKEW = timedelta(minutes=15)
 KEY, SECRET = "c8RWg3ggEcyd4D3p94bf3Y7x1Ile", "q4Ii87BhST9vcs8wvrzN80SfD7Al"
 
@@ -44,22 +44,41 @@ def test_a_created_time_outside_the_skew_is_refused(offset):
     assert error.value.code == "E000110"
 
 
-@pytest.mark.parametrize(("authorization", "x_wsse", "code"), [
-    ("", "x", "E000001"),
-    ('WSSE profile="UsernameToken",type="Appkey"', "x", "E000002"),
-    ('WSSE realm="SDP",type="Appkey"', "x", "E000003"),
-    ('WSSE realm="X",profile="UsernameToken",type="Appkey"', "x", "E000004"),
-    ('WSSE realm="SDP",profile="Other",type="Appkey"', "x", "E000005"),
-    ('WSSE realm="SDP",profile="UsernameToken",type="Other"', "x", "E000006"),
-    ('WSSE realm="SDP",profile="UsernameToken"', "x", "E000007"),
-    ('Basic abc', "x", "E000008"),
-    (signing.WSSE_AUTHORIZATION, "", "E000020"),
-    (signing.WSSE_AUTHORIZATION, 'UsernameToken PasswordDigest="d",Nonce="n",Created="2026-12-01T08:00:00Z"', "E000021"),
-    (signing.WSSE_AUTHORIZATION, 'UsernameToken Username="k",PasswordDigest="d",Created="2026-12-01T08:00:00Z"', "E000022"),
-    (signing.WSSE_AUTHORIZATION, 'UsernameToken Username="k",PasswordDigest="d",Nonce="n"', "E000023"),
-    (signing.WSSE_AUTHORIZATION, 'UsernameToken Username="k",PasswordDigest="d",Nonce="n",Created="yesterday"', "E000110"),
-    (signing.WSSE_AUTHORIZATION, 'UsernameToken Username="k",PasswordDigest="d",Nonce="n-1",Created="2026-12-01T08:00:00Z"', "E000101"),
-])
+@pytest.mark.parametrize(
+    ("authorization", "x_wsse", "code"),
+    [
+        ("", "x", "E000001"),
+        ('WSSE profile="UsernameToken",type="Appkey"', "x", "E000002"),
+        ('WSSE realm="SDP",type="Appkey"', "x", "E000003"),
+        ('WSSE realm="X",profile="UsernameToken",type="Appkey"', "x", "E000004"),
+        ('WSSE realm="SDP",profile="Other",type="Appkey"', "x", "E000005"),
+        ('WSSE realm="SDP",profile="UsernameToken",type="Other"', "x", "E000006"),
+        ('WSSE realm="SDP",profile="UsernameToken"', "x", "E000007"),
+        ("Basic abc", "x", "E000008"),
+        (signing.WSSE_AUTHORIZATION, "", "E000020"),
+        (
+            signing.WSSE_AUTHORIZATION,
+            'UsernameToken PasswordDigest="d",Nonce="n",Created="2026-12-01T08:00:00Z"',
+            "E000021",
+        ),
+        (
+            signing.WSSE_AUTHORIZATION,
+            'UsernameToken Username="k",PasswordDigest="d",Created="2026-12-01T08:00:00Z"',
+            "E000022",
+        ),
+        (signing.WSSE_AUTHORIZATION, 'UsernameToken Username="k",PasswordDigest="d",Nonce="n"', "E000023"),
+        (
+            signing.WSSE_AUTHORIZATION,
+            'UsernameToken Username="k",PasswordDigest="d",Nonce="n",Created="yesterday"',
+            "E000110",
+        ),
+        (
+            signing.WSSE_AUTHORIZATION,
+            'UsernameToken Username="k",PasswordDigest="d",Nonce="n-1",Created="2026-12-01T08:00:00Z"',
+            "E000101",
+        ),
+    ],
+)
 def test_each_missing_or_wrong_part_has_its_code(authorization, x_wsse, code):
     with pytest.raises(SigningError) as error:
         signing.parse_wsse(authorization, x_wsse)
@@ -72,8 +91,16 @@ def received(headers):
 
 def test_aksk_headers_made_here_verify_here_for_json_and_form_bodies():
     for content_type, body in (("application/json", b'{"a": 1}'), ("application/x-www-form-urlencoded", b"to=1")):
-        headers = signing.aksk_headers(KEY, SECRET, "POST", "/sms/batchSendSms/v1", "sms.example.com",
-                                       body=body, content_type=content_type, now=NOW)
+        headers = signing.aksk_headers(
+            KEY,
+            SECRET,
+            "POST",
+            "/sms/batchSendSms/v1",
+            "sms.example.com",
+            body=body,
+            content_type=content_type,
+            now=NOW,
+        )
         auth = signing.parse_aksk(headers["Authorization"])
         auth.verify(SECRET, "POST", "/sms/batchSendSms/v1", [], received(headers), body, NOW, SKEW)
 
@@ -94,8 +121,10 @@ def test_an_old_sdk_date_is_refused_with_the_clock_code():
     assert error.value.code == "E000110"
 
 
-@pytest.mark.parametrize("authorization", ["", "SDK-HMAC-SHA256 Access=k", "WSSE realm=x",
-                                           "SDK-HMAC-SHA256 Access=k, SignedHeaders=host, Signature=zz"])
+@pytest.mark.parametrize(
+    "authorization",
+    ["", "SDK-HMAC-SHA256 Access=k", "WSSE realm=x", "SDK-HMAC-SHA256 Access=k, SignedHeaders=host, Signature=zz"],
+)
 def test_a_malformed_aksk_authorization_is_refused(authorization):
     with pytest.raises(SigningError) as error:
         signing.parse_aksk(authorization)
@@ -108,20 +137,30 @@ def sdk_signed(method, path, body, content_type, host="sms.example.com"):
     from huaweicloudsdkcore.sdk_request import SdkRequest
     from huaweicloudsdkcore.signer.signer import Signer
 
-    request = SdkRequest(method=method, schema="https", host=host, resource_path=path, uri=path, query_params=[],
-                         header_params={"Content-Type": content_type, "User-Agent": "huaweicloud-usdk-python/3.0"},
-                         body=body)
+    request = SdkRequest(
+        method=method,
+        schema="https",
+        host=host,
+        resource_path=path,
+        uri=path,
+        query_params=[],
+        header_params={"Content-Type": content_type, "User-Agent": "huaweicloud-usdk-python/3.0"},
+        body=body,
+    )
     Signer(BasicCredentials(KEY, SECRET)).sign(request)
     return {name.lower(): value for name, value in request.header_params.items()}
 
 
-@pytest.mark.parametrize("content_type, body", [
-    ("application/json;charset=UTF-8", b'{"from": "csms1", "smsContent": []}'),
-    ("application/x-www-form-urlencoded", b"from=csms1&to=%2B8613800138000&templateId=1"),
-])
+@pytest.mark.parametrize(
+    "content_type, body",
+    [
+        ("application/json;charset=UTF-8", b'{"from": "csms1", "smsContent": []}'),
+        ("application/x-www-form-urlencoded", b"from=csms1&to=%2B8613800138000&templateId=1"),
+    ],
+)
 def test_the_official_sdk_signer_is_accepted(content_type, body):
     headers = sdk_signed("POST", "/sms/batchSendSms/v1", body, content_type)
     auth = signing.parse_aksk(headers["authorization"])
     assert auth.app_key == KEY
-    signed_at = datetime.strptime(headers["x-sdk-date"], signing.AKSK_DATE_FORMAT).replace(tzinfo=timezone.utc)
+    signed_at = datetime.strptime(headers["x-sdk-date"], signing.AKSK_DATE_FORMAT).replace(tzinfo=UTC)
     auth.verify(SECRET, "POST", "/sms/batchSendSms/v1", [], headers, body, signed_at, SKEW)

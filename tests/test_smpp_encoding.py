@@ -114,4 +114,4 @@ def test_incoming_text_follows_its_data_coding():
     assert decode_short_message("退订".encode("utf-16-be"), 8) == "退订"
     assert decode_short_message(b"caf\xe9", 3) == "café"
     assert decode_short_message(encode_gsm7("T@D"), 0) == "T@D"
-    assert decode_short_message("退订".encode("utf-8"), 0) == "退订"
+    assert decode_short_message("退订".encode(), 0) == "退订"

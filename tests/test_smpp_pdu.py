@@ -62,18 +62,39 @@ def test_message_id_responses_round_trip(command_id):
 @pytest.mark.parametrize("command_id", [pdu.SUBMIT_SM, pdu.DELIVER_SM])
 def test_short_message_bodies_round_trip_with_tlvs(command_id):
     sm = ShortMessage(
-        source_addr="10690001", destination_addr="8613800138000", short_message=b"\x05\x00\x03\x01\x02\x01hi",
-        service_type="CMT", source_addr_ton=0, source_addr_npi=1, esm_class=0x40, protocol_id=0,
-        priority_flag=1, schedule_delivery_time="", validity_period="000001000000000R", registered_delivery=1,
-        data_coding=8, tlvs=((pdu.TLV_RECEIPTED_MESSAGE_ID, b"abc\0"), (pdu.TLV_MESSAGE_STATE, b"\x02")),
+        source_addr="10690001",
+        destination_addr="8613800138000",
+        short_message=b"\x05\x00\x03\x01\x02\x01hi",
+        service_type="CMT",
+        source_addr_ton=0,
+        source_addr_npi=1,
+        esm_class=0x40,
+        protocol_id=0,
+        priority_flag=1,
+        schedule_delivery_time="",
+        validity_period="000001000000000R",
+        registered_delivery=1,
+        data_coding=8,
+        tlvs=((pdu.TLV_RECEIPTED_MESSAGE_ID, b"abc\0"), (pdu.TLV_MESSAGE_STATE, b"\x02")),
     )
     assert ShortMessage.decode(roundtrip(command_id, sm.encode())) == sm
 
 
 def test_the_fast_submit_body_matches_the_dataclass_encoding():
     body = submit_sm_body("INFO", 5, 0, "8613800138000", 0x40, 1, 8, b"\x00\x41")
-    assert body == ShortMessage("INFO", "8613800138000", b"\x00\x41", source_addr_ton=5, source_addr_npi=0,
-                                esm_class=0x40, registered_delivery=1, data_coding=8).encode()
+    assert (
+        body
+        == ShortMessage(
+            "INFO",
+            "8613800138000",
+            b"\x00\x41",
+            source_addr_ton=5,
+            source_addr_npi=0,
+            esm_class=0x40,
+            registered_delivery=1,
+            data_coding=8,
+        ).encode()
+    )
 
 
 @pytest.mark.parametrize("command_id", [pdu.ENQUIRE_LINK, pdu.ENQUIRE_LINK_RESP, pdu.UNBIND, pdu.UNBIND_RESP])
@@ -136,7 +157,12 @@ def test_a_receipt_is_read_from_its_tlvs_first():
     )
     receipt = parse_receipt(sm)
     assert is_receipt(sm)
-    assert (receipt.message_id, receipt.stat, receipt.err, receipt.done_date) == ("1F3A", "UNDELIV", "000", "2601011201")
+    assert (receipt.message_id, receipt.stat, receipt.err, receipt.done_date) == (
+        "1F3A",
+        "UNDELIV",
+        "000",
+        "2601011201",
+    )
     assert (receipt.source, receipt.destination) == ("8613800138000", "10690001")
 
 
@@ -144,7 +170,12 @@ def test_a_receipt_without_tlvs_is_read_from_its_text():
     receipt = parse_receipt(receipt_sm(
         b"id:0123456789 sub:001 dlvrd:000 submit date:2601011200 done date:2601011205 stat:EXPIRED err:021 text:"
     ))  # fmt: skip
-    assert (receipt.message_id, receipt.stat, receipt.err, receipt.done_date) == ("0123456789", "EXPIRED", "021", "2601011205")
+    assert (receipt.message_id, receipt.stat, receipt.err, receipt.done_date) == (
+        "0123456789",
+        "EXPIRED",
+        "021",
+        "2601011205",
+    )
 
 
 def test_long_status_words_and_lower_case_keys_are_normalised():

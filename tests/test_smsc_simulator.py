@@ -267,7 +267,9 @@ def test_the_control_endpoint_injects_replies_throttles_and_drops():
             client = client_for(smsc.port, on_inbound=inbound.extend, throttle_backoff=(0.01, 0.05))
             await client.start()
             await client.wait_connected(5)
-            mo = await http(smsc.control_port, "POST", "/mo", {"source": "8613800000001", "destination": "1069", "text": "TD"})
+            mo = await http(
+                smsc.control_port, "POST", "/mo", {"source": "8613800000001", "destination": "1069", "text": "TD"}
+            )
             await until(lambda: len(inbound) == 1)
             throttle = await http(smsc.control_port, "POST", "/throttle", {"seconds": 0.1})
             result = await client.submit(SubmitRequest(1, "1069", "8613800000001", "hi"))

@@ -199,8 +199,10 @@ def test_the_team_page_takes_a_fixed_number_of_queries(alice_client, acme, facto
 def test_an_administrator_invites_the_first_operator_of_an_account_set_up_in_the_admin(
     admin_client, admin_user, newcomer, mailoutbox
 ):
-    response = admin_client.post(reverse("admin:accounts_invitation_add"),
-                                 {"account": newcomer.pk, "email": "first@newcomer.example", "role": "operator"})
+    response = admin_client.post(
+        reverse("admin:accounts_invitation_add"),
+        {"account": newcomer.pk, "email": "first@newcomer.example", "role": "operator"},
+    )
     assert response.status_code == 302
     invitation = Invitation.objects.get(account=newcomer)
     assert invitation.invited_by == admin_user and invitation.role == "operator"

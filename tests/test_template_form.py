@@ -40,8 +40,16 @@ def errors_of(form, field):
 
 # Every parameter any problem carries, so each message can be formatted.
 ALL_PARAMS = {
-    "length": 501, "limit": 500, "count": 2, "text": "${1}${2}", "characters": "【】", "symbols": "★",
-    "signature": "Acme", "position": 1, "attribute": "PHONE", "link": "http://bit.ly/x",
+    "length": 501,
+    "limit": 500,
+    "count": 2,
+    "text": "${1}${2}",
+    "characters": "【】",
+    "symbols": "★",
+    "signature": "Acme",
+    "position": 1,
+    "attribute": "PHONE",
+    "link": "http://bit.ly/x",
 }
 
 
@@ -73,17 +81,33 @@ def test_a_verification_variable_defaults_to_the_longest_code_allowed(acme, shop
 
 
 def test_posted_variable_settings_are_kept(acme, shop, notice_signature):
-    form = form_for(acme, shop, notice_signature, **{
-        "var-1-label": "1", "var-1-attribute": "CHARDIGIT", "var-1-max_length": "12", "var-1-description": "order no.",
-    })
+    form = form_for(
+        acme,
+        shop,
+        notice_signature,
+        **{
+            "var-1-label": "1",
+            "var-1-attribute": "CHARDIGIT",
+            "var-1-max_length": "12",
+            "var-1-description": "order no.",
+        },
+    )
     assert form.is_valid(), form.errors
     assert form.variable_rows_data() == [(1, "CHARDIGIT", 12, "order no.")]
 
 
 def test_a_position_whose_label_changed_starts_again_from_its_defaults(acme, shop, notice_signature):
-    form = form_for(acme, shop, notice_signature, content="请致电${PHONE}咨询。", **{
-        "var-1-label": "1", "var-1-attribute": "TEXT", "var-1-max_length": "20",
-    })
+    form = form_for(
+        acme,
+        shop,
+        notice_signature,
+        content="请致电${PHONE}咨询。",
+        **{
+            "var-1-label": "1",
+            "var-1-attribute": "TEXT",
+            "var-1-max_length": "20",
+        },
+    )
     assert form.is_valid(), form.errors
     assert form.variable_rows_data() == [(1, "PHONE", 15, "")]
 
@@ -105,7 +129,10 @@ def test_adjacent_variables_are_reported_next_to_the_content(acme, shop, notice_
 
 def test_a_verification_template_without_its_keyword_is_refused(acme, shop, code_signature):
     form = form_for(acme, shop, code_signature, content="您的号码是${1}，5分钟内有效。")
-    assert "A verification template must contain 验证码, 注册码, 校验码 or 动态码 (“code” for English text)." in errors_of(form, "content")
+    assert (
+        "A verification template must contain 验证码, 注册码, 校验码 or 动态码 (“code” for English text)."
+        in errors_of(form, "content")
+    )
 
 
 def test_a_promotion_without_an_opt_out_is_refused(acme, shop, promo_signature):
@@ -127,9 +154,17 @@ def test_too_long_counts_the_signature_and_its_brackets(acme, shop, notice_signa
 
 
 def test_a_verification_code_longer_than_8_is_reported_on_its_variable_row(acme, shop, code_signature):
-    form = form_for(acme, shop, code_signature, content="您的验证码是${1}。", **{
-        "var-1-label": "1", "var-1-attribute": "CHARDIGIT", "var-1-max_length": "10",
-    })
+    form = form_for(
+        acme,
+        shop,
+        code_signature,
+        content="您的验证码是${1}。",
+        **{
+            "var-1-label": "1",
+            "var-1-attribute": "CHARDIGIT",
+            "var-1-max_length": "10",
+        },
+    )
     assert errors_of(form, "var-1-max_length") == [
         "A verification code is at most 8 characters long; variable 1 allows 10."
     ]
@@ -137,9 +172,17 @@ def test_a_verification_code_longer_than_8_is_reported_on_its_variable_row(acme,
 
 
 def test_a_length_beyond_the_attribute_limit_is_reported_on_its_variable_row(acme, shop, notice_signature):
-    form = form_for(acme, shop, notice_signature, content="请致电${1}咨询。", **{
-        "var-1-label": "1", "var-1-attribute": "PHONE", "var-1-max_length": "16",
-    })
+    form = form_for(
+        acme,
+        shop,
+        notice_signature,
+        content="请致电${1}咨询。",
+        **{
+            "var-1-label": "1",
+            "var-1-attribute": "PHONE",
+            "var-1-max_length": "16",
+        },
+    )
     assert errors_of(form, "var-1-max_length") == [
         "Variable 1 is a Phone number: its maximum length must be 1 to 15, not 16."
     ]
@@ -182,7 +225,9 @@ def test_only_the_chosen_applications_signatures_are_offered(factories, acme, sh
 
 
 def test_rejected_signatures_are_not_offered(factories, acme, shop):
-    rejected = factories.create_signature(shop, name="Nope", status=Signature.Status.REJECTED, reason_code="sig_neutral")
+    rejected = factories.create_signature(
+        shop, name="Nope", status=Signature.Status.REJECTED, reason_code="sig_neutral"
+    )
     pending = factories.create_signature(shop, name="Soon", status=Signature.Status.PENDING_REVIEW)
     offered = set(TemplateForm(account=acme).fields["signature"].queryset)
     assert pending in offered
@@ -215,13 +260,18 @@ def test_saving_writes_the_template_and_its_variables(acme, shop, notice_signatu
     template = form.save()
     assert template.status == "draft"
     assert [(v.position, v.attribute, v.max_length) for v in template.variables.all()] == [
-        (1, "PHONE", 15), (2, "TEXT", 20),
+        (1, "PHONE", 15),
+        (2, "TEXT", 20),
     ]
 
 
 def test_saving_an_edit_replaces_the_variables(factories, acme, shop, notice_signature):
     template = factories.create_template(
-        shop, signature=notice_signature, status="rejected", content="订单${1}和${2}已发货", variables=[("TEXT", 20)] * 2
+        shop,
+        signature=notice_signature,
+        status="rejected",
+        content="订单${1}和${2}已发货",
+        variables=[("TEXT", 20)] * 2,
     )
     form = form_for(acme, shop, notice_signature, instance=template, content="订单${1}已发货")
     assert form.is_valid(), form.errors
@@ -236,8 +286,16 @@ def test_a_maximum_length_above_every_attribute_limit_is_refused_by_the_field(fa
     # Bounded before the rules see it: the value must fit the column it is stored in.
     signature = factories.create_signature(shop, type="notification")
     form = TemplateForm(
-        {"application": shop.pk, "signature": signature.pk, "name": "n", "type": "notification",
-         "content": "Order ${1} shipped", "var-1-label": "1", "var-1-attribute": "TEXT", "var-1-max_length": "70000"},
+        {
+            "application": shop.pk,
+            "signature": signature.pk,
+            "name": "n",
+            "type": "notification",
+            "content": "Order ${1} shipped",
+            "var-1-label": "1",
+            "var-1-attribute": "TEXT",
+            "var-1-max_length": "70000",
+        },
         account=acme,
     )
     assert not form.is_valid()

@@ -8,8 +8,11 @@ from smsconsole.models import TransitionError
 from templates_app.models import Signature, Template
 
 DRAFT, PENDING, ACTIVE, INACTIVE, REJECTED = (
-    Template.Status.DRAFT, Template.Status.PENDING_REVIEW, Template.Status.ACTIVE,
-    Template.Status.INACTIVE, Template.Status.REJECTED,
+    Template.Status.DRAFT,
+    Template.Status.PENDING_REVIEW,
+    Template.Status.ACTIVE,
+    Template.Status.INACTIVE,
+    Template.Status.REJECTED,
 )
 
 
@@ -24,6 +27,7 @@ def make(factories, shop, signature):
         if not fields.get("universal"):
             fields.setdefault("signature", signature)
         return factories.create_template(shop, status=status, **fields)
+
     return make
 
 
@@ -177,7 +181,9 @@ def test_it_refuses_to_deactivate_a_template_that_is_not_active(make, rita, stat
         (REJECTED, True, True, True, False),
     ],
 )
-def test_the_operations_offered_follow_the_reference_table(make, status, can_edit, can_delete, can_submit, can_withdraw):
+def test_the_operations_offered_follow_the_reference_table(
+    make, status, can_edit, can_delete, can_submit, can_withdraw
+):
     template = make(status)
     assert template.can_edit is can_edit
     assert template.can_delete is can_delete

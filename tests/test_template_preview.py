@@ -50,9 +50,16 @@ def test_the_signature_brackets_count_and_make_latin_text_ucs2(factories, alice_
 
 
 def test_variables_count_at_their_maximum_length_and_show_as_labels(alice_client, huawei):
-    response = preview(alice_client, "订单${1}已发货，客服${PHONE}", huawei, **{
-        "var-1-label": "1", "var-1-attribute": "CHARDIGIT", "var-1-max_length": "10",
-    })
+    response = preview(
+        alice_client,
+        "订单${1}已发货，客服${PHONE}",
+        huawei,
+        **{
+            "var-1-label": "1",
+            "var-1-attribute": "CHARDIGIT",
+            "var-1-max_length": "10",
+        },
+    )
     html = response.content.decode()
     # 5 (signature) + 2 + 10 + 6 + 15 (the PHONE default)
     assert figures(response) == ("38", "1", "UCS-2")
@@ -71,7 +78,9 @@ def test_problems_so_far_are_listed(alice_client, huawei):
 
 def test_type_specific_problems_follow_the_chosen_type(alice_client, shop, factories):
     code_signature = factories.create_signature(shop, name="Acme", type="verification")
-    response = alice_client.post(URL, {"content": "您的号码是${1}", "type": "verification", "signature": code_signature.pk})
+    response = alice_client.post(
+        URL, {"content": "您的号码是${1}", "type": "verification", "signature": code_signature.pk}
+    )
     assert "A verification template must contain" in response.content.decode()
 
 
@@ -116,7 +125,9 @@ def test_a_read_only_member_may_not_preview(client, bob, huawei):
 def test_a_huge_maximum_length_is_counted_without_building_the_text(alice_client, huawei):
     # 999999999 used to allocate a 1 GB string per variable; now it is a number added to a count.
     response = preview(
-        alice_client, "Order ${1} for ${2}", huawei,
+        alice_client,
+        "Order ${1} for ${2}",
+        huawei,
         **{"var-1-label": "1", "var-1-max_length": "999999999", "var-2-label": "2", "var-2-max_length": "999999999"},
     )
     assert response.status_code == 200
@@ -178,7 +189,9 @@ def test_the_preview_says_when_the_signature_is_not_the_applications(alice_clien
 def test_the_signature_select_follows_the_chosen_application(alice_client, factories, acme, shop, huawei):
     other_app = factories.create_application(acme, "Other")
     theirs = factories.create_signature(other_app, name="Theirs", type="notification")
-    html = alice_client.get(reverse("templates_app:template_signature_options"), {"application": other_app.pk}).content.decode()
+    html = alice_client.get(
+        reverse("templates_app:template_signature_options"), {"application": other_app.pk}
+    ).content.decode()
     assert 'id="field-signature"' in html
     assert f'value="{theirs.pk}"' in html and f'value="{huawei.pk}"' not in html
 

@@ -92,16 +92,23 @@ def test_chardigit_values_refuse_anything_else(value):
 
 @pytest.mark.parametrize(
     "value",
-    ["20240105", "2024-01-05", "2024/01/05", "2024年01月05日", "2024年1月5日",
-     "09:30:15", "09:30", "9点30分", "09点30"],
+    [
+        "20240105",
+        "2024-01-05",
+        "2024/01/05",
+        "2024年01月05日",
+        "2024年1月5日",
+        "09:30:15",
+        "09:30",
+        "9点30分",
+        "09点30",
+    ],
 )
 def test_datetime_values_accept_the_documented_formats(value):
     assert validate_variable_value(Attribute.DATETIME, value, 20) is None
 
 
-@pytest.mark.parametrize(
-    "value", ["2024-13-01", "20240230", "2024.01.05", "2024-01-05 09:30", "25:00", "tomorrow"]
-)
+@pytest.mark.parametrize("value", ["2024-13-01", "20240230", "2024.01.05", "2024-01-05 09:30", "25:00", "tomorrow"])
 def test_datetime_values_refuse_other_formats_and_impossible_dates(value):
     assert validate_variable_value(Attribute.DATETIME, value, 20) == "invalid"
 
@@ -254,9 +261,7 @@ def test_a_variable_inside_a_link_or_number_is_partial(content, glued):
     assert Problem("partial_variable_in_link", {"text": glued, "position": 1}) in problems
 
 
-@pytest.mark.parametrize(
-    "content", ["您的订单${1}已发货", "Dear ${1}, your order has shipped.", "Your code is ${1}."]
-)
+@pytest.mark.parametrize("content", ["您的订单${1}已发货", "Dear ${1}, your order has shipped.", "Your code is ${1}."])
 def test_a_variable_in_prose_is_not_partial(content):
     assert "partial_variable_in_link" not in codes(content)
 
@@ -339,7 +344,10 @@ def test_a_short_link_is_refused_with_the_link(content, link):
 @pytest.mark.parametrize(
     ("content", "link"),
     [
-        ("详见 https://a.cn/jump?url=https://evil.example.com/x 查看", "https://a.cn/jump?url=https://evil.example.com/x"),
+        (
+            "详见 https://a.cn/jump?url=https://evil.example.com/x 查看",
+            "https://a.cn/jump?url=https://evil.example.com/x",
+        ),
         ("详见 https://a.cn/go?to=https%3A%2F%2Fb.cn 查看", "https://a.cn/go?to=https%3A%2F%2Fb.cn"),
         ("详见 www.example.com/r?target=www.other.cn 查看", "www.example.com/r?target=www.other.cn"),
     ],
@@ -368,8 +376,17 @@ def test_a_short_link_built_from_a_variable_is_both_partial_and_short():
 
 @pytest.mark.parametrize(
     "opt_out",
-    ["拒收请回复R", "回复R拒收", "回T退订", "退订回T", "回TD退订", "退订请回复td",
-     "Reply STOP to opt out", "reply R to unsubscribe", "Text STOP"],
+    [
+        "拒收请回复R",
+        "回复R拒收",
+        "回T退订",
+        "退订回T",
+        "回TD退订",
+        "退订请回复td",
+        "Reply STOP to opt out",
+        "reply R to unsubscribe",
+        "Text STOP",
+    ],
 )
 def test_a_promotion_with_an_opt_out_passes(opt_out):
     assert "promotion_opt_out" not in codes(f"会员专享8折 {opt_out}", "promotion")
@@ -386,9 +403,7 @@ def test_a_notification_needs_no_opt_out():
     assert "promotion_opt_out" not in codes("您的订单已发货")
 
 
-@pytest.mark.parametrize(
-    "attribute, length", [(Attribute.PHONE, 16), (Attribute.TEXT, 21), (Attribute.TEXT, 0)]
-)
+@pytest.mark.parametrize("attribute, length", [(Attribute.PHONE, 16), (Attribute.TEXT, 21), (Attribute.TEXT, 0)])
 def test_a_variable_length_outside_the_attribute_range_is_refused(attribute, length):
     problems = validate_template("您的订单${1}已发货", "notification", [(attribute, length)])
     limit = ATTRIBUTE_MAX_LENGTH[attribute]
@@ -396,9 +411,7 @@ def test_a_variable_length_outside_the_attribute_range_is_refused(attribute, len
     assert Problem("variable_length", params) in problems
 
 
-@pytest.mark.parametrize(
-    "attribute, length", [(Attribute.PHONE, 15), (Attribute.MONEY, 20), ("TEXT", 1)]
-)
+@pytest.mark.parametrize("attribute, length", [(Attribute.PHONE, 15), (Attribute.MONEY, 20), ("TEXT", 1)])
 def test_a_variable_length_inside_the_attribute_range_is_fine(attribute, length):
     assert "variable_length" not in codes("您的订单${1}已发货", variables=[(attribute, length)])
 

@@ -28,7 +28,7 @@ def field_html(response, name):
     html = response.content.decode()
     start = html.rindex("<div", 0, html.index(f'id="field-{name}"'))
     following = html.find('id="field-', html.index(f'id="field-{name}"') + 1)
-    return html[start:following if following != -1 else None]
+    return html[start : following if following != -1 else None]
 
 
 def listed_names(response):
@@ -46,6 +46,7 @@ def make(factories, shop, signature):
         if not fields.get("universal"):
             fields.setdefault("signature", signature)
         return factories.create_template(shop, name=name, status=status, **fields)
+
     return make
 
 
@@ -101,11 +102,20 @@ def test_the_list_shows_the_columns_of_each_template(alice_client, make, rita):
 def test_the_list_filters_by_name_type_status_and_creation_dates(factories, alice_client, shop, make):
     code_signature = factories.create_signature(shop, name="Acme", type="verification")
     make("spring_sale_notice", created_at=datetime(2025, 3, 1, 4, tzinfo=UTC))
-    make("login_code", type="verification", signature=code_signature, content="验证码${1}",
-         status="active", created_at=datetime(2025, 3, 10, 4, tzinfo=UTC))
+    make(
+        "login_code",
+        type="verification",
+        signature=code_signature,
+        content="验证码${1}",
+        status="active",
+        created_at=datetime(2025, 3, 10, 4, tzinfo=UTC),
+    )
     make("summer_sale_notice", status="active", created_at=datetime(2025, 6, 1, 4, tzinfo=UTC))
 
-    assert sorted(listed_names(alice_client.get(LIST, {"name": "SALE"}))) == ["spring_sale_notice", "summer_sale_notice"]
+    assert sorted(listed_names(alice_client.get(LIST, {"name": "SALE"}))) == [
+        "spring_sale_notice",
+        "summer_sale_notice",
+    ]
     assert listed_names(alice_client.get(LIST, {"type": "verification"})) == ["login_code"]
     assert sorted(listed_names(alice_client.get(LIST, {"status": "active"}))) == ["login_code", "summer_sale_notice"]
     between = alice_client.get(LIST, {"created_from": "2025-03-01", "created_to": "2025-03-10"})
@@ -230,8 +240,16 @@ def test_the_create_page_has_the_live_preview_wired_to_the_content(alice_client,
 
 
 def test_saving_a_draft_creates_the_template_and_its_variables(alice_client, shop, signature):
-    data = form_data(shop, signature, **{"var-1-label": "1", "var-1-attribute": "CHARDIGIT", "var-1-max_length": "12",
-                                        "var-1-description": "order number"})
+    data = form_data(
+        shop,
+        signature,
+        **{
+            "var-1-label": "1",
+            "var-1-attribute": "CHARDIGIT",
+            "var-1-max_length": "12",
+            "var-1-description": "order number",
+        },
+    )
     response = alice_client.post(CREATE, data)
     template = Template.objects.get()
     assert response.status_code == 302
@@ -239,7 +257,8 @@ def test_saving_a_draft_creates_the_template_and_its_variables(alice_client, sho
     assert template.status == "draft"
     assert template.signature == signature
     assert [(v.attribute, v.max_length, v.description) for v in template.variables.all()] == [
-        ("CHARDIGIT", 12, "order number"), ("PHONE", 15, ""),
+        ("CHARDIGIT", 12, "order number"),
+        ("PHONE", 15, ""),
     ]
     entry = AuditLog.objects.get(action="template.create")
     assert entry.actor.username == "alice"
@@ -254,7 +273,10 @@ def test_submitting_from_the_form_saves_and_submits_for_review(alice_client, sho
     template = Template.objects.get()
     assert template.status == "pending_review"
     assert template.submitted_at is not None
-    assert list(AuditLog.objects.order_by("id").values_list("action", flat=True)) == ["template.create", "template.submit"]
+    assert list(AuditLog.objects.order_by("id").values_list("action", flat=True)) == [
+        "template.create",
+        "template.submit",
+    ]
 
 
 def test_rule_problems_are_shown_next_to_the_content(alice_client, shop, signature):
@@ -274,11 +296,22 @@ def test_a_too_long_content_is_measured_with_the_signature(alice_client, shop, s
 
 def test_a_verification_code_length_problem_is_shown_on_its_variable_row(factories, alice_client, shop):
     code_signature = factories.create_signature(shop, name="Acme", type="verification")
-    response = alice_client.post(CREATE, form_data(shop, code_signature, type="verification", content="您的验证码是${1}", **{
-        "var-1-label": "1", "var-1-attribute": "CHARDIGIT", "var-1-max_length": "9",
-    }))
+    response = alice_client.post(
+        CREATE,
+        form_data(
+            shop,
+            code_signature,
+            type="verification",
+            content="您的验证码是${1}",
+            **{
+                "var-1-label": "1",
+                "var-1-attribute": "CHARDIGIT",
+                "var-1-max_length": "9",
+            },
+        ),
+    )
     html = response.content.decode()
-    row = html[html.index('id="variable-1"'):html.index("</tr>", html.index('id="variable-1"'))]
+    row = html[html.index('id="variable-1"') : html.index("</tr>", html.index('id="variable-1"'))]
     assert "A verification code is at most 8 characters long; variable 1 allows 9." in row
     assert "has-error" not in field_html(response, "content")
 
@@ -302,7 +335,9 @@ def test_the_quota_is_shown_next_to_the_application(settings, alice_client, shop
 
 def test_a_draft_can_be_edited_and_its_variables_replaced(alice_client, shop, signature, make):
     template = make(content="订单${1}和${2}", variables=[("TEXT", 20)] * 2)
-    response = alice_client.post(url("edit", template), form_data(shop, signature, name="renamed", content="订单${1}已发货"))
+    response = alice_client.post(
+        url("edit", template), form_data(shop, signature, name="renamed", content="订单${1}已发货")
+    )
     assert response.status_code == 302
     template.refresh_from_db()
     assert (template.name, template.content, template.status) == ("renamed", "订单${1}已发货", "draft")
@@ -412,7 +447,9 @@ def test_submit_withdraw_and_urge_move_the_template_and_are_audited(alice_client
     template.refresh_from_db()
     assert template.status == "draft"
     assert list(AuditLog.objects.order_by("id").values_list("action", flat=True)) == [
-        "template.submit", "template.urge", "template.withdraw",
+        "template.submit",
+        "template.urge",
+        "template.withdraw",
     ]
 
 
@@ -478,7 +515,11 @@ def test_actions_are_refused_to_a_read_only_member(bob_client, make, action):
 @pytest.mark.parametrize("action", ["detail", "edit", "submit", "withdraw", "urge", "delete"])
 def test_another_accounts_member_gets_404_on_every_template_url(charlie_client, make, action):
     template = make(status="pending_review" if action in ("withdraw", "urge") else "draft")
-    response = charlie_client.post(url(action, template)) if action not in ("detail", "edit") else charlie_client.get(url(action, template))
+    response = (
+        charlie_client.post(url(action, template))
+        if action not in ("detail", "edit")
+        else charlie_client.get(url(action, template))
+    )
     assert response.status_code == 404
     template.refresh_from_db()
     assert template.status in ("draft", "pending_review") and template.urged_at is None

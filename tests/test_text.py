@@ -49,13 +49,15 @@ def test_values_go_in_by_position_and_a_missing_one_is_empty():
 
 def test_runs_show_values_where_given_and_the_variable_as_written_elsewhere():
     assert runs("Hi ${1}, code ${CHARDIGIT}", ["Ann"]) == [
-        ("Hi ", False), ("Ann", True), (", code ", False), ("${CHARDIGIT}", True),
+        ("Hi ", False),
+        ("Ann", True),
+        (", code ", False),
+        ("${CHARDIGIT}", True),
     ]
     assert runs("${1} left", []) == [("${1}", True), (" left", False)]
 
 
 # --- Segments ----------------------------------------------------------------------------------
-
 
 
 def test_an_empty_message_is_zero_segments():
@@ -87,7 +89,10 @@ def test_a_135_character_chinese_message_is_three_segments():
 def test_a_158_character_gsm_message_is_one_segment():
     result = count_segments("a" * 158)
     assert (result.encoding, result.length, result.segments, result.per_segment) == (
-        "GSM-7", 158, 1, 160,
+        "GSM-7",
+        158,
+        1,
+        160,
     )
 
 

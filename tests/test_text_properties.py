@@ -46,7 +46,9 @@ def texts(draw):
 @st.composite
 def near_a_boundary(draw):
     """A two-unit character placed around the end of a part, where the cut has to move."""
-    filler, special, part = draw(st.sampled_from([("a", "€", GSM7_PART), ("验", "😀", UCS2_PART), ("a", "😀", UCS2_PART)]))
+    filler, special, part = draw(
+        st.sampled_from([("a", "€", GSM7_PART), ("验", "😀", UCS2_PART), ("a", "😀", UCS2_PART)])
+    )
     before = draw(st.integers(min_value=part - 3, max_value=3 * part + 2))
     after = draw(st.integers(min_value=0, max_value=2 * part))
     return filler * before + special + filler * after
@@ -109,7 +111,9 @@ def test_a_template_at_its_maximum_counts_as_the_text_built_with_that_many_digit
 
 @settings(max_examples=300, deadline=None)
 @given(
-    st.sampled_from(["您的订单${1}已发货，收货人${2}。", "验" * 60 + "${1}" + "验" * 66 + "${2}", "Order ${1} for ${2}"]),
+    st.sampled_from(
+        ["您的订单${1}已发货，收货人${2}。", "验" * 60 + "${1}" + "验" * 66 + "${2}", "Order ${1} for ${2}"]
+    ),
     st.sampled_from([None, "华为云"]),
     st.lists(texts(), min_size=0, max_size=3),
 )

@@ -22,8 +22,8 @@ def small_limits(settings):
 
 def parse(body, request_factory):
     request = request_factory.generic("POST", "/", body, content_type=MULTIPART_CONTENT)
-    from django.core.files.uploadhandler import load_handler
     from django.conf import settings
+    from django.core.files.uploadhandler import load_handler
 
     handlers = [load_handler(path, request) for path in settings.FILE_UPLOAD_HANDLERS]
     return MultiPartParser(request.META, io.BytesIO(body), handlers).parse()
@@ -59,8 +59,9 @@ def test_the_contact_import_refuses_it_too(small_limits, alice_client, acme):
 
     contact_list = create_contact_list(acme)
     upload = SimpleUploadedFile("big.csv", b"13800138000\n" * 300_000)
-    response = alice_client.post(reverse("campaigns:contact_list_import", args=[contact_list.pk]),
-                                 {"file": upload, "region": "CN"})
+    response = alice_client.post(
+        reverse("campaigns:contact_list_import", args=[contact_list.pk]), {"file": upload, "region": "CN"}
+    )
     assert response.status_code == 200
     assert response.context["form"].errors["file"]
     assert not contact_list.contacts.exists()

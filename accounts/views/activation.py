@@ -34,7 +34,10 @@ def activation(request):
     application = service_application_of(account)
     form = None
     if membership.can_edit and _can_apply(application):
-        initial = {"company_name": account.company_name, "intended_use": application.intended_use if application else ""}
+        initial = {
+            "company_name": account.company_name,
+            "intended_use": application.intended_use if application else "",
+        }
         form = ServiceApplicationForm(request.POST or None, initial=initial)
     if request.method == "POST":
         require_operator(request)
@@ -43,9 +46,16 @@ def activation(request):
             return redirect("accounts:activation")
         if form.is_valid():
             return _apply(request, account, application, form.cleaned_data)
-    return render(request, "accounts/activation.html", {
-        "application": application, "form": form, "due": due_text(application), "terms_version": SERVICE_TERMS_VERSION,
-    })
+    return render(
+        request,
+        "accounts/activation.html",
+        {
+            "application": application,
+            "form": form,
+            "due": due_text(application),
+            "terms_version": SERVICE_TERMS_VERSION,
+        },
+    )
 
 
 def _apply(request, account, application, data):
@@ -55,15 +65,24 @@ def _apply(request, account, application, data):
             if data["company_name"] != account.company_name:
                 Account.objects.filter(pk=account.pk).update(company_name=data["company_name"])
             application = ServiceApplication.apply(account, request.user, data["intended_use"])
-            audit(request.user, "apply", application, before=before, after={
-                "status": application.status, "terms_version": application.terms_version,
-                "company_name": data["company_name"], "intended_use": data["intended_use"],
-            })
+            audit(
+                request.user,
+                "apply",
+                application,
+                before=before,
+                after={
+                    "status": application.status,
+                    "terms_version": application.terms_version,
+                    "company_name": data["company_name"],
+                    "intended_use": data["intended_use"],
+                },
+            )
     except TransitionError:
         messages.error(request, _("The account has applied already."))
     else:
-        messages.success(request, _("Your application was submitted. An answer is due by %(due)s.") % {
-            "due": due_text(application)})
+        messages.success(
+            request, _("Your application was submitted. An answer is due by %(due)s.") % {"due": due_text(application)}
+        )
     return redirect("accounts:activation")
 
 

@@ -89,7 +89,13 @@ def audit_log(request):
         entry.label = action_label(entry.action)
         entry.changes = changes(entry)
     actions = sorted(((action, str(label)) for action, label in ACTION_LABELS.items()), key=lambda item: item[1])
-    return render(request, "accounts/audit_log.html", {
-        "page": page, "actions": actions, "chosen": chosen if chosen in ACTION_LABELS else "",
-        "query": f"action={chosen}" if chosen in ACTION_LABELS else "",
-    })
+    return render(
+        request,
+        "accounts/audit_log.html",
+        {
+            "page": page,
+            "actions": actions,
+            "chosen": chosen if chosen in ACTION_LABELS else "",
+            "query": f"action={chosen}" if chosen in ACTION_LABELS else "",
+        },
+    )

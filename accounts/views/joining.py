@@ -8,7 +8,8 @@ the address then has a user.
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, views as auth_views
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import SetPasswordForm
 from django.core import signing
 from django.db import IntegrityError, connection, transaction
@@ -92,7 +93,9 @@ def signup_complete(request, token):
         login(request, user, backend=BACKEND)
         messages.success(request, _("Welcome! Your account is ready. Apply for the SMS service to start sending."))
         return redirect("accounts:activation")
-    return render(request, "accounts/signup_complete.html", {"form": form, "email": email, "account_name": account_name})
+    return render(
+        request, "accounts/signup_complete.html", {"form": form, "email": email, "account_name": account_name}
+    )
 
 
 def invitation_accept(request, token):
@@ -125,14 +128,21 @@ def invitation_accept(request, token):
                     user.save(update_fields=["is_active"])
                 invitation.accept(user)
                 Membership.objects.create(user=user, account=invitation.account, role=invitation.role)
-                audit(user, "join", invitation, account=invitation.account,
-                      after={"user": user.get_username(), "email": invitation.email, "role": invitation.role})
+                audit(
+                    user,
+                    "join",
+                    invitation,
+                    account=invitation.account,
+                    after={"user": user.get_username(), "email": invitation.email, "role": invitation.role},
+                )
         except (TransitionError, IntegrityError):
             return _link_problem(request, "used")
         login(request, user, backend=BACKEND)
         messages.success(request, _("Welcome to %(account)s.") % {"account": invitation.account})
         return redirect("dashboard")
-    return render(request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation, "existing": existing})
+    return render(
+        request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation, "existing": existing}
+    )
 
 
 class LoginView(auth_views.LoginView):

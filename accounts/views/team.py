@@ -18,6 +18,7 @@ from accounts.models import Invitation
 from smsconsole.models import Account, Membership, TransitionError, audit
 from smsconsole.tenancy import get_scoped_or_404, require_membership, require_operator, scoped
 
+
 def _open_invitations(request):
     return scoped(request, Invitation).filter(accepted_at__isnull=True, revoked_at__isnull=True)
 
@@ -27,13 +28,18 @@ def team(request, invite_form=None):
     membership = require_membership(request)
     members = list(scoped(request, Membership).select_related("user").order_by("user__username"))
     visibility = "full" if membership.account.read_only_full_numbers else "masked"
-    return render(request, "accounts/team.html", {
-        "members": members,
-        "invitations": list(_open_invitations(request).select_related("invited_by")),
-        "invite_form": invite_form or InvitationForm(account=membership.account),
-        "visibility_form": NumberVisibilityForm(initial={"read_only_full_numbers": visibility}),
-        "roles": Membership.Role.choices, "invitation_days": settings.SMS_INVITATION_DAYS,
-    })
+    return render(
+        request,
+        "accounts/team.html",
+        {
+            "members": members,
+            "invitations": list(_open_invitations(request).select_related("invited_by")),
+            "invite_form": invite_form or InvitationForm(account=membership.account),
+            "visibility_form": NumberVisibilityForm(initial={"read_only_full_numbers": visibility}),
+            "roles": Membership.Role.choices,
+            "invitation_days": settings.SMS_INVITATION_DAYS,
+        },
+    )
 
 
 @login_required
@@ -47,7 +53,9 @@ def invite(request):
         # Sent inside the transaction: nothing is kept of an invitation nobody received.
         with transaction.atomic():
             invitation = Invitation.objects.create(
-                account=membership.account, email=form.cleaned_data["email"], role=form.cleaned_data["role"],
+                account=membership.account,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
                 invited_by=request.user,
             )
             audit(request.user, "invite", invitation, after={"email": invitation.email, "role": invitation.role})
@@ -89,15 +97,21 @@ def _send_again(invitation):
 @login_required
 @require_POST
 def invitation_resend(request, pk):
-    return _change_invitation(request, pk, _send_again, "resend_invitation",
-                              _("The invitation was emailed to %(email)s again."))
+    return _change_invitation(
+        request, pk, _send_again, "resend_invitation", _("The invitation was emailed to %(email)s again.")
+    )
 
 
 @login_required
 @require_POST
 def invitation_revoke(request, pk):
-    return _change_invitation(request, pk, Invitation.revoke, "revoke_invitation",
-                              _("The invitation to %(email)s was withdrawn; its link no longer works."))
+    return _change_invitation(
+        request,
+        pk,
+        Invitation.revoke,
+        "revoke_invitation",
+        _("The invitation to %(email)s was withdrawn; its link no longer works."),
+    )
 
 
 @login_required
@@ -119,8 +133,10 @@ def member_role(request, pk):
     except TransitionError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, _("%(user)s is now %(role)s.") % {
-            "user": member.user.get_username(), "role": member.get_role_display()})
+        messages.success(
+            request,
+            _("%(user)s is now %(role)s.") % {"user": member.user.get_username(), "role": member.get_role_display()},
+        )
     return redirect("accounts:team")
 
 
@@ -133,15 +149,19 @@ def member_remove(request, pk):
     try:
         with transaction.atomic():
             member.remove()
-            audit(request.user, "remove_member", member, before={"user": member.user.get_username(), "role": member.role})
+            audit(
+                request.user, "remove_member", member, before={"user": member.user.get_username(), "role": member.role}
+            )
     except TransitionError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("accounts:team")
     if member.user_id == request.user.pk:
         logout(request)
         return redirect("login")
-    messages.success(request, _("%(user)s was removed from the account and can no longer log in.") % {
-        "user": member.user.get_username()})
+    messages.success(
+        request,
+        _("%(user)s was removed from the account and can no longer log in.") % {"user": member.user.get_username()},
+    )
     return redirect("accounts:team")
 
 
@@ -158,8 +178,17 @@ def number_visibility(request):
     if before != after:
         with transaction.atomic():
             Account.objects.filter(pk=account.pk).update(read_only_full_numbers=after)
-            audit(request.user, "change_number_visibility", account,
-                  before={"read_only_full_numbers": before}, after={"read_only_full_numbers": after})
-        messages.success(request, _("Read-only members now see numbers in full.") if after
-                         else _("Read-only members now see numbers masked."))
+            audit(
+                request.user,
+                "change_number_visibility",
+                account,
+                before={"read_only_full_numbers": before},
+                after={"read_only_full_numbers": after},
+            )
+        messages.success(
+            request,
+            _("Read-only members now see numbers in full.")
+            if after
+            else _("Read-only members now see numbers masked."),
+        )
     return redirect("accounts:team")

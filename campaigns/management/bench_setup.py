@@ -14,11 +14,14 @@ def bench_template(name, content, attributes):
         account=account, name="bench", defaults={"company_name": "Bench", "status": "approved"}
     )
     signature, _ = Signature.objects.get_or_create(
-        application=application, name="Bench", type="notification",
+        application=application,
+        name="Bench",
+        type="notification",
         defaults={"qualification": qualification, "status": "approved", "channel_number": "106900000001"},
     )
     template, created = Template.objects.get_or_create(
-        application=application, name=name,
+        application=application,
+        name=name,
         defaults={"signature": signature, "type": "notification", "status": "active", "content": content},
     )
     if created:

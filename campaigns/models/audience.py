@@ -37,7 +37,9 @@ class OptOut(models.Model):
 class ContactList(models.Model):
     """A reusable group of contacts (通讯录分组), usable as a campaign audience."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contact_lists", verbose_name=_("account"))
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="contact_lists", verbose_name=_("account")
+    )
     name = models.CharField(_("name"), max_length=64)
     field_names = models.JSONField(_("custom fields"), default=list, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -131,12 +133,18 @@ class RecipientImport(models.Model):
         FAILED = "failed", _("Failed")  # the file as a whole was refused; no recipients kept
         CANCELLED = "cancelled", _("Cancelled")  # stopped by the operator; no recipients kept
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="recipient_imports", verbose_name=_("account"))
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="recipient_imports", verbose_name=_("account")
+    )
     application = models.ForeignKey(
         Application, on_delete=models.CASCADE, related_name="recipient_imports", verbose_name=_("application")
     )
     template = models.ForeignKey(
-        "templates_app.Template", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "templates_app.Template",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("template"),
     )
     file = models.FileField(upload_to=upload_path, blank=True)
@@ -146,7 +154,11 @@ class RecipientImport(models.Model):
     # A campaign to a contact list whose fields fill variables is prepared this way, so its values
     # are checked and counted like a file's.
     contact_list = models.ForeignKey(
-        "campaigns.ContactList", null=True, blank=True, on_delete=models.PROTECT, related_name="recipient_imports",
+        "campaigns.ContactList",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="recipient_imports",
     )
     variable_sources = models.JSONField(default=list, blank=True)
     size = models.BigIntegerField(_("size"), default=0)
@@ -197,7 +209,9 @@ class RecipientImport(models.Model):
 
     def complete(self, **fields):
         """RUNNING to COMPLETED with the final counts."""
-        if not compare_and_set(self, {self.Status.RUNNING}, self.Status.COMPLETED, finished_at=timezone.now(), **fields):
+        if not compare_and_set(
+            self, {self.Status.RUNNING}, self.Status.COMPLETED, finished_at=timezone.now(), **fields
+        ):
             raise TransitionError(self._refusal())
 
     def cancel(self):
@@ -215,8 +229,13 @@ class RecipientImport(models.Model):
         progress since then (the sweeper's test for a worker that died mid-file)."""
         silent = Q() if silent_since is None else Q(progress_at__lt=silent_since)
         if not compare_and_set(
-            self, {self.Status.PENDING, self.Status.RUNNING}, self.Status.FAILED, silent,
-            error_code=code, error_params=params or {}, finished_at=timezone.now(),
+            self,
+            {self.Status.PENDING, self.Status.RUNNING},
+            self.Status.FAILED,
+            silent,
+            error_code=code,
+            error_params=params or {},
+            finished_at=timezone.now(),
         ):
             raise TransitionError(self._refusal())
 

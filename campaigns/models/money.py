@@ -31,10 +31,18 @@ class LedgerEntry(models.Model):
     # For charges and refunds: what was paid for.
     category = models.CharField(_("price category"), max_length=16, blank=True)
     segments = models.BigIntegerField(_("segments"), default=0)
-    campaign = models.ForeignKey("campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     note = models.CharField(_("note"), max_length=200, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", verbose_name=_("recorded by"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
     created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
 
     class Meta:

@@ -6,7 +6,8 @@ from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from smsconsole import crypto
 from smsconsole.models import Account, Application, AuditLog, TransitionError, compare_and_set
@@ -32,7 +33,9 @@ class ProviderConnection(models.Model):
     tps = models.PositiveIntegerField(_("TPS (segments per second, 0 = no limit)"), default=100)
     max_binds = models.PositiveSmallIntegerField(_("binds"), default=1)
     window = models.PositiveSmallIntegerField(_("window (submit_sm in flight per bind)"), default=64)
-    source_rule = models.CharField(_("source address"), max_length=16, choices=SourceRule, default=SourceRule.CHANNEL_NUMBER)
+    source_rule = models.CharField(
+        _("source address"), max_length=16, choices=SourceRule, default=SourceRule.CHANNEL_NUMBER
+    )
     source_address = models.CharField(_("fixed source address"), max_length=21, blank=True)
     enabled = models.BooleanField(_("enabled"), default=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -77,7 +80,10 @@ class Campaign(models.Model):
         OPERATOR = "operator", _("Paused by an operator")  # the Pause button; resumed the same way
         # Stopped because the account's balance stayed negative (Account.is_frozen); the operator
         # resumes it once the balance is topped up: it never resumes by itself.
-        ARREARS = "arrears", _("Paused because the account is in arrears: sending stopped until the balance is topped up")
+        ARREARS = (
+            "arrears",
+            _("Paused because the account is in arrears: sending stopped until the balance is topped up"),
+        )
 
     class Mode(models.TextChoices):
         TEMPLATE = "template", _("One template")  # batchSendSms: shared or per-recipient variables
@@ -138,7 +144,9 @@ class Campaign(models.Model):
                 condition=~Q(status="scheduled") | Q(scheduled_at__isnull=False),
                 name="scheduled_campaign_has_a_time",
             ),
-            models.CheckConstraint(condition=Q(status="paused") | Q(pause_reason=""), name="only_a_paused_campaign_has_a_pause_reason"),
+            models.CheckConstraint(
+                condition=Q(status="paused") | Q(pause_reason=""), name="only_a_paused_campaign_has_a_pause_reason"
+            ),
         ]
         indexes = [
             # The beat task that starts due campaigns: status = scheduled AND scheduled_at <= now.
@@ -234,9 +242,15 @@ class Campaign(models.Model):
     def copy(self, user=None):
         """A new draft with the same settings and no audience (the operator picks one)."""
         return Campaign.objects.create(
-            account=self.account, application=self.application, signature=self.signature,
-            template=self.template, connection=self.connection, name=f"{self.name} (copy)"[:100],
-            mode=self.mode, shared_variables=self.shared_variables, created_by=user,
+            account=self.account,
+            application=self.application,
+            signature=self.signature,
+            template=self.template,
+            connection=self.connection,
+            name=f"{self.name} (copy)"[:100],
+            mode=self.mode,
+            shared_variables=self.shared_variables,
+            created_by=user,
         )
 
     @classmethod
@@ -250,9 +264,15 @@ class Campaign(models.Model):
                 status=cls.Status.PAUSED, pause_reason=cls.PauseReason.ARREARS
             )
             AuditLog.objects.bulk_create(
-                AuditLog(account_id=account_id, action="arrears_pause", object_type=cls._meta.model_name,
-                         object_id=str(pk), object_repr=name, before={"status": cls.Status.RUNNING},
-                         after={"status": cls.Status.PAUSED, "pause_reason": cls.PauseReason.ARREARS})
+                AuditLog(
+                    account_id=account_id,
+                    action="arrears_pause",
+                    object_type=cls._meta.model_name,
+                    object_id=str(pk),
+                    object_repr=name,
+                    before={"status": cls.Status.RUNNING},
+                    after={"status": cls.Status.PAUSED, "pause_reason": cls.PauseReason.ARREARS},
+                )
                 for pk, account_id, name in rows
             )
         return [pk for pk, *_rest in rows]

@@ -47,7 +47,9 @@ def _campaigns(request):
 def _get_campaign(request, pk):
     campaign = (
         _campaigns(request)
-        .select_related("application", "signature", "template", "connection", "recipient_import", "contact_list", "created_by")
+        .select_related(
+            "application", "signature", "template", "connection", "recipient_import", "contact_list", "created_by"
+        )
         .filter(pk=pk)
         .first()
     )
@@ -231,7 +233,9 @@ def campaign_list(request):
     page = Paginator(campaigns, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "campaigns/campaign_list.html", {"page": page, "filters": filters, "query": query.urlencode()})
+    return render(
+        request, "campaigns/campaign_list.html", {"page": page, "filters": filters, "query": query.urlencode()}
+    )
 
 
 @login_required
@@ -249,7 +253,10 @@ def campaign_create(request):
             return redirect("campaigns:campaign_confirm", pk=campaign.pk)
     else:
         # The cascade can start filled in, e.g. from an import's "create a campaign with this file".
-        form = _form(request, initial={name: request.GET.get(name, "") for name in ("application", "signature", "template", "audience")})
+        form = _form(
+            request,
+            initial={name: request.GET.get(name, "") for name in ("application", "signature", "template", "audience")},
+        )
     return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": None})
 
 
@@ -297,9 +304,15 @@ def campaign_confirm(request, pk):
         # The contact list's values are being checked; the page reloads itself until they are.
         return render(request, "campaigns/campaign_preparing.html", {"campaign": campaign, "imp": prepared})
     if prepared is not None and prepared.status != prepared.Status.COMPLETED:
-        return render(request, "campaigns/campaign_preparing.html", {
-            "campaign": campaign, "imp": prepared, **uploads.status_context(prepared, number_display(membership)),
-        })
+        return render(
+            request,
+            "campaigns/campaign_preparing.html",
+            {
+                "campaign": campaign,
+                "imp": prepared,
+                **uploads.status_context(prepared, number_display(membership)),
+            },
+        )
     if request.method == "POST" and membership.account.is_frozen:
         messages.error(request, _(FROZEN_REASON))
         return redirect("campaigns:campaign_confirm", pk=pk)
@@ -359,7 +372,9 @@ def _transition(request, pk, method, action, done_message):
 @login_required
 @require_POST
 def campaign_pause(request, pk):
-    return _transition(request, pk, "pause", "pause", _("The campaign is paused; no new message goes out until it is resumed."))
+    return _transition(
+        request, pk, "pause", "pause", _("The campaign is paused; no new message goes out until it is resumed.")
+    )
 
 
 @login_required
@@ -371,7 +386,9 @@ def campaign_resume(request, pk):
 @login_required
 @require_POST
 def campaign_cancel(request, pk):
-    return _transition(request, pk, "cancel", "cancel", _("The campaign is cancelled; messages not yet handed over will not be sent."))
+    return _transition(
+        request, pk, "cancel", "cancel", _("The campaign is cancelled; messages not yet handed over will not be sent.")
+    )
 
 
 @login_required
@@ -382,7 +399,10 @@ def campaign_copy(request, pk):
     with transaction.atomic():
         copy = campaign.copy(request.user)
         audit(request.user, "copy", copy, before={"copied_from": campaign.pk}, after=_snapshot(copy))
-    messages.success(request, _("This is a copy of “%(name)s” without its recipients; choose them and continue.") % {"name": campaign.name})
+    messages.success(
+        request,
+        _("This is a copy of “%(name)s” without its recipients; choose them and continue.") % {"name": campaign.name},
+    )
     return redirect("campaigns:campaign_edit", pk=copy.pk)
 
 

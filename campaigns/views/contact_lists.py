@@ -14,7 +14,12 @@ from django.utils.translation import gettext as _
 
 from campaigns.contact_forms import ContactForm, ContactListForm, UploadForm
 from campaigns.contacts_import import (
-    default_region, import_contacts, problem_message, rejected_csv_lines, rejected_rows, stored_upload,
+    default_region,
+    import_contacts,
+    problem_message,
+    rejected_csv_lines,
+    rejected_rows,
+    stored_upload,
 )
 from campaigns.exports import csv_lines, write_xlsx
 from campaigns.models import Contact, ContactList, ListImport
@@ -134,8 +139,14 @@ def list_detail(request, pk):
     return render(
         request,
         "campaigns/contact_list_detail.html",
-        {"contact_list": contact_list, "page": page, "rows": rows, "q": query, "query": params.urlencode(),
-         "total": contact_list.contacts.count()},
+        {
+            "contact_list": contact_list,
+            "page": page,
+            "rows": rows,
+            "q": query,
+            "query": params.urlencode(),
+            "total": contact_list.contacts.count(),
+        },
     )
 
 
@@ -146,16 +157,23 @@ def list_delete(request, pk):
     if request.method == "POST":
         try:
             with transaction.atomic():
-                audit(request.user, "delete", contact_list,
-                      before={**_list_snapshot(contact_list), "contacts": contact_list.contacts.count()})
+                audit(
+                    request.user,
+                    "delete",
+                    contact_list,
+                    before={**_list_snapshot(contact_list), "contacts": contact_list.contacts.count()},
+                )
                 contact_list.delete()
         except ProtectedError:
-            messages.error(request, _("Campaigns have been sent to this contact list, so it is kept for their records."))
+            messages.error(
+                request, _("Campaigns have been sent to this contact list, so it is kept for their records.")
+            )
             return redirect("campaigns:contact_list_detail", pk=contact_list.pk)
         messages.success(request, _("The contact list was deleted."))
         return redirect("campaigns:contact_list_index")
     return render(
-        request, "campaigns/contact_list_confirm_delete.html",
+        request,
+        "campaigns/contact_list_confirm_delete.html",
         {"contact_list": contact_list, "total": contact_list.contacts.count()},
     )
 
@@ -178,8 +196,14 @@ def result_response(request, result, template, filename, context):
 
     Operators only (the import pages are theirs), who see numbers whole."""
     if "rejected" in request.GET:
-        audit_console_export(request, require_operator(request), result, what="rejected_rows",
-                             rows=result.rejected_rows.count(), file_format="csv")
+        audit_console_export(
+            request,
+            require_operator(request),
+            result,
+            what="rejected_rows",
+            rows=result.rejected_rows.count(),
+            file_format="csv",
+        )
         response = StreamingHttpResponse(rejected_csv_lines(result), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = content_disposition_header(True, filename)
         return response
@@ -188,8 +212,13 @@ def result_response(request, result, template, filename, context):
 
 
 def import_audit_entry(result):
-    return {"file": result.original_name, "rows": result.rows, "added": result.added,
-            "existing": result.existing, "rejected": result.rejected}
+    return {
+        "file": result.original_name,
+        "rows": result.rows,
+        "added": result.added,
+        "existing": result.existing,
+        "rejected": result.rejected,
+    }
 
 
 @login_required
@@ -202,7 +231,10 @@ def list_import(request, pk):
         result = stored_result(request, results)
         if result is not None:
             return result_response(
-                request, result, "campaigns/contact_list_import_result.html", f"{contact_list.name}-rejected.csv",
+                request,
+                result,
+                "campaigns/contact_list_import_result.html",
+                f"{contact_list.name}-rejected.csv",
                 {"contact_list": contact_list},
             )
     form = UploadForm(request.POST or None, request.FILES or None, region=default_region(membership.account))
@@ -232,7 +264,9 @@ def export_response(fmt, filename, header, rows):
         write_xlsx(handle, header, rows)
         handle.seek(0)
         return FileResponse(
-            handle, as_attachment=True, filename=f"{filename}-{stamp}.xlsx",
+            handle,
+            as_attachment=True,
+            filename=f"{filename}-{stamp}.xlsx",
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
     raise Http404
@@ -290,8 +324,14 @@ def contact_edit(request, pk, contact_pk):
         try:
             with transaction.atomic():
                 form.save()
-                audit(request.user, "update", contact, before=before, after=_contact_snapshot(contact),
-                      account=membership.account)
+                audit(
+                    request.user,
+                    "update",
+                    contact,
+                    before=before,
+                    after=_contact_snapshot(contact),
+                    account=membership.account,
+                )
         except IntegrityError:
             form.add_error("phone", _("This number is already in this list."))
         else:

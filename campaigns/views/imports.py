@@ -59,7 +59,9 @@ def _csv_response(lines, filename, streaming=False):
 def import_list(request):
     require_membership(request)
     # Uploaded files only: recipients prepared from a contact list belong to their campaign.
-    imports = scoped(request, RecipientImport).filter(contact_list__isnull=True).select_related("application", "template")
+    imports = (
+        scoped(request, RecipientImport).filter(contact_list__isnull=True).select_related("application", "template")
+    )
     page = Paginator(imports, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "campaigns/import_list.html", {"page": page})
 
@@ -148,8 +150,14 @@ def import_rejected_download(request, pk, fmt):
     if fmt not in FORMATS or recipient_import.status != RecipientImport.Status.COMPLETED:
         raise Http404
     # Recorded before the rows stream: a download the reader breaks off was still handed out.
-    audit_console_export(request, membership, recipient_import, what="rejected_rows",
-                         rows=recipient_import.rejected_rows.count(), file_format=fmt)
+    audit_console_export(
+        request,
+        membership,
+        recipient_import,
+        what="rejected_rows",
+        rows=recipient_import.rejected_rows.count(),
+        file_format=fmt,
+    )
     header, rows = uploads.rejected_rows_export(recipient_import, number_display(membership))
     filename = f"{os.path.splitext(recipient_import.original_name)[0]}-rejected.{fmt}"
     if fmt == "csv":

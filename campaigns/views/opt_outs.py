@@ -12,7 +12,11 @@ from campaigns.contacts_import import default_region, import_opt_outs, problem_m
 from campaigns.models import ListImport, OptOut
 from campaigns.recipient_files import FileProblem
 from campaigns.views.contact_lists import (
-    export_response, import_audit_entry, number_lookup, result_response, stored_result,
+    export_response,
+    import_audit_entry,
+    number_lookup,
+    result_response,
+    stored_result,
 )
 from smsconsole.models import audit
 from smsconsole.privacy import audit_console_export, number_display
@@ -104,14 +108,20 @@ def opt_out_export(request, fmt):
     sources = dict(OptOut.Source.choices)
     opt_outs = scoped(request, OptOut).order_by("-created_at", "-id")
     # Recorded before the rows stream: a download the reader breaks off was still handed out.
-    audit_console_export(request, membership, membership.account, what="opt_outs", rows=opt_outs.count(),
-                         file_format=fmt)
+    audit_console_export(
+        request, membership, membership.account, what="opt_outs", rows=opt_outs.count(), file_format=fmt
+    )
     show = number_display(membership)
     header = [_("Number"), _("Source"), _("Note"), _("Added at")]
     values = opt_outs.values_list("phone", "source", "note", "created_at")
     rows = (
         # In the account's time zone, as the page shows it (the middleware activated it).
-        [show(phone), str(sources.get(source, source)), note, timezone.localtime(created_at).isoformat(timespec="seconds")]
+        [
+            show(phone),
+            str(sources.get(source, source)),
+            note,
+            timezone.localtime(created_at).isoformat(timespec="seconds"),
+        ]
         for phone, source, note, created_at in values.iterator(chunk_size=2000)
     )
     return export_response(fmt, _("opt-outs"), header, rows)

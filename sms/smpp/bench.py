@@ -14,7 +14,7 @@ import multiprocessing
 import time
 
 from .client import SmppClient, SubmitRequest
-from .pdu import HEADER, SUBMIT_SM, SUBMIT_SM_RESP, Bind, BIND_TRANSCEIVER, DELIVER_SM, DELIVER_SM_RESP, submit_sm_body
+from .pdu import BIND_TRANSCEIVER, DELIVER_SM, DELIVER_SM_RESP, HEADER, SUBMIT_SM, SUBMIT_SM_RESP, Bind, submit_sm_body
 from .simulator import SmscSimulator
 
 
@@ -32,8 +32,7 @@ def _serve(port_queue, stop_event):
 
 def _requests(count, offset=0):
     return [
-        SubmitRequest(i, "10690001", f"+86138{i + offset:09d}", f"Your code is {i:06d}. Thanks")
-        for i in range(count)
+        SubmitRequest(i, "10690001", f"+86138{i + offset:09d}", f"Your code is {i:06d}. Thanks") for i in range(count)
     ]
 
 
@@ -134,13 +133,17 @@ def main(argv=None):
                   f"({result['accepted']:,} accepted)")  # fmt: skip
         for connections in args.binds:
             result = asyncio.run(bench_raw(port, args.messages, connections, args.window))
-            print(f"raw     connections={connections} window={args.window}: "
-                  f"{result['submit_and_receipt_per_s']:,.0f} submit_sm+receipt/s (simulator ceiling)")
+            print(
+                f"raw     connections={connections} window={args.window}: "
+                f"{result['submit_and_receipt_per_s']:,.0f} submit_sm+receipt/s (simulator ceiling)"
+            )
     finally:
         stop.set()
         stats = ports.get(timeout=10)
         server.join(5)
-    print(f"simulator: {stats['submits']:,} submits, {stats['receipts_sent']:,} receipts, {stats['duplicates']} duplicates")
+    print(
+        f"simulator: {stats['submits']:,} submits, {stats['receipts_sent']:,} receipts, {stats['duplicates']} duplicates"
+    )
 
 
 if __name__ == "__main__":

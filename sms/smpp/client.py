@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 from .encoding import ConcatReferences, MessageTooLong, encode_text
 from .pdu import (
+    BIND_RECEIVER_RESP,
     BIND_TRANSCEIVER,
     BIND_TRANSCEIVER_RESP,
-    BIND_RECEIVER_RESP,
     BIND_TRANSMITTER_RESP,
     DELIVER_SM,
     DELIVER_SM_RESP,
@@ -223,7 +223,9 @@ class _Connection(asyncio.Protocol):
                     message_id = ""
                     if status == 0 and length > HEADER_SIZE:
                         end = buffer.find(0, pos + HEADER_SIZE, pos + length)
-                        message_id = buffer[pos + HEADER_SIZE : end if end >= 0 else pos + length].decode("latin-1").strip()
+                        message_id = (
+                            buffer[pos + HEADER_SIZE : end if end >= 0 else pos + length].decode("latin-1").strip()
+                        )
                     if not entry[0].done():
                         entry[0].set_result((status, message_id))
             else:
@@ -300,14 +302,21 @@ class _Connection(asyncio.Protocol):
                 if not future.done():
                     future.set_result((_TIMED_OUT, ""))
             if expired:
-                log.warning("bind %d: %d submit_sm without a response in %.0fs", self.index, len(expired), client.response_timeout)
+                log.warning(
+                    "bind %d: %d submit_sm without a response in %.0fs",
+                    self.index,
+                    len(expired),
+                    client.response_timeout,
+                )
                 client.stats["timeouts"] += len(expired)
                 client._wake()
             if probe is not None:
                 if probe.done():
                     probe = None
                 elif now - probe_sent > client.response_timeout:
-                    log.warning("bind %d: no enquire_link_resp in %.0fs, reconnecting", self.index, client.response_timeout)
+                    log.warning(
+                        "bind %d: no enquire_link_resp in %.0fs, reconnecting", self.index, client.response_timeout
+                    )
                     self.abort()
                     return
             elif now - self.last_received >= client.enquire_link_interval:
@@ -439,7 +448,9 @@ class SmppClient:
                     if not self._stopping:
                         log.warning("bind %d: connection lost", index)
             except (OSError, TimeoutError) as exc:
-                log.warning("bind %d: cannot connect to %s:%s: %s", index, self.host, self.port, exc or type(exc).__name__)
+                log.warning(
+                    "bind %d: cannot connect to %s:%s: %s", index, self.host, self.port, exc or type(exc).__name__
+                )
             except Exception:
                 # A bug must not end the session for good: log it and reconnect like any failure.
                 log.exception("bind %d: unexpected error", index)

@@ -363,8 +363,16 @@ class ShortMessage:
         return tlv_value(self.tlvs, TLV_MESSAGE_PAYLOAD) or b""
 
 
-def submit_sm_body(source: str, source_ton: int, source_npi: int, destination: str, esm_class: int,
-                   registered_delivery: int, data_coding: int, short_message: bytes) -> bytes:
+def submit_sm_body(
+    source: str,
+    source_ton: int,
+    source_npi: int,
+    destination: str,
+    esm_class: int,
+    registered_delivery: int,
+    data_coding: int,
+    short_message: bytes,
+) -> bytes:
     """The submit_sm body this client sends, built without the dataclass (hot path)."""
     return b"".join((
         b"\0", bytes((source_ton, source_npi)), source.encode("latin-1"), b"\0\1\1",

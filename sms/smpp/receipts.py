@@ -67,7 +67,11 @@ def parse_receipt(sm: ShortMessage) -> Receipt:
     # Receipt text is ASCII in practice whatever data_coding says (GSM-7 decoding would turn an
     # id's "_" into "§"); only UCS-2 needs decoding.
     payload = sm.payload
-    raw = payload.decode("utf-16-be", errors="replace") if sm.data_coding == DATA_CODING_UCS2 else payload.decode("latin-1")
+    raw = (
+        payload.decode("utf-16-be", errors="replace")
+        if sm.data_coding == DATA_CODING_UCS2
+        else payload.decode("latin-1")
+    )
     text = {name: (m.group(1) if (m := pattern.search(raw)) else "") for name, pattern in _FIELD.items()}
 
     tlv_id = tlv_value(sm.tlvs, TLV_RECEIPTED_MESSAGE_ID)

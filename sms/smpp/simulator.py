@@ -366,8 +366,14 @@ class SmscSimulator:
             length = int(headers.get("content-length", "0") or 0)
             body = await reader.readexactly(length) if length else b""
             status, payload = self._route(method, target, body)
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError, KeyError,
-                TypeError) as exc:
+        except (
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            TimeoutError,
+            ValueError,
+            KeyError,
+            TypeError,
+        ) as exc:
             status, payload = 400, {"error": str(exc)}
         data = json.dumps(payload).encode()
         reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}.get(status, "OK")
@@ -488,8 +494,10 @@ class _SmscConnection(asyncio.Protocol):
                     continue
                 smsc.count(destination, esm, message)
                 smsc.accepted_since_start += 1
-                if smsc.drop_after and smsc.accepted_since_start % smsc.drop_after == 0 and (
-                    smsc.drop_every or not smsc.dropped_once
+                if (
+                    smsc.drop_after
+                    and smsc.accepted_since_start % smsc.drop_after == 0
+                    and (smsc.drop_every or not smsc.dropped_once)
                 ):
                     # Accepted but never answered: the client cannot know, which is the point.
                     smsc.dropped_once = True
@@ -567,4 +575,3 @@ class _SmscConnection(asyncio.Protocol):
             smsc.loop.call_soon(smsc.flush_parked, self)
         resp = BindResp("SMSCSIM").encode()
         return HEADER.pack(HEADER_SIZE + len(resp), resp_id, 0, seq) + resp
-

@@ -11,7 +11,15 @@ class NotificationContactForm(forms.ModelForm):
 
     class Meta:
         model = NotificationContact
-        fields = ["name", "phone", "email", "notify_signature", "notify_template", "notify_traffic", "notify_qualification"]
+        fields = [
+            "name",
+            "phone",
+            "email",
+            "notify_signature",
+            "notify_template",
+            "notify_traffic",
+            "notify_qualification",
+        ]
         help_texts = {"phone": _("A mainland number may be entered without +86.")}
 
     def clean_phone(self):

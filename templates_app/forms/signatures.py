@@ -18,7 +18,9 @@ class SignatureForm(forms.ModelForm):
         model = Signature
         fields = ["application", "name", "type", "source", "qualification", "description"]
         help_texts = {
-            "name": _("Only the name: the brackets 【】 are added when sending. Chinese characters, letters and digits."),
+            "name": _(
+                "Only the name: the brackets 【】 are added when sending. Chinese characters, letters and digits."
+            ),
             "qualification": _("Approved or in-review qualifications of your account."),
         }
 
@@ -33,7 +35,9 @@ class SignatureForm(forms.ModelForm):
         if self.for_the_carrier:
             self.fields["name"].disabled = self.fields["type"].disabled = True
             self.fields["qualification"].queryset = qualifications.filter(status=Qualification.Status.APPROVED)
-            self.fields["qualification"].help_text = _("Approved qualifications of your account: the carrier files only those.")
+            self.fields["qualification"].help_text = _(
+                "Approved qualifications of your account: the carrier files only those."
+            )
 
     @property
     def for_the_carrier(self):
@@ -98,8 +102,11 @@ class AttachQualificationForm(forms.Form):
     """Back-filling a legacy signature: the qualification of its owner, approved or in review."""
 
     qualification = forms.ModelChoiceField(
-        queryset=None, label=_("Qualification"),
-        help_text=_("An approved qualification is filed with the carrier at once; one in review is filed once approved."),
+        queryset=None,
+        label=_("Qualification"),
+        help_text=_(
+            "An approved qualification is filed with the carrier at once; one in review is filed once approved."
+        ),
     )
 
     def __init__(self, *args, qualifications, **kwargs):

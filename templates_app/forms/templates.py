@@ -162,27 +162,32 @@ class TemplateForm(forms.ModelForm):
             .exclude(status=Signature.Status.REJECTED)
             .select_related("application")
             .order_by("name", "type")
-            if self.current_application else Signature.objects.none()
+            if self.current_application
+            else Signature.objects.none()
         )
         if self.current_application is None:
             self.fields["signature"].help_text = _("Choose the application first: its signatures are listed here.")
-        self.fields["application"].widget.attrs.update({
-            "hx-get": reverse_lazy("templates_app:template_signature_options"),
-            "hx-trigger": "change",
-            "hx-target": "#field-signature",
-            "hx-swap": "outerHTML",
-            "hx-include": "closest form",
-        })
+        self.fields["application"].widget.attrs.update(
+            {
+                "hx-get": reverse_lazy("templates_app:template_signature_options"),
+                "hx-trigger": "change",
+                "hx-target": "#field-signature",
+                "hx-swap": "outerHTML",
+                "hx-include": "closest form",
+            }
+        )
         if self.instance.pk:
             # Template IDs live inside an application; moving one is applying for a new one.
             self.fields["application"].disabled = True
-        self.fields["content"].widget.attrs.update({
-            "hx-post": reverse_lazy("templates_app:template_preview"),
-            "hx-trigger": self.PREVIEW_TRIGGER,
-            "hx-include": "closest form",
-            "hx-target": "#template-preview",
-            "hx-sync": "closest form:replace",
-        })
+        self.fields["content"].widget.attrs.update(
+            {
+                "hx-post": reverse_lazy("templates_app:template_preview"),
+                "hx-trigger": self.PREVIEW_TRIGGER,
+                "hx-include": "closest form",
+                "hx-target": "#template-preview",
+                "hx-sync": "closest form:replace",
+            }
+        )
 
         self.template_type = self.raw_value("type") or ""
         self.found_variables = text.find_variables(self.raw_value("content") or "")
@@ -215,13 +220,21 @@ class TemplateForm(forms.ModelForm):
         return getattr(self.instance, name, None)
 
     def _add_variable_fields(self, variable, attribute, max_length, description):
-        names = {part: variable_field_name(variable.index, part) for part in ("label", "attribute", "max_length", "description")}
+        names = {
+            part: variable_field_name(variable.index, part)
+            for part in ("label", "attribute", "max_length", "description")
+        }
         self.fields[names["label"]] = forms.CharField(widget=forms.HiddenInput, required=False, initial=variable.label)
         self.fields[names["attribute"]] = forms.ChoiceField(
-            label=_("Attribute"), choices=TemplateVariable.Attribute.choices, initial=attribute,
+            label=_("Attribute"),
+            choices=TemplateVariable.Attribute.choices,
+            initial=attribute,
         )
         self.fields[names["max_length"]] = forms.IntegerField(
-            label=_("Maximum length"), initial=max_length, min_value=1, max_value=LONGEST_VARIABLE,
+            label=_("Maximum length"),
+            initial=max_length,
+            min_value=1,
+            max_value=LONGEST_VARIABLE,
             widget=forms.NumberInput(attrs={"min": 1, "max": LONGEST_VARIABLE}),
         )
         self.fields[names["description"]] = forms.CharField(
@@ -240,14 +253,16 @@ class TemplateForm(forms.ModelForm):
         """For the template: each found variable with its bound fields and row errors."""
         rows = []
         for v in self.found_variables:
-            rows.append({
-                "variable": v,
-                "text": f"${{{v.label}}}",
-                "label_field": self[variable_field_name(v.index, "label")],
-                "attribute": self[variable_field_name(v.index, "attribute")],
-                "max_length": self[variable_field_name(v.index, "max_length")],
-                "description": self[variable_field_name(v.index, "description")],
-            })
+            rows.append(
+                {
+                    "variable": v,
+                    "text": f"${{{v.label}}}",
+                    "label_field": self[variable_field_name(v.index, "label")],
+                    "attribute": self[variable_field_name(v.index, "attribute")],
+                    "max_length": self[variable_field_name(v.index, "max_length")],
+                    "description": self[variable_field_name(v.index, "description")],
+                }
+            )
         return rows
 
     def clean(self):
@@ -275,7 +290,9 @@ class TemplateForm(forms.ModelForm):
         content = cleaned.get("content")
         if content is not None and template_type:
             settings = [(a, n) for a, n, _d in self.variable_settings]
-            for problem in rules.validate_template(content, template_type, settings, signature.name if signature else None):
+            for problem in rules.validate_template(
+                content, template_type, settings, signature.name if signature else None
+            ):
                 field = "content"
                 if problem.code in VARIABLE_ROW_PROBLEMS:
                     field = variable_field_name(problem.params["position"], "max_length")
@@ -288,9 +305,12 @@ class TemplateForm(forms.ModelForm):
 
     def variable_rows_data(self):
         return [
-            (v.index, self.cleaned_data[variable_field_name(v.index, "attribute")],
-             self.cleaned_data[variable_field_name(v.index, "max_length")],
-             self.cleaned_data[variable_field_name(v.index, "description")])
+            (
+                v.index,
+                self.cleaned_data[variable_field_name(v.index, "attribute")],
+                self.cleaned_data[variable_field_name(v.index, "max_length")],
+                self.cleaned_data[variable_field_name(v.index, "description")],
+            )
             for v in self.found_variables
         ]
 
@@ -309,11 +329,18 @@ class TemplateForm(forms.ModelForm):
                 template.variables.all().delete()
             else:
                 template.save()
-            TemplateVariable.objects.bulk_create([
-                TemplateVariable(template=template, position=position, attribute=attribute,
-                                 max_length=max_length, description=description)
-                for position, attribute, max_length, description in self.variable_rows_data()
-            ])
+            TemplateVariable.objects.bulk_create(
+                [
+                    TemplateVariable(
+                        template=template,
+                        position=position,
+                        attribute=attribute,
+                        max_length=max_length,
+                        description=description,
+                    )
+                    for position, attribute, max_length, description in self.variable_rows_data()
+                ]
+            )
         return template
 
 
@@ -323,7 +350,9 @@ class TemplateFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("All statuses")), *Template.Status.choices]
     )
-    created_from = forms.DateField(label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    created_from = forms.DateField(
+        label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     created_to = forms.DateField(label=_("Created to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def filter(self, queryset):

@@ -39,7 +39,10 @@ def qualification_document(request, pk, field):
     except FileNotFoundError:
         raise Http404 from None
     response = FileResponse(
-        handle, as_attachment=not CONTENT_TYPES[ext].startswith("image/"), filename=filename, content_type=CONTENT_TYPES[ext]
+        handle,
+        as_attachment=not CONTENT_TYPES[ext].startswith("image/"),
+        filename=filename,
+        content_type=CONTENT_TYPES[ext],
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"

@@ -138,7 +138,10 @@ def qualification_delete(request, pk):
                 qualification.delete()
                 _remove_documents_after_commit(documents)
         except ProtectedError:
-            messages.error(request, _("Signatures use this qualification; delete them or choose another qualification for them first."))
+            messages.error(
+                request,
+                _("Signatures use this qualification; delete them or choose another qualification for them first."),
+            )
             return redirect("templates_app:qualification_detail", pk=pk)
         messages.success(request, _("The qualification was deleted."))
         return redirect("templates_app:qualification_list")
@@ -177,7 +180,10 @@ def qualification_batch_delete(request):
             _remove_documents_after_commit(documents)
     except ProtectedError:
         messages.error(
-            request, _("Signatures use some of these qualifications; delete them or choose another qualification first. Nothing was deleted.")
+            request,
+            _(
+                "Signatures use some of these qualifications; delete them or choose another qualification first. Nothing was deleted."
+            ),
         )
         return redirect("templates_app:qualification_list")
     messages.success(request, _("%(n)s qualifications were deleted.") % {"n": len(selected)})

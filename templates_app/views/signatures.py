@@ -49,14 +49,20 @@ def signature_list(request):
     query = request.GET.copy()
     query.pop("page", None)
     waiting = scoped(request, Signature, account_path="application__account").filter(
-        status__in=[Signature.Status.LEGACY_UNQUALIFIED, Signature.Status.LEGACY_FILING_FAILED, Signature.Status.TO_BE_ACTIVATED]
+        status__in=[
+            Signature.Status.LEGACY_UNQUALIFIED,
+            Signature.Status.LEGACY_FILING_FAILED,
+            Signature.Status.TO_BE_ACTIVATED,
+        ]
     )
     attention = dict(waiting.order_by().values_list("status").annotate(n=Count("pk")))
     return render(
         request,
         "templates_app/signature_list.html",
         {
-            "page": page, "filters": filters, "query": query.urlencode(),
+            "page": page,
+            "filters": filters,
+            "query": query.urlencode(),
             "needing_qualification": attention.get(Signature.Status.LEGACY_UNQUALIFIED, 0)
             + attention.get(Signature.Status.LEGACY_FILING_FAILED, 0),
             "to_be_activated": attention.get(Signature.Status.TO_BE_ACTIVATED, 0),
@@ -115,8 +121,12 @@ def signature_edit(request, pk):
             except IntegrityError:
                 form.add_error("name", _("This application already has a signature with this name and type."))
             else:
-                messages.success(request, _("The signature was filed with the carrier again.") if to_the_carrier
-                                 else _("The signature was resubmitted for review."))
+                messages.success(
+                    request,
+                    _("The signature was filed with the carrier again.")
+                    if to_the_carrier
+                    else _("The signature was resubmitted for review."),
+                )
                 return redirect("templates_app:signature_detail", pk=pk)
     else:
         form = _form(request, instance=signature)
@@ -143,7 +153,9 @@ def signature_delete(request, pk):
     require_operator(request)
     signature = _get_signature(request, pk)
     if not signature.can_delete:
-        messages.error(request, _("A signature waiting for an answer (review, carrier filing or activation) cannot be deleted."))
+        messages.error(
+            request, _("A signature waiting for an answer (review, carrier filing or activation) cannot be deleted.")
+        )
         return redirect("templates_app:signature_detail", pk=pk)
     if request.method == "POST":
         try:
@@ -176,7 +188,9 @@ def signature_attach_qualification(request, pk):
         except TransitionError as error:
             messages.error(request, error.messages[0])
         else:
-            messages.success(request, _("The qualification was attached; the signature keeps sending while it is filed."))
+            messages.success(
+                request, _("The qualification was attached; the signature keeps sending while it is filed.")
+            )
         return redirect("templates_app:signature_detail", pk=pk)
     return render(request, "templates_app/signature_qualification_form.html", {"signature": signature, "form": form})
 
@@ -189,8 +203,13 @@ def signature_request_activation(request, pk):
     try:
         with transaction.atomic():
             signature.request_activation()
-            audit(request.user, "request_activation", signature, before={"status": Signature.Status.TO_BE_ACTIVATED},
-                  after={"status": signature.status})
+            audit(
+                request.user,
+                "request_activation",
+                signature,
+                before={"status": Signature.Status.TO_BE_ACTIVATED},
+                after={"status": signature.status},
+            )
     except TransitionError as error:
         messages.error(request, error.messages[0])
     else:

@@ -76,8 +76,12 @@ def _preview(content, template_type, signature, found, variable_settings):
         "pieces": text.runs(content),
         "segments": text.count_template(text.split(content, signature_name), lengths),
         "variables": [
-            {"index": v.index, "text": f"${{{v.label}}}", "attribute": attribute_labels.get(attribute, attribute),
-             "max_length": max_length}
+            {
+                "index": v.index,
+                "text": f"${{{v.label}}}",
+                "attribute": attribute_labels.get(attribute, attribute),
+                "max_length": max_length,
+            }
             for v, (attribute, max_length, _description) in zip(found, variable_settings)
         ],
         "problems": problems,
@@ -90,8 +94,9 @@ def _form_preview(request, form):
         signature = None if universal else _scoped_signature(request, form.data.get("signature"))
     else:
         signature = form.instance.signature if form.instance.pk and form.instance.signature_id else None
-    preview = _preview(form.raw_value("content") or "", form.template_type, signature, form.found_variables,
-                       form.variable_settings)
+    preview = _preview(
+        form.raw_value("content") or "", form.template_type, signature, form.found_variables, form.variable_settings
+    )
     # What saving would refuse about the signature, said before saving rather than after.
     if signature is not None and form.current_application is not None and preview["content"].strip():
         if signature.application_id != form.current_application.pk:
@@ -150,13 +155,17 @@ def template_list(request):
     )
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [{"template": t, "segments": t.measure()} for t in page]
-    return render(request, "templates_app/template_list.html", {
-        "filters": filters,
-        "page": page,
-        "rows": rows,
-        "can_change": membership.can_edit,
-        "batch_delete_max": settings.SMS_TEMPLATE_BATCH_DELETE_MAX,
-    })
+    return render(
+        request,
+        "templates_app/template_list.html",
+        {
+            "filters": filters,
+            "page": page,
+            "rows": rows,
+            "can_change": membership.can_edit,
+            "batch_delete_max": settings.SMS_TEMPLATE_BATCH_DELETE_MAX,
+        },
+    )
 
 
 def _delete(request, templates):
@@ -182,8 +191,11 @@ def template_batch_delete(request):
         messages.error(request, _("Select the templates to delete."))
         return redirect("templates_app:template_list")
     if len(ids) > limit:
-        messages.error(request, _("At most %(limit)s templates can be deleted at once; %(count)s were selected.")
-                       % {"limit": limit, "count": len(ids)})
+        messages.error(
+            request,
+            _("At most %(limit)s templates can be deleted at once; %(count)s were selected.")
+            % {"limit": limit, "count": len(ids)},
+        )
         return redirect("templates_app:template_list")
     templates = list(
         _templates(request).filter(pk__in=ids).select_related("application__account").prefetch_related("variables")
@@ -192,14 +204,18 @@ def template_batch_delete(request):
         raise Http404
     pending = [t.name for t in templates if not t.can_delete]
     if pending:
-        messages.error(request, _(
-            "Nothing was deleted: templates pending review cannot be deleted (withdraw them first): %(names)s."
-        ) % {"names": ", ".join(pending)})
+        messages.error(
+            request,
+            _("Nothing was deleted: templates pending review cannot be deleted (withdraw them first): %(names)s.")
+            % {"names": ", ".join(pending)},
+        )
         return redirect("templates_app:template_list")
     if _delete(request, templates):
-        messages.success(request, ngettext(
-            "%(count)s template deleted.", "%(count)s templates deleted.", len(templates)
-        ) % {"count": len(templates)})
+        messages.success(
+            request,
+            ngettext("%(count)s template deleted.", "%(count)s templates deleted.", len(templates))
+            % {"count": len(templates)},
+        )
     return redirect("templates_app:template_list")
 
 
@@ -207,11 +223,15 @@ def template_batch_delete(request):
 
 
 def _render_form(request, form, template=None):
-    return render(request, "templates_app/template_form.html", {
-        "form": form,
-        "template": template,
-        "preview": _form_preview(request, form),
-    })
+    return render(
+        request,
+        "templates_app/template_form.html",
+        {
+            "form": form,
+            "template": template,
+            "preview": _form_preview(request, form),
+        },
+    )
 
 
 def _save(request, form, action, before=None):
@@ -224,8 +244,13 @@ def _save(request, form, action, before=None):
             if submit:
                 before_submit = template.status
                 template.submit()
-                audit(request.user, "template.submit", template,
-                      before={"status": before_submit}, after={"status": template.status})
+                audit(
+                    request.user,
+                    "template.submit",
+                    template,
+                    before={"status": before_submit},
+                    after={"status": template.status},
+                )
     except (TransitionError, ValidationError) as error:
         form.add_error(None, error)
         return None
@@ -254,8 +279,9 @@ def template_edit(request, pk):
     membership = require_operator(request)
     template = _get_template(request, pk)
     if not template.can_edit:
-        messages.error(request, _("A template that is “%(status)s” cannot be edited.")
-                       % {"status": template.get_status_display()})
+        messages.error(
+            request, _("A template that is “%(status)s” cannot be edited.") % {"status": template.get_status_display()}
+        )
         return redirect("templates_app:template_detail", pk=template.pk)
     if request.method == "POST":
         before = _snapshot(template)
@@ -276,12 +302,16 @@ def template_detail(request, pk):
     template = _get_template(request, pk)
     variables = list(template.variables.all())
     labels = {v.index: v.label for v in text.find_variables(template.content)}
-    return render(request, "templates_app/template_detail.html", {
-        "template": template,
-        "variables": [{"row": v, "text": f"${{{labels.get(v.position, v.position)}}}"} for v in variables],
-        "segments": template.measure(),
-        "can_change": membership.can_edit,
-    })
+    return render(
+        request,
+        "templates_app/template_detail.html",
+        {
+            "template": template,
+            "variables": [{"row": v, "text": f"${{{labels.get(v.position, v.position)}}}"} for v in variables],
+            "segments": template.measure(),
+            "can_change": membership.can_edit,
+        },
+    )
 
 
 def _transition(request, pk, method, action, success):
@@ -305,9 +335,7 @@ def _submit(template):
     signature_name = template.signature.name if template.signature_id else None
     problems = rules.validate_template(template.content, template.type, pairs, signature_name)
     if problems:
-        raise TransitionError(
-            [_("Edit the template before submitting it:")] + [problem_message(p) for p in problems]
-        )
+        raise TransitionError([_("Edit the template before submitting it:")] + [problem_message(p) for p in problems])
     template.submit()
 
 
@@ -320,15 +348,17 @@ def template_submit(request, pk):
 @login_required
 @require_POST
 def template_withdraw(request, pk):
-    return _transition(request, pk, Template.withdraw, "template.withdraw",
-                       _("Template withdrawn; it is a draft again."))
+    return _transition(
+        request, pk, Template.withdraw, "template.withdraw", _("Template withdrawn; it is a draft again.")
+    )
 
 
 @login_required
 @require_POST
 def template_urge(request, pk):
-    return _transition(request, pk, Template.urge, "template.urge",
-                       _("Review urged: the template moves to the front of the queue."))
+    return _transition(
+        request, pk, Template.urge, "template.urge", _("Review urged: the template moves to the front of the queue.")
+    )
 
 
 @login_required

@@ -33,5 +33,7 @@ class Command(BaseCommand):
         connection.full_clean()
         connection.save()
         verb = "Created" if created else "Updated"
-        self.stdout.write(f"{verb} connection {connection.name} (id {connection.pk}): {host}:{port} as {system_id}, "
-                          f"{connection.tps or 'no'} TPS, {connection.max_binds} binds, window {connection.window}")
+        self.stdout.write(
+            f"{verb} connection {connection.name} (id {connection.pk}): {host}:{port} as {system_id}, "
+            f"{connection.tps or 'no'} TPS, {connection.max_binds} binds, window {connection.window}"
+        )

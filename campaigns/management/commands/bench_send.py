@@ -54,7 +54,10 @@ def copy_recipients(recipient_import, count, series="139", block=50_000):
             ) as copy:
                 copy.write(rows.encode())
     RecipientImport.objects.filter(pk=import_id).update(
-        status=RecipientImport.Status.COMPLETED, rows_read=count, accepted=count, segments=count,
+        status=RecipientImport.Status.COMPLETED,
+        rows_read=count,
+        accepted=count,
+        segments=count,
         finished_at=timezone.now(),
     )
     return count
@@ -86,7 +89,12 @@ class Child:
         self.log_path = Path(log_dir) / f"{name}.log"
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
-                argv, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                argv,
+                cwd=PROJECT_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
         self.peak = []
@@ -125,7 +133,9 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=1800, help="give up after this many seconds")
         parser.add_argument("--keep", action="store_true", help="keep the campaign and its rows")
         parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
-        parser.add_argument("--log-dir", default=None, help="keep the children's logs here (default: a temporary directory)")
+        parser.add_argument(
+            "--log-dir", default=None, help="keep the children's logs here (default: a temporary directory)"
+        )
 
     def handle(self, *args, **options):
         if connection.vendor != "postgresql":
@@ -134,8 +144,10 @@ class Command(BaseCommand):
             raise CommandError("bench_send needs Redis: set CELERY_BROKER_URL (and REDIS_URL) to redis://…")
         count = options["recipients"]
         self.vacuum()
-        self.stdout.write(f"database: postgresql, recipients: {count:,}, workers: {options['workers']}, "
-                          f"binds: {options['binds']}, window: {options['window']}")
+        self.stdout.write(
+            f"database: postgresql, recipients: {count:,}, workers: {options['workers']}, "
+            f"binds: {options['binds']}, window: {options['window']}"
+        )
         if options["log_dir"]:
             Path(options["log_dir"]).mkdir(parents=True, exist_ok=True)
             figures = self.run(count, options, options["log_dir"])
@@ -155,8 +167,10 @@ class Command(BaseCommand):
             cursor.execute("SHOW autovacuum")
             if cursor.fetchone()[0] != "on":
                 self.stderr.write("autovacuum is off: dead rows of this run stay until the next run's VACUUM")
-            cursor.execute("VACUUM (ANALYZE) campaigns_message, campaigns_pendingreceipt, campaigns_batch, "
-                           "campaigns_campaign, campaigns_recipient")
+            cursor.execute(
+                "VACUUM (ANALYZE) campaigns_message, campaigns_pendingreceipt, campaigns_batch, "
+                "campaigns_campaign, campaigns_recipient"
+            )
 
     def template(self):
         application, template = bench_template("bench-send", "您的订单${1}已发货，请注意查收。", ["CHARDIGIT"])
@@ -167,28 +181,58 @@ class Command(BaseCommand):
         started = time.perf_counter()
         with transaction.atomic():
             recipient_import = RecipientImport.objects.create(
-                account=application.account, application=application, template=template, original_name="bench.csv",
+                account=application.account,
+                application=application,
+                template=template,
+                original_name="bench.csv",
             )
             copy_recipients(recipient_import, count)
         self.stdout.write(f"recipients written (COPY) in {time.perf_counter() - started:.1f}s")
         return Campaign.objects.create(
-            account=application.account, application=application, signature=template.signature, template=template,
-            connection=provider, name=f"bench {count}", recipient_import=recipient_import,
+            account=application.account,
+            application=application,
+            signature=template.signature,
+            template=template,
+            connection=provider,
+            name=f"bench {count}",
+            recipient_import=recipient_import,
         )
 
     def environment(self, queue):
         return {
-            **os.environ, "PYTHONUNBUFFERED": "1", "CELERY_TASK_DEFAULT_QUEUE": queue, "CELERY_TASK_ALWAYS_EAGER": "0",
-            "REDIS_URL": settings.REDIS_URL, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "CELERY_TASK_DEFAULT_QUEUE": queue,
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "REDIS_URL": settings.REDIS_URL,
+            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
         }
 
     def start_simulator(self, log_dir, dlr_delay):
         port_file = Path(log_dir) / "smsc.port"
-        simulator = Child("simulator", [
-            sys.executable, "manage.py", "smsc_simulator", "--port", "0", "--port-file", str(port_file),
-            "--control-port", "0", "--system-id", SYSTEM_ID, "--password", PASSWORD, "--dlr-delay", str(dlr_delay),
-        ], {**os.environ, "PYTHONUNBUFFERED": "1"}, log_dir)
+        simulator = Child(
+            "simulator",
+            [
+                sys.executable,
+                "manage.py",
+                "smsc_simulator",
+                "--port",
+                "0",
+                "--port-file",
+                str(port_file),
+                "--control-port",
+                "0",
+                "--system-id",
+                SYSTEM_ID,
+                "--password",
+                PASSWORD,
+                "--dlr-delay",
+                str(dlr_delay),
+            ],
+            {**os.environ, "PYTHONUNBUFFERED": "1"},
+            log_dir,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             simulator.check()
@@ -211,10 +255,18 @@ class Command(BaseCommand):
         try:
             simulator = self.start_simulator(log_dir, options["dlr_delay"])
             children.append(simulator)
-            provider, _ = ProviderConnection.objects.update_or_create(name=CONNECTION_NAME, defaults=dict(
-                host="127.0.0.1", port=simulator.port, system_id=SYSTEM_ID, tps=0,
-                max_binds=options["binds"], window=options["window"], enabled=True,
-            ))
+            provider, _ = ProviderConnection.objects.update_or_create(
+                name=CONNECTION_NAME,
+                defaults=dict(
+                    host="127.0.0.1",
+                    port=simulator.port,
+                    system_id=SYSTEM_ID,
+                    tps=0,
+                    max_binds=options["binds"],
+                    window=options["window"],
+                    enabled=True,
+                ),
+            )
             provider.password = PASSWORD
             provider.save(update_fields=["password_encrypted"])
             campaign = self.campaign(count, provider)
@@ -223,20 +275,55 @@ class Command(BaseCommand):
             env = self.environment(queue)
             celery = str(Path(sys.executable).with_name("celery"))
             for n in range(options["workers"]):
-                children.append(Child(f"worker-{n + 1}", [
-                    celery, "-A", "smsconsole", "worker", "-P", "prefork", "-c", "1", "-Q", queue, "--loglevel", "INFO",
-                    "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"bench-{n + 1}-{queue}@%h",
-                ], env, log_dir))
-            gateway_argv = [sys.executable, "manage.py", "run_gateway", "--connection", CONNECTION_NAME,
-                            "--gateway-id", f"bench-{queue}"]
+                children.append(
+                    Child(
+                        f"worker-{n + 1}",
+                        [
+                            celery,
+                            "-A",
+                            "smsconsole",
+                            "worker",
+                            "-P",
+                            "prefork",
+                            "-c",
+                            "1",
+                            "-Q",
+                            queue,
+                            "--loglevel",
+                            "INFO",
+                            "--without-gossip",
+                            "--without-mingle",
+                            "--without-heartbeat",
+                            "-n",
+                            f"bench-{n + 1}-{queue}@%h",
+                        ],
+                        env,
+                        log_dir,
+                    )
+                )
+            gateway_argv = [
+                sys.executable,
+                "manage.py",
+                "run_gateway",
+                "--connection",
+                CONNECTION_NAME,
+                "--gateway-id",
+                f"bench-{queue}",
+            ]
             for name in ("consumers", "chunk_size"):
                 if options[name]:
                     gateway_argv += [f"--{name.replace('_', '-')}", str(options[name])]
             gateway = Child("gateway", gateway_argv, env, log_dir)
             children.append(gateway)
             self.wait(lambda: self.simulator_stats(simulator)["bound"] >= options["binds"], children, 60, "the binds")
-            self.wait(lambda: all("ready." in c.log_path.read_text(errors="replace")
-                                  for c in children if c.name.startswith("worker")), children, 60, "the workers")
+            self.wait(
+                lambda: all(
+                    "ready." in c.log_path.read_text(errors="replace") for c in children if c.name.startswith("worker")
+                ),
+                children,
+                60,
+                "the workers",
+            )
 
             app.conf.task_default_queue = queue  # plan_campaign, queued by launch(), goes to the workers
             figures = self.measure(campaign, simulator, children, count, options["timeout"])
@@ -263,8 +350,9 @@ class Command(BaseCommand):
             for child in children:
                 child.check()
                 child.sample_memory()
-            row = Campaign.objects.values("status", "planned_at", "submitted", "delivered", "failed",
-                                          "expired", "unknown").get(pk=campaign.pk)
+            row = Campaign.objects.values(
+                "status", "planned_at", "submitted", "delivered", "failed", "expired", "unknown"
+            ).get(pk=campaign.pk)
             stats = self.simulator_stats(simulator)
             now = time.perf_counter() - launched
             done = row["delivered"] + row["failed"] + row["expired"]
@@ -321,7 +409,9 @@ class Command(BaseCommand):
             cursor.execute("DELETE FROM campaigns_batch WHERE campaign_id = %s", [campaign.pk])
             cursor.execute("DELETE FROM campaigns_pendingreceipt WHERE connection_id = %s", [campaign.connection_id])
             cursor.execute("DELETE FROM campaigns_campaign WHERE id = %s", [campaign.pk])
-            cursor.execute("DELETE FROM campaigns_recipient WHERE recipient_import_id = %s", [campaign.recipient_import_id])
+            cursor.execute(
+                "DELETE FROM campaigns_recipient WHERE recipient_import_id = %s", [campaign.recipient_import_id]
+            )
             cursor.execute("DELETE FROM campaigns_recipientimport WHERE id = %s", [campaign.recipient_import_id])
 
     def print_figures(self, f):

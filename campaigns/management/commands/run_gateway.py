@@ -19,13 +19,23 @@ class Command(BaseCommand):
     help = "Holds the SMPP binds of the enabled provider connections and sends the batches the workers push."
 
     def add_arguments(self, parser):
-        parser.add_argument("--connection", action="append", default=[], metavar="NAME",
-                            help="Only this connection (repeatable); default: every enabled one.")
-        parser.add_argument("--gateway-id", default=None,
-                            help="Names this gateway's processing lists; keep it stable across restarts "
-                                 "(default: the host name). Two gateways on one host need different ids.")
+        parser.add_argument(
+            "--connection",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="Only this connection (repeatable); default: every enabled one.",
+        )
+        parser.add_argument(
+            "--gateway-id",
+            default=None,
+            help="Names this gateway's processing lists; keep it stable across restarts "
+            "(default: the host name). Two gateways on one host need different ids.",
+        )
         parser.add_argument("--consumers", type=int, default=CONSUMERS, help="Batches sent at once per connection.")
-        parser.add_argument("--chunk-size", type=int, default=CHUNK_SIZE, help="Messages per status check and bulk write.")
+        parser.add_argument(
+            "--chunk-size", type=int, default=CHUNK_SIZE, help="Messages per status check and bulk write."
+        )
 
     def handle(self, *args, connection, gateway_id, consumers, chunk_size, **options):
         asyncio.run(self.serve(connection, gateway_id, max(1, consumers), max(1, chunk_size)))
@@ -39,8 +49,10 @@ class Command(BaseCommand):
         if not connections:
             return
         gateway = Gateway(connections, gateway_id=gateway_id, consumers=consumers, chunk_size=chunk_size)
-        described = ", ".join(f"{c.name} ({c.host}:{c.port}, {c.max_binds} binds, window {c.window}, {c.tps or 'no'} TPS)"
-                              for c in connections)
+        described = ", ".join(
+            f"{c.name} ({c.host}:{c.port}, {c.max_binds} binds, window {c.window}, {c.tps or 'no'} TPS)"
+            for c in connections
+        )
         log.info("gateway %s: %s", gateway.gateway_id, described)
         await gateway.run(stopping)
         log.info("gateway %s stopped", gateway.gateway_id)

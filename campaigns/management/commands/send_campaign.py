@@ -26,7 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--application", required=True, help="Application name or app key.")
         parser.add_argument("--template", required=True, type=int, help="Template id.")
         parser.add_argument("--file", required=True, help="CSV, TXT or XLSX: number first, then the variables.")
-        parser.add_argument("--connection", default=None, help="Provider connection name (default: SMS_DEFAULT_CONNECTION).")
+        parser.add_argument(
+            "--connection", default=None, help="Provider connection name (default: SMS_DEFAULT_CONNECTION)."
+        )
         parser.add_argument("--at", default=None, help="Schedule for this ISO time instead of sending now.")
         parser.add_argument("--name", default=None, help="Campaign name (default: the file name).")
 
@@ -47,8 +49,13 @@ class Command(BaseCommand):
         recipient_import = self.import_file(app, template, file)
         with transaction.atomic():
             campaign = Campaign.objects.create(
-                account=app.account, application=app, signature=signature, template=template, connection=provider,
-                name=(name or recipient_import.original_name)[:100], recipient_import=recipient_import,
+                account=app.account,
+                application=app,
+                signature=signature,
+                template=template,
+                connection=provider,
+                name=(name or recipient_import.original_name)[:100],
+                recipient_import=recipient_import,
             )
             try:
                 if when is None:
@@ -58,8 +65,10 @@ class Command(BaseCommand):
             except TransitionError as error:
                 raise CommandError(str(error)) from None
         verb = "Launched" if when is None else f"Scheduled for {when.isoformat()}:"
-        self.stderr.write(f"{verb} campaign {campaign.pk} to {recipient_import.accepted} recipients "
-                          f"({recipient_import.rejected} rows rejected, {recipient_import.opted_out} opted out).")
+        self.stderr.write(
+            f"{verb} campaign {campaign.pk} to {recipient_import.accepted} recipients "
+            f"({recipient_import.rejected} rows rejected, {recipient_import.opted_out} opted out)."
+        )
         self.stdout.write(str(campaign.pk))
 
     def application(self, value):
@@ -106,8 +115,11 @@ class Command(BaseCommand):
 
     def import_file(self, app, template, path):
         recipient_import = RecipientImport(
-            account=app.account, application=app, template=template,
-            original_name=os.path.basename(path)[:255], size=os.path.getsize(path),
+            account=app.account,
+            application=app,
+            template=template,
+            original_name=os.path.basename(path)[:255],
+            size=os.path.getsize(path),
         )
         with open(path, "rb") as handle:
             recipient_import.file.save(recipient_import.original_name, File(handle), save=False)
@@ -115,9 +127,12 @@ class Command(BaseCommand):
         run_import(recipient_import.pk)
         recipient_import.refresh_from_db()
         if recipient_import.status != RecipientImport.Status.COMPLETED:
-            raise CommandError(f"The import of {path} failed: {recipient_import.error_code or recipient_import.status}.")
+            raise CommandError(
+                f"The import of {path} failed: {recipient_import.error_code or recipient_import.status}."
+            )
         if not recipient_import.accepted:
             raise CommandError(f"No usable recipient in {path} ({recipient_import.rejected} rows rejected).")
-        self.stderr.write(f"Imported {recipient_import.accepted} recipients from {path} "
-                          f"({recipient_import.rejected} rejected).")
+        self.stderr.write(
+            f"Imported {recipient_import.accepted} recipients from {path} ({recipient_import.rejected} rejected)."
+        )
         return recipient_import

@@ -24,23 +24,42 @@ class Command(BaseCommand):
         parser.add_argument("--system-id", default=None, help="accepted system_id (default: any)")
         parser.add_argument("--password", default=None, help="accepted password (default: any)")
         parser.add_argument("--no-receipts", action="store_true", help="never send delivery receipts")
-        parser.add_argument("--dlr-delay", type=float, default=0.0,
-                            help="seconds until the receipt; 0 sends it in the same write as the resp")
+        parser.add_argument(
+            "--dlr-delay",
+            type=float,
+            default=0.0,
+            help="seconds until the receipt; 0 sends it in the same write as the resp",
+        )
         parser.add_argument("--dlr-first", action="store_true", help="send the receipt before the submit_sm_resp")
         parser.add_argument("--failure-ratio", type=float, default=0.0, help="fraction of receipts UNDELIV")
         parser.add_argument("--failure-err", default="001", help="err: code of UNDELIV receipts")
-        parser.add_argument("--error-ratio", type=float, default=0.0,
-                            help="fraction of submit_sm answered with --error-status")
+        parser.add_argument(
+            "--error-ratio", type=float, default=0.0, help="fraction of submit_sm answered with --error-status"
+        )
         parser.add_argument("--error-status", type=_status, default=0x0B, help="e.g. 0x0B (ESME_RINVDSTADR)")
-        parser.add_argument("--tps", type=int, default=0, help="submit_sm per second before ESME_RTHROTTLED (0: no cap)")
-        parser.add_argument("--throttle-storm", type=float, default=0.0,
-                            help="answer every submit_sm ESME_RTHROTTLED for this many seconds from the first one")
-        parser.add_argument("--drop-after", type=int, default=0,
-                            help="after N accepted submits, close the connection without answering the Nth")
+        parser.add_argument(
+            "--tps", type=int, default=0, help="submit_sm per second before ESME_RTHROTTLED (0: no cap)"
+        )
+        parser.add_argument(
+            "--throttle-storm",
+            type=float,
+            default=0.0,
+            help="answer every submit_sm ESME_RTHROTTLED for this many seconds from the first one",
+        )
+        parser.add_argument(
+            "--drop-after",
+            type=int,
+            default=0,
+            help="after N accepted submits, close the connection without answering the Nth",
+        )
         parser.add_argument("--drop-every", action="store_true", help="drop after every N submits, not once")
         parser.add_argument("--seed", type=int, default=None)
-        parser.add_argument("--control-port", type=int, default=None,
-                            help="HTTP control endpoint (GET /stats, POST /mo /throttle /drop /reset); 0 picks a port")
+        parser.add_argument(
+            "--control-port",
+            type=int,
+            default=None,
+            help="HTTP control endpoint (GET /stats, POST /mo /throttle /drop /reset); 0 picks a port",
+        )
         parser.add_argument("--stats-file", help="write the stats JSON here on exit")
 
     def handle(self, *args, **options):

@@ -23,8 +23,19 @@ from smsconsole.embedded_redis import EmbeddedRedis, EmbeddedRedisError, start_c
 PROCESSES = [
     ("web", ["{python}", "{manage}", "runserver", "--noreload", "{addr}"]),
     ("worker", ["{python}", "-m", "celery", "-A", "smsconsole", "worker", "--loglevel=INFO", "--concurrency=2"]),
-    ("beat", ["{python}", "-m", "celery", "-A", "smsconsole", "beat", "--loglevel=INFO",
-              "--schedule={var}/celerybeat-schedule"]),
+    (
+        "beat",
+        [
+            "{python}",
+            "-m",
+            "celery",
+            "-A",
+            "smsconsole",
+            "beat",
+            "--loglevel=INFO",
+            "--schedule={var}/celerybeat-schedule",
+        ],
+    ),
     # The demo's provider connection (seed_demo's "simulator") and the gateway that binds to it.
     ("smsc", ["{python}", "{manage}", "smsc_simulator", "--port", "{smsc_port}"]),
     ("gateway", ["{python}", "{manage}", "run_gateway"]),
@@ -46,19 +57,25 @@ def port_is_free(host, port):
 
 
 class Command(BaseCommand):
-    help = "Starts the web server, a Celery worker and Celery beat (and an embedded Redis when no broker is configured)."
+    help = (
+        "Starts the web server, a Celery worker and Celery beat (and an embedded Redis when no broker is configured)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 8000))
         parser.add_argument(
-            "--stop-timeout", type=float, default=10.0,
+            "--stop-timeout",
+            type=float,
+            default=10.0,
             help="Seconds a process gets to stop before it is killed.",
         )
 
     def handle(self, *args, host, port, stop_timeout, **options):
         if not port_is_free(host, port):
-            raise CommandError(f"Port {port} on {host} is already in use (another `make run`?). Choose another with PORT=.")
+            raise CommandError(
+                f"Port {port} on {host} is already in use (another `make run`?). Choose another with PORT=."
+            )
 
         self.received = []
         self.wake = threading.Event()

@@ -95,7 +95,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Print one JSON object instead of a summary.")
         parser.add_argument(
-            "--show-secret", action="store_true",
+            "--show-secret",
+            action="store_true",
             help="Print the demo application's secret even though it already existed (it is printed when created).",
         )
 
@@ -116,15 +117,21 @@ class Command(BaseCommand):
         for username, role, membership_role, staff, superuser in USERS:
             users[role] = self._user(username, password, staff, superuser)
             if membership_role is not None:
-                Membership.objects.get_or_create(user=users[role], defaults={"account": account, "role": membership_role})
+                Membership.objects.get_or_create(
+                    user=users[role], defaults={"account": account, "role": membership_role}
+                )
         try:
             reviewer = roles.make_reviewer(users["reviewer"])
         except LookupError as error:
             raise CommandError(str(error)) from None
 
         # Applied for by the operator and approved by the reviewer, through the model's transitions.
-        activate(account, applicant=users["operator"], reviewer=reviewer,
-                 intended_use="Verification codes, order notifications and promotions to our customers.")
+        activate(
+            account,
+            applicant=users["operator"],
+            reviewer=reviewer,
+            intended_use="Verification codes, order notifications and promotions to our customers.",
+        )
         app, secret = self._application(account, show_secret)
         qualification = self._qualification(account, reviewer)
         signatures = {kind: self._signature(app, kind, qualification, reviewer) for kind in rules.TEMPLATE_TYPES}
@@ -140,9 +147,7 @@ class Command(BaseCommand):
 
         return {
             "console_url": settings.CONSOLE_URL,
-            "users": [
-                {"username": username, "password": password, "role": role} for username, role, *_rest in USERS
-            ],
+            "users": [{"username": username, "password": password, "role": role} for username, role, *_rest in USERS],
             "applications": [
                 {
                     "name": app.name,
@@ -153,7 +158,13 @@ class Command(BaseCommand):
                         for s in signatures.values()
                     ],
                     "templates": [
-                        {"id": t.id, "name": t.name, "type": t.type, "content": t.content, "signature": t.signature.name}
+                        {
+                            "id": t.id,
+                            "name": t.name,
+                            "type": t.type,
+                            "content": t.content,
+                            "signature": t.signature.name,
+                        }
                         for t in templates
                     ],
                 }
@@ -173,8 +184,13 @@ class Command(BaseCommand):
         if ProviderConnection.objects.filter(name=settings.SMS_DEFAULT_CONNECTION).exists():
             return
         connection = ProviderConnection(
-            name=settings.SMS_DEFAULT_CONNECTION, host="127.0.0.1", port=int(os.environ.get("SMSC_PORT") or 2775),
-            system_id="smsconsole", tps=100, window=64, max_binds=1,
+            name=settings.SMS_DEFAULT_CONNECTION,
+            host="127.0.0.1",
+            port=int(os.environ.get("SMSC_PORT") or 2775),
+            system_id="smsconsole",
+            tps=100,
+            window=64,
+            max_binds=1,
         )
         connection.password = "smsconsole"
         connection.save()
@@ -215,7 +231,9 @@ class Command(BaseCommand):
                 handler_name="Li Si",
                 submitted_at=timezone.now(),
             )
-            qualification.business_licence = ContentFile(_pdf("Demo Company Ltd - business licence"), name="licence.pdf")
+            qualification.business_licence = ContentFile(
+                _pdf("Demo Company Ltd - business licence"), name="licence.pdf"
+            )
             qualification.legal_person_id = ContentFile(image, name="legal-person-id.png")
             qualification.handler_id_front = ContentFile(image, name="handler-id-front.png")
             qualification.handler_id_back = ContentFile(image, name="handler-id-back.png")
@@ -251,7 +269,11 @@ class Command(BaseCommand):
         template = Template.objects.filter(application=app, name=name, type=kind).first()
         if template is None:
             template = Template.objects.create(
-                application=app, signature=signature, name=name, type=kind, content=content,
+                application=app,
+                signature=signature,
+                name=name,
+                type=kind,
+                content=content,
                 description="Demo template used by `make run`.",
             )
             TemplateVariable.objects.bulk_create(
@@ -279,7 +301,8 @@ def _readable(summary):
             f"Application {app['name']}:",
             f"  app_key:    {app['app_key']}",
             f"  app_secret: {app['app_secret'] or NOT_SHOWN}",
-            "  signatures: " + ", ".join(f"【{s['name']}】 {s['type']} {s['channel_number']}" for s in app["signatures"]),
+            "  signatures: "
+            + ", ".join(f"【{s['name']}】 {s['type']} {s['channel_number']}" for s in app["signatures"]),
             "  templates:",
         ]
         lines += [f"    #{t['id']:<4} {t['type']:<13} {t['name']}: {t['content']}" for t in app["templates"]]
