@@ -16,3 +16,4 @@ from campaigns.models.sending import (  # noqa: F401
     PendingReceipt,
     ProviderConnection,
 )
+from campaigns.models.stats import HourlyStat  # noqa: F401
