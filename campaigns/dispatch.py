@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from campaigns import lifecycle
 from campaigns.models import Batch, Campaign, Message
 from campaigns.redis_client import get_redis, key
 from smsconsole.models import TransitionError
@@ -65,9 +66,7 @@ def max_pushed_batches():
     return settings.SMS_MAX_PUSHED_BATCHES
 
 
-def ids_in(ids):
-    """`(%s, %s, …)` for a raw IN list."""
-    return "(" + ", ".join(["%s"] * len(ids)) + ")"
+ids_in = lifecycle.ids_in
 
 
 def claim_batches(batch_ids, from_status=Batch.Status.PENDING):
@@ -160,14 +159,7 @@ def complete_if_finished(campaign_id):
 def cancel_queued(campaign_id):
     """Queued messages of a cancelled campaign become cancelled; what is in flight finishes."""
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE campaigns_message SET status = 'cancelled', updated_at = %s "
-                "WHERE campaign_id = %s AND status = 'queued'",
-                [timezone.now(), campaign_id],
-            )
-            cancelled = cursor.rowcount
-        Campaign.move_counters(campaign_id, queued=-cancelled, cancelled=cancelled)
+        cancelled = lifecycle.cancel_queued(campaign_id).get(Message.Status.CANCELLED, 0)
         Batch.objects.filter(campaign_id=campaign_id).exclude(status=Batch.Status.DONE).update(
             status=Batch.Status.DONE, done_at=timezone.now()
         )
@@ -227,21 +219,8 @@ def campaigns_without_pushed_batches():
 
 def mark_stuck_sending(older_than):
     """Messages in SENDING for too long lost their gateway mid-chunk: they may have reached the
-    provider, so they become UNKNOWN and are never sent again."""
-    cutoff = timezone.now() - older_than
-    now = timezone.now()
-    moved = {}
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE campaigns_message SET status = 'unknown', updated_at = %s, "
-            "error = 'the gateway stopped before the answer was recorded' "
-            "WHERE status = 'sending' AND updated_at < %s RETURNING campaign_id",
-            [now, cutoff],
-        )
-        for (campaign_id,) in cursor.fetchall():
-            moved[campaign_id] = moved.get(campaign_id, 0) + 1
-        for campaign_id, count in moved.items():
-            Campaign.move_counters(campaign_id, sending=-count, unknown=count)
+    provider, so they become UNKNOWN and are never sent again (lifecycle.mark_stuck_sending)."""
+    moved = lifecycle.mark_stuck_sending(timezone.now() - older_than)
     for campaign_id in moved:
         complete_if_finished(campaign_id)
     return moved

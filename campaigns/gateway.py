@@ -23,13 +23,10 @@ import time
 from itertools import islice
 
 from django.db import connection as db_connection
-from django.db import transaction
 from django.db.utils import InterfaceError, OperationalError
-from django.utils import timezone
 from redis.exceptions import RedisError
 
-from campaigns import dispatch, planning, receipts
-from campaigns.dispatch import ids_in
+from campaigns import dispatch, lifecycle, planning, receipts
 from campaigns.models import Batch, Campaign, Message, ProviderConnection
 from campaigns.ratelimit import AsyncTokenBucket, bucket_key
 from campaigns.redis_client import get_async_redis
@@ -45,7 +42,7 @@ MAX_ATTEMPTS = 5
 RETRY_PAUSE = 2.0
 # Ids of the second and later parts of long messages, whose receipts match no message.
 MAX_IGNORED_IDS = 500_000
-AMBIGUOUS_ERROR = "connection lost before the answer"
+AMBIGUOUS_ERROR = lifecycle.AMBIGUOUS_ERROR
 # A gateway refreshes its liveness key this often (a third of it); the sweeper leaves the jobs of a
 # live gateway alone.
 HEARTBEAT_TTL = 30
@@ -81,33 +78,13 @@ def queued_messages(batch):
 
 
 def claim_messages(campaign_id, message_ids):
-    """Compare-and-set queued → sending while the campaign runs; returns {id: attempts} for the
-    rows this call moved.
-
-    The campaign's status is part of the claim, so a pause that lands while the chunk waited for
-    tokens stops it here, not a chunk later.
-    """
-    if not message_ids:
-        return {}
-    with transaction.atomic(), db_connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE campaigns_message SET status = 'sending', updated_at = %s, attempts = attempts + 1 "
-            f"WHERE campaign_id = %s AND status = 'queued' AND id IN {ids_in(message_ids)} "
-            "AND EXISTS (SELECT 1 FROM campaigns_campaign c WHERE c.id = %s AND c.status = 'running') "
-            "RETURNING id, attempts",
-            [timezone.now(), campaign_id, *message_ids, campaign_id],
-        )
-        claimed = dict(cursor.fetchall())
-        Campaign.move_counters(campaign_id, queued=-len(claimed), sending=len(claimed))
-    return claimed
+    """Queued → sending while the campaign runs (lifecycle.claim); {id: attempts} of what moved."""
+    return lifecycle.claim(campaign_id, message_ids)
 
 
 def record_results(campaign_id, results, attempts):
-    """Writes a chunk's submit results in bulk, one UPDATE per outcome; returns the counter deltas.
-
-    Each UPDATE only moves rows still in SENDING, so counters follow the rows that moved.
-    """
-    now = timezone.now()
+    """Sorts a chunk's submit results by outcome and records them in one transaction
+    (lifecycle.record_submits); returns the counter deltas."""
     submitted, failed, ambiguous, retry, exhausted = [], {}, [], [], []
     for result in results:
         if result.ok:
@@ -120,52 +97,10 @@ def record_results(campaign_id, results, attempts):
         elif attempts.get(result.ref, 0) >= MAX_ATTEMPTS:
             exhausted.append(result.ref)
         else:
-            retry.append(result.ref)
-    deltas = {}
-
-    def moved(name, count):
-        if count:
-            deltas["sending"] = deltas.get("sending", 0) - count
-            deltas[name] = deltas.get(name, 0) + count
-
-    with transaction.atomic(), db_connection.cursor() as cursor:
-        if submitted:
-            values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS VARCHAR(64)))"] * len(submitted))
-            cursor.execute(
-                f"WITH v (id, provider_id) AS (VALUES {values}) "
-                "UPDATE campaigns_message SET status = 'submitted', provider_id = v.provider_id, "
-                "submitted_at = %s, updated_at = %s "
-                "FROM v WHERE campaigns_message.id = v.id AND campaigns_message.status = 'sending' "
-                "RETURNING campaigns_message.id",
-                [*[x for pair in submitted for x in pair], now, now],
-            )
-            # RETURNING, not rowcount: Python's sqlite3 does not count rows of a statement that
-            # starts with WITH.
-            moved("submitted", len(cursor.fetchall()))
-        for (code, error), ids in failed.items():
-            moved("failed", _finish(cursor, ids, "failed", code, error, now))
-        if exhausted:
-            moved("failed", _finish(cursor, exhausted, "failed", "", "not accepted after repeated attempts", now))
-        if ambiguous:
-            moved("unknown", _finish(cursor, ambiguous, "unknown", "", AMBIGUOUS_ERROR, now))
-        if retry:
-            # Never written to the SMSC (or refused as throttled): safe to send again later.
-            cursor.execute(
-                f"UPDATE campaigns_message SET status = 'queued', updated_at = %s WHERE status = 'sending' AND id IN {ids_in(retry)}",
-                [now, *retry],
-            )
-            moved("queued", cursor.rowcount)
-        Campaign.move_counters(campaign_id, **deltas)
-    return deltas
-
-
-def _finish(cursor, ids, status, code, error, now):
-    cursor.execute(
-        "UPDATE campaigns_message SET status = %s, error_code = %s, error = %s, done_at = %s, updated_at = %s "
-        f"WHERE status = 'sending' AND id IN {ids_in(ids)}",
-        [status, code, error, now, now, *ids],
+            retry.append(result.ref)  # never written to the SMSC (or refused as throttled)
+    return lifecycle.record_submits(
+        submitted=submitted, failed=failed, unknown=ambiguous, requeue=retry, exhausted=exhausted
     )
-    return cursor.rowcount
 
 
 def hand_back(batch):

@@ -16,53 +16,13 @@ from django.utils import timezone
 # Stored untranslated in failure_reason and translated when shown, in the reader's language.
 from django.utils.translation import gettext_noop
 
+from campaigns import lifecycle
 from campaigns.models import Campaign, RecipientImport
 from sms import text
 
 log = logging.getLogger(__name__)
 
-SKIP_OPT_OUT = "opt_out"
-
-_COLUMNS = "campaign_id, connection_id, phone, variables, segments, status, skip_reason, error_code, error, attempts, updated_at"
-# The account's opt-out list is read again here: a number may have opted out since the import.
-_STATUS = (
-    "CASE WHEN {opted} OR o.id IS NOT NULL THEN 'skipped' ELSE 'queued' END, "
-    "CASE WHEN {opted} OR o.id IS NOT NULL THEN '" + SKIP_OPT_OUT + "' ELSE '' END"
-)
-
-FROM_IMPORT = (
-    f"INSERT INTO campaigns_message ({_COLUMNS}) "
-    "SELECT %s, %s, r.phone, {variables}, {segments}, " + _STATUS.format(opted="r.opted_out") + ", '', '', 0, %s "
-    "FROM campaigns_recipient r "
-    "LEFT JOIN campaigns_optout o ON o.account_id = %s AND o.phone = r.phone "
-    "WHERE r.recipient_import_id = %s ORDER BY r.id"
-)
-
-FROM_CONTACTS = (
-    f"INSERT INTO campaigns_message ({_COLUMNS}) "
-    "SELECT %s, %s, c.phone, {json}, %s, " + _STATUS.format(opted="1 = 0") + ", '', '', 0, %s "
-    "FROM campaigns_contact c "
-    "LEFT JOIN campaigns_optout o ON o.account_id = %s AND o.phone = c.phone "
-    "WHERE c.contact_list_id = %s ORDER BY c.id"
-)
-
-# Batches by position among the queued messages, so each holds SMS_BATCH_SIZE of them whatever
-# the skipped rows in between.
-BATCHES = (
-    "INSERT INTO campaigns_batch (campaign_id, number, first_id, last_id, status, pushes) "
-    "SELECT %s, n + 1, MIN(id), MAX(id), 'pending', 0 FROM ("
-    "  SELECT id, (ROW_NUMBER() OVER (ORDER BY id) - 1) / %s AS n"
-    "  FROM campaigns_message WHERE campaign_id = %s AND status = 'queued'"
-    ") numbered GROUP BY n"
-)
-
-COUNTS = (
-    "SELECT COUNT(*), "
-    "COALESCE(SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END), 0), "
-    "COALESCE(SUM(CASE WHEN status = 'skipped' THEN 1 ELSE 0 END), 0), "
-    "COALESCE(SUM(CASE WHEN status = 'queued' THEN segments ELSE 0 END), 0) "
-    "FROM campaigns_message WHERE campaign_id = %s"
-)
+SKIP_OPT_OUT = lifecycle.OPT_OUT
 
 
 # A large plan changes the message table at once, and PostgreSQL plans with the statistics it had
@@ -103,18 +63,12 @@ def plan(campaign_id):
             return {"campaign": campaign_id, "skipped": campaign.status if campaign.planned_at is None else "planned"}
         try:
             check_still_sendable(campaign)
-            insert_messages(campaign)
+            planned = insert_messages(campaign)
         except AudienceNotReady as problem:
             campaign.fail(str(problem))
             return {"campaign": campaign_id, "failed": str(problem)}
-        with connection.cursor() as cursor:
-            cursor.execute(BATCHES, [campaign.pk, settings.SMS_BATCH_SIZE, campaign.pk])
-            batches = cursor.rowcount
-            cursor.execute(COUNTS, [campaign.pk])
-            total, queued, skipped, segments = cursor.fetchone()
-        Campaign.objects.filter(pk=campaign.pk).update(
-            total=total, queued=queued, skipped=skipped, segments=segments, planned_at=timezone.now()
-        )
+        total, queued, skipped, batches = (planned[k] for k in ("total", "queued", "skipped", "batches"))
+        Campaign.objects.filter(pk=campaign.pk).update(planned_at=timezone.now())
     if total >= ANALYZE_AFTER and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE campaigns_message")
@@ -166,30 +120,21 @@ def shared_json(campaign):
 def insert_messages(campaign):
     now = timezone.now()
     json_param = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
-    with connection.cursor() as cursor:
-        if campaign.recipient_import_id:
-            if campaign.recipient_import.status != RecipientImport.Status.COMPLETED:
-                raise AudienceNotReady(gettext_noop("The recipient file has not finished importing."))
-            if uses_shared_variables(campaign):
-                # One template, the same values for everyone: the file only supplies numbers.
-                sql = FROM_IMPORT.format(variables=json_param, segments="%s")
-                params = [campaign.pk, campaign.connection_id, shared_json(campaign), shared_segments(campaign), now]
-            else:
-                sql = FROM_IMPORT.format(variables="r.variables", segments="r.segments")
-                params = [campaign.pk, campaign.connection_id, now]
-            cursor.execute(sql, [*params, campaign.account_id, campaign.recipient_import_id])
-        elif campaign.contact_list_id:
-            cursor.execute(
-                FROM_CONTACTS.format(json=json_param),
-                [
-                    campaign.pk,
-                    campaign.connection_id,
-                    shared_json(campaign),
-                    shared_segments(campaign),
-                    now,
-                    campaign.account_id,
-                    campaign.contact_list_id,
-                ],
-            )
+    head = [campaign.pk, campaign.connection_id]
+    if campaign.recipient_import_id:
+        if campaign.recipient_import.status != RecipientImport.Status.COMPLETED:
+            raise AudienceNotReady(gettext_noop("The recipient file has not finished importing."))
+        if uses_shared_variables(campaign):
+            # One template, the same values for everyone: the file only supplies numbers.
+            sql = lifecycle.PLAN_FROM_IMPORT.format(variables=json_param, segments="%s", rows="")
+            head += [shared_json(campaign), shared_segments(campaign)]
         else:
-            raise AudienceNotReady(gettext_noop("The campaign has no recipients."))
+            sql = lifecycle.PLAN_FROM_IMPORT.format(variables="r.variables", segments="r.segments", rows="")
+        tail = [now, campaign.account_id, campaign.recipient_import_id]
+    elif campaign.contact_list_id:
+        sql = lifecycle.PLAN_FROM_CONTACTS.format(json=json_param, rows="")
+        head += [shared_json(campaign), shared_segments(campaign)]
+        tail = [now, campaign.account_id, campaign.contact_list_id]
+    else:
+        raise AudienceNotReady(gettext_noop("The campaign has no recipients."))
+    return lifecycle.plan(campaign, sql, head, tail, settings.SMS_BATCH_SIZE)

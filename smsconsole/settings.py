@@ -221,6 +221,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-batches": {"task": "campaigns.tasks.sweep_stuck_batches", "schedule": 60.0},
     "sweep-stuck-sending": {"task": "campaigns.tasks.sweep_stuck_sending", "schedule": 60.0},
     "purge-stale-receipts": {"task": "campaigns.tasks.purge_stale_receipts", "schedule": 3600.0},
+    "expire-unreported-messages": {"task": "campaigns.tasks.expire_unreported_messages", "schedule": 600.0},
+    "squash-hourly-stats": {"task": "campaigns.tasks.squash_hourly_stats", "schedule": 300.0},
     "enforce-arrears": {"task": "campaigns.tasks.enforce_arrears", "schedule": 60.0},
 }
 

@@ -286,6 +286,9 @@ class Campaign(models.Model):
 
 
 class Message(models.Model):
+    """One recipient of a campaign. Its status changes only through campaigns.lifecycle, which
+    moves the campaign counters and the hourly rollups with it."""
+
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")  # planned, not yet handed to the provider; safe to send
         SENDING = "sending", _("Sending")  # claimed by the gateway and being written; outcome pending
@@ -307,7 +310,11 @@ class Message(models.Model):
     skip_reason = models.CharField(max_length=32, blank=True)
     error_code = models.CharField(max_length=32, blank=True)
     error = models.CharField(max_length=200, blank=True)
+    # The delivery receipt's stat as the SMSC sent it (DELIVRD, UNDELIV, EXPIRED, …).
+    receipt_stat = models.CharField(max_length=16, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # When the message was handed to the provider: set by the claim, kept by the submit result,
+    # cleared by a requeue. Its UTC hour is the message's HourlyStat hour.
     submitted_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
