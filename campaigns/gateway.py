@@ -31,6 +31,7 @@ from campaigns.models import Batch, Campaign, Message, ProviderConnection
 from campaigns.ratelimit import AsyncTokenBucket, bucket_key
 from campaigns.redis_client import get_async_redis
 from sms import text
+from sms.retry import retry_async
 
 log = logging.getLogger(__name__)
 
@@ -256,23 +257,23 @@ class ConnectionRunner:
                 await self._forget(job)
 
     async def _requeue(self, job):
-        for _attempt in range(30):
-            try:
-                async with self.redis.pipeline(transaction=True) as pipe:
-                    await pipe.lrem(self.processing, 1, job).rpush(self.queue, job).execute()
-                return
-            except (RedisError, OSError) as error:
-                log.warning("%s: cannot queue job %s again (%s); retrying", self.connection.name, job, error)
-                await asyncio.sleep(1)
+        async def requeue():
+            async with self.redis.pipeline(transaction=True) as pipe:
+                await pipe.lrem(self.processing, 1, job).rpush(self.queue, job).execute()
+
+        await self._retry_redis(requeue, f"{self.connection.name}: queueing job {job} again")
 
     async def _forget(self, job):
-        for _attempt in range(30):
-            try:
-                await self.redis.lrem(self.processing, 1, job)
-                return
-            except (RedisError, OSError) as error:
-                log.warning("%s: cannot remove finished job (%s); retrying", self.connection.name, error)
-                await asyncio.sleep(1)
+        await self._retry_redis(
+            lambda: self.redis.lrem(self.processing, 1, job), f"{self.connection.name}: removing finished job {job}"
+        )
+
+    async def _retry_redis(self, call, what):
+        # 30 tries a second apart; past that the job stays where it is and the sweepers recover it.
+        try:
+            await retry_async(call, errors=(RedisError, OSError), what=what, attempts=30, logger=log)
+        except (RedisError, OSError):
+            log.error("%s: gave up", what)
 
     async def send_batch(self, job, stopping):
         """Sends one batch; returns False when interrupted by a stop (the job is kept)."""
@@ -360,21 +361,15 @@ class ConnectionRunner:
     async def record(self, campaign_id, results, attempts):
         """Writes submit results, retrying through a database outage: these messages reached the
         provider, and results lost here would leave them to the stuck-sending sweeper as unknown."""
-        delay = 0.5
-        for _attempt in range(12):
-            try:
-                return await self.db(record_results, campaign_id, results, attempts)
-            except (OperationalError, InterfaceError) as error:
-                log.warning(
-                    "%s: cannot record %d results (%s); retrying in %.1fs",
-                    self.connection.name,
-                    len(results),
-                    error,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-        return await self.db(record_results, campaign_id, results, attempts)
+        return await retry_async(
+            lambda: self.db(record_results, campaign_id, results, attempts),
+            errors=(OperationalError, InterfaceError),
+            what=f"{self.connection.name}: recording {len(results)} results",
+            attempts=13,
+            delay=0.5,
+            backoff=2.0,
+            logger=log,
+        )
 
     async def on_receipts(self, items):
         """Called by the client; the SMSC gets its deliver_sm_resp only after this returns."""
