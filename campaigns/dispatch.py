@@ -89,8 +89,9 @@ def push_jobs(connection_id, campaign_id, batch_ids, redis=None):
 
 def dispatch(campaign_id, redis=None):
     """Pushes pending batches of a running campaign, up to the per-campaign limit in flight."""
+    # Batches of a campaign still being planned go out too: planning commits them slice by slice.
     campaign = Campaign.objects.filter(pk=campaign_id).values("status", "connection_id", "planned_at").first()
-    if campaign is None or campaign["status"] != Campaign.Status.RUNNING or campaign["planned_at"] is None:
+    if campaign is None or campaign["status"] != Campaign.Status.RUNNING:
         return {"campaign": campaign_id, "pushed": 0}
     batches = Batch.objects.filter(campaign_id=campaign_id)
     in_flight = batches.filter(status=Batch.Status.PUSHED).count()
@@ -102,7 +103,7 @@ def dispatch(campaign_id, redis=None):
         )
         pushed = claim_batches(wanted)
         push_jobs(campaign["connection_id"], campaign_id, pushed, redis)
-    if not pushed and not in_flight:
+    if not pushed and not in_flight and campaign["planned_at"] is not None:
         complete_if_finished(campaign_id)
     return {"campaign": campaign_id, "pushed": len(pushed)}
 
@@ -140,7 +141,9 @@ def finish_batch(batch):
 
 
 def complete_if_finished(campaign_id):
-    """Completes a running campaign once nothing is pending, pushed, queued or sending."""
+    """Completes a running campaign once it is planned and nothing is pending, pushed, queued or sending."""
+    if not Campaign.objects.filter(pk=campaign_id, planned_at__isnull=False).exists():
+        return False
     if Batch.objects.filter(campaign_id=campaign_id).exclude(status=Batch.Status.DONE).exists():
         return False
     if Message.objects.filter(
@@ -171,7 +174,7 @@ def stuck_batches(older_than, redis=None):
     and neither waiting on the Redis list nor held by a live gateway (Redis lost the list, or the
     gateway holding it died and was not restarted under its id)."""
     cutoff = timezone.now() - older_than
-    running = Batch.objects.filter(campaign__status=Campaign.Status.RUNNING, campaign__planned_at__isnull=False)
+    running = Batch.objects.filter(campaign__status=Campaign.Status.RUNNING)
     pushed = list(
         running.filter(status=Batch.Status.PUSHED, pushed_at__lt=cutoff).values_list(
             "pk", "campaign_id", "first_id", "last_id", "campaign__connection_id"

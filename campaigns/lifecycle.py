@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -256,15 +256,18 @@ _PLAN_BATCHES = (
 OPT_OUT = "opt_out"
 
 
-def plan(campaign, sql, head, tail, batch_size):
+def plan(campaign, sql, head, tail, batch_size, planned_through, last):
     """Inserts a slice of the campaign's messages (queued, or skipped with the opt-out reason) with
     `sql` (PLAN_FROM_IMPORT or PLAN_FROM_CONTACTS, formatted by planning) and the slice's batches,
-    and adds the slice to the counters, in one transaction. `head` are the parameters before the
-    status (campaign, connection, variables, segments), `tail` those after it (updated_at, account,
-    audience, row range). Returns {"total", "queued", "skipped", "segments", "batches"} of the slice."""
+    and adds the slice to the counters with how far planning got (`planned_through`, and
+    `planned_at` on the `last` slice), in the caller's transaction. `head` are the parameters
+    before the status (campaign, connection, variables, segments), `tail` those after it
+    (updated_at, account, audience, row range). Returns the slice's {"total", "queued",
+    "skipped", "segments", "batches"}, or None if the campaign was cancelled meanwhile (the
+    caller rolls back)."""
     from campaigns.models import Batch
 
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute("SELECT COALESCE(MAX(id), 0) FROM campaigns_message WHERE campaign_id = %s", [campaign.pk])
         (after,) = cursor.fetchone()
         cursor.execute("SELECT COALESCE(MAX(number), 0) FROM campaigns_batch WHERE campaign_id = %s", [campaign.pk])
@@ -277,7 +280,20 @@ def plan(campaign, sql, head, tail, batch_size):
         batches = cursor.rowcount
         cursor.execute(_PLAN_COUNTS, [S.QUEUED, S.SKIPPED, S.QUEUED, campaign.pk, after])
         total, queued, skipped, segments = cursor.fetchone()
-        Campaign.move_counters(campaign.pk, total=total, queued=queued, skipped=skipped, segments=segments)
+    # Last, like every counter move; only a campaign still sending or paused takes the slice (a
+    # cancel that landed meanwhile has cancelled what was queued before it).
+    progress = {"planned_through": planned_through, **({"planned_at": timezone.now()} if last else {})}
+    moved = Campaign.objects.filter(
+        pk=campaign.pk, status__in=[Campaign.Status.RUNNING, Campaign.Status.PAUSED]
+    ).update(
+        total=F("total") + total,
+        queued=F("queued") + queued,
+        skipped=F("skipped") + skipped,
+        segments=F("segments") + segments,
+        **progress,
+    )
+    if not moved:
+        return None
     return {"total": total, "queued": queued, "skipped": skipped, "segments": segments, "batches": batches}
 
 

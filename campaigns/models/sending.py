@@ -115,6 +115,8 @@ class Campaign(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     planned_at = models.DateTimeField(null=True, blank=True)  # set once messages exist; planning is idempotent on it
+    # Planning goes in slices of the audience in id order: the last recipient (or contact) id planned.
+    planned_through = models.BigIntegerField(default=0)
 
     # Counters move with each bulk state change (never COUNT(*) on a page view).
     total = models.PositiveIntegerField(_("recipients"), default=0)
