@@ -209,7 +209,7 @@ class ConnectionRunner:
         try:
             await asyncio.gather(*tasks)
         finally:
-            # The client acknowledges the receipts it still holds (stored by on_receipts) first.
+            # The client acknowledges the receipts it still holds (applied or stored by on_receipts) first.
             await self.client.stop()
             self.closed = True
             self.receipts_waiting.set()
@@ -380,8 +380,11 @@ class ConnectionRunner:
             else:
                 kept.append(receipt)
         if kept:
-            self.stats["receipts"] += await self.db(receipts.store, self.connection.pk, kept)
-            self.receipts_waiting.set()
+            received, applied = await self.db(receipts.ingest, self.connection.pk, kept)
+            self.stats["receipts"] += received
+            self.stats["applied"] += applied
+            if applied < received:
+                self.receipts_waiting.set()  # some came before their submit result was recorded
 
     async def apply_receipts(self, stopping):
         # Ends on self.closed rather than by cancellation, which Python 3.11's wait_for can swallow.

@@ -491,6 +491,38 @@ def apply_receipts(items):
     return _deltas(tally)
 
 
+def apply_receipts_by_provider_id(connection_id, items):
+    """Like apply_receipts, for receipts named by provider id, matched in the UPDATE itself (one
+    per outcome, through the (connection, provider id) index). Returns ({campaign id: deltas},
+    the set of provider ids that moved a message)."""
+    groups = defaultdict(dict)
+    for provider_id, stat, err in items:
+        status = receipt_outcome(stat)
+        code = "" if status == S.DELIVERED else (err or "")[:32]
+        groups[(status, (stat or "").upper()[:16], code)].setdefault(str(provider_id)[:64], None)
+    matched = set()
+    now = timezone.now()
+    with moving() as tally:
+        for (status, stat, code), provider_ids in groups.items():
+            values = ", ".join(["(CAST(%s AS VARCHAR(64)))"] * len(provider_ids))
+            source = Source(
+                "campaigns_message.connection_id = %s",
+                join=f" JOIN (VALUES {values}) AS v ON campaigns_message.provider_id = v.column1",
+                join_params=list(provider_ids),
+            )
+            rows = tally.move(
+                S.SUBMITTED,
+                status,
+                source,
+                [connection_id],
+                assignments="receipt_stat = %s, error_code = %s, done_at = %s",
+                assignment_params=[stat, code, now],
+                returning="provider_id",
+            )
+            matched.update(provider_id for _id, _campaign, provider_id in rows)
+    return _deltas(tally), matched
+
+
 # --- proofs and upkeep ------------------------------------------------------------------------
 
 

@@ -1,11 +1,13 @@
-"""Delivery receipts: stored first, then applied to their messages set-based.
+"""Delivery receipts: applied straight to their submitted messages, the unmatched kept for later.
 
-A receipt can arrive before the gateway has recorded the submit response that tells which message
-has that provider id (seen in practice). So every receipt is first written to PendingReceipt,
-durably, before the SMSC gets its deliver_sm_resp; `apply_pending` then matches the stored
-receipts against messages by (connection, provider id). One that matches nothing yet stays
-pending and is matched by a later pass, which the gateway runs after each submit result it
-records. Receipts whose message never shows up are purged after 72 hours.
+`ingest` matches a batch of final receipts against SUBMITTED messages by (connection, provider
+id) in the UPDATE that moves them (campaigns.lifecycle), and writes only the receipts that matched
+nothing to PendingReceipt, in the same transaction, before the SMSC gets its deliver_sm_resp. A
+receipt can arrive before the gateway has recorded the submit response that tells which message
+has that provider id (seen in practice): `apply_pending` matches the stored ones again, and the
+gateway runs it after each submit result it records. Duplicates of an applied receipt wait a
+while in case a newer message takes the id, then go; receipts whose message never shows up stay
+for diagnosis and are purged after 72 hours.
 
 Long messages: only the provider id of the first segment is kept; the receipts of the other
 segments match no message and are dropped by the gateway when it knows their ids, else purged.
@@ -31,6 +33,38 @@ APPLY_CHUNK = 5000
 
 def outcome(stat):
     return lifecycle.receipt_outcome(stat)
+
+
+def final(receipts):
+    """The receipts that say how a message ended, as (provider id, stat, err); intermediate ones
+    (ENROUTE, ACCEPTD) say nothing about the outcome and are dropped."""
+    return [
+        (str(r.message_id)[:64], (r.stat or "")[:16], (r.err or "")[:16])
+        for r in receipts
+        if r.message_id and (r.stat or "").upper() in FINAL_STATS
+    ]
+
+
+def ingest(connection_id, receipts):
+    """Applies final receipts to their submitted messages and stores the rest, in one transaction;
+    returns (final receipts, messages moved)."""
+    items = final(receipts)
+    if not items:
+        return 0, 0
+    with transaction.atomic():
+        _deltas, matched = lifecycle.apply_receipts_by_provider_id(connection_id, items)
+        now = timezone.now()
+        PendingReceipt.objects.bulk_create(
+            [
+                PendingReceipt(
+                    connection_id=connection_id, provider_id=provider_id, stat=stat, err=err, received_at=now
+                )
+                for provider_id, stat, err in items
+                if provider_id not in matched
+            ],
+            batch_size=2000,
+        )
+    return len(items), len(matched)
 
 
 def store(connection_id, receipts):
