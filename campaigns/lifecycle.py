@@ -433,7 +433,12 @@ def mark_stuck_sending(cutoff):
         tally.move(
             S.SENDING,
             S.UNKNOWN,
-            Source("campaigns_message.updated_at < %s"),
+            # Only campaigns whose counters say something is sending: the messages have no index
+            # by status (see Message.Meta), so this reads the rows of those campaigns alone.
+            Source(
+                "campaigns_message.updated_at < %s AND campaigns_message.campaign_id IN "
+                "(SELECT id FROM campaigns_campaign WHERE sending > 0)"
+            ),
             [cutoff],
             assignments="error = %s, done_at = %s",
             assignment_params=[STUCK_ERROR, timezone.now()],

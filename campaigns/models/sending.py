@@ -330,13 +330,14 @@ class Message(models.Model):
                 name="submitted_message_has_provider_id",
             ),
         ]
+        # No index may name a column the hot moves write (status, updated_at, submitted_at,
+        # attempts, done_at, error_code, receipt_stat), not even in a partial index's condition:
+        # PostgreSQL could then no longer make the claim and the receipt HOT updates, which add no
+        # index entries. Batches read their rows by primary-key range, completion and the
+        # sweepers go by the campaign counters, so only the submit result (provider_id) is not HOT.
         indexes = [
             # Receipts are matched by (connection, provider message id).
             models.Index(fields=["connection", "provider_id"], name="message_by_provider_id"),
-            # Batches load and claim their queued rows by id range within a campaign.
-            models.Index(fields=["campaign", "status", "id"], name="message_by_campaign_status"),
-            # The sweeper that marks messages stuck in SENDING (their gateway died) as unknown.
-            models.Index(fields=["updated_at"], condition=Q(status="sending"), name="message_stuck_sending"),
         ]
 
 
