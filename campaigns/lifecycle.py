@@ -237,22 +237,6 @@ PLAN_FROM_CONTACTS = (
     "LEFT JOIN campaigns_optout o ON o.account_id = %s AND o.phone = c.phone "
     "WHERE c.contact_list_id = %s{rows} ORDER BY c.id"
 )
-_PLAN_COUNTS = (
-    "SELECT COUNT(*), "
-    "COALESCE(SUM(CASE WHEN status = %s THEN 1 ELSE 0 END), 0), "
-    "COALESCE(SUM(CASE WHEN status = %s THEN 1 ELSE 0 END), 0), "
-    "COALESCE(SUM(CASE WHEN status = %s THEN segments ELSE 0 END), 0) "
-    "FROM campaigns_message WHERE campaign_id = %s AND id > %s"
-)
-# Batches by position among the queued messages of the slice, so each holds `size` of them
-# whatever the skipped rows in between.
-_PLAN_BATCHES = (
-    "INSERT INTO campaigns_batch (campaign_id, number, first_id, last_id, status, pushes) "
-    "SELECT %s, %s + n + 1, MIN(id), MAX(id), %s, 0 FROM ("
-    "  SELECT id, (ROW_NUMBER() OVER (ORDER BY id) - 1) / %s AS n"
-    "  FROM campaigns_message WHERE campaign_id = %s AND status = %s AND id > %s"
-    ") numbered GROUP BY n"
-)
 OPT_OUT = "opt_out"
 
 
@@ -267,19 +251,26 @@ def plan(campaign, sql, head, tail, batch_size, planned_through, last):
     caller rolls back)."""
     from campaigns.models import Batch
 
+    # The slice's rows come back from the INSERT itself: counting them or numbering their batches
+    # with a query over the campaign's messages would read every slice planned before (the
+    # messages have no index by campaign and status; see Message.Meta).
     with connection.cursor() as cursor:
-        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM campaigns_message WHERE campaign_id = %s", [campaign.pk])
-        (after,) = cursor.fetchone()
+        cursor.execute(f"{sql} RETURNING id, status, segments", [*head, S.SKIPPED, S.QUEUED, OPT_OUT, *tail])
+        rows = cursor.fetchall()
         cursor.execute("SELECT COALESCE(MAX(number), 0) FROM campaigns_batch WHERE campaign_id = %s", [campaign.pk])
         (numbered,) = cursor.fetchone()
-        cursor.execute(sql, [*head, S.SKIPPED, S.QUEUED, OPT_OUT, *tail])
-        cursor.execute(
-            _PLAN_BATCHES,
-            [campaign.pk, numbered, Batch.Status.PENDING, batch_size, campaign.pk, S.QUEUED, after],
-        )
-        batches = cursor.rowcount
-        cursor.execute(_PLAN_COUNTS, [S.QUEUED, S.SKIPPED, S.QUEUED, campaign.pk, after])
-        total, queued, skipped, segments = cursor.fetchone()
+    queued_ids = sorted(message_id for message_id, status, _segments in rows if status == S.QUEUED)
+    segments = sum(n for _id, status, n in rows if status == S.QUEUED)
+    total, queued = len(rows), len(queued_ids)
+    skipped = total - queued
+    # Batches by position among the queued messages, so each holds batch_size of them whatever
+    # the skipped rows in between.
+    batches = [
+        Batch(campaign_id=campaign.pk, number=numbered + n + 1, first_id=ids[0], last_id=ids[-1])
+        for n, ids in enumerate(queued_ids[i : i + batch_size] for i in range(0, queued, batch_size))
+    ]
+    Batch.objects.bulk_create(batches, batch_size=1000)
+    batches = len(batches)
     # Last, like every counter move; only a campaign still sending or paused takes the slice (a
     # cancel that landed meanwhile has cancelled what was queued before it).
     progress = {"planned_through": planned_through, **({"planned_at": timezone.now()} if last else {})}
