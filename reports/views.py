@@ -1,1 +1,151 @@
-# Create your views here.
+"""Results pages: the statistics page (业务统计) and a campaign's receipt diagnostics.
+
+Both read only what the message lifecycle wrote (rollups, messages, stored receipts); every query is
+scoped to the request's account through smsconsole.tenancy.
+"""
+
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+
+from campaigns.models import Campaign
+from campaigns.views.contact_lists import export_response
+from reports import diagnostics as diagnosis
+from reports.statistics import COUNTS, SERIES, StatisticsForm, statistics, totals
+from smsconsole.privacy import number_display
+from smsconsole.tenancy import get_scoped_or_404, require_membership
+
+# The send records page's result filter, for each figure the table links.
+RECORD_STATUS = {"total": "", "delivered": "delivered", "failed": "failed", "sending": "sending", "unknown": "unknown"}
+
+
+def _records_url():
+    """The send records page (发送详情), or None while the console has none."""
+    try:
+        return reverse("reports:records")
+    except NoReverseMatch:
+        return None
+
+
+def _records_link(base, query, start, end, status):
+    """The send records of a bucket (start to end, local time) under the page's filters."""
+    params = {
+        "application": list(query.applications),
+        "signature": query.signature or "",
+        "template": list(query.templates),
+        "type": query.type,
+        "status": status,
+        "start": start.strftime("%Y-%m-%dT%H:%M"),
+        "end": end.strftime("%Y-%m-%dT%H:%M"),
+    }
+    return f"{base}?{urlencode({k: v for k, v in params.items() if v not in ('', [])}, doseq=True)}"
+
+
+def _series_names():
+    return {
+        "total": _("Total"),
+        "delivered": _("Delivered"),
+        "failed": _("Failed"),
+        "sending": _("Sending"),
+        "unknown": _("Unknown"),
+        "segments": _("Segments"),
+    }
+
+
+@login_required
+def statistics_page(request):
+    membership = require_membership(request)
+    form = StatisticsForm(request.GET, account=membership.account)
+    context = {
+        "form": form,
+        "series": [(name, _series_names()[name]) for name in SERIES],
+        "tz": membership.account.timezone,
+    }
+    if form.is_valid():
+        query = form.query()
+        buckets = statistics(membership.account, query)
+        sums, shares = totals(buckets)
+        records = _records_url()
+        rows = []
+        for bucket in buckets:
+            cells = []
+            for name in COUNTS:
+                value = getattr(bucket, name)
+                linked = records and value and name in RECORD_STATUS
+                link = _records_link(records, query, bucket.start, bucket.end, RECORD_STATUS[name]) if linked else None
+                cells.append((name, value, link))
+            rows.append({"label": bucket.label(query.hourly), "cells": cells})
+        context.update(
+            query=query,
+            rows=rows,
+            sums=sums,
+            shares=shares,
+            export_query=request.GET.urlencode(),
+            chart={
+                "labels": [row["label"] for row in rows],
+                "names": {name: str(label) for name, label in context["series"]},
+                "series": {name: [getattr(b, name) for b in buckets] for name in SERIES},
+            },
+        )
+    return render(request, "reports/statistics.html", context)
+
+
+@login_required
+def statistics_export(request, fmt):
+    membership = require_membership(request)
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    form = StatisticsForm(request.GET, account=membership.account)
+    if not form.is_valid():
+        context = {"form": form, "series": [], "tz": membership.account.timezone}
+        return render(request, "reports/statistics.html", context, status=400)
+    query = form.query()
+    buckets = statistics(membership.account, query)
+    names = _series_names()
+    header = [
+        _("Hour") if query.hourly else _("Date"),
+        *[names[name] for name in COUNTS],
+        _("Delivered (%)"),
+        _("Failed (%)"),
+    ]
+
+    def share(part, whole):
+        return f"{100 * part / whole:.2f}" if whole else ""
+
+    rows = [
+        [
+            bucket.start.strftime("%Y-%m-%d %H:00") if query.hourly else bucket.key.isoformat(),
+            *[getattr(bucket, name) for name in COUNTS],
+            share(bucket.delivered, bucket.total),
+            share(bucket.failed, bucket.total),
+        ]
+        for bucket in buckets
+    ]
+    return export_response(fmt, _("statistics"), header, rows)
+
+
+@login_required
+def campaign_diagnostics(request, pk):
+    membership = require_membership(request)
+    campaign = get_scoped_or_404(request, Campaign, pk)
+    hours = diagnosis.waiting_hours(request.GET.get("hours"))
+    waiting_count, waiting = diagnosis.waiting_for_receipt(campaign, hours)
+    show = number_display(membership)
+    return render(
+        request,
+        "reports/diagnostics.html",
+        {
+            "campaign": campaign,
+            "hours": hours,
+            "histogram": diagnosis.latency_histogram(campaign),
+            "outcomes": diagnosis.outcome_breakdown(campaign),
+            "unmatched": diagnosis.unmatched_receipts(campaign),
+            "waiting_count": waiting_count,
+            "waiting": [(show(phone), submitted_at) for phone, submitted_at in waiting],
+            "waiting_limit": diagnosis.WAITING_SHOWN,
+        },
+    )
