@@ -17,6 +17,7 @@ from django.db.models import Sum
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from campaigns.models import HourlyStat
 from smsconsole.models import Application
@@ -44,12 +45,12 @@ class StatisticsForm(forms.Form):
     """The page's GET filters. Choices are the account's own objects, loaded once each, so another
     account's ids are refused as invalid choices without a query per id."""
 
-    application = IdChoiceField(label=_("Applications"))
+    application = IdChoiceField(label=pgettext_lazy("filter", "Applications"))
     signature = forms.TypedChoiceField(label=_("Signature"), coerce=parse_id, empty_value=None, required=False)
     type = forms.ChoiceField(label=_("Type"), required=False)
-    template = IdChoiceField(label=_("Templates"))
-    start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    template = IdChoiceField(label=pgettext_lazy("filter", "Templates"))
+    start = forms.DateField(label=pgettext_lazy("date range", "From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=pgettext_lazy("date range", "To"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, data, *, account):
         self.tz = zoneinfo.ZoneInfo(account.timezone)
