@@ -10,7 +10,7 @@ each UTC hour falls in the local hour (and day) its start falls in.
 
 import zoneinfo
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django import forms
 from django.db.models import Sum
@@ -144,7 +144,7 @@ class Query:
         if not self.hourly:
             days = [self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)]
             return [(day, self._midnight(day), self._midnight(day + timedelta(days=1))) for day in days]
-        found, moment, end_at = {}, self.start_at.astimezone(zoneinfo.ZoneInfo("UTC")), self.end_at
+        found, moment, end_at = {}, self.start_at.astimezone(UTC), self.end_at
         while moment < end_at:
             local = moment.astimezone(self.tz).replace(minute=0, second=0, microsecond=0)
             key = local.replace(tzinfo=None)
