@@ -88,5 +88,4 @@ def test_an_operator_switches_the_chart_hides_a_series_and_opens_the_failed_reco
     query = parse_qs(urlparse(page.url).query)
     assert query["status"] == ["failed"]
     local_day = timezone.localtime(hour).date()
-    assert query["start"] == [f"{local_day.isoformat()}T00:00"]
-    assert query["end"] == [f"{(local_day + timedelta(days=1)).isoformat()}T00:00"]
+    assert query["start"] == query["end"] == [local_day.isoformat()]

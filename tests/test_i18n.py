@@ -230,16 +230,18 @@ def url_arguments(namespace, name, arguments, objects):
     return values
 
 
-CONSOLE_NAMESPACES = {"templates_app", "campaigns", "accounts", "reports"}
-
-
 def console_urls(objects):
     """(url name, path) for every page of the console's own URL maps, filled with alice's objects."""
     found, unknown = [], []
     for entry in get_resolver().url_patterns:
         if isinstance(entry, URLPattern) and entry.name:
             patterns = [(None, entry)]
-        elif isinstance(entry, URLResolver) and entry.namespace in CONSOLE_NAMESPACES:
+        elif isinstance(entry, URLResolver) and entry.namespace in {
+            "templates_app",
+            "campaigns",
+            "accounts",
+            "reports",
+        }:
             patterns = [(entry.namespace, p) for p in entry.url_patterns if isinstance(p, URLPattern)]
         else:
             continue  # the admin and Django's set_language view

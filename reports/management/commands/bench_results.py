@@ -92,16 +92,17 @@ def statistics_queries(data, today, rng):
 
 def records_queries(data, today, rng):
     """The send records search with the parameters the statistics page drills down with: a window of
-    up to 7 days (local time) within the last 90, with or without a template and a result."""
+    one to seven days (dates, both included) within the last 90, with or without an application or a
+    template and a result."""
     while True:
-        hours = rng.choice([1, 24, 24 * 7])
-        end = datetime.combine(today - timedelta(days=rng.randrange(0, 83)), clock(18, 0))
-        params = {
-            "start": (end - timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M"),
-            "end": end.strftime("%Y-%m-%dT%H:%M"),
-        }
-        if rng.random() < 0.5:
-            params["template"] = [rng.choice(data.templates).pk]
+        days = rng.choice([1, 1, 7])
+        end = today - timedelta(days=rng.randrange(0, 90 - days))
+        params = {"start": (end - timedelta(days=days - 1)).isoformat(), "end": end.isoformat()}
+        choice = rng.randrange(3)
+        if choice == 1:
+            params["application"] = rng.choice(data.applications).pk
+        elif choice == 2:
+            params["template"] = rng.choice(data.templates).pk
         if rng.random() < 0.5:
             params["status"] = rng.choice(["delivered", "failed", "sending"])
         yield params

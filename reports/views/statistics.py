@@ -1,8 +1,5 @@
-"""Results pages: the statistics page (业务统计) and a campaign's receipt diagnostics.
-
-Both read only what the message lifecycle wrote (rollups, messages, stored receipts); every query is
-scoped to the request's account through smsconsole.tenancy.
-"""
+"""The statistics page (业务统计) and its export: sums of the hourly rollups the message lifecycle
+writes (reports.statistics), scoped to the request's account through smsconsole.tenancy."""
 
 from urllib.parse import urlencode
 
@@ -12,12 +9,9 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
-from campaigns.models import Campaign
 from campaigns.views.contact_lists import export_response
-from reports import diagnostics as diagnosis
 from reports.statistics import COUNTS, SERIES, StatisticsForm, statistics, totals
-from smsconsole.privacy import number_display
-from smsconsole.tenancy import get_scoped_or_404, require_membership
+from smsconsole.tenancy import require_membership
 
 # The send records page's result filter, for each figure the table links.
 RECORD_STATUS = {"total": "", "delivered": "delivered", "failed": "failed", "sending": "sending", "unknown": "unknown"}
@@ -31,16 +25,17 @@ def _records_url():
         return None
 
 
-def _records_link(base, query, start, end, status):
-    """The send records of a bucket (start to end, local time) under the page's filters."""
+def _records_link(base, query, day, status):
+    """The send records of a bucket's day under the page's filters. The records page searches whole
+    days (its start and end are dates, both included), so an hour's figure opens its day."""
     params = {
         "application": list(query.applications),
         "signature": query.signature or "",
         "template": list(query.templates),
         "type": query.type,
         "status": status,
-        "start": start.strftime("%Y-%m-%dT%H:%M"),
-        "end": end.strftime("%Y-%m-%dT%H:%M"),
+        "start": day.isoformat(),
+        "end": day.isoformat(),
     }
     return f"{base}?{urlencode({k: v for k, v in params.items() if v not in ('', [])}, doseq=True)}"
 
@@ -76,7 +71,7 @@ def statistics_page(request):
             for name in COUNTS:
                 value = getattr(bucket, name)
                 linked = records and value and name in RECORD_STATUS
-                link = _records_link(records, query, bucket.start, bucket.end, RECORD_STATUS[name]) if linked else None
+                link = _records_link(records, query, bucket.start.date(), RECORD_STATUS[name]) if linked else None
                 cells.append((name, value, link))
             rows.append({"label": bucket.label(query.hourly), "cells": cells})
         context.update(
@@ -126,26 +121,3 @@ def statistics_export(request, fmt):
         for bucket in buckets
     ]
     return export_response(fmt, _("statistics"), header, rows)
-
-
-@login_required
-def campaign_diagnostics(request, pk):
-    membership = require_membership(request)
-    campaign = get_scoped_or_404(request, Campaign, pk)
-    hours = diagnosis.waiting_hours(request.GET.get("hours"))
-    waiting_count, waiting = diagnosis.waiting_for_receipt(campaign, hours)
-    show = number_display(membership)
-    return render(
-        request,
-        "reports/diagnostics.html",
-        {
-            "campaign": campaign,
-            "hours": hours,
-            "histogram": diagnosis.latency_histogram(campaign),
-            "outcomes": diagnosis.outcome_breakdown(campaign),
-            "unmatched": diagnosis.unmatched_receipts(campaign),
-            "waiting_count": waiting_count,
-            "waiting": [(show(phone), submitted_at) for phone, submitted_at in waiting],
-            "waiting_limit": diagnosis.WAITING_SHOWN,
-        },
-    )
