@@ -9,7 +9,9 @@ The data set is kept and reused by later runs of the same size (`--rebuild` make
 
 Then times each results page through Django's test client (the whole request: middleware, queries,
 template) `--runs` times over varied filters, after a few untimed warm-up requests, and prints p50, p95
-and max. Before timing it checks once that the statistics page's total equals the messages counted.
+and max, with this process's CPU time per request and the load average, which tell the page's own
+cost apart from waiting on a busy machine. Before timing it checks once that the statistics page's
+total equals the messages counted.
 
 Pages are in PAGES: each is a URL name and a function that yields the query strings to time it with.
 The send records search joins in as soon as the console has `reports:records`.
@@ -17,6 +19,7 @@ The send records search joins in as soon as the console has `reports:records`.
 
 import logging
 import math
+import os
 import random
 import re
 import time
@@ -145,10 +148,13 @@ class Command(BaseCommand):
             except NoReverseMatch:
                 self.stdout.write(f"{label}: not in this console yet ({url_name}), not timed")
                 continue
-            samples = self.time_page(user, url, queries(data, today, random.Random(options["seed"])), options)
+            load = os.getloadavg()[0]
+            samples, cpu = self.time_page(user, url, queries(data, today, random.Random(options["seed"])), options)
             self.stdout.write(
                 f"{label}: {len(samples)} requests, p50 {percentile(samples, 50):.1f} ms, "
-                f"p95 {percentile(samples, 95):.1f} ms, max {max(samples):.1f} ms (target ≤ {TARGET_MS} ms)"
+                f"p95 {percentile(samples, 95):.1f} ms, max {max(samples):.1f} ms (target ≤ {TARGET_MS} ms); "
+                f"this process's CPU per request p50 {percentile(cpu, 50):.1f} ms, p95 {percentile(cpu, 95):.1f} ms; "
+                f"load average {load:.1f} → {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
             )
 
     # --- timing --------------------------------------------------------------------------------------
@@ -157,18 +163,21 @@ class Command(BaseCommand):
         with override_settings(ALLOWED_HOSTS=["testserver"]):
             client = Client()
             client.force_login(user)
-            samples = []
+            samples, cpu = [], []
             for run in range(options["warmup"] + options["runs"]):
                 params = next(queries)
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 response = client.get(url, params)
                 elapsed = (time.perf_counter() - started) * 1000
+                # CPU time tells the page's own cost apart from waiting for a busy machine.
+                used = (time.process_time() - cpu_started) * 1000
                 # A refused filter would time an error page instead of the search.
                 if response.status_code != 200 or b'class="errorlist' in response.content:
                     raise CommandError(f"{url} answered {response.status_code} to {params} or refused them")
                 if run >= options["warmup"]:
                     samples.append(elapsed)
-        return samples
+                    cpu.append(used)
+        return samples, cpu
 
     def check_totals(self, data):
         """The statistics page's total over a month equals the messages of that month, counted once here."""
