@@ -294,3 +294,21 @@ def test_an_export_with_bad_filters_is_refused(alice_client, setup):
 def test_the_sidebar_links_the_page(alice_client, setup):
     html = alice_client.get(reverse("dashboard")).content.decode()
     assert f'href="{URL}"' in html
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"application": "²"},
+        {"template": "9" * 25},
+        {"signature": "abc"},
+        {"type": "premium"},
+        {"start": "2026-13-01"},
+        {"end": "yesterday"},
+    ],
+)
+def test_odd_parameters_are_form_errors_not_crashes(alice_client, setup, params):
+    response = alice_client.get(URL, params)
+    assert response.status_code == 200
+    assert 'class="errorlist' in response.content.decode()
+    assert "rows" not in response.context
