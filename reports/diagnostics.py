@@ -16,6 +16,7 @@ from django.db.models import (
     F,
     IntegerField,
     OuterRef,
+    Q,
     Value,
     When,
 )
@@ -58,29 +59,39 @@ def waiting_hours(raw):
     return hours if 1 <= hours <= MAX_WAITING_HOURS else DEFAULT_WAITING_HOURS
 
 
-def latency_histogram(campaign):
-    """[(label, count, percent)] for every bucket, empty ones included, from one grouped query over
-    the messages that were submitted and then finished by a receipt."""
+NO_LATENCY = -1  # the bucket of a finished message without both times: refused at submit, or unknown
+
+
+def finished_messages(campaign):
+    """The histogram and the outcome breakdown from one grouped scan of the campaign's finished
+    messages: rows of (status, error code, latency bucket, count), a few dozen at most."""
     latency = ExpressionWrapper(F("done_at") - F("submitted_at"), output_field=DurationField())
+    timed = Q(status__in=RECEIPT_OUTCOMES, submitted_at__isnull=False, done_at__isnull=False)
     bucket = Case(
+        When(~timed, then=Value(NO_LATENCY)),
         *[When(latency__lt=bound, then=Value(index)) for index, (bound, _label) in enumerate(LATENCY_BOUNDS)],
         default=Value(len(LATENCY_BOUNDS)),
         output_field=IntegerField(),
     )
-    counts = dict(
-        Message.objects.filter(
-            campaign=campaign,
-            status__in=RECEIPT_OUTCOMES,
-            submitted_at__isnull=False,
-            done_at__isnull=False,
-        )
+    rows = (
+        Message.objects.filter(campaign=campaign, status__in=[*RECEIPT_OUTCOMES, Message.Status.UNKNOWN])
         .annotate(latency=latency)
         .annotate(bucket=bucket)
-        .values("bucket")
+        .values("status", "error_code", "bucket")
         .annotate(n=Count("id"))
         .order_by()
-        .values_list("bucket", "n")
+        .values_list("status", "error_code", "bucket", "n")
     )
+    return {"histogram": latency_histogram(rows), "outcomes": outcome_breakdown(rows)}
+
+
+def latency_histogram(rows):
+    """{"total", "buckets": [(label, count, percent)]} for every bucket, empty ones included, over the
+    messages submitted and then finished by a receipt (or its absence for 72 hours)."""
+    counts = {}
+    for _status, _code, bucket, n in rows:
+        if bucket != NO_LATENCY:
+            counts[bucket] = counts.get(bucket, 0) + n
     labels = [label for _bound, label in LATENCY_BOUNDS] + [OVER_LAST_BOUND]
     total = sum(counts.values())
     return {
@@ -92,17 +103,15 @@ def latency_histogram(campaign):
     }
 
 
-def outcome_breakdown(campaign):
-    """[(status label, status, error code, count)] of the campaign's finished messages, the most
-    frequent first: what the receipts (and refusals at submit) said."""
+def outcome_breakdown(rows):
+    """[(status label, status, error code, count)], the most frequent first: what the receipts (and
+    refusals at submit) said."""
     labels = dict(Message.Status.choices)
-    rows = (
-        Message.objects.filter(campaign=campaign, status__in=[*RECEIPT_OUTCOMES, Message.Status.UNKNOWN])
-        .values("status", "error_code")
-        .annotate(n=Count("id"))
-        .order_by("-n", "status", "error_code")
-    )
-    return [(labels[row["status"]], row["status"], row["error_code"], row["n"]) for row in rows]
+    counts = {}
+    for status, code, _bucket, n in rows:
+        counts[(status, code)] = counts.get((status, code), 0) + n
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [(labels[status], status, code, n) for (status, code), n in ordered]
 
 
 def unmatched_receipts(campaign):

@@ -11,8 +11,8 @@ from campaigns.models import Campaign, Message, PendingReceipt
 from tests.campaign_helpers import create_campaign, create_completed_import, create_connection, create_order_setup
 
 NOW = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)
-# session, user, membership, campaign; histogram, outcomes, stored receipts, waiting rows and their count.
-QUERIES = 9
+# session, user, membership, campaign; finished messages grouped, stored receipts, waiting rows and their count.
+QUERIES = 8
 
 
 @pytest.fixture(autouse=True)

@@ -16,14 +16,15 @@ def campaign_diagnostics(request, pk):
     hours = diagnosis.waiting_hours(request.GET.get("hours"))
     waiting_count, waiting = diagnosis.waiting_for_receipt(campaign, hours)
     show = number_display(membership)
+    finished = diagnosis.finished_messages(campaign)
     return render(
         request,
         "reports/diagnostics.html",
         {
             "campaign": campaign,
             "hours": hours,
-            "histogram": diagnosis.latency_histogram(campaign),
-            "outcomes": diagnosis.outcome_breakdown(campaign),
+            "histogram": finished["histogram"],
+            "outcomes": finished["outcomes"],
             "unmatched": diagnosis.unmatched_receipts(campaign),
             "waiting_count": waiting_count,
             "waiting": [(show(phone), submitted_at) for phone, submitted_at in waiting],
