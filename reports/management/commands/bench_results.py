@@ -35,7 +35,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from accounts.models import activate
-from campaigns.models import Campaign, HourlyStat, ProviderConnection, RecipientImport
+from campaigns.models import Campaign, HourlyStat, Message, ProviderConnection, RecipientImport
 from smsconsole.models import Account, Application, Membership, create_application
 from templates_app.models import Qualification, Signature, Template
 
@@ -342,12 +342,13 @@ class Command(BaseCommand):
                     )
                     first += campaign.total
             cursor.executemany("INSERT INTO bench_campaign VALUES (%s, %s, %s, %s, %s)", rows)
+            sql, defaults = messages_sql()
             # Generated rows can be made again: no need to wait for each commit's flush.
             cursor.execute("SET synchronous_commit TO off")
             for low in range(1, count + 1, CHUNK):
                 # Whole campaigns whose first message falls in [low, low + CHUNK).
                 started = time.perf_counter()
-                cursor.execute(MESSAGES_SQL, [low, low + CHUNK - 1])
+                cursor.execute(sql, [low, low + CHUNK - 1, *defaults])
                 done = min(low + CHUNK - 1, count)
                 self.stdout.write(
                     f"data set: messages up to ~{done:,} of {count:,} ({time.perf_counter() - started:.0f} s)"
@@ -386,7 +387,7 @@ WITH numbered AS (
     FROM numbered
 )
 INSERT INTO campaigns_message (campaign_id, connection_id, phone, variables, segments, status, provider_id,
-    skip_reason, error_code, error, attempts, submitted_at, done_at, updated_at)
+    skip_reason, error_code, error, attempts, submitted_at, done_at, updated_at{extra_columns})
 SELECT campaign_id, connection_id, '+86139' || lpad((g %% 100000000)::text, 8, '0'), '[]'::jsonb,
     CASE WHEN h %% 10 = 0 THEN 2 ELSE 1 END, status, 'r' || g, '',
     CASE status WHEN 'failed' THEN CASE WHEN h %% 2 = 0 THEN 'UNDELIV' ELSE 'REJECTD' END
@@ -395,9 +396,24 @@ SELECT campaign_id, connection_id, '+86139' || lpad((g %% 100000000)::text, 8, '
     CASE status WHEN 'delivered' THEN submitted_at + (2 + h %% 60) * interval '1 second'
                 WHEN 'failed' THEN submitted_at + (5 + h %% 300) * interval '1 second'
                 WHEN 'expired' THEN submitted_at + interval '72 hours' ELSE NULL END,
-    submitted_at
+    submitted_at{extra_values}
 FROM outcomes
 """
+MESSAGE_COLUMNS = {
+    "id", "campaign_id", "connection_id", "phone", "variables", "segments", "status", "provider_id", "skip_reason",
+    "error_code", "error", "attempts", "submitted_at", "done_at", "updated_at",
+}  # fmt: skip
+
+
+def messages_sql():
+    """MESSAGES_SQL with every other column of Message at its model default, so a column added to the
+    model later does not break the benchmark (the database has no defaults of its own)."""
+    others = [f for f in Message._meta.concrete_fields if f.column not in MESSAGE_COLUMNS]
+    sql = MESSAGES_SQL.format(
+        extra_columns="".join(f", {f.column}" for f in others), extra_values="".join(", %s" for _f in others)
+    )
+    return sql, [f.get_db_prep_save(f.get_default(), connection) for f in others]
+
 
 ROLLUP_SQL = """
 WITH counted AS (
