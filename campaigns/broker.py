@@ -1,8 +1,9 @@
-"""Checks that a management command can reach the broker and Redis before it starts work that
-needs them: a campaign launched into a broker no worker reads would stay "running" for ever."""
+"""Checks that a management command can reach the broker, a worker and Redis before it starts work
+that needs them: a campaign launched into a broker no worker reads would stay "running" for ever."""
 
 from django.conf import settings
 from django.core.management.base import CommandError
+from kombu.utils.url import maybe_sanitize_url
 
 CONNECT_TIMEOUT = 3.0
 
@@ -14,16 +15,28 @@ HINT = (
 
 def broker_problem():
     """None when Celery's broker answers, else what went wrong (one line)."""
-    import kombu
+    from smsconsole.celery import app
 
-    url = settings.CELERY_BROKER_URL
     options = {"socket_connect_timeout": CONNECT_TIMEOUT, "socket_timeout": CONNECT_TIMEOUT}
-    try:
-        with kombu.Connection(url, connect_timeout=CONNECT_TIMEOUT, transport_options=options) as connection:
+    # The connection .delay() publishes on (Celery prefers the CELERY_BROKER_URL variable to settings).
+    with app.connection_for_write(connect_timeout=CONNECT_TIMEOUT, transport_options=options) as connection:
+        try:
             connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=CONNECT_TIMEOUT)
-    except Exception as error:  # kombu wraps each transport's errors differently
-        return f"cannot reach the Celery broker at {url}: {error}"
+        except Exception as error:  # kombu wraps each transport's errors differently
+            return f"cannot reach the Celery broker at {maybe_sanitize_url(app.conf.broker_url)}: {error}"
     return None
+
+
+def worker_problem(attempts=3):
+    """None when a Celery worker answers a ping through the broker: a reachable Redis that no
+    worker reads (the machine's own on 6379 while `make run` uses its embedded one) looks fine
+    otherwise."""
+    from smsconsole.celery import app
+
+    for _attempt in range(attempts):  # a worker starting beside the command takes a moment
+        if app.control.ping(timeout=1.0, limit=1):
+            return None
+    return f"no Celery worker answers on the broker {maybe_sanitize_url(app.conf.broker_url)}"
 
 
 def redis_problem():
@@ -39,7 +52,7 @@ def redis_problem():
         ) as client:
             client.ping()
     except (redis.RedisError, OSError) as error:
-        return f"cannot reach Redis at {settings.REDIS_URL}: {error}"
+        return f"cannot reach Redis at {maybe_sanitize_url(settings.REDIS_URL)}: {error}"
     return None
 
 
@@ -49,9 +62,9 @@ def require_services(broker=True, redis=True):
 
     problems = []
     if broker and not app.conf.task_always_eager:
-        problems.append(broker_problem())
+        problems.append(broker_problem() or worker_problem())
     if redis:
         problems.append(redis_problem())
-    problems = [problem for problem in problems if problem]
+    problems = [problem.rstrip(".") for problem in problems if problem]
     if problems:
         raise CommandError("; ".join(problems) + ". " + HINT.format(var=settings.VAR_DIR))
