@@ -204,6 +204,8 @@ def progress_context(campaign, params):
     return {
         "campaign": campaign,
         "waiting": waiting,
+        # Until the cancel task has moved the queued messages; receipts may still come after that.
+        "cancelling": campaign.status == Campaign.Status.CANCELLED and remaining > 0,
         "counters": [
             ("queued", _("Queued"), campaign.queued),
             ("sending", _("Sending"), campaign.sending),
