@@ -1,11 +1,14 @@
 """Checks that a management command can reach the broker, a worker and Redis before it starts work
 that needs them: a campaign launched into a broker no worker reads would stay "running" for ever."""
 
+import time
+
 from django.conf import settings
 from django.core.management.base import CommandError
 from kombu.utils.url import maybe_sanitize_url
 
 CONNECT_TIMEOUT = 3.0
+WORKER_WAIT = 15.0
 
 HINT = (
     "Start `make run` in this checkout (commands find its embedded Redis in {var}), "
@@ -27,16 +30,19 @@ def broker_problem():
     return None
 
 
-def worker_problem(attempts=3):
-    """None when a Celery worker answers a ping through the broker: a reachable Redis that no
-    worker reads (the machine's own on 6379 while `make run` uses its embedded one) looks fine
-    otherwise."""
+def worker_problem(wait=None):
+    """None when a Celery worker answers a ping through the broker within `wait` seconds (one
+    starting beside the command takes a few): a reachable Redis that no worker reads (the machine's
+    own on 6379 while `make run` uses its embedded one) looks fine otherwise."""
     from smsconsole.celery import app
 
-    for _attempt in range(attempts):  # a worker starting beside the command takes a moment
+    wait = WORKER_WAIT if wait is None else wait
+    deadline = time.monotonic() + wait
+    while True:
         if app.control.ping(timeout=1.0, limit=1):
             return None
-    return f"no Celery worker answers on the broker {maybe_sanitize_url(app.conf.broker_url)}"
+        if time.monotonic() >= deadline:
+            return f"no Celery worker answered on the broker {maybe_sanitize_url(app.conf.broker_url)} in {wait:.0f} s"
 
 
 def redis_problem():

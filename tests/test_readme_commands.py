@@ -199,7 +199,9 @@ def send_campaign_without_make_run_is_refused(clone, env, tmp_path):
     """With `make run` stopped, nothing reads a broker: the command says so before launching."""
     refused = manage(clone, env, "send_campaign", *send_campaign_args(clone, env, tmp_path, 3), check=False)
     assert refused.returncode != 0, refused.stdout
-    assert "make run" in refused.stderr and ("cannot reach" in refused.stderr or "no Celery worker" in refused.stderr)
+    assert "make run" in refused.stderr and (
+        "cannot reach" in refused.stderr or "no Celery worker answered" in refused.stderr
+    )
     with sqlite3.connect(clone / "var" / "smsconsole.sqlite3") as db:
         assert db.execute("SELECT COUNT(*) FROM campaigns_campaign").fetchone() == (1,)
 
