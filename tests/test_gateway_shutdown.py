@@ -3,9 +3,11 @@ to an SMSC that never answers, reconnecting to one that is not there, mid-window
 flight to an SMSC that stopped answering, and after its SMSC died mid-campaign. Messages it claimed
 but never wrote go back to the queue; only those written without an answer become unknown."""
 
+import logging
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 
@@ -26,6 +28,8 @@ from tests.sending_helpers import (  # noqa: F401 (fixture)
     simulator,
     wait_for,
 )
+
+log = logging.getLogger(__name__)
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -80,9 +84,11 @@ def stop_and_time(process, signum):
     os.kill(process.pid, signum)
     try:
         code = process.wait(STOP_WITHIN + 5)
-    except Exception:
+    except subprocess.TimeoutExpired:
         code = None
-    return code, time.monotonic() - started
+    seconds = time.monotonic() - started
+    log.info("run_gateway exited with %s %.1f s after %s", code, seconds, signal.Signals(signum).name)
+    return code, seconds
 
 
 def launch(shop, template, connection):
@@ -95,6 +101,7 @@ def launch(shop, template, connection):
 def assert_handed_back(campaign):
     """Nothing left claimed, counters equal the rows, unknown bounded by the window, the rest queued."""
     rows = rows_by_status(campaign)
+    log.info("after the stop: %s", {status: count for status, count in rows.items() if count})
     assert rows["sending"] == 0, rows
     assert {name: value for name, value in counters(campaign).items() if name != "total"} == {
         name: rows[name] for name in Campaign.COUNTERS
