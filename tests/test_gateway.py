@@ -42,9 +42,11 @@ class FakeClient:
 
     instances = []
 
-    def __init__(self, host, port, system_id, password, *, system_type="", binds=1, window=64, on_receipts=None):
+    def __init__(self, host, port, system_id, password, *, system_type="", binds=1, window=64, on_receipts=None,
+                 on_inbound=None):  # fmt: skip
         self.settings = dict(host=host, port=port, system_id=system_id, password=password, binds=binds, window=window)
         self.on_receipts = on_receipts
+        self.on_inbound = on_inbound
         self.submitted = []
         self.chunks = []
         self.answer = lambda request, number: None  # a SubmitResult, or None to accept
