@@ -105,7 +105,8 @@ def wake():
 
 def backoff(attempts):
     """The wait after the `attempts`-th failed try: 30 s, 1 min, 2 min, … up to an hour."""
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+    # The exponent is capped first: a timedelta of 2**60 periods overflows.
+    return min(BACKOFF_BASE * (2 ** min(max(attempts - 1, 0), 20)), BACKOFF_MAX)
 
 
 def claim_due(now, limit=CLAIM_SIZE):
