@@ -48,11 +48,14 @@ class Reply(models.Model):
         verbose_name=_("campaign"),
     )
     connection = models.ForeignKey(
-        "campaigns.ProviderConnection", on_delete=models.PROTECT, related_name="+", verbose_name=_("connection")
+        "campaigns.ProviderConnection",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("provider connection"),
     )
     phone = models.CharField(_("number"), max_length=21)  # E.164 when it could be read as a number
     destination = models.CharField(_("channel number"), max_length=21)  # as the SMSC addressed it
-    text = models.TextField(_("text"))
+    text = models.TextField(_("reply text"))
     received_at = models.DateTimeField(_("received at"), default=timezone.now)
     opted_out = models.BooleanField(_("opt-out keyword"), default=False)  # added the number to the opt-out list
 
@@ -97,11 +100,11 @@ class Push(models.Model):
     application = models.ForeignKey(
         Application, on_delete=models.CASCADE, related_name="pushes", verbose_name=_("application")
     )
-    kind = models.CharField(_("kind"), max_length=16, choices=Kind)
+    kind = models.CharField(_("push kind"), max_length=16, choices=Kind)
     dedupe_key = models.CharField(max_length=128, unique=True)
     url = models.URLField(_("URL"), max_length=500)
-    format = models.CharField(_("format"), max_length=8, choices=Format, default=Format.FORM)
-    body = models.JSONField(_("body"))  # a dict of fields (form) or the JSON document
+    format = models.CharField(_("body format"), max_length=8, choices=Format, default=Format.FORM)
+    body = models.JSONField(_("push body"))  # a dict of fields (form) or the JSON document
     status = models.CharField(_("status"), max_length=16, choices=Status, default=Status.PENDING)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
@@ -137,11 +140,11 @@ class PushAttempt(models.Model):
     """One try at delivering a push: the delivery log."""
 
     push = models.ForeignKey(Push, on_delete=models.CASCADE, related_name="attempt_log")
-    number = models.PositiveIntegerField(_("attempt"))
-    started_at = models.DateTimeField(_("at"))
+    number = models.PositiveIntegerField(_("attempt number"))
+    started_at = models.DateTimeField(_("attempted at"))
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
     status_code = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)  # None: no answer
-    error = models.CharField(_("error"), max_length=300, blank=True)  # empty when delivered
+    error = models.CharField(_("attempt error"), max_length=300, blank=True)  # empty when delivered
 
     class Meta:
         ordering = ["push", "number"]
