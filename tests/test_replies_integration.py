@@ -60,7 +60,8 @@ def test_replies_with_opt_out_keywords_stop_the_next_campaign_to_those_numbers_a
         shop.upstream_url = receiver.url
         shop.save(update_fields=["upstream_url"])
         call_command("add_smpp_connection", "simulator", "--host", "127.0.0.1", "--port", str(smsc.port),
-                     "--system-id", SIM_SYSTEM_ID, "--password", SIM_PASSWORD, "--tps", "0", stdout=StringIO())  # fmt: skip
+                     "--system-id", SIM_SYSTEM_ID, "--password", SIM_PASSWORD, "--tps", "0",
+                     stdout=StringIO())  # fmt: skip
         with worker(postgres_url, redis_url, tmp_path) as celery:
             # The gateway wakes the push task on the test worker's queue.
             with gateway(postgres_url, redis_url, tmp_path, CELERY_TASK_DEFAULT_QUEUE=celery.queue) as gw:
