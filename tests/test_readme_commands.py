@@ -1,11 +1,13 @@
 """The README's promise, end to end: on a fresh clone, `make run` serves the console with the demo
 data and Ctrl-C leaves nothing running; a second `make run` reuses the venv and the same keys."""
 
+import contextlib
 import http.cookiejar
 import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import time
 import urllib.error
@@ -205,10 +207,35 @@ def send_through_the_embedded_services(clone, env, tmp_path, count=50):
                 text=True,
             ).stdout
         )
-        if status["status"] == "completed" and status["delivered"] == count:
-            return
+        # The simulator fails SMSC_FAILURE_RATIO (3 %) of the messages.
+        if status["status"] == "completed" and status["delivered"] + status["failed"] == count:
+            assert status["delivered"] >= count * 0.8, status
+            break
         time.sleep(1)
-    pytest.fail(f"the campaign did not complete through make run's services: {status}")
+    else:
+        pytest.fail(f"the campaign did not complete through make run's services: {status}")
+    reply_from_a_second_shell(clone, env, python)
+
+
+def reply_from_a_second_shell(clone, env, python):
+    """The README's `simulate_reply NUMBER R`, typed with no settings at all, opts the number out."""
+    subprocess.run(
+        [python, "manage.py", "simulate_reply", "13900000000", "R"],
+        cwd=clone,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.closing(sqlite3.connect(clone / "var" / "smsconsole.sqlite3", timeout=10)) as db:
+            found = db.execute("SELECT source FROM campaigns_optout WHERE phone = '+8613900000000'").fetchall()
+        if found == [("reply",)]:
+            return
+        time.sleep(0.5)
+    pytest.fail("the reply typed in a second shell did not opt the number out")
 
 
 def test_make_run_on_a_fresh_clone_serves_the_demo_and_ctrl_c_leaves_nothing(tmp_path):
