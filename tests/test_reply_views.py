@@ -159,3 +159,10 @@ def test_signing_in_is_required(client):
     response = client.get(URL)
 
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("params", [{"signature": "²"}, {"signature": "abc"}, {"since": "2026-02-30"}, {"page": "²"}])
+def test_malformed_filters_are_a_form_error_not_a_server_error(alice_client, params):
+    response = alice_client.get(URL, params)
+
+    assert response.status_code == 200
