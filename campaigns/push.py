@@ -20,6 +20,7 @@ push is given up and marked. Nothing is deleted.
 
 import concurrent.futures
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, timedelta
@@ -134,6 +135,14 @@ class Outcome:
     error: str
 
 
+_local = threading.local()
+
+
+def _new_session():
+    _local.session = requests.Session()
+    _local.session.headers["User-Agent"] = "smsconsole-push/1"
+
+
 def post(session, push, attempt):
     """One HTTP POST of `push`; never raises for the receiver's faults."""
     started_at = timezone.now()
@@ -153,19 +162,30 @@ def post(session, push, attempt):
     return Outcome(push.pk, attempt, started_at, int((time.monotonic() - began) * 1000), status_code, error)
 
 
-def record(outcome, push, now):
-    """Writes one attempt's result; compare-and-set on the attempt it was claimed for."""
-    current = Push.objects.filter(pk=outcome.push_id, status=Push.Status.PENDING, attempts=outcome.attempt)
-    if not outcome.error:
-        current.update(status=Push.Status.DELIVERED, delivered_at=now, last_error="")
-        return "delivered"
-    give_up_at = push.created_at + RETRY_PERIOD
-    if now >= give_up_at:
-        current.update(status=Push.Status.GAVE_UP, gave_up_at=now, last_error=outcome.error)
-        return "gave_up"
-    # The last try falls at the end of the period, not an hour past it.
-    current.update(next_attempt_at=min(now + backoff(outcome.attempt), give_up_at), last_error=outcome.error)
-    return "retry"
+def record(outcomes, pushes, now):
+    """Writes a claim's results; returns the counts. Delivered pushes move in one UPDATE, failed
+    ones each with their own next attempt; every move is compare-and-set on the claimed attempt,
+    so a push whose lease ran out and that another worker claimed again is left to that worker."""
+    counts = {"delivered": 0, "retry": 0, "gave_up": 0}
+    pending = Push.objects.filter(status=Push.Status.PENDING)
+    delivered = [o for o in outcomes if not o.error]
+    for attempt in {o.attempt for o in delivered}:
+        ids = [o.push_id for o in delivered if o.attempt == attempt]
+        counts["delivered"] += pending.filter(pk__in=ids, attempts=attempt).update(
+            status=Push.Status.DELIVERED, delivered_at=now, last_error=""
+        )
+    for outcome in outcomes:
+        if not outcome.error:
+            continue
+        current = pending.filter(pk=outcome.push_id, attempts=outcome.attempt)
+        give_up_at = pushes[outcome.push_id].created_at + RETRY_PERIOD
+        if now >= give_up_at:
+            counts["gave_up"] += current.update(status=Push.Status.GAVE_UP, gave_up_at=now, last_error=outcome.error)
+        else:
+            # The last try falls at the end of the period, not an hour past it.
+            next_at = min(now + backoff(outcome.attempt), give_up_at)
+            counts["retry"] += current.update(next_attempt_at=next_at, last_error=outcome.error)
+    return counts
 
 
 def deliver_due(now=None, limit=CLAIM_SIZE):
@@ -175,9 +195,9 @@ def deliver_due(now=None, limit=CLAIM_SIZE):
     if not claimed:
         return counts
     pushes = {p.pk: p for p in Push.objects.filter(pk__in=claimed)}
-    with requests.Session() as session, concurrent.futures.ThreadPoolExecutor(min(PARALLEL, len(pushes))) as pool:
-        session.headers["User-Agent"] = "smsconsole-push/1"
-        outcomes = list(pool.map(lambda p: post(session, p, claimed[p.pk]), pushes.values()))
+    # A session per thread: requests does not promise a shared one is thread-safe.
+    with concurrent.futures.ThreadPoolExecutor(min(PARALLEL, len(pushes)), initializer=_new_session) as pool:
+        outcomes = list(pool.map(lambda p: post(_local.session, p, claimed[p.pk]), pushes.values()))
     done_at = now or timezone.now()
     with transaction.atomic():
         PushAttempt.objects.bulk_create(
@@ -191,6 +211,5 @@ def deliver_due(now=None, limit=CLAIM_SIZE):
             )
             for o in outcomes
         )
-        for outcome in outcomes:
-            counts[record(outcome, pushes[outcome.push_id], done_at)] += 1
+        counts.update(record(outcomes, pushes, done_at))
     return counts
