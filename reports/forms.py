@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from campaigns.models import Push
+from smsconsole.tenancy import MAX_ID
 
 
 class ReplySearchForm(forms.Form):
@@ -19,6 +20,8 @@ class ReplySearchForm(forms.Form):
     until = forms.DateField(
         label=pgettext_lazy("date range", "To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    # From a campaign's page: the replies that campaign drew.
+    campaign = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput)
 
     def __init__(self, data, signatures):
         super().__init__(data)

@@ -33,6 +33,8 @@ def reply_list(request):
             replies = replies.filter(number)
         if form.cleaned_data["signature"]:
             replies = replies.filter(signature_id=form.cleaned_data["signature"])
+        if form.cleaned_data["campaign"]:
+            replies = replies.filter(campaign_id=form.cleaned_data["campaign"])
         start, end = form.time_window()
         if start:
             replies = replies.filter(received_at__gte=start)

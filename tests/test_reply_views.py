@@ -166,3 +166,19 @@ def test_malformed_filters_are_a_form_error_not_a_server_error(alice_client, par
     response = alice_client.get(URL, params)
 
     assert response.status_code == 200
+
+
+def test_a_campaigns_page_links_to_the_replies_it_drew(alice_client, acme, shop, signature, connection, factories):
+    template = factories.create_template(shop, signature=signature)
+    campaign = create_campaign(shop, template, connection, name="June sale", status="completed")
+    other = create_campaign(shop, template, connection, name="July sale", status="completed")
+    add_reply(acme, signature, connection, text="to June", campaign=campaign)
+    add_reply(acme, signature, connection, text="to July", campaign=other)
+
+    detail = alice_client.get(reverse("campaigns:campaign_detail", args=[campaign.pk])).content.decode()
+    link = f"{URL}?campaign={campaign.pk}"
+    assert link in detail
+
+    response = alice_client.get(link)
+    assert [r.text for r in response.context["page"]] == ["to June"]
+    assert "Only the replies to one campaign." in response.content.decode()
