@@ -1,12 +1,13 @@
 from django.urls import path
 
-from reports.views import diagnostics, statistics
+from reports.views import diagnostics, replies, statistics
 
 app_name = "reports"
 
-# Under /results/ (smsconsole/urls.py): one plain list, each results page adds its lines.
 urlpatterns = [
-    path("statistics/", statistics.statistics_page, name="statistics"),
-    path("statistics/export.<str:fmt>", statistics.statistics_export, name="statistics_export"),
-    path("campaigns/<int:pk>/diagnostics/", diagnostics.campaign_diagnostics, name="diagnostics"),
+    path("results/replies/", replies.reply_list, name="replies"),
+    path("results/pushes/", replies.push_list, name="pushes"),
+    path("results/statistics/", statistics.statistics_page, name="statistics"),
+    path("results/statistics/export.<str:fmt>", statistics.statistics_export, name="statistics_export"),
+    path("results/campaigns/<int:pk>/diagnostics/", diagnostics.campaign_diagnostics, name="diagnostics"),
 ]

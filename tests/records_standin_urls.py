@@ -16,6 +16,6 @@ def records_standin(request):
 
 
 urlpatterns = [
-    path("results/", include(([*reports_patterns, path("records/", records_standin, name="records")], "reports"))),
+    path("", include(([*reports_patterns, path("results/records/", records_standin, name="records")], "reports"))),
     *[p for p in console_patterns if getattr(p, "namespace", None) != "reports"],
 ]
