@@ -124,3 +124,36 @@ def test_accounts_count_apart(acme, other_co):
     assert quotas.reserve(acme.pk, 5) == 5
     assert quotas.reserve(other_co.pk, 5) == 5
     assert quotas.room(acme.pk) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_reservations_never_pass_the_limit_together(factories):
+    """Eight senders at once, each on its own database connection: the locked rows let exactly
+    the limit through, however the reservations interleave."""
+    from django.db import connection as main_connection
+
+    if main_connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers by locking the whole file; the row lock is PostgreSQL's")
+    import threading
+
+    from django.db import connections
+
+    account = factories.create_account("Busy")
+    set_limits(account, daily_limit=100)
+    granted, start = [], threading.Barrier(8)
+
+    def sender():
+        try:
+            start.wait()
+            for _ in range(10):
+                granted.append(quotas.reserve(account.pk, 3))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sender) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(granted) == 100
+    assert QuotaUsage.objects.get(account=account, period="day").used == 100

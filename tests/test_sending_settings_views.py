@@ -1,6 +1,7 @@
 """Settings → Sending settings and Settings → Balance: operators change the limits, read-only
 members see them, every account sees only its own."""
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -130,3 +131,21 @@ def test_the_balance_page_shows_the_balance_the_ledger_by_page_and_the_tiers(
     assert "550 this month" in html and "0.065" in html and "1,000,001 to 3,000,000" in html
     second = alice_client.get(reverse("campaigns:balance") + "?page=2").content.decode()
     assert 'data-kind="top_up"' in second and "first payment" in second
+
+
+def test_staff_raise_an_accounts_quota_in_the_admin_and_the_change_is_audited(admin_client, acme):
+    data = {
+        "account": acme.pk,
+        "promotion_start_hour": 8,
+        "promotion_end_hour": 22,
+        "daily_limit": 5000,
+        "frequency_caps": json.dumps(frequency.default_caps()),
+    }
+    response = admin_client.post(reverse("admin:campaigns_accountlimits_add"), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert AccountLimits.objects.get(account=acme).daily_limit == 5000
+    assert AuditLog.objects.get(account=acme, object_type="accountlimits").after["daily_limit"] == "5000"
+    bad = dict(data, frequency_caps=json.dumps({"notification": [[0, 5]]}))
+    AccountLimits.objects.all().delete()
+    response = admin_client.post(reverse("admin:campaigns_accountlimits_add"), bad)
+    assert response.status_code == 200 and not AccountLimits.objects.exists()
