@@ -2,7 +2,7 @@
 
 Every figure is the one planning then makes, counted the way planning counts it, set-based: a
 GROUP BY over the audience joined to the opt-out list as it is now (not as it was at import
-time), so a million recipients are two scans of an index, not a million rows in Python. What
+time), so a million recipients are one grouped scan of an index, not a million rows in Python. What
 planning cannot know either is labelled as such:
 - frequency caps are applied when each message is sent; the preview counts the numbers that are
   over a cap right now (campaigns.frequency), which is what can be known before sending;
@@ -12,6 +12,7 @@ planning cannot know either is labelled as such:
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import connection
 from django.utils import timezone
@@ -49,9 +50,9 @@ class Preview:
     per_recipient: list = field(default_factory=list)  # (segments, messages), ascending
     encodings: list = field(default_factory=list)  # (encoding, messages)
     category: str = ""
-    cost: object = 0
-    balance: object = 0
-    balance_after: object = 0
+    cost: Decimal = Decimal(0)  # at this month's tier
+    balance: Decimal = Decimal(0)
+    balance_after: Decimal = Decimal(0)
     quota_room: int | None = None  # messages today's and this month's quotas still allow
     tps: int = 0
     requested_at: datetime | None = None  # now, or the time the campaign is scheduled for

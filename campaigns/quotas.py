@@ -78,7 +78,8 @@ def reserve(account_id, n, now=None):
             if alert is not None and row.alerted_at is None and row.used + granted >= alert:
                 fields["alerted_at"] = now
                 _queue_mail(row.pk, ALERT)
-            if limit is not None and row.limited_at is None and (row.used + granted >= limit or granted < n):
+            # Only the period whose limit is used up: a short grant may be the other period's doing.
+            if limit is not None and row.limited_at is None and row.used + granted >= limit:
                 fields["limited_at"] = now
                 _queue_mail(row.pk, LIMIT)
             if granted or len(fields) > 1:

@@ -119,6 +119,16 @@ def test_reaching_the_limit_mails_once_and_a_redelivered_task_mails_nobody_twice
     assert len(mail.outbox) == 1
 
 
+def test_the_day_that_runs_out_mails_its_limit_and_the_month_with_room_does_not(
+    acme, ops, django_capture_on_commit_callbacks
+):
+    set_limits(acme, daily_limit=10, monthly_limit=1000)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert quotas.reserve(acme.pk, 25) == 10
+    assert len(mail.outbox) == 1 and "daily sending limit" in mail.outbox[0].subject
+    assert QuotaUsage.objects.get(account=acme, period="month").limited_at is None
+
+
 def test_accounts_count_apart(acme, other_co):
     set_limits(acme, daily_limit=5)
     assert quotas.reserve(acme.pk, 5) == 5
