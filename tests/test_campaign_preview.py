@@ -150,4 +150,22 @@ def test_numbers_over_a_frequency_cap_now_are_counted_and_opted_out_ones_are_not
     for phone in (numbers[0], numbers[4], "+8613999999999"):
         caps.admit([(f"m{i}", phone, "notification", f"text {i}") for i in range(10)])
     figures = preview.build(create_campaign(shop, template, connection, recipient_import=imp))
-    assert figures.over_cap == 1
+    assert figures.over_cap == 1 and not figures.over_cap_estimated
+
+
+def test_beyond_the_sample_size_the_capped_numbers_are_estimated_from_a_spread_sample(
+    acme,
+    shop,
+    template,
+    connection,
+    sending_redis,
+    monkeypatch,  # noqa: F811
+):
+    monkeypatch.setattr(preview, "CAP_SAMPLE", 4)
+    imp, numbers = file_with_names(shop, template, ["王"] * 12)
+    caps = FrequencyCaps.for_account(acme.pk)
+    for phone in numbers:
+        caps.admit([(f"m{i}", phone, "notification", f"text {i}") for i in range(10)])
+    figures = preview.build(create_campaign(shop, template, connection, recipient_import=imp))
+    assert figures.over_cap_estimated
+    assert figures.over_cap == 12  # every number sampled is over, so all are estimated to be
