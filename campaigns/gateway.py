@@ -27,7 +27,7 @@ from django.db import connection as db_connection
 from django.db.utils import DatabaseError, InterfaceError, OperationalError
 from redis.exceptions import RedisError
 
-from campaigns import connection_state, dispatch, lifecycle, planning, receipts, replies
+from campaigns import connection_state, dispatch, lifecycle, planning, receipts, replies, sending_rules
 from campaigns.models import Batch, Campaign, Message, ProviderConnection
 from campaigns.ratelimit import AsyncTokenBucket, bucket_key
 from campaigns.redis_client import get_async_redis
@@ -105,8 +105,14 @@ def record_results(campaign_id, results, attempts):
             exhausted.append(result.ref)
         else:
             retry.append(result.ref)  # never written to the SMSC (or refused as throttled)
-    return lifecycle.record_submits(
-        submitted=submitted, failed=failed, unknown=ambiguous, requeue=retry, exhausted=exhausted
+    # sending_rules.record gives back the money and quota of what did not go out, in the same commit.
+    return sending_rules.record(
+        campaign_id,
+        lambda: lifecycle.record_submits(
+            submitted=submitted, failed=failed, unknown=ambiguous, requeue=retry, exhausted=exhausted
+        ),
+        [*exhausted, *(ref for refs in failed.values() for ref in refs)],
+        retry,
     )
 
 
@@ -212,6 +218,7 @@ class ConnectionRunner:
             "failed": 0,
             "unknown": 0,
             "requeued": 0,
+            "skipped": 0,
             "receipts": 0,
             "applied": 0,
             "replies": 0,
@@ -383,7 +390,10 @@ class ConnectionRunner:
         if not await self.wait_for_bind(stopping):
             return 0
         await self.bucket.acquire(sum(segments for _id, _phone, _vars, segments in chunk))
-        attempts = await self.db(claim_messages, campaign_id, [message_id for message_id, *_ in chunk])
+        # The send-time rules (opt-outs, caps, quiet hours, quota, balance) claim what may go out.
+        verdict = await self.db(sending_rules.claim, campaign_id, chunk, pieces)
+        self.stats["skipped"] += sum(len(ids) for ids in verdict.skipped.values())
+        attempts = verdict.attempts
         if not attempts:
             return 0
         from sms.smpp.client import SubmitRequest

@@ -75,12 +75,23 @@ def phones(count, start=0):
 
 
 def create_campaign(
-    application, template, connection, rows=None, *, recipient_import=None, contact_list=None, status="draft", **fields
+    application,
+    template,
+    connection,
+    rows=None,
+    *,
+    recipient_import=None,
+    contact_list=None,
+    status="draft",
+    funded=True,
+    **fields,
 ):
     from campaigns.models import Campaign
 
     if recipient_import is None and contact_list is None:
         recipient_import = create_import(application, template, rows if rows is not None else phones(3))
+    if funded:
+        fund(application.account)
     return Campaign.objects.create(
         account=application.account,
         application=application,
@@ -93,6 +104,16 @@ def create_campaign(
         status=status,
         **fields,
     )
+
+
+def fund(account, amount="1000"):
+    """Gives an account with an empty balance enough to send (the gateway charges every chunk:
+    campaigns.sending_rules); a test of the balance itself passes funded=False."""
+    from campaigns import money
+    from smsconsole.models import Account
+
+    if Account.objects.filter(pk=account.pk, balance=0).exists():
+        money.top_up(account, amount, note="test funds")
 
 
 def counters(campaign):

@@ -84,6 +84,11 @@ class Campaign(models.Model):
             "arrears",
             _("Paused because the account is in arrears: sending stopped until the balance is topped up"),
         )
+        # Held by a send-time rule (campaigns.sending_rules), resumed by itself: at resume_at by the
+        # beat task resume_held_campaigns, or (balance) by a top-up.
+        QUIET_HOURS = "quiet_hours", _("Waiting for the promotion hours of the account's clock")
+        QUOTA = "quota", _("Waiting because the account's quota is used up")
+        BALANCE = "balance", _("Waiting because of insufficient balance: sends on after a top-up")
 
     class Mode(models.TextChoices):
         TEMPLATE = "template", _("One template")  # batchSendSms: shared or per-recipient variables
@@ -110,6 +115,7 @@ class Campaign(models.Model):
     scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True)
     failure_reason = models.CharField(_("failure reason"), max_length=200, blank=True)
     pause_reason = models.CharField(_("paused because"), max_length=16, choices=PauseReason, blank=True)
+    resume_at = models.DateTimeField(_("resumes at"), null=True, blank=True)  # of a campaign held by a rule
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
@@ -169,6 +175,7 @@ class Campaign(models.Model):
         # The gateway reads the status before every chunk it sends, so pause and cancel take
         # effect within a chunk (well under the 2 seconds promised) without a message bus.
         fields.setdefault("pause_reason", "")
+        fields.setdefault("resume_at", None)
         if not compare_and_set(self, allowed_from, to, **fields):
             raise TransitionError(
                 _("Not allowed while the campaign is “%(status)s”.") % {"status": self.get_status_display()}
@@ -253,6 +260,16 @@ class Campaign(models.Model):
             mode=self.mode,
             shared_variables=self.shared_variables,
             created_by=user,
+        )
+
+    @classmethod
+    def hold(cls, campaign_id, reason, resume_at=None):
+        """Running → paused by a send-time rule (campaigns.sending_rules); False if it was not running.
+        Nothing is dropped: its queued messages wait, and the gateway hands its batches back."""
+        return bool(
+            cls.objects.filter(pk=campaign_id, status=cls.Status.RUNNING).update(
+                status=cls.Status.PAUSED, pause_reason=reason, resume_at=resume_at
+            )
         )
 
     @classmethod

@@ -1,0 +1,221 @@
+"""The rules checked again when each chunk is sent (issue 11): the one place the gateway asks.
+
+Planning checked them once; by the time a chunk goes out a number may have opted out, a cap may
+have filled, the promotion hours may have closed, the quota or the balance may have run out. The
+gateway hands every chunk of queued messages to `claim` (in its DB thread) instead of claiming
+them itself, and submits only what comes back. In order:
+
+- quiet hours (campaigns.quiet_hours): a promotion outside the account's window holds the whole
+  campaign (paused, reason quiet_hours, resume_at the next opening); nothing is claimed;
+- opt-outs, read now: an opted-out number is skipped with the reason opt_out;
+- frequency caps (campaigns.frequency): a message over a cap is skipped with that reason, never
+  delayed; the caps record only what is then actually claimed and charged;
+- quota (campaigns.quotas): what the quota cannot grant stays queued and the campaign is held
+  (reason quota, resume_at the next day or month of the account's clock);
+- balance (campaigns.money): the longest prefix the balance covers exactly is claimed and charged
+  in one transaction; the rest stays queued and the campaign is held (reason balance) until a
+  top-up resumes it (money.top_up calls `resume_after_top_up`).
+
+A held campaign's messages stay queued (the lifecycle owns every move), so nothing is lost, sent
+twice or charged twice; the gateway sees the pause before its next chunk and hands the batch back.
+`record` writes the submit results and gives back the money and quota of the messages that did
+not go out (refused at submit, or put back in the queue to be sent, and charged, again later).
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns import frequency, lifecycle, money, quiet_hours, quotas
+from campaigns.models import Campaign, Message, OptOut
+from campaigns.models.limits import AccountLimits, QuotaUsage
+from sms import text
+
+OPT_OUT = lifecycle.OPT_OUT
+FREQUENCY_CAP = frequency.OVER_CAP
+HELD = Campaign.PauseReason
+
+
+@dataclass
+class Verdict:
+    attempts: dict = field(default_factory=dict)  # claimed message id -> attempts (what to submit)
+    skipped: dict = field(default_factory=dict)  # reason -> ids skipped
+    hold: str = ""  # the PauseReason the campaign was held with, if any
+    resume_at: datetime | None = None
+
+
+def claim(campaign_id, chunk, pieces=None, now=None):
+    """Applies the send-time rules to `chunk` ((id, phone, variables, segments) of queued
+    messages, in id order) and claims what may go out; returns a Verdict."""
+    now = now or timezone.now()
+    verdict = Verdict()
+    campaign = (
+        Campaign.objects.select_related("account", "template", "signature")
+        .filter(pk=campaign_id, status=Campaign.Status.RUNNING)
+        .first()
+    )
+    if campaign is None or not chunk:
+        return verdict
+    account, message_type = campaign.account, campaign.template.type
+
+    # Quiet hours: the whole campaign waits; never dropped.
+    hours = quiet_hours.hours_of(account.pk)
+    if not quiet_hours.is_open(now, account.timezone, message_type, hours):
+        _hold(
+            verdict, campaign_id, HELD.QUIET_HOURS, quiet_hours.next_opening(now, account.timezone, message_type, hours)
+        )
+        return verdict
+
+    rows = list(chunk)
+    opted = set(
+        OptOut.objects.filter(account_id=account.pk, phone__in={r[1] for r in rows}).values_list("phone", flat=True)
+    )
+    rows = _skip(verdict, campaign_id, rows, lambda r: r[1] in opted, OPT_OUT)
+
+    if pieces is None:
+        from campaigns import planning
+
+        pieces = planning.campaign_text(campaign)
+    caps = frequency.FrequencyCaps.for_account(account.pk)
+    texts = {r[0]: text.render(pieces, r[2]) for r in rows}
+    under = caps.would_admit([(r[0], r[1], message_type, texts[r[0]]) for r in rows], now=now.timestamp())
+    capped = {r[0] for r, ok in zip(rows, under, strict=True) if not ok}
+    rows = _skip(verdict, campaign_id, rows, lambda r: r[0] in capped, FREQUENCY_CAP)
+    if not rows:
+        return verdict
+
+    # The claim needs the campaign running: a hold these rules call for comes after it.
+    hold = None
+    granted = quotas.reserve(account.pk, len(rows), now)
+    reserved = granted
+    if granted < len(rows):
+        hold = (HELD.QUOTA, _next_period(account.pk, account.timezone, now))
+        rows = rows[:granted]
+
+    category = money.category_of(message_type)
+    affordable = _affordable(rows, money.balance(account), category, money.month_volume(account.pk, category, now))
+    if affordable < len(rows):
+        hold = hold or (HELD.BALANCE, None)
+        rows = rows[:affordable]
+
+    # The caps record what goes out; one a concurrent sender filled meanwhile is skipped.
+    admitted = caps.admit([(r[0], r[1], message_type, texts[r[0]]) for r in rows], now=now.timestamp())
+    late = {r[0] for r, ok in zip(rows, admitted, strict=True) if not ok}
+    rows = _skip(verdict, campaign_id, rows, lambda r: r[0] in late, FREQUENCY_CAP)
+
+    if rows:
+        try:
+            with transaction.atomic():
+                verdict.attempts = lifecycle.claim(campaign_id, [r[0] for r in rows])
+                segments = sum(r[3] for r in rows if r[0] in verdict.attempts)
+                if segments:
+                    money.charge(account.pk, message_type, segments, campaign_id=campaign_id, now=now)
+        except money.InsufficientBalance:
+            verdict.attempts = {}  # a concurrent charge took the balance first: the claim rolled back
+            hold = hold or (HELD.BALANCE, None)
+    quotas.release(account.pk, reserved - len(verdict.attempts), now)
+    if hold:
+        _hold(verdict, campaign_id, *hold)
+    return verdict
+
+
+def _skip(verdict, campaign_id, rows, test, reason):
+    ids = [r[0] for r in rows if test(r)]
+    if ids:
+        lifecycle.skip(campaign_id, ids, reason)
+        verdict.skipped.setdefault(reason, []).extend(ids)
+    return [r for r in rows if not test(r)]
+
+
+def _hold(verdict, campaign_id, reason, resume_at=None):
+    if not verdict.hold and Campaign.hold(campaign_id, reason, resume_at):
+        verdict.hold, verdict.resume_at = reason, resume_at
+
+
+def _affordable(rows, balance, category, volume):
+    """How many of `rows`, in order, the balance pays for exactly (tier prices included)."""
+    segments, count = 0, 0
+    for row in rows:
+        if money.price_of(category, segments + row[3], volume) > balance:
+            break
+        segments += row[3]
+        count += 1
+    return count
+
+
+def _next_period(account_id, zone, now):
+    """When the quota that ran out renews: the next day if today's limit is reached, else the next month."""
+    limits, used = AccountLimits.of(account_id), quotas.usage(account_id, now)
+    local = now.astimezone(ZoneInfo(zone))
+    _alert, daily = limits.quota(QuotaUsage.Period.DAY)
+    if daily is not None and used[QuotaUsage.Period.DAY] >= daily:
+        day = local.date() + timedelta(days=1)
+    else:
+        day = (local.date().replace(day=1) + timedelta(days=32)).replace(day=1)
+    return datetime.combine(day, time(0), tzinfo=local.tzinfo)
+
+
+# --- after the submit ------------------------------------------------------------------------
+
+
+def record(campaign_id, record_submits, failed_ids, requeued_ids):
+    """Runs `record_submits` (lifecycle.record_submits with the chunk's results) and, in the same
+    transaction, refunds and releases the quota of the messages it moves back to queued (they are
+    charged again when sent) or fails at submit (SMS_REFUND_POLICY: both readings refund a refusal
+    at submit, which the carrier never delivered). Retried safely: only rows still sending count."""
+    ids = [*failed_ids, *requeued_ids]
+    with transaction.atomic():
+        moving = list(
+            Message.objects.select_for_update()
+            .filter(pk__in=ids, status=Message.Status.SENDING)
+            .values_list("segments", flat=True)
+        )
+        deltas = record_submits()
+        if moving:
+            campaign = Campaign.objects.select_related("template").get(pk=campaign_id)
+            money.refund(campaign.account_id, campaign.template.type, sum(moving), campaign_id, note="not sent")
+            quotas.release(campaign.account_id, len(moving))
+    return deltas
+
+
+# --- resuming --------------------------------------------------------------------------------
+
+
+def resume_held(now=None):
+    """Resumes the campaigns held by quiet hours or a quota whose resume_at has come, and those held
+    by a quota whose limit has since been raised (the beat task resume_held_campaigns); a rule that
+    still applies holds them again at their next chunk. Returns the ids resumed."""
+    now = now or timezone.now()
+    held = Campaign.objects.filter(status=Campaign.Status.PAUSED, pause_reason__in=[HELD.QUIET_HOURS, HELD.QUOTA])
+    resumed = []
+    for campaign in held:
+        due = campaign.resume_at is not None and campaign.resume_at <= now
+        if not due and campaign.pause_reason == HELD.QUOTA:
+            room = quotas.room(campaign.account_id, now)
+            due = room is None or room > 0
+        if due and _resume(campaign):
+            resumed.append(campaign.pk)
+    return resumed
+
+
+def resume_after_top_up(account_id):
+    """The account's campaigns held for their balance send on (money.top_up, once committed)."""
+    held = Campaign.objects.filter(account_id=account_id, status=Campaign.Status.PAUSED, pause_reason=HELD.BALANCE)
+    return [campaign.pk for campaign in held if _resume(campaign)]
+
+
+def _resume(campaign):
+    from smsconsole.models import TransitionError
+
+    try:
+        with transaction.atomic():
+            campaign.resume()
+    except TransitionError:
+        return False
+    return True
+
+
+__all__ = ["FREQUENCY_CAP", "OPT_OUT", "Verdict", "claim", "record", "resume_after_top_up", "resume_held"]
