@@ -359,6 +359,11 @@ class ConnectionRunner:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(RETRY_PAUSE * (attempt + 1)):
                     await stopping.wait()
+        # A send-time rule may have held the campaign at the batch's last chunk (sending_rules).
+        status = await self.db(campaign_status, campaign_id)
+        if status != Campaign.Status.RUNNING:
+            await self.stop_batch(batch, status)
+            return True
         self.stats["batches"] += 1
         await self.db(finish_batch, batch)
         return True

@@ -88,7 +88,16 @@ def top_up(account, amount, user=None, note=""):
     amount = Decimal(amount).quantize(CENT)
     if amount <= 0:
         raise ValueError("a top-up adds money; use correct() to take some")
-    return _move(account.pk, amount, LedgerEntry.Kind.TOP_UP, note=note[:200], created_by=user)
+    entry = _move(account.pk, amount, LedgerEntry.Kind.TOP_UP, note=note[:200], created_by=user)
+    _resume_held(account.pk)
+    return entry
+
+
+def _resume_held(account_id):
+    """Campaigns held for their balance (campaigns.sending_rules) send on once the money is in."""
+    from campaigns import sending_rules
+
+    transaction.on_commit(lambda: sending_rules.resume_after_top_up(account_id))
 
 
 def correct(account, amount, note, user=None):
@@ -98,7 +107,10 @@ def correct(account, amount, note, user=None):
         raise ValueError("a correction must move money")
     if not note.strip():
         raise ValueError("a correction needs its reason")
-    return _move(account.pk, amount, LedgerEntry.Kind.CORRECTION, note=note.strip()[:200], created_by=user)
+    entry = _move(account.pk, amount, LedgerEntry.Kind.CORRECTION, note=note.strip()[:200], created_by=user)
+    if amount > 0:
+        _resume_held(account.pk)
+    return entry
 
 
 def charge(account_id, message_type, segments, campaign_id=None, now=None):

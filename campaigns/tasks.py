@@ -159,6 +159,16 @@ def enforce_arrears():
 
 
 @shared_task
+@_exclusive
+def resume_held_campaigns():
+    """Campaigns held by quiet hours or a quota send on when the window opens, the period renews
+    or the limit is raised (campaigns.sending_rules)."""
+    from campaigns import sending_rules
+
+    return {"resumed": sending_rules.resume_held()}
+
+
+@shared_task
 def notify_quota(usage_id, kind):
     """Mails a quota's alert or limit to the account's traffic contacts (campaigns.quotas)."""
     from campaigns import quotas

@@ -234,6 +234,7 @@ CELERY_BEAT_SCHEDULE = {
     "expire-unreported-messages": {"task": "campaigns.tasks.expire_unreported_messages", "schedule": 600.0},
     "squash-hourly-stats": {"task": "campaigns.tasks.squash_hourly_stats", "schedule": 300.0},
     "enforce-arrears": {"task": "campaigns.tasks.enforce_arrears", "schedule": 60.0},
+    "resume-held-campaigns": {"task": "campaigns.tasks.resume_held_campaigns", "schedule": 30.0},
     "deliver-pushes": {"task": "reports.tasks.deliver_pushes", "schedule": 15.0},
 }
 

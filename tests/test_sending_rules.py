@@ -1,0 +1,176 @@
+"""The send-time rules (campaigns.sending_rules) on the gateway's real path: FakeClient for the SMSC,
+the ORM inline (tests/test_gateway.py), real Redis for the caps, time-machine for the clock."""
+
+import asyncio
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from campaigns import frequency, lifecycle, money, sending_rules
+from campaigns.models import Campaign, LedgerEntry, Message, OptOut
+from campaigns.models.limits import AccountLimits
+from campaigns.tasks import dispatch_campaign, plan_campaign
+from sms.smpp.client import SubmitResult
+from smsconsole.models import Account
+from tests.sending_helpers import (
+    counters,
+    create_campaign,
+    create_connection,
+    phones,
+    rows_by_status,
+    sending_redis,  # noqa: F401 (fixture)
+)
+from tests.test_gateway import FakeClient, make_gateway, run_until
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clients():
+    FakeClient.instances = []
+
+
+@pytest.fixture
+def connection(db):
+    return create_connection(window=32, max_binds=1)
+
+
+def start(shop, template, connection, rows, settings, funded=True):
+    settings.SMS_BATCH_SIZE = 1000
+    campaign = create_campaign(shop, template, connection, rows, status=Campaign.Status.RUNNING, funded=funded)
+    plan_campaign(campaign.pk)
+    dispatch_campaign(campaign.pk)
+    return campaign
+
+
+def handed_back(campaign):
+    """Held, and its batches back with the engine (the gateway saw the pause before its next chunk)."""
+    return lambda: fetch(campaign).status == "paused" and not campaign.batches.filter(status="pushed").exists()
+
+
+def fetch(campaign):
+    return Campaign.objects.get(pk=campaign.pk)
+
+
+def skipped(campaign):
+    return dict(
+        Message.objects.filter(campaign=campaign, status="skipped").values_list("phone", "skip_reason").order_by()
+    )
+
+
+def submitted_to():
+    return [request.destination for client in FakeClient.instances for request in client.submitted]
+
+
+def settled(campaign):
+    def done():
+        c = fetch(campaign)
+        return c.status != "running" or (c.queued == 0 and c.sending == 0)
+
+    return done
+
+
+def test_a_number_opted_out_after_planning_is_skipped_at_send(factories, shop, connection, settings, sending_redis):
+    template = factories.create_template(shop, content="Order shipped.")
+    campaign = start(shop, template, connection, phones(4), settings)
+    OptOut.objects.create(account=shop.account, phone=phones(4)[2])
+
+    asyncio.run(run_until(make_gateway(connection), lambda: fetch(campaign).status == "completed"))
+
+    assert skipped(campaign) == {phones(4)[2]: "opt_out"}
+    assert sorted(submitted_to()) == [phones(4)[0], phones(4)[1], phones(4)[3]]
+    assert counters(campaign)["submitted"] == 3 and counters(campaign)["skipped"] == 1
+    assert lifecycle.reconcile(campaign.pk) == {}
+
+
+def test_a_message_over_its_frequency_cap_is_skipped_not_delayed(factories, shop, connection, settings, sending_redis):
+    template = factories.create_template(shop, content="Order shipped.")
+    campaign = start(shop, template, connection, phones(3), settings)
+    # Another campaign reached the first number 10 times this minute (the notification cap).
+    caps = frequency.FrequencyCaps.for_account(shop.account_id)
+    assert all(caps.admit([(f"other{n}", phones(1)[0], "notification", f"text {n}") for n in range(10)]))
+
+    asyncio.run(run_until(make_gateway(connection), lambda: fetch(campaign).status == "completed"))
+
+    assert skipped(campaign) == {phones(1)[0]: "frequency_cap"}
+    assert sorted(submitted_to()) == phones(3)[1:]
+    assert lifecycle.reconcile(campaign.pk) == {}
+
+
+def test_a_promotion_at_23_00_is_held_until_08_00_and_then_sent(factories, shop, connection, settings, sending_redis):
+    signature = factories.create_signature(shop, name="Sale", type="promotion")
+    template = factories.create_template(shop, signature=signature, type="promotion", content="Sale! Reply R to stop")
+    with time_machine.travel(datetime(2026, 12, 1, 23, 0, tzinfo=SHANGHAI), tick=True):
+        campaign = start(shop, template, connection, phones(3), settings)
+        asyncio.run(run_until(make_gateway(connection), handed_back(campaign)))
+        held = fetch(campaign)
+        assert held.pause_reason == "quiet_hours"
+        assert held.resume_at == datetime(2026, 12, 2, 8, 0, tzinfo=SHANGHAI)
+        assert submitted_to() == [] and counters(campaign)["queued"] == 3
+        assert sending_rules.resume_held() == []  # still night
+
+    with time_machine.travel(datetime(2026, 12, 2, 8, 0, 5, tzinfo=SHANGHAI), tick=True):
+        assert sending_rules.resume_held() == [campaign.pk]
+        dispatch_campaign(campaign.pk)  # what resume queued on commit
+        asyncio.run(run_until(make_gateway(connection), lambda: fetch(campaign).status == "completed"))
+    assert sorted(submitted_to()) == phones(3)
+    assert fetch(campaign).resume_at is None and fetch(campaign).pause_reason == ""
+
+
+def test_the_daily_quota_holds_the_campaign_until_the_next_day(factories, shop, connection, settings, sending_redis):
+    template = factories.create_template(shop, content="Order shipped.")
+    AccountLimits.objects.update_or_create(account=shop.account, defaults={"daily_limit": 2})
+    with time_machine.travel(datetime(2026, 12, 1, 15, 0, tzinfo=SHANGHAI), tick=True):
+        campaign = start(shop, template, connection, phones(5), settings)
+        asyncio.run(run_until(make_gateway(connection), handed_back(campaign)))
+    held = fetch(campaign)
+    assert (held.pause_reason, held.resume_at) == ("quota", datetime(2026, 12, 2, 0, 0, tzinfo=SHANGHAI))
+    assert len(submitted_to()) == 2 and counters(campaign)["queued"] == 3
+
+
+def test_the_balance_pays_for_exactly_what_goes_out_and_a_top_up_sends_the_rest(
+    factories, shop, connection, settings, sending_redis
+):
+    template = factories.create_template(shop, content="Order shipped.")
+    campaign = start(shop, template, connection, phones(5), settings, funded=False)
+    money.top_up(shop.account, Decimal("0.195"))  # three segments at 0.065
+
+    asyncio.run(run_until(make_gateway(connection), handed_back(campaign)))
+    held = fetch(campaign)
+    assert held.pause_reason == "balance" and held.queued == 2
+    assert submitted_to() == phones(3)
+    assert Account.objects.get(pk=shop.account_id).balance == 0
+
+    money.top_up(shop.account, Decimal("10"))  # resumes it once committed (test transaction: by hand)
+    assert sending_rules.resume_after_top_up(shop.account_id) == [campaign.pk]
+    dispatch_campaign(campaign.pk)
+    asyncio.run(run_until(make_gateway(connection), lambda: fetch(campaign).status == "completed"))
+
+    assert sorted(submitted_to()) == phones(5)  # each once
+    charged = LedgerEntry.objects.filter(account=shop.account, kind=LedgerEntry.Kind.CHARGE)
+    assert sum(entry.segments for entry in charged) == 5
+    assert Account.objects.get(pk=shop.account_id).balance == Decimal("10.195") - Decimal("0.325")
+    assert lifecycle.reconcile(campaign.pk) == {}
+
+
+def test_a_message_refused_at_submit_is_refunded(factories, shop, connection, settings, sending_redis):
+    template = factories.create_template(shop, content="Order shipped.")
+    campaign = start(shop, template, connection, phones(3), settings, funded=False)
+    money.top_up(shop.account, Decimal("1"))
+
+    def refuse_second(request, number):
+        if number == 2:
+            return SubmitResult(request.ref, False, (), 0x0B, "invalid destination", True, False, 1)
+        return None
+
+    asyncio.run(
+        run_until(make_gateway(connection, answer=refuse_second), lambda: fetch(campaign).status == "completed")
+    )
+
+    assert (rows_by_status(campaign)["submitted"], rows_by_status(campaign)["failed"]) == (2, 1)
+    refunds = LedgerEntry.objects.filter(account=shop.account, kind=LedgerEntry.Kind.REFUND)
+    assert [entry.segments for entry in refunds] == [1]
+    assert Account.objects.get(pk=shop.account_id).balance == Decimal("1") - 2 * Decimal("0.065")
