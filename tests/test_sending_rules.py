@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.urls import reverse
 
 from campaigns import frequency, lifecycle, money, sending_rules
 from campaigns.models import Campaign, LedgerEntry, Message, OptOut
@@ -174,3 +175,35 @@ def test_a_message_refused_at_submit_is_refunded(factories, shop, connection, se
     refunds = LedgerEntry.objects.filter(account=shop.account, kind=LedgerEntry.Kind.REFUND)
     assert [entry.segments for entry in refunds] == [1]
     assert Account.objects.get(pk=shop.account_id).balance == Decimal("1") - 2 * Decimal("0.065")
+
+
+@pytest.mark.parametrize(
+    ("language", "why", "when"),
+    [
+        ("en", "promotion hours", "It resumes by itself at 2026-12-02 08:00"),
+        ("zh-hans", "推广短信发送时段", "将于 2026-12-02 08:00 自动恢复发送"),
+    ],
+)
+def test_the_campaign_page_says_why_it_waits_and_when_it_resumes(
+    alice_client, factories, shop, connection, settings, language, why, when
+):
+    template = factories.create_template(shop, content="Order shipped.")
+    campaign = create_campaign(shop, template, connection, phones(2), status=Campaign.Status.RUNNING)
+    assert Campaign.hold(campaign.pk, Campaign.PauseReason.QUIET_HOURS, datetime(2026, 12, 2, 8, 0, tzinfo=SHANGHAI))
+    alice_client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+    page = alice_client.get(reverse("campaigns:campaign_detail", args=[campaign.pk])).content.decode()
+
+    assert 'id="campaign-held"' in page and why in page and when in page
+
+
+def test_the_campaign_page_says_a_top_up_resumes_a_campaign_held_for_its_balance(
+    alice_client, factories, shop, connection
+):
+    template = factories.create_template(shop, content="Order shipped.")
+    campaign = create_campaign(shop, template, connection, phones(2), status=Campaign.Status.RUNNING)
+    assert Campaign.hold(campaign.pk, Campaign.PauseReason.BALANCE)
+
+    page = alice_client.get(reverse("campaigns:campaign_detail", args=[campaign.pk])).content.decode()
+
+    assert "insufficient balance" in page and "It resumes by itself after a top-up" in page
