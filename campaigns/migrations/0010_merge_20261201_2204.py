@@ -6,8 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0007_account_limits_and_quota_usage'),
-        ('campaigns', '0007_replies_and_pushes'),
+        ('campaigns', '0008_merge_limits_and_replies'),
         ('campaigns', '0009_message_indexes_for_hot_updates'),
     ]
 
