@@ -345,8 +345,15 @@ def worker(postgres_url, redis_url, tmp_path, queue=None, concurrency=2, name="w
 
 
 @contextlib.contextmanager
-def gateway(postgres_url, redis_url, tmp_path, *options, name="gateway", gateway_id=None, **env):
-    """`manage.py run_gateway` (the Popen has .gateway_id and .log_path)."""
+def gateway(postgres_url, redis_url, tmp_path, *options, name="gateway", gateway_id=None, funded=True, **env):
+    """`manage.py run_gateway` (the Popen has .gateway_id and .log_path). It charges every chunk
+    (campaigns.sending_rules): unless `funded=False`, the accounts that exist with an empty
+    balance get enough to send first."""
+    if funded:
+        from smsconsole.models import Account
+
+        for account in Account.objects.filter(balance=0):
+            fund(account)
     gateway_id = gateway_id or f"test-{uuid.uuid4().hex[:8]}"
     log_path = tmp_path / f"{name}.log"
     argv = [sys.executable, "manage.py", "run_gateway", "--gateway-id", gateway_id, *map(str, options)]
