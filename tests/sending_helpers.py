@@ -106,7 +106,7 @@ def create_campaign(
     )
 
 
-def fund(account, amount="1000"):
+def fund(account, amount="1000000"):
     """Gives an account with an empty balance enough to send (the gateway charges every chunk:
     campaigns.sending_rules); a test of the balance itself passes funded=False."""
     from campaigns import money
