@@ -139,3 +139,12 @@ def enforce_arrears():
     """Pauses the running campaigns of frozen accounts; past the retention period their
     signatures wait for activation (campaigns.arrears)."""
     return arrears.enforce()
+
+
+@shared_task
+@_exclusive
+def purge_personal_data():
+    """Message texts past their account's retention, then messages past the statistics retention."""
+    from campaigns import privacy
+
+    return privacy.purge()

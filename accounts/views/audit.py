@@ -55,6 +55,7 @@ ACTION_LABELS = {
     "apply": pgettext_lazy("audit action", "Applied for the service"),
     "change_number_visibility": pgettext_lazy("audit action", "Number visibility changed"),
     "login_locked_out": pgettext_lazy("audit action", "Locked out of logging in"),
+    "erase_number": pgettext_lazy("audit action", "Number erased"),
 }
 
 

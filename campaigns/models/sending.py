@@ -311,6 +311,14 @@ class Message(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
+    # Set when the retention purge (campaigns.privacy) emptied `variables`: records then say the
+    # text is no longer kept instead of rendering the template with empty values.
+    text_purged_at = models.DateTimeField(null=True, blank=True)
+
+    # States a message leaves only by a receipt or not at all: the rendered text is no longer needed.
+    HANDED_OVER = ("submitted", "delivered", "failed", "expired", "unknown", "skipped", "cancelled")
+    # States no receipt, sweeper or statistics writer moves again.
+    FINAL = ("delivered", "failed", "expired", "unknown", "skipped", "cancelled")
 
     class Meta:
         constraints = [
