@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from campaigns.contacts_import import default_region
 from campaigns.numbers import normalise_number
 from campaigns.privacy import SUMMARY_LABELS, erase_number
+from sms.masking import mask_number
 from smsconsole.models import Account, audit
 
 
@@ -30,6 +31,6 @@ class Command(BaseCommand):
         if not dry_run:
             # The audit names the tables and counts, never the number it erased.
             audit(None, "erase_number", target, after=summary)
-        self.stdout.write(("Would change (dry run):" if dry_run else "Erased:") + f" {phone[:-4]}**** in {target}")
+        self.stdout.write(("Would change (dry run):" if dry_run else "Erased:") + f" {mask_number(phone)} in {target}")
         for name, rows in summary.items():
             self.stdout.write(f"  {rows:>9}  {SUMMARY_LABELS[name]}")
