@@ -113,3 +113,16 @@ def test_it_refuses_an_unknown_account_or_a_non_number(acme):
         erase("Nobody", NUMBER)
     with pytest.raises(CommandError, match="not a number"):
         erase("Acme", "hello")
+
+
+def test_an_erased_opt_out_comes_back_when_the_number_is_added_to_a_contact_list(acme, acme_data, alice_client):
+    from django.urls import reverse
+
+    erase("Acme", NUMBER)
+    contact_list = ContactList.objects.get(account=acme, name="VIP")
+    response = alice_client.post(
+        reverse("campaigns:contact_create", args=[contact_list.pk]), {"phone": NUMBER, "name": "Wang", "region": "CN"}
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    assert OptOut.objects.filter(account=acme, phone=NUMBER).exists()
+    assert not OptOut.objects.filter(account=acme, phone=OTHER).exists()
