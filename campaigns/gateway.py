@@ -29,7 +29,7 @@ from django.db.utils import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from campaigns import connection_state, dispatch, planning, receipts
+from campaigns import connection_state, dispatch, planning, receipts, replies
 from campaigns.dispatch import ids_in
 from campaigns.models import Batch, Campaign, Message, ProviderConnection
 from campaigns.ratelimit import AsyncTokenBucket, bucket_key
@@ -264,6 +264,7 @@ class ConnectionRunner:
             binds=connection.max_binds,
             window=connection.window,
             on_receipts=self.on_receipts,
+            on_inbound=self.on_inbound,
         )
         self.texts = {}
         self.ignored_ids = {}
@@ -278,6 +279,7 @@ class ConnectionRunner:
             "requeued": 0,
             "receipts": 0,
             "applied": 0,
+            "replies": 0,
             "batches": 0,
         }
 
@@ -501,6 +503,11 @@ class ConnectionRunner:
         if kept:
             self.stats["receipts"] += await self.db(receipts.store, self.connection.pk, kept)
             self.receipts_waiting.set()
+
+    async def on_inbound(self, items):
+        """Replies (MO), stored with their opt-outs and pushes in one commit (campaigns.replies)
+        before the client acknowledges them: a failure here makes the client retry, not drop."""
+        self.stats["replies"] += await self.db(replies.store, self.connection.pk, items)
 
     async def apply_receipts(self, stopping):
         # Ends on self.closed rather than by cancellation, which Python 3.11's wait_for can swallow.

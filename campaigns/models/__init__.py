@@ -10,6 +10,7 @@ from campaigns.models.audience import (  # noqa: F401
     SuppressedNumber,
 )
 from campaigns.models.money import LedgerEntry  # noqa: F401
+from campaigns.models.replies import Push, PushAttempt, Reply  # noqa: F401
 from campaigns.models.sending import (  # noqa: F401
     Batch,
     Campaign,
