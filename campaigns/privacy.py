@@ -33,8 +33,10 @@ from campaigns.models import (
     ListImportRejectedRow,
     Message,
     OptOut,
+    Push,
     Recipient,
     RejectedRow,
+    Reply,
     SuppressedNumber,
 )
 from smsconsole.models import Account
@@ -147,15 +149,6 @@ def _matching_rejected_rows(queryset, phone):
     return [pk for pk, cells in rows if _holds_number(cells, phone)]
 
 
-def _replies_and_pushes():
-    """The replies app's models, once it is installed (branch replies); None before."""
-    try:
-        from campaigns.models import Push, Reply
-    except ImportError:
-        return None
-    return Reply, Push
-
-
 def erase_number(account, phone, dry_run=False, chunk=None):
     """Removes `phone` (E.164) from the account's messages, recipient imports, contact lists,
     opt-outs, replies and pushes. Returns {what: rows changed} (SUMMARY_LABELS names each); with
@@ -192,13 +185,11 @@ def erase_number(account, phone, dry_run=False, chunk=None):
         if opted_out and not dry_run:
             SuppressedNumber.objects.get_or_create(account=account, digest=suppression_digest(account.pk, phone))
 
-        models = _replies_and_pushes()
-        if models is not None:
-            Reply, Push = models
-            replies = Reply.objects.filter(account=account, phone=phone)
-            summary["replies"] = _delete(replies, dry_run)
-            pushes = Push.objects.filter(account=account, body__icontains=phone.lstrip("+"))
-            summary["pushes"] = _delete(pushes, dry_run)
+        summary["replies"] = _delete(Reply.objects.filter(account=account, phone=phone), dry_run)
+        # A push carries the number in its body (a reply's "from", a status report's number);
+        # its attempt log goes with it.
+        pushes = Push.objects.filter(account=account, body__icontains=phone.lstrip("+"))
+        summary["pushes"] = _delete(pushes, dry_run)
         if dry_run:
             transaction.set_rollback(True)
     return summary

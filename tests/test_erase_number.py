@@ -13,8 +13,11 @@ from campaigns.models import (
     ListImportRejectedRow,
     Message,
     OptOut,
+    Push,
+    PushAttempt,
     Recipient,
     RejectedRow,
+    Reply,
     SuppressedNumber,
 )
 from smsconsole.models import AuditLog
@@ -40,6 +43,16 @@ def acme_data(factories, acme):
     list_import = ListImport.objects.create(account=acme, kind="contacts", contact_list=contacts, original_name="a.csv")
     ListImportRejectedRow.objects.create(list_import=list_import, row_number=3, cells=["8613800138000"], reason="dup")
     OptOut.objects.create(account=acme, phone=NUMBER)
+    for phone in (NUMBER, OTHER):
+        reply = Reply.objects.create(
+            account=acme, application=campaign.application, signature=campaign.signature, campaign=campaign,
+            connection=campaign.connection, phone=phone, destination="10690001", text="TD",
+        )  # fmt: skip
+        push = Push.objects.create(
+            account=acme, application=campaign.application, kind=Push.Kind.REPLY, dedupe_key=f"reply:{reply.mo_id}",
+            url="https://shop.example/mo", body={"smsMsgId": str(reply.mo_id), "from": phone, "body": "TD"},
+        )  # fmt: skip
+        PushAttempt.objects.create(push=push, number=1, started_at=reply.received_at, status_code=500, error="HTTP 500")
     return campaign
 
 
@@ -63,8 +76,11 @@ def test_it_takes_the_number_out_of_every_table_and_keeps_the_counts(acme, acme_
     assert not ListImportRejectedRow.objects.exists()
     assert not OptOut.objects.exists()
     assert SuppressedNumber.objects.filter(account=acme).count() == 1
+    assert list(Reply.objects.values_list("phone", flat=True)) == [OTHER]
+    assert [push.body["from"] for push in Push.objects.all()] == [OTHER]
+    assert PushAttempt.objects.count() == 1
     assert "+86138****8000" in output and "13800138000" not in output
-    for line in ("1  messages anonymised", "1  recipient import rows deleted", "1  contacts deleted"):
+    for line in ("1  messages anonymised", "1  recipient import rows deleted", "1  contacts deleted", "1  replies"):
         assert line in output
 
 
