@@ -39,6 +39,7 @@ from campaigns.models import (
     Reply,
     SuppressedNumber,
 )
+from sms import text
 from smsconsole.models import Account
 
 ERASED_PREFIX = "#"  # "#123": no E.164 number starts with it, and it is unique per message row
@@ -101,6 +102,15 @@ def purge_old_messages(now=None, chunk=None):
 def _raw_delete(queryset):
     # Nothing cascades from a message, so one DELETE without Django's collector (which would load the rows).
     return queryset._raw_delete(queryset.db)
+
+
+def record_text(message, pieces):
+    """The text a record shows: the template's `pieces` rendered with the message's values, or
+    None once the purge (or an erase) emptied them, which the page says instead of rendering the
+    template with empty values."""
+    if message.text_purged_at is not None:
+        return None
+    return text.render(pieces, message.variables)
 
 
 def purge(now=None, chunk=None):

@@ -89,3 +89,13 @@ def test_a_message_a_receipt_may_still_move_is_not_deleted(factories, acme, sett
 def test_the_beat_task_runs_both_purges_under_its_lock(factories, acme, sending_redis):
     create_sent_campaign(factories, acme, [("+8613800000001", "delivered", 31)])
     assert purge_personal_data() == {"texts_purged": 1, "messages_deleted": 0}
+
+
+def test_a_record_renders_its_text_until_the_purge_then_none(factories, acme):
+    campaign = create_sent_campaign(factories, acme, [("+8613800000001", "delivered", 31)])
+    pieces = ("Your order ", " has shipped.")
+    message = Message.objects.get(campaign=campaign)
+    assert privacy.record_text(message, pieces) == "Your order order-0 has shipped."
+    privacy.purge_message_texts()
+    message.refresh_from_db()
+    assert privacy.record_text(message, pieces) is None
