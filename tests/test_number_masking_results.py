@@ -24,7 +24,7 @@ def viewer(request, client, alice, bob, acme):
 
 @pytest.fixture
 def campaign(factories, acme):
-    campaign = create_sent_campaign(factories, acme, [(FULL, "failed", 1), ("+8613900139000", "delivered", 1)])
+    campaign = create_sent_campaign(factories, acme, [(FULL, "submitted", 2), ("+8613900139000", "delivered", 1)])
     Reply.objects.create(
         account=acme, application=campaign.application, signature=campaign.signature, campaign=campaign,
         connection=campaign.connection, phone=FULL, destination="10690001", text="TD",
@@ -57,3 +57,14 @@ def test_the_replies_page(client, viewer, campaign):
 def test_the_pushes_page_shows_no_number(client, viewer, campaign):
     html = get(client, "reports:pushes")
     assert FULL not in html and MASKED not in html
+
+
+@pytest.mark.parametrize("viewer", VIEWERS, indirect=True)
+def test_the_diagnostics_list_of_messages_waiting_for_a_receipt(client, viewer, campaign):
+    expect(get(client, "reports:diagnostics", campaign.pk, hours=1), viewer)
+
+
+@pytest.mark.parametrize("viewer", VIEWERS, indirect=True)
+def test_the_statistics_page_and_export_show_no_number(client, viewer, campaign):
+    for text in (get(client, "reports:statistics"), get(client, "reports:statistics_export", "csv")):
+        assert FULL not in text and MASKED not in text
