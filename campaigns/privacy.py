@@ -93,9 +93,12 @@ def purge_old_messages(now=None, chunk=None):
     )
     deleted = 0
     for start in range(0, len(campaign_ids), 1000):
-        todo = Message.objects.filter(campaign_id__in=campaign_ids[start : start + 1000])
+        part = campaign_ids[start : start + 1000]
+        todo = Message.objects.filter(campaign_id__in=part)
         for low, high in _id_ranges(todo, chunk):
             deleted += _raw_delete(todo.filter(id__range=(low, high), status__in=Message.FINAL))
+        # Marked after the deletes, so a run stopped half-way is simply run again.
+        Campaign.objects.filter(pk__in=part, messages_purged_at__isnull=True).update(messages_purged_at=now)
     return {"messages_deleted": deleted}
 
 

@@ -74,6 +74,8 @@ def test_messages_of_campaigns_finished_past_the_statistics_retention_are_delete
     assert Message.objects.filter(campaign=recent).count() == 1
     old = Campaign.objects.get(pk=old.pk)
     assert (old.total, old.delivered) == (2, 2)  # the page's counts stay
+    assert old.messages_purged_at is not None
+    assert Campaign.objects.get(pk=recent.pk).messages_purged_at is None
 
 
 def test_a_message_a_receipt_may_still_move_is_not_deleted(factories, acme, settings):

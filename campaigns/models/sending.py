@@ -115,6 +115,9 @@ class Campaign(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     planned_at = models.DateTimeField(null=True, blank=True)  # set once messages exist; planning is idempotent on it
+    # Set when the retention purge (campaigns.privacy) deleted the campaign's messages: its counters
+    # keep the counts, and nothing may expect them to equal rows any more.
+    messages_purged_at = models.DateTimeField(null=True, blank=True)
 
     # Counters move with each bulk state change (never COUNT(*) on a page view).
     total = models.PositiveIntegerField(_("recipients"), default=0)
