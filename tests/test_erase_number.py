@@ -142,3 +142,12 @@ def test_an_erased_opt_out_comes_back_when_the_number_is_added_to_a_contact_list
     assert response.status_code == 302, response.context["form"].errors
     assert OptOut.objects.filter(account=acme, phone=NUMBER).exists()
     assert not OptOut.objects.filter(account=acme, phone=OTHER).exists()
+
+
+def test_the_accounts_audit_page_lists_the_erase_in_both_languages(acme, acme_data, alice_client):
+    from django.urls import reverse
+
+    erase("Acme", NUMBER)
+    assert "Number erased" in alice_client.get(reverse("accounts:audit_log")).content.decode()
+    alice_client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+    assert "号码已删除" in alice_client.get(reverse("accounts:audit_log")).content.decode()
