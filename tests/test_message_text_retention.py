@@ -101,3 +101,16 @@ def test_a_record_renders_its_text_until_the_purge_then_none(factories, acme):
     privacy.purge_message_texts()
     message.refresh_from_db()
     assert privacy.record_text(message, pieces) is None
+
+
+def test_staff_set_the_days_in_the_accounts_admin_form(acme):
+    from smsconsole.admin import AccountAdminForm
+
+    form = AccountAdminForm(instance=acme)
+    assert form.initial["message_text_days"] == 30
+    data = {**form.initial, "message_text_days": 0}
+    bound = AccountAdminForm(data, instance=acme)
+    bound.is_valid()
+    assert "message_text_days" not in bound.errors
+    bad = AccountAdminForm({**form.initial, "message_text_days": -1}, instance=acme)
+    assert not bad.is_valid() and "message_text_days" in bad.errors
