@@ -142,6 +142,14 @@ def enforce_arrears():
 
 
 @shared_task
+def notify_quota(usage_id, kind):
+    """Mails a quota's alert or limit to the account's traffic contacts (campaigns.quotas)."""
+    from campaigns import quotas
+
+    return quotas.send_mail(usage_id, kind)
+
+
+@shared_task
 @_exclusive
 def purge_personal_data():
     """Message texts past their account's retention, then messages past the statistics retention."""
