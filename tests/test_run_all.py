@@ -174,6 +174,7 @@ def run_all(tmp_path):
         process.wait()
 
 
+@pytest.mark.slow  # all of `make run`'s processes start at once
 def test_run_all_stops_every_child_and_the_embedded_redis_on_sigterm(run_all, tmp_path, monkeypatch):
     # Celery prefers this variable to the broker it is given.
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
@@ -194,6 +195,7 @@ def test_run_all_stops_every_child_and_the_embedded_redis_on_sigterm(run_all, tm
     assert not (tmp_path / "var" / "redis.sock").exists()
 
 
+@pytest.mark.slow  # all of `make run`'s processes start at once
 def test_run_all_stops_the_others_when_one_process_dies(run_all, tmp_path):
     process, port, marker = run_all
     _wait_until_serving(process, port, tmp_path)
