@@ -153,7 +153,8 @@ def _wait_until_serving(process, port, tmp_path, timeout=90):
 
 def _worker_answers(broker_url, timeout=60):
     """True once a worker replies to a broadcast ping through the broker."""
-    client = Celery(broker=broker_url)
+    # Not the current app: tasks in later tests would be sent through this one's broker, long gone.
+    client = Celery(broker=broker_url, set_as_current=False)
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
