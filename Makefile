@@ -27,8 +27,7 @@ TEST_WORKERS ?= 2
 test: $(VENV)/.stamp-requirements-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -c tests/pytest.ini --rootdir . -n $(TEST_WORKERS) --dist loadgroup \
-		--durations=15 $(ARGS)
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -c tests/pytest.ini --rootdir . -n $(TEST_WORKERS) --durations=15 $(ARGS)
 
 # Speed figures on PostgreSQL + Redis (docs/benchmarks.md records the latest). The database is
 # created when the PostgreSQL client tools can; the benchmark commands refuse SQLite.

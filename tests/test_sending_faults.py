@@ -46,14 +46,8 @@ from tests.sending_helpers import (
 
 log = logging.getLogger(__name__)
 
-# One xdist worker runs these and test_sending_integration.py one after another: each sends at full speed
-# through its own worker, gateway and simulator, and two at once on two cores would only slow each other.
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.slow,
-    pytest.mark.xdist_group("sending-processes"),
-    pytest.mark.django_db(transaction=True),
-]
+# Under xdist one worker runs these one after another (conftest.ONE_WORKER_MODULES).
+pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 RECIPIENTS = int(os.environ.get("FAULT_RECIPIENTS", "100000"))
 WINDOW, BINDS = 64, 2

@@ -23,10 +23,6 @@ from tests.sending_helpers import (
     worker,
 )
 
-# With test_sending_faults.py on one xdist worker: the pause test's two-second bound must not compete
-# with another campaign sent at full speed.
-pytestmark = pytest.mark.xdist_group("sending-processes")
-
 RECIPIENTS = 2000
 
 
