@@ -64,7 +64,7 @@ def embedded_redis_url(tmp_path_factory):
 
 
 @pytest.fixture
-def redis_url(request):
+def redis_url(request, monkeypatch):
     """A Redis URL for the suite: TEST_REDIS_URL, else CELERY_BROKER_URL (keep its DB index apart from other
     users), at this worker's DB index; without either, an embedded Redis, unless REQUIRE_SERVICES=1."""
     url = os.environ.get("TEST_REDIS_URL") or os.environ.get("CELERY_BROKER_URL", "")
@@ -77,7 +77,11 @@ def redis_url(request):
             pytest.fail("CELERY_BROKER_URL does not point at Redis and REQUIRE_SERVICES=1")
         pytest.skip("CELERY_BROKER_URL does not point at Redis")
     require_service("Redis", url, 6379)
-    return worker_redis_url(url)
+    url = worker_redis_url(url)
+    # Celery reads CELERY_BROKER_URL before its own configuration: tasks this process queues must reach
+    # the worker's DB index, where the Celery workers a test starts listen.
+    monkeypatch.setenv("CELERY_BROKER_URL", url)
+    return url
 
 
 @pytest.fixture(autouse=True)
