@@ -56,11 +56,12 @@ def worker_redis_url(url):
 @pytest.fixture(scope="session")
 def embedded_redis_url(tmp_path_factory):
     """A redis-server of this worker's own on a unix socket (the embedded Redis of `make run`), for
-    the embedded default, where no Redis is configured."""
+    the embedded default, where no Redis is configured. Spelt for Celery (redis+socket://), as `make run`
+    hands it to its children; campaigns.redis_client.normalise_url gives redis-py's spelling."""
     from smsconsole.embedded_redis import EmbeddedRedis
 
     with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as server:
-        yield server.url
+        yield server.celery_url
 
 
 @pytest.fixture

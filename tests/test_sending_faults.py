@@ -30,6 +30,7 @@ from django.db import connection as db_connection
 
 from campaigns.management.commands.bench_send import copy_recipients
 from campaigns.models import Campaign, Message, RecipientImport
+from campaigns.redis_client import normalise_url
 from campaigns.tasks import sweep_stuck_batches, sweep_stuck_sending
 from tests.conftest import REQUIRE_SERVICES
 from tests.sending_helpers import (
@@ -87,7 +88,7 @@ def redis_keys(redis_url, settings):
 
     settings.REDIS_URL = redis_url
     yield
-    client = redis.Redis.from_url(redis_url)
+    client = redis.Redis.from_url(normalise_url(redis_url))
     prefix = getattr(settings, "SMS_REDIS_PREFIX", "smsconsole")
     keys = list(client.scan_iter(f"{prefix}:*"))
     if keys:
