@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from campaigns import lifecycle
 from campaigns.models import Batch, Campaign, Message
 from campaigns.redis_client import get_redis, key
 from smsconsole.models import TransitionError
@@ -65,9 +66,7 @@ def max_pushed_batches():
     return settings.SMS_MAX_PUSHED_BATCHES
 
 
-def ids_in(ids):
-    """`(%s, %s, …)` for a raw IN list."""
-    return "(" + ", ".join(["%s"] * len(ids)) + ")"
+ids_in = lifecycle.ids_in
 
 
 def claim_batches(batch_ids, from_status=Batch.Status.PENDING):
@@ -90,8 +89,9 @@ def push_jobs(connection_id, campaign_id, batch_ids, redis=None):
 
 def dispatch(campaign_id, redis=None):
     """Pushes pending batches of a running campaign, up to the per-campaign limit in flight."""
+    # Batches of a campaign still being planned go out too: planning commits them slice by slice.
     campaign = Campaign.objects.filter(pk=campaign_id).values("status", "connection_id", "planned_at").first()
-    if campaign is None or campaign["status"] != Campaign.Status.RUNNING or campaign["planned_at"] is None:
+    if campaign is None or campaign["status"] != Campaign.Status.RUNNING:
         return {"campaign": campaign_id, "pushed": 0}
     batches = Batch.objects.filter(campaign_id=campaign_id)
     in_flight = batches.filter(status=Batch.Status.PUSHED).count()
@@ -103,7 +103,7 @@ def dispatch(campaign_id, redis=None):
         )
         pushed = claim_batches(wanted)
         push_jobs(campaign["connection_id"], campaign_id, pushed, redis)
-    if not pushed and not in_flight:
+    if not pushed and not in_flight and campaign["planned_at"] is not None:
         complete_if_finished(campaign_id)
     return {"campaign": campaign_id, "pushed": len(pushed)}
 
@@ -141,12 +141,14 @@ def finish_batch(batch):
 
 
 def complete_if_finished(campaign_id):
-    """Completes a running campaign once nothing is pending, pushed, queued or sending."""
+    """Completes a running campaign once it is planned and nothing is pending, pushed, queued or sending."""
+    if not Campaign.objects.filter(pk=campaign_id, planned_at__isnull=False).exists():
+        return False
     if Batch.objects.filter(campaign_id=campaign_id).exclude(status=Batch.Status.DONE).exists():
         return False
-    if Message.objects.filter(
-        campaign_id=campaign_id, status__in=[Message.Status.QUEUED, Message.Status.SENDING]
-    ).exists():
+    # The counters, not the rows: they move with the rows (campaigns.lifecycle), and the messages
+    # have no index by status (it would keep every status change from being a HOT update).
+    if not Campaign.objects.filter(pk=campaign_id, queued=0, sending=0).exists():
         return False
     campaign = Campaign(pk=campaign_id, status=Campaign.Status.RUNNING)
     try:
@@ -160,14 +162,7 @@ def complete_if_finished(campaign_id):
 def cancel_queued(campaign_id):
     """Queued messages of a cancelled campaign become cancelled; what is in flight finishes."""
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "UPDATE campaigns_message SET status = 'cancelled', updated_at = %s "
-                "WHERE campaign_id = %s AND status = 'queued'",
-                [timezone.now(), campaign_id],
-            )
-            cancelled = cursor.rowcount
-        Campaign.move_counters(campaign_id, queued=-cancelled, cancelled=cancelled)
+        cancelled = lifecycle.cancel_queued(campaign_id).get(Message.Status.CANCELLED, 0)
         Batch.objects.filter(campaign_id=campaign_id).exclude(status=Batch.Status.DONE).update(
             status=Batch.Status.DONE, done_at=timezone.now()
         )
@@ -179,7 +174,7 @@ def stuck_batches(older_than, redis=None):
     and neither waiting on the Redis list nor held by a live gateway (Redis lost the list, or the
     gateway holding it died and was not restarted under its id)."""
     cutoff = timezone.now() - older_than
-    running = Batch.objects.filter(campaign__status=Campaign.Status.RUNNING, campaign__planned_at__isnull=False)
+    running = Batch.objects.filter(campaign__status=Campaign.Status.RUNNING)
     pushed = list(
         running.filter(status=Batch.Status.PUSHED, pushed_at__lt=cutoff).values_list(
             "pk", "campaign_id", "first_id", "last_id", "campaign__connection_id"
@@ -227,21 +222,8 @@ def campaigns_without_pushed_batches():
 
 def mark_stuck_sending(older_than):
     """Messages in SENDING for too long lost their gateway mid-chunk: they may have reached the
-    provider, so they become UNKNOWN and are never sent again."""
-    cutoff = timezone.now() - older_than
-    now = timezone.now()
-    moved = {}
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE campaigns_message SET status = 'unknown', updated_at = %s, "
-            "error = 'the gateway stopped before the answer was recorded' "
-            "WHERE status = 'sending' AND updated_at < %s RETURNING campaign_id",
-            [now, cutoff],
-        )
-        for (campaign_id,) in cursor.fetchall():
-            moved[campaign_id] = moved.get(campaign_id, 0) + 1
-        for campaign_id, count in moved.items():
-            Campaign.move_counters(campaign_id, sending=-count, unknown=count)
+    provider, so they become UNKNOWN and are never sent again (lifecycle.mark_stuck_sending)."""
+    moved = lifecycle.mark_stuck_sending(timezone.now() - older_than)
     for campaign_id in moved:
         complete_if_finished(campaign_id)
     return moved

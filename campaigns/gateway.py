@@ -24,17 +24,15 @@ import time
 from itertools import islice
 
 from django.db import connection as db_connection
-from django.db import transaction
 from django.db.utils import DatabaseError, InterfaceError, OperationalError
-from django.utils import timezone
 from redis.exceptions import RedisError
 
-from campaigns import connection_state, dispatch, planning, receipts, replies
-from campaigns.dispatch import ids_in
+from campaigns import connection_state, dispatch, lifecycle, planning, receipts, replies
 from campaigns.models import Batch, Campaign, Message, ProviderConnection
 from campaigns.ratelimit import AsyncTokenBucket, bucket_key
 from campaigns.redis_client import get_async_redis
 from sms import text
+from sms.retry import retry_async
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +44,7 @@ MAX_ATTEMPTS = 5
 RETRY_PAUSE = 2.0
 # Ids of the second and later parts of long messages, whose receipts match no message.
 MAX_IGNORED_IDS = 500_000
-AMBIGUOUS_ERROR = "connection lost before the answer"
+AMBIGUOUS_ERROR = lifecycle.AMBIGUOUS_ERROR
 # A gateway refreshes its liveness key this often (a third of it); the sweeper leaves the jobs of a
 # live gateway alone.
 HEARTBEAT_TTL = 30
@@ -87,33 +85,13 @@ def queued_messages(batch):
 
 
 def claim_messages(campaign_id, message_ids):
-    """Compare-and-set queued → sending while the campaign runs; returns {id: attempts} for the
-    rows this call moved.
-
-    The campaign's status is part of the claim, so a pause that lands while the chunk waited for
-    tokens stops it here, not a chunk later.
-    """
-    if not message_ids:
-        return {}
-    with transaction.atomic(), db_connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE campaigns_message SET status = 'sending', updated_at = %s, attempts = attempts + 1 "
-            f"WHERE campaign_id = %s AND status = 'queued' AND id IN {ids_in(message_ids)} "
-            "AND EXISTS (SELECT 1 FROM campaigns_campaign c WHERE c.id = %s AND c.status = 'running') "
-            "RETURNING id, attempts",
-            [timezone.now(), campaign_id, *message_ids, campaign_id],
-        )
-        claimed = dict(cursor.fetchall())
-        Campaign.move_counters(campaign_id, queued=-len(claimed), sending=len(claimed))
-    return claimed
+    """Queued → sending while the campaign runs (lifecycle.claim); {id: attempts} of what moved."""
+    return lifecycle.claim(campaign_id, message_ids)
 
 
 def record_results(campaign_id, results, attempts):
-    """Writes a chunk's submit results in bulk, one UPDATE per outcome; returns the counter deltas.
-
-    Each UPDATE only moves rows still in SENDING, so counters follow the rows that moved.
-    """
-    now = timezone.now()
+    """Sorts a chunk's submit results by outcome and records them in one transaction
+    (lifecycle.record_submits); returns the counter deltas."""
     submitted, failed, ambiguous, retry, exhausted = [], {}, [], [], []
     for result in results:
         if result.ok:
@@ -126,53 +104,10 @@ def record_results(campaign_id, results, attempts):
         elif attempts.get(result.ref, 0) >= MAX_ATTEMPTS:
             exhausted.append(result.ref)
         else:
-            retry.append(result.ref)
-    deltas = {}
-
-    def moved(name, count):
-        if count:
-            deltas["sending"] = deltas.get("sending", 0) - count
-            deltas[name] = deltas.get(name, 0) + count
-
-    with transaction.atomic(), db_connection.cursor() as cursor:
-        if submitted:
-            values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS VARCHAR(64)))"] * len(submitted))
-            cursor.execute(
-                f"WITH v (id, provider_id) AS (VALUES {values}) "
-                "UPDATE campaigns_message SET status = 'submitted', provider_id = v.provider_id, "
-                "submitted_at = %s, updated_at = %s "
-                "FROM v WHERE campaigns_message.id = v.id AND campaigns_message.status = 'sending' "
-                "RETURNING campaigns_message.id",
-                [*[x for pair in submitted for x in pair], now, now],
-            )
-            # RETURNING, not rowcount: Python's sqlite3 does not count rows of a statement that
-            # starts with WITH.
-            moved("submitted", len(cursor.fetchall()))
-        for (code, error), ids in failed.items():
-            moved("failed", _finish(cursor, ids, "failed", code, error, now))
-        if exhausted:
-            moved("failed", _finish(cursor, exhausted, "failed", "", "not accepted after repeated attempts", now))
-        if ambiguous:
-            moved("unknown", _finish(cursor, ambiguous, "unknown", "", AMBIGUOUS_ERROR, now))
-        if retry:
-            # Never written to the SMSC (or refused as throttled): safe to send again later.
-            cursor.execute(
-                f"UPDATE campaigns_message SET status = 'queued', updated_at = %s "
-                f"WHERE status = 'sending' AND id IN {ids_in(retry)}",
-                [now, *retry],
-            )
-            moved("queued", cursor.rowcount)
-        Campaign.move_counters(campaign_id, **deltas)
-    return deltas
-
-
-def _finish(cursor, ids, status, code, error, now):
-    cursor.execute(
-        "UPDATE campaigns_message SET status = %s, error_code = %s, error = %s, done_at = %s, updated_at = %s "
-        f"WHERE status = 'sending' AND id IN {ids_in(ids)}",
-        [status, code, error, now, now, *ids],
+            retry.append(result.ref)  # never written to the SMSC (or refused as throttled)
+    return lifecycle.record_submits(
+        submitted=submitted, failed=failed, unknown=ambiguous, requeue=retry, exhausted=exhausted
     )
-    return cursor.rowcount
 
 
 def hand_back(batch):
@@ -302,7 +237,7 @@ class ConnectionRunner:
             # Closing the client ends what still waits on the SMSC, whatever its state (binding,
             # reconnecting, mid-window): a submit never written comes back as a retry and its message
             # is queued again, one written without an answer comes back ambiguous and becomes unknown.
-            # The client acknowledges the receipts it still holds (stored by on_receipts) first.
+            # The client acknowledges the receipts it still holds (applied or stored by on_receipts) first.
             await self.client.stop()
             await asyncio.gather(*tasks, return_exceptions=True)
             await asyncio.gather(reporter, return_exceptions=True)
@@ -370,23 +305,23 @@ class ConnectionRunner:
                 await self._forget(job)
 
     async def _requeue(self, job):
-        for _attempt in range(30):
-            try:
-                async with self.redis.pipeline(transaction=True) as pipe:
-                    await pipe.lrem(self.processing, 1, job).rpush(self.queue, job).execute()
-                return
-            except (RedisError, OSError) as error:
-                log.warning("%s: cannot queue job %s again (%s); retrying", self.connection.name, job, error)
-                await asyncio.sleep(1)
+        async def requeue():
+            async with self.redis.pipeline(transaction=True) as pipe:
+                await pipe.lrem(self.processing, 1, job).rpush(self.queue, job).execute()
+
+        await self._retry_redis(requeue, f"{self.connection.name}: queueing job {job} again")
 
     async def _forget(self, job):
-        for _attempt in range(30):
-            try:
-                await self.redis.lrem(self.processing, 1, job)
-                return
-            except (RedisError, OSError) as error:
-                log.warning("%s: cannot remove finished job (%s); retrying", self.connection.name, error)
-                await asyncio.sleep(1)
+        await self._retry_redis(
+            lambda: self.redis.lrem(self.processing, 1, job), f"{self.connection.name}: removing finished job {job}"
+        )
+
+    async def _retry_redis(self, call, what):
+        # 30 tries a second apart; past that the job stays where it is and the sweepers recover it.
+        try:
+            await retry_async(call, errors=(RedisError, OSError), what=what, attempts=30, logger=log)
+        except (RedisError, OSError):
+            log.error("%s: gave up", what)
 
     async def send_batch(self, job, stopping):
         """Sends one batch; returns False when interrupted by a stop (the job is kept)."""
@@ -476,21 +411,15 @@ class ConnectionRunner:
     async def record(self, campaign_id, results, attempts):
         """Writes submit results, retrying through a database outage: these messages reached the
         provider, and results lost here would leave them to the stuck-sending sweeper as unknown."""
-        delay = 0.5
-        for _attempt in range(12):
-            try:
-                return await self.db(record_results, campaign_id, results, attempts)
-            except (OperationalError, InterfaceError) as error:
-                log.warning(
-                    "%s: cannot record %d results (%s); retrying in %.1fs",
-                    self.connection.name,
-                    len(results),
-                    error,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-        return await self.db(record_results, campaign_id, results, attempts)
+        return await retry_async(
+            lambda: self.db(record_results, campaign_id, results, attempts),
+            errors=(OperationalError, InterfaceError),
+            what=f"{self.connection.name}: recording {len(results)} results",
+            attempts=13,
+            delay=0.5,
+            backoff=2.0,
+            logger=log,
+        )
 
     async def on_receipts(self, items):
         """Called by the client; the SMSC gets its deliver_sm_resp only after this returns."""
@@ -501,8 +430,11 @@ class ConnectionRunner:
             else:
                 kept.append(receipt)
         if kept:
-            self.stats["receipts"] += await self.db(receipts.store, self.connection.pk, kept)
-            self.receipts_waiting.set()
+            received, applied = await self.db(receipts.ingest, self.connection.pk, kept)
+            self.stats["receipts"] += received
+            self.stats["applied"] += applied
+            if applied < received:
+                self.receipts_waiting.set()  # some came before their submit result was recorded
 
     async def on_inbound(self, items):
         """Replies (MO), stored with their opt-outs and pushes in one commit (campaigns.replies)

@@ -8,7 +8,6 @@ says how long until the next token.
 """
 
 import asyncio
-import time
 
 TAKE = """
 local rate = tonumber(ARGV[1])
@@ -46,8 +45,9 @@ def bucket_key(connection_id):
     return key("tps", connection_id)
 
 
-class TokenBucket:
-    """The bucket of one connection; rate 0 means no limit (every take is granted at once)."""
+class AsyncTokenBucket:
+    """The bucket of one connection for an asyncio Redis client (`redis.asyncio`); rate 0 means
+    no limit (every take is granted at once)."""
 
     def __init__(self, client, key, rate, capacity=None, clock=None):
         self.client = client
@@ -66,34 +66,15 @@ class TokenBucket:
     def for_connection(cls, client, connection):
         return cls(client, bucket_key(connection.pk), connection.tps)
 
-    def take(self, requested):
-        """Takes up to `requested` tokens; returns (granted, seconds until the next token)."""
-        if not self.rate or requested <= 0:
-            return requested, 0.0
-        granted, wait_ms = self._script(keys=[self.key], args=self._args(requested))
-        return int(granted), int(wait_ms) / 1000
-
-    def acquire(self, needed, sleep=time.sleep):
-        """Blocks until `needed` tokens are taken (partial grants add up)."""
-        remaining = needed
-        while remaining > 0:
-            granted, wait = self.take(remaining)
-            remaining -= granted
-            if remaining > 0:
-                sleep(_pause(wait, remaining, self.rate))
-        return needed
-
-
-class AsyncTokenBucket(TokenBucket):
-    """The same bucket for an asyncio client (`redis.asyncio`)."""
-
     async def take(self, requested):
+        """Takes up to `requested` tokens; returns (granted, seconds until the next token)."""
         if not self.rate or requested <= 0:
             return requested, 0.0
         granted, wait_ms = await self._script(keys=[self.key], args=self._args(requested))
         return int(granted), int(wait_ms) / 1000
 
     async def acquire(self, needed, sleep=asyncio.sleep):
+        """Waits until `needed` tokens are taken (partial grants add up)."""
         remaining = needed
         while remaining > 0:
             granted, wait = await self.take(remaining)

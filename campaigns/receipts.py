@@ -1,11 +1,13 @@
-"""Delivery receipts: stored first, then applied to their messages set-based.
+"""Delivery receipts: applied straight to their submitted messages, the unmatched kept for later.
 
-A receipt can arrive before the gateway has recorded the submit response that tells which message
-has that provider id (seen in practice). So every receipt is first written to PendingReceipt,
-durably, before the SMSC gets its deliver_sm_resp; `apply_pending` then matches the stored
-receipts against messages by (connection, provider id). One that matches nothing yet stays
-pending and is matched by a later pass, which the gateway runs after each submit result it
-records. Receipts whose message never shows up are purged after 72 hours.
+`ingest` matches a batch of final receipts against SUBMITTED messages by (connection, provider
+id) in the UPDATE that moves them (campaigns.lifecycle), and writes only the receipts that matched
+nothing to PendingReceipt, in the same transaction, before the SMSC gets its deliver_sm_resp. A
+receipt can arrive before the gateway has recorded the submit response that tells which message
+has that provider id (seen in practice): `apply_pending` matches the stored ones again, and the
+gateway runs it after each submit result it records. Duplicates of an applied receipt wait a
+while in case a newer message takes the id, then go; receipts whose message never shows up stay
+for diagnosis and are purged after 72 hours.
 
 Long messages: only the provider id of the first segment is kept; the receipts of the other
 segments match no message and are dropped by the gateway when it knows their ids, else purged.
@@ -17,8 +19,9 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from campaigns.dispatch import ids_in
-from campaigns.models import Campaign, Message, PendingReceipt
+from campaigns import lifecycle
+from campaigns.lifecycle import ids_in
+from campaigns.models import Message, PendingReceipt
 from sms.smpp.receipts import FINAL_STATS
 
 log = logging.getLogger(__name__)
@@ -27,17 +30,41 @@ STALE_AFTER = timedelta(hours=72)
 DUPLICATE_AFTER = timedelta(minutes=2)
 APPLY_CHUNK = 5000
 
-# SMPP receipt stat → message status; anything else (UNDELIV, REJECTD, DELETED, UNKNOWN, …) fails.
-OUTCOMES = {"DELIVRD": Message.Status.DELIVERED, "EXPIRED": Message.Status.EXPIRED}
-COUNTER = {
-    Message.Status.DELIVERED: "delivered",
-    Message.Status.EXPIRED: "expired",
-    Message.Status.FAILED: "failed",
-}
-
 
 def outcome(stat):
-    return OUTCOMES.get((stat or "").upper(), Message.Status.FAILED)
+    return lifecycle.receipt_outcome(stat)
+
+
+def final(receipts):
+    """The receipts that say how a message ended, as (provider id, stat, err); intermediate ones
+    (ENROUTE, ACCEPTD) say nothing about the outcome and are dropped."""
+    return [
+        (str(r.message_id)[:64], (r.stat or "")[:16], (r.err or "")[:16])
+        for r in receipts
+        if r.message_id and (r.stat or "").upper() in FINAL_STATS
+    ]
+
+
+def ingest(connection_id, receipts):
+    """Applies final receipts to their submitted messages and stores the rest, in one transaction;
+    returns (final receipts, messages moved)."""
+    items = final(receipts)
+    if not items:
+        return 0, 0
+    with transaction.atomic():
+        _deltas, matched = lifecycle.apply_receipts_by_provider_id(connection_id, items)
+        now = timezone.now()
+        PendingReceipt.objects.bulk_create(
+            [
+                PendingReceipt(
+                    connection_id=connection_id, provider_id=provider_id, stat=stat, err=err, received_at=now
+                )
+                for provider_id, stat, err in items
+                if provider_id not in matched
+            ],
+            batch_size=2000,
+        )
+    return len(items), len(matched)
 
 
 def store(connection_id, receipts):
@@ -81,40 +108,20 @@ def _apply_chunk(connection_id):
         cursor.execute(
             "SELECT r.id, r.stat, r.err, m.id FROM campaigns_pendingreceipt r "
             "JOIN campaigns_message m ON m.connection_id = r.connection_id AND m.provider_id = r.provider_id "
-            "AND m.status = 'submitted' "
+            "AND m.status = %s "
             "WHERE r.connection_id = %s ORDER BY r.id LIMIT %s",
-            [connection_id, APPLY_CHUNK],
+            [Message.Status.SUBMITTED, connection_id, APPLY_CHUNK],
         )
         rows = cursor.fetchall()
         if not rows:
             return 0, 0
-        groups = {}
-        for _receipt_id, stat, err, message_id in rows:
-            status = outcome(stat)
-            key = (status, "" if status == Message.Status.DELIVERED else (err or "")[:32])
-            groups.setdefault(key, set()).add(message_id)
-        now = timezone.now()
-        moved_by_campaign = {}
-        for (status, error_code), message_ids in groups.items():
-            ids = sorted(message_ids)
-            # A second receipt for the same message (a duplicate, or a later segment) finds it no
-            # longer SUBMITTED and changes nothing.
-            cursor.execute(
-                "UPDATE campaigns_message SET status = %s, error_code = %s, done_at = %s, updated_at = %s "
-                f"WHERE status = 'submitted' AND id IN {ids_in(ids)} RETURNING campaign_id",
-                [status, error_code, now, now, *ids],
-            )
-            for (campaign_id,) in cursor.fetchall():
-                counts = moved_by_campaign.setdefault(campaign_id, {})
-                counts[COUNTER[status]] = counts.get(COUNTER[status], 0) + 1
+        moved_by_campaign = lifecycle.apply_receipts(
+            [(message_id, stat, err) for _receipt_id, stat, err, message_id in rows]
+        )
         receipt_ids = [row[0] for row in rows]
         cursor.execute(f"DELETE FROM campaigns_pendingreceipt WHERE id IN {ids_in(receipt_ids)}", receipt_ids)
-        moved = 0
-        for campaign_id, counts in moved_by_campaign.items():
-            total = sum(counts.values())
-            moved += total
-            Campaign.move_counters(campaign_id, submitted=-total, **counts)
-    return moved, len(rows)
+        moved = sum(counts.get(Message.Status.SUBMITTED, 0) for counts in moved_by_campaign.values())
+    return -moved, len(rows)
 
 
 def drop_duplicates(connection_id, now=None):
@@ -126,9 +133,8 @@ def drop_duplicates(connection_id, now=None):
         cursor.execute(
             "DELETE FROM campaigns_pendingreceipt WHERE connection_id = %s AND received_at < %s AND EXISTS ("
             "  SELECT 1 FROM campaigns_message m WHERE m.connection_id = campaigns_pendingreceipt.connection_id"
-            "  AND m.provider_id = campaigns_pendingreceipt.provider_id"
-            "  AND m.status IN ('delivered', 'failed', 'expired'))",
-            [connection_id, cutoff],
+            "  AND m.provider_id = campaigns_pendingreceipt.provider_id AND m.status IN (%s, %s, %s))",
+            [connection_id, cutoff, Message.Status.DELIVERED, Message.Status.FAILED, Message.Status.EXPIRED],
         )
         return cursor.rowcount
 

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 from redis.exceptions import LockError
 
-from campaigns import arrears, dispatch, importer, planning, receipts
+from campaigns import arrears, dispatch, importer, lifecycle, planning, receipts
 from campaigns.models import Campaign, RecipientImport
 from campaigns.redis_client import get_redis, key
 from smsconsole.models import TransitionError
@@ -125,6 +125,23 @@ def start_due_campaigns():
             continue  # cancelled or launched by someone else meanwhile
         started += 1
     return {"started": started}
+
+
+@shared_task
+@_exclusive
+def expire_unreported_messages():
+    """Submitted messages with no delivery report within 72 hours become expired."""
+    expired = lifecycle.expire()
+    for campaign_id in expired:
+        dispatch.complete_if_finished(campaign_id)
+    return {"expired": sum(expired.values())}
+
+
+@shared_task
+@_exclusive
+def squash_hourly_stats():
+    """Folds the hourly statistics' delta rows into one row per key (readers SUM either way)."""
+    return {"squashed": lifecycle.squash_hourly()}
 
 
 @shared_task

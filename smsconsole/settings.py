@@ -231,6 +231,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-batches": {"task": "campaigns.tasks.sweep_stuck_batches", "schedule": 60.0},
     "sweep-stuck-sending": {"task": "campaigns.tasks.sweep_stuck_sending", "schedule": 60.0},
     "purge-stale-receipts": {"task": "campaigns.tasks.purge_stale_receipts", "schedule": 3600.0},
+    "expire-unreported-messages": {"task": "campaigns.tasks.expire_unreported_messages", "schedule": 600.0},
+    "squash-hourly-stats": {"task": "campaigns.tasks.squash_hourly_stats", "schedule": 300.0},
     "enforce-arrears": {"task": "campaigns.tasks.enforce_arrears", "schedule": 60.0},
     "purge-personal-data": {"task": "campaigns.tasks.purge_personal_data", "schedule": 3600.0},
     "deliver-pushes": {"task": "reports.tasks.deliver_pushes", "schedule": 15.0},
@@ -239,6 +241,8 @@ CELERY_BEAT_SCHEDULE = {
 # Campaigns (campaigns.models.sending). The reference: scheduled at most one month ahead (MSGSMS.0087).
 SMS_MAX_SCHEDULE_DAYS = env_int("SMS_MAX_SCHEDULE_DAYS", 31, minimum=1)
 SMS_BATCH_SIZE = env_int("SMS_BATCH_SIZE", 1000, minimum=1)
+# Planning commits and dispatches this many recipients at a time, so sending starts after the first.
+SMS_PLAN_SLICE = env_int("SMS_PLAN_SLICE", 50_000, minimum=1)
 # The connection new campaigns use unless one is chosen; `make run` points it at the simulator.
 SMS_DEFAULT_CONNECTION = env_str("SMS_DEFAULT_CONNECTION", "simulator")
 

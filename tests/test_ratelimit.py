@@ -2,9 +2,7 @@
 
 import asyncio
 
-import redis
-
-from campaigns.ratelimit import AsyncTokenBucket, TokenBucket, bucket_key
+from campaigns.ratelimit import AsyncTokenBucket, bucket_key
 from campaigns.redis_client import get_async_redis, normalise_url
 from tests.sending_helpers import sending_redis  # noqa: F401 (fixture)
 
@@ -16,45 +14,74 @@ class Clock:
     def __call__(self):
         return self.now
 
-    def sleep(self, seconds):
+    def advance(self, seconds):
+        self.now += seconds
+
+    async def sleep(self, seconds):
         self.now += seconds
 
 
-def test_a_full_bucket_grants_one_second_of_the_rate_and_no_more(sending_redis):
+def run_with_buckets(redis_url, scenario, clients=1):
+    """Runs `scenario(*clients)` on fresh asyncio Redis clients (the gateway's kind)."""
+
+    async def main():
+        opened = [get_async_redis(redis_url) for _ in range(clients)]
+        try:
+            return await scenario(*opened)
+        finally:
+            for client in opened:
+                await client.aclose()
+
+    return asyncio.run(main())
+
+
+def test_a_full_bucket_grants_one_second_of_the_rate_and_no_more(sending_redis, redis_url):
     clock = Clock()
-    bucket = TokenBucket(sending_redis, bucket_key(1), rate=50, clock=clock)
-    assert bucket.take(80) == (50, 0.02)  # one token every 20 ms from here
-    assert bucket.take(10) == (0, 0.02)
-    clock.sleep(0.1)
-    assert bucket.take(10)[0] == 5
+
+    async def scenario(client):
+        bucket = AsyncTokenBucket(client, bucket_key(1), rate=50, clock=clock)
+        assert await bucket.take(80) == (50, 0.02)  # one token every 20 ms from here
+        assert await bucket.take(10) == (0, 0.02)
+        clock.advance(0.1)
+        assert (await bucket.take(10))[0] == 5
+
+    run_with_buckets(redis_url, scenario)
 
 
-def test_the_bucket_never_holds_more_than_its_capacity_after_idling(sending_redis):
+def test_the_bucket_never_holds_more_than_its_capacity_after_idling(sending_redis, redis_url):
     clock = Clock()
-    bucket = TokenBucket(sending_redis, bucket_key(2), rate=10, clock=clock)
-    bucket.take(10)
-    clock.sleep(3600)
-    assert bucket.take(1000)[0] == 10
+
+    async def scenario(client):
+        bucket = AsyncTokenBucket(client, bucket_key(2), rate=10, clock=clock)
+        await bucket.take(10)
+        clock.advance(3600)
+        assert (await bucket.take(1000))[0] == 10
+
+    run_with_buckets(redis_url, scenario)
 
 
-def test_zero_rate_means_no_limit(sending_redis):
-    bucket = TokenBucket(sending_redis, bucket_key(3), rate=0)
-    assert bucket.take(1_000_000) == (1_000_000, 0.0)
+def test_zero_rate_means_no_limit(sending_redis, redis_url):
+    async def scenario(client):
+        assert await AsyncTokenBucket(client, bucket_key(3), rate=0).take(1_000_000) == (1_000_000, 0.0)
+
+    run_with_buckets(redis_url, scenario)
     assert not sending_redis.exists(bucket_key(3))
 
 
 def test_two_clients_share_one_budget_and_never_exceed_the_rate_over_any_window(sending_redis, redis_url):
-    other = redis.Redis.from_url(normalise_url(redis_url))
     clock = Clock()
     rate = 200
-    first = TokenBucket(sending_redis, bucket_key(4), rate=rate, clock=clock)
-    second = TokenBucket(other, bucket_key(4), rate=rate, clock=clock)
     grants = []  # (time, tokens)
-    for step in range(400):  # 4 s of greedy takers, alternating, every 10 ms
-        bucket = first if step % 2 else second
-        grants.append((clock.now, bucket.take(13)[0]))
-        clock.sleep(0.01)
-    other.close()
+
+    async def scenario(one, other):
+        first = AsyncTokenBucket(one, bucket_key(4), rate=rate, clock=clock)
+        second = AsyncTokenBucket(other, bucket_key(4), rate=rate, clock=clock)
+        for step in range(400):  # 4 s of greedy takers, alternating, every 10 ms
+            bucket = first if step % 2 else second
+            grants.append((clock.now, (await bucket.take(13))[0]))
+            clock.advance(0.01)
+
+    run_with_buckets(redis_url, scenario, clients=2)
     start = grants[0][0]
     for window in (0.5, 1.0, 2.0):
         for begin_step in range(0, 400, 25):
@@ -66,40 +93,37 @@ def test_two_clients_share_one_budget_and_never_exceed_the_rate_over_any_window(
     assert rate * 4 - 13 <= total <= rate + rate * 4  # and the budget is used, not wasted
 
 
-def test_acquire_adds_partial_grants_until_it_has_enough(sending_redis):
-    clock = Clock()
-    bucket = TokenBucket(sending_redis, bucket_key(5), rate=100, clock=clock)
-    bucket.take(100)  # empty it
-    started = clock.now
-    assert bucket.acquire(20, sleep=clock.sleep) == 20
-    assert 0.19 <= clock.now - started <= 0.3  # 20 tokens at 100/s
-
-
-def test_a_message_bigger_than_the_bucket_still_gets_its_tokens_over_time(sending_redis):
-    clock = Clock()
-    bucket = TokenBucket(sending_redis, bucket_key(6), rate=2, clock=clock)  # capacity 2, a 3-segment message
-    bucket.take(2)
-    assert bucket.acquire(3, sleep=clock.sleep) == 3
-
-
-def test_the_asyncio_bucket_shares_the_key_with_the_blocking_one(sending_redis, redis_url):
+def test_acquire_adds_partial_grants_until_it_has_enough(sending_redis, redis_url):
     clock = Clock()
 
-    async def take():
-        client = get_async_redis(redis_url)
-        try:
-            return await AsyncTokenBucket(client, bucket_key(7), rate=30, clock=clock).take(100)
-        finally:
-            await client.aclose()
+    async def scenario(client):
+        bucket = AsyncTokenBucket(client, bucket_key(5), rate=100, clock=clock)
+        await bucket.take(100)  # empty it
+        started = clock.now
+        assert await bucket.acquire(20, sleep=clock.sleep) == 20
+        assert 0.19 <= clock.now - started <= 0.3  # 20 tokens at 100/s
 
-    assert asyncio.run(take())[0] == 30
-    assert TokenBucket(sending_redis, bucket_key(7), rate=30, clock=clock).take(100)[0] == 0
+    run_with_buckets(redis_url, scenario)
 
 
-def test_without_a_clock_the_redis_server_time_is_used(sending_redis):
-    bucket = TokenBucket(sending_redis, bucket_key(8), rate=5)
-    assert bucket.take(9)[0] == 5
-    assert bucket.take(9)[0] <= 1
+def test_a_message_bigger_than_the_bucket_still_gets_its_tokens_over_time(sending_redis, redis_url):
+    clock = Clock()
+
+    async def scenario(client):
+        bucket = AsyncTokenBucket(client, bucket_key(6), rate=2, clock=clock)  # capacity 2, a 3-segment message
+        await bucket.take(2)
+        assert await bucket.acquire(3, sleep=clock.sleep) == 3
+
+    run_with_buckets(redis_url, scenario)
+
+
+def test_without_a_clock_the_redis_server_time_is_used(sending_redis, redis_url):
+    async def scenario(client):
+        bucket = AsyncTokenBucket(client, bucket_key(8), rate=5)
+        assert (await bucket.take(9))[0] == 5
+        assert (await bucket.take(9))[0] <= 1
+
+    run_with_buckets(redis_url, scenario)
 
 
 def test_unix_socket_urls_of_celery_and_redis_py_both_work():

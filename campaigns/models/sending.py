@@ -118,6 +118,8 @@ class Campaign(models.Model):
     # Set when the retention purge (campaigns.privacy) deleted the campaign's messages: its counters
     # keep the counts, and nothing may expect them to equal rows any more.
     messages_purged_at = models.DateTimeField(null=True, blank=True)
+    # Planning goes in slices of the audience in id order: the last recipient (or contact) id planned.
+    planned_through = models.BigIntegerField(default=0)
 
     # Counters move with each bulk state change (never COUNT(*) on a page view).
     total = models.PositiveIntegerField(_("recipients"), default=0)
@@ -289,6 +291,9 @@ class Campaign(models.Model):
 
 
 class Message(models.Model):
+    """One recipient of a campaign. Its status changes only through campaigns.lifecycle, which
+    moves the campaign counters and the hourly rollups with it."""
+
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")  # planned, not yet handed to the provider; safe to send
         SENDING = "sending", _("Sending")  # claimed by the gateway and being written; outcome pending
@@ -310,7 +315,11 @@ class Message(models.Model):
     skip_reason = models.CharField(max_length=32, blank=True)
     error_code = models.CharField(max_length=32, blank=True)
     error = models.CharField(max_length=200, blank=True)
+    # The delivery receipt's stat as the SMSC sent it (DELIVRD, UNDELIV, EXPIRED, …).
+    receipt_stat = models.CharField(max_length=16, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # When the message was handed to the provider: set by the claim, kept by the submit result,
+    # cleared by a requeue. Its UTC hour is the message's HourlyStat hour.
     submitted_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
@@ -332,13 +341,14 @@ class Message(models.Model):
                 name="submitted_message_has_provider_id",
             ),
         ]
+        # No index may name a column the hot moves write (status, updated_at, submitted_at,
+        # attempts, done_at, error_code, receipt_stat), not even in a partial index's condition:
+        # PostgreSQL could then no longer make the claim and the receipt HOT updates, which add no
+        # index entries. Batches read their rows by primary-key range, completion and the
+        # sweepers go by the campaign counters, so only the submit result (provider_id) is not HOT.
         indexes = [
             # Receipts are matched by (connection, provider message id).
             models.Index(fields=["connection", "provider_id"], name="message_by_provider_id"),
-            # Batches load and claim their queued rows by id range within a campaign.
-            models.Index(fields=["campaign", "status", "id"], name="message_by_campaign_status"),
-            # The sweeper that marks messages stuck in SENDING (their gateway died) as unknown.
-            models.Index(fields=["updated_at"], condition=Q(status="sending"), name="message_stuck_sending"),
         ]
 
 

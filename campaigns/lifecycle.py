@@ -1,0 +1,607 @@
+"""The message lifecycle: the one module that changes a message's status.
+
+queued → sending → submitted → delivered | failed | expired, plus unknown (the answer was lost:
+never resent), skipped (not sent by rule, with its reason) and cancelled. Gateway, dispatch,
+receipts and planning decide *when* a move happens; the SQL of every move lives here, built from
+`Message.Status`, and each move, in the same transaction:
+
+- changes only rows still in the state it moves from (compare-and-set), so two callers never both
+  move a message and the deltas are those of the rows that actually moved;
+- adds a delta row to `HourlyStat` for every (campaign, hour) group whose hourly columns change
+  (set-based, one INSERT … SELECT from a VALUES list per move);
+- moves the campaign counters last, so the campaign row is locked only for the commit that follows
+  (the counters are the one shared row; everything else touches rows of its own);
+
+and returns its deltas. `reconcile` proves the counters and the hourly rows equal the messages.
+
+A message's `submitted_at` is the moment it was handed to the provider (set by the claim, kept by
+the submit result, cleared by a requeue), so the hour it counts in never changes afterwards.
+"""
+
+import logging
+from collections import Counter, defaultdict
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Count, F, Sum
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from campaigns.models import Campaign, HourlyStat, Message
+
+log = logging.getLogger(__name__)
+
+S = Message.Status
+
+# The HourlyStat column a message in each status counts in; None: never handed to the provider,
+# so not counted there at all (HourlyStat's docstring: total = sending + delivered + failed + unknown).
+HOURLY_COLUMN = {
+    S.SENDING: "sending",
+    S.SUBMITTED: "sending",
+    S.DELIVERED: "delivered",
+    S.FAILED: "failed",
+    S.EXPIRED: "failed",
+    S.UNKNOWN: "unknown",
+}
+HOURLY_COLUMNS = ("total", "sending", "delivered", "failed", "unknown", "segments")
+
+# SMPP receipt stat → message status; anything else (UNDELIV, REJECTD, DELETED, UNKNOWN, …) fails.
+RECEIPT_OUTCOMES = {"DELIVRD": S.DELIVERED, "EXPIRED": S.EXPIRED}
+
+# A submitted message with no receipt after this long will never get one (the carriers' report window).
+REPORT_WINDOW = timedelta(hours=72)
+NO_REPORT_ERROR = "no delivery report within 72 hours"
+STUCK_ERROR = "the gateway stopped before the answer was recorded"
+EXHAUSTED_ERROR = "not accepted after repeated attempts"
+AMBIGUOUS_ERROR = "connection lost before the answer"
+
+
+def receipt_outcome(stat):
+    return RECEIPT_OUTCOMES.get((stat or "").upper(), S.FAILED)
+
+
+def ids_in(ids):
+    """`(%s, %s, …)` for a raw IN list."""
+    return "(" + ", ".join(["%s"] * len(ids)) + ")"
+
+
+def _as_utc(value):
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is None:
+        return None
+    if timezone.is_naive(value):
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _hour(value):
+    return _as_utc(value).replace(minute=0, second=0, microsecond=0)
+
+
+class Tally:
+    """The counter and hourly deltas of the moves in one transaction, written at its end."""
+
+    def __init__(self):
+        self.counters = defaultdict(Counter)  # campaign id → {counter: delta}
+        self.hourly = defaultdict(Counter)  # (campaign id, hour) → {column: delta}
+
+    def count(self, campaign_id, **deltas):
+        self.counters[campaign_id].update(deltas)
+
+    def move(self, from_status, to_status, source, params, assignments="", assignment_params=(), returning=""):
+        """One compare-and-set UPDATE of the messages `source` selects (a query over
+        campaigns_message yielding `id`, plus any columns `assignments` read as `old.x`) from
+        `from_status` to `to_status`; returns the moved rows as (id, campaign_id, *returning)."""
+        now = timezone.now()
+        sql_source = (
+            f"SELECT campaigns_message.id, campaigns_message.submitted_at AS handed_over{source.columns} "
+            f"FROM campaigns_message{source.join} WHERE campaigns_message.status = %s AND {source.where}"
+        )
+        source_params = [*source.join_params, from_status, *params]
+        handed_over = {}
+        if connection.vendor == "sqlite":
+            # SQLite's RETURNING cannot name the FROM clause: read what a requeue clears first.
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT id, handed_over FROM ({sql_source}) old", source_params)
+                handed_over = dict(cursor.fetchall())
+            target, old_at = "", "submitted_at"
+        else:
+            target, old_at = "m.", "COALESCE(m.submitted_at, old.handed_over)"
+        extra = "".join(f", {target}{name}" for name in returning.split())
+        sql = (
+            f"UPDATE campaigns_message AS m SET status = %s, updated_at = %s{', ' if assignments else ''}{assignments} "
+            f"FROM ({sql_source}) AS old WHERE m.id = old.id AND m.status = %s "
+            f"RETURNING {target}id, {target}campaign_id, {target}segments, {old_at}{extra}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [to_status, now, *assignment_params, *source_params, from_status])
+            rows = cursor.fetchall()
+        hourly_from, hourly_to = HOURLY_COLUMN.get(from_status), HOURLY_COLUMN.get(to_status)
+        moved = []
+        per_campaign = Counter()
+        for message_id, campaign_id, segments, at, *rest in rows:
+            per_campaign[campaign_id] += 1
+            moved.append((message_id, campaign_id, *rest))
+            if hourly_from == hourly_to:
+                continue
+            at = at or handed_over.get(message_id)
+            if at is None:
+                continue  # never handed over (cannot happen for a counted state; kept safe)
+            deltas = self.hourly[(campaign_id, _hour(at))]
+            if hourly_from is None:
+                deltas.update(total=1, segments=segments, **{hourly_to: 1})
+            elif hourly_to is None:
+                deltas.update(total=-1, segments=-segments, **{hourly_from: -1})
+            else:
+                deltas.update(**{hourly_from: -1, hourly_to: 1})
+        for campaign_id, count in per_campaign.items():
+            self.count(campaign_id, **{from_status: -count, to_status: count})
+        return moved
+
+    def write(self):
+        self._write_hourly()
+        # Counters last: the campaign row stays locked only until the commit that follows. Sorted,
+        # so two transactions moving the same campaigns lock them in the same order.
+        for campaign_id in sorted(self.counters):
+            Campaign.move_counters(campaign_id, **self.counters[campaign_id])
+
+    def _write_hourly(self):
+        rows = [(key, deltas) for key, deltas in self.hourly.items() if any(deltas.values())]
+        if not rows:
+            return
+        at = "CAST(%s AS timestamp with time zone)" if connection.vendor == "postgresql" else "%s"
+        value = f"(CAST(%s AS BIGINT), {at}, " + ", ".join(["CAST(%s AS BIGINT)"] * len(HOURLY_COLUMNS)) + ")"
+        params = []
+        for (campaign_id, hour), deltas in rows:
+            hour_param = hour if connection.vendor == "postgresql" else hour.strftime("%Y-%m-%d %H:%M:%S")
+            params += [campaign_id, hour_param, *(deltas.get(name, 0) for name in HOURLY_COLUMNS)]
+        columns = ", ".join(HOURLY_COLUMNS)
+        selected = ", ".join(f"v.column{n + 3}" for n in range(len(HOURLY_COLUMNS)))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO campaigns_hourlystat (is_squashed, account_id, application_id, signature_id, template_id, "
+                f"type, hour, {columns}) "
+                "SELECT %s, c.account_id, c.application_id, c.signature_id, c.template_id, t.type, v.column2, "
+                f"{selected} "
+                f"FROM (VALUES {', '.join([value] * len(rows))}) AS v "
+                "JOIN campaigns_campaign c ON c.id = v.column1 JOIN templates_app_template t ON t.id = c.template_id",
+                [False, *params],
+            )
+
+
+class Source:
+    """Which messages a move looks at: a WHERE over campaigns_message, optionally joined."""
+
+    def __init__(self, where, join="", join_params=(), columns=""):
+        self.where, self.join, self.join_params, self.columns = where, join, list(join_params), columns
+
+
+def by_ids(message_ids, campaign_id=None):
+    where = f"campaigns_message.id IN {ids_in(message_ids)}"
+    if campaign_id is not None:
+        where = "campaigns_message.campaign_id = %s AND " + where
+    return Source(where)
+
+
+def _by_ids_params(message_ids, campaign_id=None):
+    return [*([] if campaign_id is None else [campaign_id]), *message_ids]
+
+
+@contextmanager
+def moving():
+    """A transaction whose moves write their counters and hourly rows as it ends."""
+    tally = Tally()
+    with transaction.atomic():
+        yield tally
+        tally.write()
+
+
+def _deltas(tally):
+    return {campaign_id: {k: v for k, v in counts.items() if v} for campaign_id, counts in tally.counters.items()}
+
+
+def _flat(tally):
+    total = Counter()
+    for counts in tally.counters.values():
+        total.update(counts)
+    return {k: v for k, v in total.items() if v}
+
+
+# --- planning ---------------------------------------------------------------------------------
+
+_PLAN_COLUMNS = (
+    "campaign_id, connection_id, phone, variables, segments, status, skip_reason, error_code, error, "
+    "receipt_stat, attempts, updated_at"
+)
+# The account's opt-out list is read again here: a number may have opted out since the import.
+_PLAN_STATUS = (
+    "CASE WHEN {opted} OR o.id IS NOT NULL THEN %s ELSE %s END, "
+    "CASE WHEN {opted} OR o.id IS NOT NULL THEN %s ELSE '' END"
+)
+
+PLAN_FROM_IMPORT = (
+    f"INSERT INTO campaigns_message ({_PLAN_COLUMNS}) "
+    "SELECT %s, %s, r.phone, {variables}, {segments}, "
+    + _PLAN_STATUS.format(opted="r.opted_out")
+    + ", '', '', '', 0, %s "
+    "FROM campaigns_recipient r "
+    "LEFT JOIN campaigns_optout o ON o.account_id = %s AND o.phone = r.phone "
+    "WHERE r.recipient_import_id = %s{rows} ORDER BY r.id"
+)
+PLAN_FROM_CONTACTS = (
+    f"INSERT INTO campaigns_message ({_PLAN_COLUMNS}) "
+    "SELECT %s, %s, c.phone, {json}, %s, " + _PLAN_STATUS.format(opted="1 = 0") + ", '', '', '', 0, %s "
+    "FROM campaigns_contact c "
+    "LEFT JOIN campaigns_optout o ON o.account_id = %s AND o.phone = c.phone "
+    "WHERE c.contact_list_id = %s{rows} ORDER BY c.id"
+)
+OPT_OUT = "opt_out"
+
+
+def plan(campaign, sql, head, tail, batch_size, planned_through, last):
+    """Inserts a slice of the campaign's messages (queued, or skipped with the opt-out reason) with
+    `sql` (PLAN_FROM_IMPORT or PLAN_FROM_CONTACTS, formatted by planning) and the slice's batches,
+    and adds the slice to the counters with how far planning got (`planned_through`, and
+    `planned_at` on the `last` slice), in the caller's transaction. `head` are the parameters
+    before the status (campaign, connection, variables, segments), `tail` those after it
+    (updated_at, account, audience, row range). Returns the slice's {"total", "queued",
+    "skipped", "segments", "batches"}, or None if the campaign was cancelled meanwhile (the
+    caller rolls back)."""
+    from campaigns.models import Batch
+
+    # The slice's rows come back from the INSERT itself: counting them or numbering their batches
+    # with a query over the campaign's messages would read every slice planned before (the
+    # messages have no index by campaign and status; see Message.Meta).
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING id, status, segments", [*head, S.SKIPPED, S.QUEUED, OPT_OUT, *tail])
+        rows = cursor.fetchall()
+        cursor.execute("SELECT COALESCE(MAX(number), 0) FROM campaigns_batch WHERE campaign_id = %s", [campaign.pk])
+        (numbered,) = cursor.fetchone()
+    queued_ids = sorted(message_id for message_id, status, _segments in rows if status == S.QUEUED)
+    segments = sum(n for _id, status, n in rows if status == S.QUEUED)
+    total, queued = len(rows), len(queued_ids)
+    skipped = total - queued
+    # Batches by position among the queued messages, so each holds batch_size of them whatever
+    # the skipped rows in between.
+    batches = [
+        Batch(campaign_id=campaign.pk, number=numbered + n + 1, first_id=ids[0], last_id=ids[-1])
+        for n, ids in enumerate(queued_ids[i : i + batch_size] for i in range(0, queued, batch_size))
+    ]
+    Batch.objects.bulk_create(batches, batch_size=1000)
+    batches = len(batches)
+    # Last, like every counter move; only a campaign still sending or paused takes the slice (a
+    # cancel that landed meanwhile has cancelled what was queued before it).
+    progress = {"planned_through": planned_through, **({"planned_at": timezone.now()} if last else {})}
+    moved = Campaign.objects.filter(
+        pk=campaign.pk, status__in=[Campaign.Status.RUNNING, Campaign.Status.PAUSED]
+    ).update(
+        total=F("total") + total,
+        queued=F("queued") + queued,
+        skipped=F("skipped") + skipped,
+        segments=F("segments") + segments,
+        **progress,
+    )
+    if not moved:
+        return None
+    return {"total": total, "queued": queued, "skipped": skipped, "segments": segments, "batches": batches}
+
+
+# --- sending ----------------------------------------------------------------------------------
+
+
+def claim(campaign_id, message_ids):
+    """Queued → sending while the campaign runs; returns {id: attempts} of the rows this call moved.
+
+    The campaign's status is part of the claim, so a pause that lands while the chunk waited for
+    tokens stops it here, not a chunk later."""
+    if not message_ids:
+        return {}
+    source = by_ids(message_ids, campaign_id)
+    source.where += " AND EXISTS (SELECT 1 FROM campaigns_campaign c WHERE c.id = %s AND c.status = %s)"
+    with moving() as tally:
+        rows = tally.move(
+            S.QUEUED,
+            S.SENDING,
+            source,
+            [*_by_ids_params(message_ids, campaign_id), campaign_id, Campaign.Status.RUNNING],
+            assignments="attempts = m.attempts + 1, submitted_at = %s",
+            assignment_params=[timezone.now()],
+            returning="attempts",
+        )
+    return {message_id: attempts for message_id, _campaign, attempts in rows}
+
+
+def record_submits(submitted=(), failed=None, unknown=(), requeue=(), exhausted=()):
+    """The outcome of a chunk's submit_sm, in one transaction; returns the counter deltas.
+
+    submitted: (message id, provider id) pairs; failed: {(command status, error): ids} refused for
+    good; unknown: ids whose answer was lost (never resent); requeue: ids never written to the
+    SMSC or refused as throttled, safe to send again; exhausted: ids refused too often to retry."""
+    with moving() as tally:
+        if submitted:
+            _mark_submitted(tally, submitted)
+        for (code, error), ids in (failed or {}).items():
+            _fail_at_submit(tally, ids, code, error)
+        if exhausted:
+            _fail_at_submit(tally, exhausted, "", EXHAUSTED_ERROR)
+        if unknown:
+            _mark_unknown(tally, unknown, AMBIGUOUS_ERROR)
+        if requeue:
+            _requeue(tally, requeue)
+    return _flat(tally)
+
+
+def mark_submitted(pairs):
+    with moving() as tally:
+        _mark_submitted(tally, pairs)
+    return _flat(tally)
+
+
+def fail_at_submit(message_ids, code, error):
+    with moving() as tally:
+        _fail_at_submit(tally, message_ids, code, error)
+    return _flat(tally)
+
+
+def mark_unknown(message_ids, error):
+    with moving() as tally:
+        _mark_unknown(tally, message_ids, error)
+    return _flat(tally)
+
+
+def requeue(message_ids):
+    with moving() as tally:
+        _requeue(tally, message_ids)
+    return _flat(tally)
+
+
+def _mark_submitted(tally, pairs):
+    values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS VARCHAR(64)))"] * len(pairs))
+    source = Source(
+        "1 = 1",
+        join=f" JOIN (VALUES {values}) AS v ON v.column1 = campaigns_message.id",
+        join_params=[x for message_id, provider_id in pairs for x in (message_id, str(provider_id)[:64])],
+        columns=", v.column2 AS provider_id",
+    )
+    return tally.move(S.SENDING, S.SUBMITTED, source, [], assignments="provider_id = old.provider_id")
+
+
+def _fail_at_submit(tally, message_ids, code, error):
+    return tally.move(
+        S.SENDING,
+        S.FAILED,
+        by_ids(message_ids),
+        list(message_ids),
+        assignments="error_code = %s, error = %s, done_at = %s",
+        assignment_params=[(code or "")[:32], (error or "")[:200], timezone.now()],
+    )
+
+
+def _mark_unknown(tally, message_ids, error):
+    return tally.move(
+        S.SENDING,
+        S.UNKNOWN,
+        by_ids(message_ids),
+        list(message_ids),
+        assignments="error = %s, done_at = %s",
+        assignment_params=[error[:200], timezone.now()],
+    )
+
+
+def _requeue(tally, message_ids):
+    return tally.move(S.SENDING, S.QUEUED, by_ids(message_ids), list(message_ids), assignments="submitted_at = NULL")
+
+
+def skip(campaign_id, message_ids, reason):
+    """Queued messages not sent by rule (a frequency cap, say), with the reason; returns the deltas."""
+    if not message_ids:
+        return {}
+    with moving() as tally:
+        tally.move(
+            S.QUEUED,
+            S.SKIPPED,
+            by_ids(message_ids, campaign_id),
+            _by_ids_params(message_ids, campaign_id),
+            assignments="skip_reason = %s",
+            assignment_params=[reason[:32]],
+        )
+    return _flat(tally)
+
+
+def cancel_queued(campaign_id):
+    """Queued messages of a cancelled campaign become cancelled; what is in flight finishes."""
+    with moving() as tally:
+        tally.move(S.QUEUED, S.CANCELLED, Source("campaigns_message.campaign_id = %s"), [campaign_id])
+    return _flat(tally)
+
+
+def mark_stuck_sending(cutoff):
+    """Messages in SENDING since before `cutoff` lost their gateway mid-chunk: they may have reached
+    the provider, so they become UNKNOWN and are never sent again. Returns {campaign id: count}."""
+    with moving() as tally:
+        tally.move(
+            S.SENDING,
+            S.UNKNOWN,
+            # Only campaigns whose counters say something is sending: the messages have no index
+            # by status (see Message.Meta), so this reads the rows of those campaigns alone.
+            Source(
+                "campaigns_message.updated_at < %s AND campaigns_message.campaign_id IN "
+                "(SELECT id FROM campaigns_campaign WHERE sending > 0)"
+            ),
+            [cutoff],
+            assignments="error = %s, done_at = %s",
+            assignment_params=[STUCK_ERROR, timezone.now()],
+        )
+    return {campaign_id: -counts[S.SENDING] for campaign_id, counts in tally.counters.items() if counts[S.SENDING]}
+
+
+def expire(now=None):
+    """Submitted messages with no receipt within REPORT_WINDOW become expired; {campaign id: count}."""
+    cutoff = (now or timezone.now()) - REPORT_WINDOW
+    # Only campaigns that still wait for receipts and started before the cutoff: no scan of the rest.
+    source = Source(
+        "campaigns_message.submitted_at < %s AND campaigns_message.campaign_id IN "
+        "(SELECT id FROM campaigns_campaign WHERE submitted > 0 AND COALESCE(started_at, created_at) < %s)"
+    )
+    with moving() as tally:
+        tally.move(
+            S.SUBMITTED,
+            S.EXPIRED,
+            source,
+            [cutoff, cutoff],
+            assignments="error = %s, done_at = %s",
+            assignment_params=[NO_REPORT_ERROR, now or timezone.now()],
+        )
+    return {campaign_id: counts[S.EXPIRED] for campaign_id, counts in tally.counters.items() if counts[S.EXPIRED]}
+
+
+# --- receipts ---------------------------------------------------------------------------------
+
+
+def apply_receipts(items):
+    """Final receipts matched to messages: (message id, stat, err) each. Submitted messages move to
+    delivered, expired or failed, keeping the receipt's stat (DELIVRD, UNDELIV, …) and, unless
+    delivered, its error code; a second receipt for a message finds it no longer submitted and
+    changes nothing. Returns {campaign id: {counter: delta}}."""
+    groups = defaultdict(set)
+    for message_id, stat, err in items:
+        status = receipt_outcome(stat)
+        code = "" if status == S.DELIVERED else (err or "")[:32]
+        groups[(status, (stat or "").upper()[:16], code)].add(message_id)
+    if not groups:
+        return {}
+    now = timezone.now()
+    with moving() as tally:
+        for (status, stat, code), message_ids in groups.items():
+            ids = sorted(message_ids)
+            tally.move(
+                S.SUBMITTED,
+                status,
+                by_ids(ids),
+                ids,
+                assignments="receipt_stat = %s, error_code = %s, done_at = %s",
+                assignment_params=[stat, code, now],
+            )
+    return _deltas(tally)
+
+
+def apply_receipts_by_provider_id(connection_id, items):
+    """Like apply_receipts, for receipts named by provider id, matched in the UPDATE itself (one
+    per outcome, through the (connection, provider id) index). Returns ({campaign id: deltas},
+    the set of provider ids that moved a message)."""
+    groups = defaultdict(dict)
+    for provider_id, stat, err in items:
+        status = receipt_outcome(stat)
+        code = "" if status == S.DELIVERED else (err or "")[:32]
+        groups[(status, (stat or "").upper()[:16], code)].setdefault(str(provider_id)[:64], None)
+    matched = set()
+    now = timezone.now()
+    with moving() as tally:
+        for (status, stat, code), provider_ids in groups.items():
+            values = ", ".join(["(CAST(%s AS VARCHAR(64)))"] * len(provider_ids))
+            source = Source(
+                "campaigns_message.connection_id = %s",
+                join=f" JOIN (VALUES {values}) AS v ON campaigns_message.provider_id = v.column1",
+                join_params=list(provider_ids),
+            )
+            rows = tally.move(
+                S.SUBMITTED,
+                status,
+                source,
+                [connection_id],
+                assignments="receipt_stat = %s, error_code = %s, done_at = %s",
+                assignment_params=[stat, code, now],
+                returning="provider_id",
+            )
+            matched.update(provider_id for _id, _campaign, provider_id in rows)
+    return _deltas(tally), matched
+
+
+# --- proofs and upkeep ------------------------------------------------------------------------
+
+
+def reconcile(campaign_id):
+    """Compares the campaign's counters and its hourly rows with its messages; returns the
+    mismatches as {name: {"counted": n, "rows": m}} (empty when everything agrees).
+
+    Hourly rows are compared per (hour) for the campaign's whole key only when no other campaign
+    shares it; otherwise the campaign's own share cannot be told apart and only counters are checked."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    by_status = dict(
+        Message.objects.filter(campaign_id=campaign_id).values_list("status").annotate(n=Count("id")).order_by()
+    )
+    mismatches = {}
+    for name in Campaign.COUNTERS:
+        counted, rows = getattr(campaign, name), by_status.get(name, 0)
+        if counted != rows:
+            mismatches[name] = {"counted": counted, "rows": rows}
+    total_rows = sum(by_status.values())
+    if campaign.total != total_rows:
+        mismatches["total"] = {"counted": campaign.total, "rows": total_rows}
+    sharing = Campaign.objects.filter(
+        account_id=campaign.account_id,
+        application_id=campaign.application_id,
+        signature_id=campaign.signature_id,
+        template_id=campaign.template_id,
+    ).exclude(pk=campaign_id)
+    if not sharing.filter(started_at__isnull=False).exists():
+        expected = hourly_from_messages(Message.objects.filter(campaign_id=campaign_id))
+        counted = hourly_sums(
+            HourlyStat.objects.filter(
+                account_id=campaign.account_id,
+                application_id=campaign.application_id,
+                signature_id=campaign.signature_id,
+                template_id=campaign.template_id,
+            )
+        )
+        for name in HOURLY_COLUMNS:
+            if expected[name] != counted[name]:
+                mismatches[f"hourly_{name}"] = {"counted": counted[name], "rows": expected[name]}
+    return mismatches
+
+
+def hourly_sums(stats):
+    sums = stats.aggregate(**{name: Sum(name) for name in HOURLY_COLUMNS})
+    return {name: sums[name] or 0 for name in HOURLY_COLUMNS}
+
+
+def hourly_from_messages(messages):
+    """What HourlyStat should hold for these messages, summed over every hour."""
+    expected = dict.fromkeys(HOURLY_COLUMNS, 0)
+    rows = (
+        messages.filter(status__in=list(HOURLY_COLUMN))
+        .values_list("status")
+        .annotate(n=Count("id"), segments=Sum("segments"))
+    )
+    for status, n, segments in rows.order_by():
+        expected["total"] += n
+        expected["segments"] += segments or 0
+        expected[HOURLY_COLUMN[status]] += n
+    return expected
+
+
+_KEY = ("account_id", "application_id", "signature_id", "template_id", "type", "hour")
+
+
+def squash_hourly(limit=1000):
+    """Folds each key's unsquashed delta rows into one squashed row (RapidPro's squashed counts);
+    returns how many keys it squashed. Readers SUM, so they see the same figures before and after."""
+    keys = list(HourlyStat.objects.filter(is_squashed=False).values_list(*_KEY).distinct()[:limit])
+    for key in keys:
+        with transaction.atomic():
+            rows = HourlyStat.objects.select_for_update().filter(**dict(zip(_KEY, key, strict=True)))
+            ids = list(rows.values_list("pk", flat=True))
+            if not ids:
+                continue
+            sums = hourly_sums(HourlyStat.objects.filter(pk__in=ids))
+            HourlyStat.objects.filter(pk__in=ids).delete()
+            if any(sums.values()):
+                HourlyStat.objects.create(**dict(zip(_KEY, key, strict=True)), **sums, is_squashed=True)
+    return len(keys)
+
+
+def utc_hour(value):
+    """The HourlyStat hour of a moment (for readers and tests)."""
+    return _hour(value if isinstance(value, datetime) else parse_datetime(value))
