@@ -29,21 +29,24 @@ STATUS_WITHOUT_RECEIPT = {S.DELIVERED: "DELIVRD", S.FAILED: "REJECTD", S.EXPIRED
 SOURCE_PLATFORM, SOURCE_CARRIER = "1", "2"
 DRAIN_TASK = "reports.tasks.push_status_reports"
 # A process wakes the drain at most this often (seconds): a gateway applies receipts many times a
-# second, and one drain takes all that is owed; beat runs it every few seconds anyway.
+# second, and one drain takes all that is owed.
 WAKE_INTERVAL = 1.0
-_last_wake = [float("-inf")]
+_wake_at = [float("-inf")]  # when this process's latest wake runs (time.monotonic())
 
 
 def wake():
-    """After a commit that owed reports: asks a worker to drain, unless this process did so lately.
+    """After a commit that owed reports: asks a worker to drain. A wake already scheduled to run
+    after now covers this commit; otherwise one is sent, delayed to keep WAKE_INTERVAL after the
+    previous, so the last commit of a burst always gets a drain after it. Beat drains anyway.
     By name: the task lives with the results side (reports), which the engine does not import."""
     now = time.monotonic()
-    if now - _last_wake[0] < WAKE_INTERVAL:
+    if _wake_at[0] >= now:
         return
-    _last_wake[0] = now
+    at = max(now, _wake_at[0] + WAKE_INTERVAL)
+    _wake_at[0] = at
     from smsconsole.celery import app
 
-    app.send_task(DRAIN_TASK, retry=False)
+    app.send_task(DRAIN_TASK, retry=False, countdown=at - now if at > now else None)
 
 
 def message_ref(message_id):
