@@ -58,6 +58,9 @@ def test_a_campaigns_receipts_reach_the_report_url_in_batches_each_message_once(
                     ("worker", celery, celery.log_path),
                     ("gateway", gw, gw.log_path),
                 ]
+                from smsconsole.celery import app
+
+                wait_for(lambda: app.control.ping(timeout=1.0), 60, "the worker", processes)
                 out = StringIO()
                 call_command("send_campaign", "--application", shop.app_key, "--template", str(order_template.pk),
                              "--file", str(recipients_file), "--connection", "simulator", stdout=out,
