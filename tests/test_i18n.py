@@ -208,6 +208,8 @@ def url_arguments(namespace, name, arguments, objects):
         noun = "invitation"
     elif namespace == "accounts" and name.startswith("member_"):
         noun = "membership"
+    elif namespace == "reports" and name == "diagnostics":
+        noun = "campaign"
     values = {}
     for argument in arguments:
         if argument == "pk" and noun:
@@ -234,7 +236,12 @@ def console_urls(objects):
     for entry in get_resolver().url_patterns:
         if isinstance(entry, URLPattern) and entry.name:
             patterns = [(None, entry)]
-        elif isinstance(entry, URLResolver) and entry.namespace in {"templates_app", "campaigns", "accounts"}:
+        elif isinstance(entry, URLResolver) and entry.namespace in {
+            "templates_app",
+            "campaigns",
+            "accounts",
+            "reports",
+        }:
             patterns = [(entry.namespace, p) for p in entry.url_patterns if isinstance(p, URLPattern)]
         else:
             continue  # the admin and Django's set_language view
