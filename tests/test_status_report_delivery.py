@@ -1,16 +1,13 @@
 """Status report batches through the push outbox to a real HTTP receiver that is down for a while
 (answers 503) and then fails a tenth of the requests: every message is reported exactly once."""
 
-from datetime import timedelta
-
 import pytest
-from django.db.models import Min
 from django.utils import timezone
 
-from campaigns import lifecycle, push, status_reports
+from campaigns import lifecycle, status_reports
 from campaigns.models import Campaign, Message, Push, PushAttempt
 from campaigns.tasks import plan_campaign
-from tests.push_receiver import Receiver
+from tests.push_receiver import Receiver, deliver_all
 from tests.sending_helpers import create_campaign, create_connection, phones
 
 MESSAGES = 300  # six batches of 50
@@ -20,14 +17,6 @@ DOWN = [503] * 12  # every batch refused twice while the receiver is down
 @pytest.fixture
 def template(factories, shop):
     return factories.create_template(shop, content="Your order ${1} has shipped.")
-
-
-def deliver_all(now):
-    """Delivers every pending push, jumping the clock to the next attempt when none is due."""
-    pending = Push.objects.filter(status=Push.Status.PENDING)
-    while pending.exists():
-        if push.deliver_due(now=now)["claimed"] == 0:
-            now = pending.aggregate(at=Min("next_attempt_at"))["at"] + timedelta(milliseconds=1)
 
 
 def test_a_receiver_down_for_a_while_and_then_failing_a_tenth_gets_every_report_once(shop, template):

@@ -1,15 +1,18 @@
 """Status reports through real processes: the SMSC simulator's receipts reach the gateway, whose
 lifecycle moves owe the application reports; a real Celery worker, woken after those commits,
-turns them into JSON batches and delivers them to a real HTTP receiver, each message once."""
+turns them into JSON batches and delivers them to a real HTTP receiver, each message once, also
+when the receiver refuses some batches at first (their retries, 30 s later, are run here with the
+clock moved on rather than waited for)."""
 
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from campaigns import status_reports
-from campaigns.models import Campaign, Message, Push, StatusReportDue
-from tests.push_receiver import Receiver
+from campaigns.models import Campaign, Message, Push, PushAttempt, StatusReportDue
+from tests.push_receiver import Receiver, deliver_all
 from tests.sending_helpers import (
     SIM_PASSWORD,
     SIM_SYSTEM_ID,
@@ -35,6 +38,15 @@ def recipients_file(tmp_path):
     return path
 
 
+def settled():
+    """Every report is in a push, and every push was tried (delivered or refused once)."""
+    if StatusReportDue.objects.exists():
+        return False
+    pushes = Push.objects.all()
+    tried = not pushes.filter(status=Push.Status.PENDING, last_error="").exists()
+    return tried and sum(len(p.body["statusReportList"]) for p in pushes) == RECIPIENTS
+
+
 def reports(receiver):
     return [report for body in receiver.delivered() for report in body["statusReportList"]]
 
@@ -44,7 +56,7 @@ def reports(receiver):
 def test_a_campaigns_receipts_reach_the_report_url_in_batches_each_message_once(
     postgres_url, redis_url, sending_redis, tmp_path, shop, order_template, recipients_file
 ):
-    with simulator(tmp_path) as smsc, Receiver() as receiver:
+    with simulator(tmp_path) as smsc, Receiver(script=[503, 500]) as receiver:
         shop.report_url = receiver.url
         shop.save(update_fields=["report_url"])
         call_command("add_smpp_connection", "simulator", "--host", "127.0.0.1", "--port", str(smsc.port),
@@ -72,7 +84,8 @@ def test_a_campaigns_receipts_reach_the_report_url_in_batches_each_message_once(
                     return c.status == "completed" and c.delivered + c.failed + c.expired + c.unknown == RECIPIENTS
 
                 wait_for(finished, 60, "the campaign", processes)
-                wait_for(lambda: len(reports(receiver)) >= RECIPIENTS, 30, "the status reports", processes)
+                wait_for(settled, 30, "the status reports", processes)
+        deliver_all(timezone.now())  # the two refused batches, retried
 
     messages = {
         status_reports.message_ref(m.pk): m
@@ -87,3 +100,4 @@ def test_a_campaigns_receipts_reach_the_report_url_in_batches_each_message_once(
     assert all(len(body["statusReportList"]) <= 50 for body in receiver.delivered())
     assert set(Push.objects.values_list("kind", "status")) == {(Push.Kind.BATCH_STATUS, Push.Status.DELIVERED)}
     assert not StatusReportDue.objects.exists()
+    assert sorted(PushAttempt.objects.exclude(status_code=200).values_list("status_code", flat=True)) == [500, 503]
