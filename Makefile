@@ -18,11 +18,16 @@ run: $(VENV)/.stamp-requirements
 	CONSOLE_URL="$${CONSOLE_URL:-http://127.0.0.1:$(PORT)/}" $(PY) manage.py seed_demo
 	exec $(PY) manage.py run_all --port $(PORT)
 
-# Lint and formatting first (ruff clean is a CI condition, and it answers in a second), then the suite.
+# Lint and formatting first (ruff clean is a CI condition, and it answers in a second), then the suite on
+# TEST_WORKERS pytest-xdist workers, each with its own test database and Redis DB index (tests/conftest.py);
+# TEST_WORKERS=0 runs it in one process. ARGS go to pytest: test files, -k, -x...; without any, all of tests/.
+# Byte-code caches are written even where the environment turns them off: each worker would otherwise
+# compile and rewrite the asserts of every test module again on every run.
+TEST_WORKERS ?= 2
 test: $(VENV)/.stamp-requirements-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest -c tests/pytest.ini --rootdir . tests $(ARGS)
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -c tests/pytest.ini --rootdir . -n $(TEST_WORKERS) --durations=15 $(ARGS)
 
 # Speed figures on PostgreSQL + Redis (docs/benchmarks.md records the latest). The database is
 # created when the PostgreSQL client tools can; the benchmark commands refuse SQLite.
