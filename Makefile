@@ -44,6 +44,7 @@ bench: $(VENV)/.stamp-requirements-dev
 	DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_REDIS_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) manage.py bench_send $(BENCH_SEND_ARGS)
 	DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_REDIS_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) manage.py bench_preview
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_replies $(BENCH_REPLIES_ARGS)
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_callbacks $(BENCH_CALLBACKS_ARGS)
 	-createdb -h 127.0.0.1 -U postgres $(BENCH_RESULTS_DB) 2>/dev/null
 	DATABASE_URL=$(BENCH_RESULTS_DATABASE_URL) $(PY) manage.py migrate --noinput --verbosity 0
 	DATABASE_URL=$(BENCH_RESULTS_DATABASE_URL) $(PY) manage.py bench_results $(BENCH_RESULTS_ARGS)

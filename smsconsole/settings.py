@@ -236,6 +236,7 @@ CELERY_BEAT_SCHEDULE = {
     "enforce-arrears": {"task": "campaigns.tasks.enforce_arrears", "schedule": 60.0},
     "purge-personal-data": {"task": "campaigns.tasks.purge_personal_data", "schedule": 3600.0},
     "deliver-pushes": {"task": "reports.tasks.deliver_pushes", "schedule": 15.0},
+    "push-status-reports": {"task": "reports.tasks.push_status_reports", "schedule": 5.0},
 }
 
 # Campaigns (campaigns.models.sending). The reference: scheduled at most one month ahead (MSGSMS.0087).
