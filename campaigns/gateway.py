@@ -34,6 +34,7 @@ from campaigns.models import Batch, Campaign, Message, ProviderConnection
 from campaigns.ratelimit import AsyncTokenBucket, bucket_key
 from campaigns.redis_client import get_async_redis
 from sms import text
+from sms.smpp.client import RECEIPT_ROUNDS
 
 log = logging.getLogger(__name__)
 
@@ -450,7 +451,9 @@ class ConnectionRunner:
             else:
                 kept.append(receipt)
         if kept:
-            self.stats["receipts"] += await self.db(receipts.store, self.connection.pk, kept)
+            # Threads of their own: a carrier lets only a few receipts wait for their resp, so the
+            # time they queue behind claims and results would cap how many arrive per second.
+            self.stats["receipts"] += await self.gateway.receipt_db(receipts.store, self.connection.pk, kept)
             self.receipts_waiting.set()
 
     async def apply_receipts(self, stopping):
@@ -491,6 +494,8 @@ class Gateway:
             client_factory = SmppClient
         self.client_factory = client_factory
         self.db = db or DatabaseThreads(len(self.connections) * (consumers + 2) + 1)
+        # The client's store-and-acknowledge rounds in flight at once (sms.smpp.client.RECEIPT_ROUNDS).
+        self.receipt_db = db or DatabaseThreads(len(self.connections) * RECEIPT_ROUNDS)
         self.runners = []
 
     async def run(self, stopping):
@@ -502,6 +507,8 @@ class Gateway:
             reporter.cancel()
             await asyncio.gather(reporter, return_exceptions=True)
             self.db.shutdown()
+            if self.receipt_db is not self.db:
+                self.receipt_db.shutdown()
 
     async def report(self, stopping):
         """Logs each connection's rate while it changes, and keeps this gateway's liveness key."""

@@ -141,9 +141,7 @@ def main(argv=None):
         stop.set()
         stats = ports.get(timeout=10)
         server.join(5)
-    print(
-        f"simulator: {stats['submits']:,} submits, {stats['receipts_sent']:,} receipts, {stats['duplicates']} duplicates"
-    )
+    print(f"simulator: {stats['submits']:,} submits, {stats['receipts_sent']:,} receipts, {stats['duplicates']} dup.")
 
 
 if __name__ == "__main__":

@@ -113,6 +113,7 @@ class _Stats:
     def __init__(self):
         self.submits = 0
         self.segments = 0
+        self.first_submit_at = None  # wall clock, for the time from a campaign's launch to its first submit
         self.per_destination: dict[str, int] = {}
         self.seen: set[int] = set()
         self.duplicate_destinations: set[bytes] = set()
@@ -216,6 +217,7 @@ class SmscSimulator:
         data = {
             "submits": s.submits,
             "segments": s.segments,
+            "first_submit_at": s.first_submit_at,
             "destinations": len(s.per_destination),
             "duplicates": len(s.duplicate_destinations),
             "duplicate_submits": s.duplicate_submits,
@@ -353,6 +355,8 @@ class SmscSimulator:
     def count(self, destination: bytes, esm: int, message: bytes):
         s = self.stats
         s.segments += 1
+        if s.first_submit_at is None:
+            s.first_submit_at = time.time()
         if esm & 0x40 and message:
             udhl = message[0]
             if udhl >= 5 and message[1:3] == b"\0\3":
