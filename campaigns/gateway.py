@@ -453,7 +453,8 @@ class ConnectionRunner:
         if kept:
             # Threads of their own: a carrier lets only a few receipts wait for their resp, so the
             # time they queue behind claims and results would cap how many arrive per second.
-            self.stats["receipts"] += await self.gateway.receipt_db(receipts.store, self.connection.pk, kept)
+            stored = await self.gateway.receipt_db(receipts.store, self.connection.pk, kept)
+            self.stats["receipts"] += stored  # after the await: rounds run concurrently
             self.receipts_waiting.set()
 
     async def apply_receipts(self, stopping):

@@ -568,3 +568,24 @@ def test_receipts_in_a_round_cut_off_by_a_dropped_bind_come_again_and_are_acknow
     ids = sorted(r.message_ids[0] for r in results)
     assert sorted(seen[:2]) == ids and sorted(seen[2:]) == ids
     assert (stats["receipts_redelivered"], stats["receipts_pending"]) == (2, 0)
+
+
+def test_a_linger_gathers_receipts_that_arrive_within_it_into_one_round_and_none_hands_each_over_at_once():
+    async def rounds(linger):
+        calls = []
+        async with SmscSimulator(**ACCOUNT, dlr_delay=0) as smsc:
+            client = client_for(smsc.port, on_receipts=lambda items: calls.append(len(items)), receipt_linger=linger)
+            await client.start()
+            await client.wait_connected(5)
+            await client.submit(requests(1)[0])
+            await client.submit(requests(1, offset=1)[0])
+            await until(lambda: smsc.stats.receipts_acked == 2)
+            await client.stop()
+        return calls
+
+    async def scenario():
+        return await rounds(0.0), await rounds(0.5)
+
+    at_once, lingering = run(scenario())
+    assert at_once == [1, 1]
+    assert lingering == [2]
