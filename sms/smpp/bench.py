@@ -141,7 +141,10 @@ def main(argv=None):
         stop.set()
         stats = ports.get(timeout=10)
         server.join(5)
-    print(f"simulator: {stats['submits']:,} submits, {stats['receipts_sent']:,} receipts, {stats['duplicates']} dup.")
+    print(
+        f"simulator: {stats['submits']:,} submits, {stats['receipts_sent']:,} receipts, "
+        f"{stats['duplicates']} duplicates"
+    )
 
 
 if __name__ == "__main__":
