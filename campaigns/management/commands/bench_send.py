@@ -145,7 +145,7 @@ class Command(BaseCommand):
             action="store_true",
             help="simulator --bundled-receipts: each receipt in the submit_sm_resp's write, no window",
         )
-        parser.add_argument("--timeout", type=float, default=1800, help="give up after this many seconds")
+        parser.add_argument("--timeout", type=float, default=3600, help="give up on a run after this many seconds")
         parser.add_argument("--keep", action="store_true", help="keep the campaign and its rows")
         parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
         parser.add_argument(
