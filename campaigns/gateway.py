@@ -458,6 +458,13 @@ class ConnectionRunner:
             self.stats["receipts"] += stored  # after the await: rounds run concurrently
             self.receipts_waiting.set()
 
+    def receipt_rounds(self):
+        """How the client's store-and-acknowledge rounds went, for the periodic log line."""
+        stats = getattr(self.client, "stats", {})
+        rounds = stats.get("handovers", 0)
+        mean = stats.get("handover_seconds", 0.0) / rounds * 1000 if rounds else 0.0
+        return f"receipt rounds {rounds} (mean {mean:.1f} ms, at most {stats.get('peak_rounds', 0)} at once)"
+
     async def apply_receipts(self, stopping):
         # Ends on self.closed rather than by cancellation, which Python 3.11's wait_for can swallow.
         while not self.closed:
@@ -530,7 +537,8 @@ class Gateway:
                     current = dict(runner.stats)
                     if current != last.get(runner):
                         rate = (current["submitted"] - last.get(runner, {}).get("submitted", 0)) / (now - last_time)
-                        log.info("%s: %.0f msg/s; %s", runner.connection.name, rate, current)
+                        rounds = runner.receipt_rounds()
+                        log.info("%s: %.0f msg/s; %s; %s", runner.connection.name, rate, current, rounds)
                         last[runner] = current
                 last_time = now
         finally:

@@ -368,7 +368,7 @@ class SmppClient:
         self.stats = dict.fromkeys((
             "submitted", "segments_sent", "rejected", "throttled", "ambiguous", "timeouts",
             "reconnects", "binds", "bind_failures", "receipts", "inbound", "enquire_links", "peak_in_flight",
-            "handovers", "peak_rounds",
+            "handovers", "peak_rounds", "handover_seconds",
         ), 0)  # fmt: skip
         self.last_bind_error = ""
         self._loop = None
@@ -736,6 +736,7 @@ class _Handover:
     async def _hand_over(self, entries):
         items = [item for _, _, item in entries]
         delay = 0.2
+        started = self.client._loop.time()
         while True:
             try:
                 result = self.callback(items)
@@ -751,6 +752,8 @@ class _Handover:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
         _acknowledge(entries)
+        # Summed over rounds: divided by handovers, the round trip that caps receipts per second.
+        self.client.stats["handover_seconds"] += self.client._loop.time() - started
 
     async def drained(self):
         """Returns once nothing is waiting or being handed over."""
