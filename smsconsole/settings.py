@@ -173,9 +173,19 @@ EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "smsconsole <noreply@localhost>")
 
-# Celery. CELERY_BROKER_URL is set by `manage.py run_all` to its embedded Redis when unset.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
-REDIS_URL = env_str("REDIS_URL", CELERY_BROKER_URL)
+# Celery. CELERY_BROKER_URL is set by `manage.py run_all` to its embedded Redis when unset; a
+# command typed in another shell of the same checkout finds that Redis through VAR_DIR.
+_EMBEDDED_SOCKET = None
+if env_str("CELERY_BROKER_URL") is None and env_str("REDIS_URL") is None:
+    from smsconsole.embedded_redis import running_socket
+
+    _EMBEDDED_SOCKET = running_socket(VAR_DIR)
+if _EMBEDDED_SOCKET:
+    CELERY_BROKER_URL = f"redis+socket://{_EMBEDDED_SOCKET}"
+    REDIS_URL = f"unix://{_EMBEDDED_SOCKET}"
+else:
+    CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    REDIS_URL = env_str("REDIS_URL", CELERY_BROKER_URL)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
