@@ -29,7 +29,7 @@ from django.db.utils import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from campaigns import connection_state, dispatch, planning, receipts
+from campaigns import connection_state, dispatch, planning, receipts, replies
 from campaigns.dispatch import ids_in
 from campaigns.models import Batch, Campaign, Message, ProviderConnection
 from campaigns.ratelimit import AsyncTokenBucket, bucket_key
@@ -265,6 +265,7 @@ class ConnectionRunner:
             binds=connection.max_binds,
             window=connection.window,
             on_receipts=self.on_receipts,
+            on_inbound=self.on_inbound,
         )
         self.texts = {}
         self.ignored_ids = {}
@@ -279,6 +280,7 @@ class ConnectionRunner:
             "requeued": 0,
             "receipts": 0,
             "applied": 0,
+            "replies": 0,
             "batches": 0,
         }
 
@@ -505,6 +507,12 @@ class ConnectionRunner:
             stored = await self.gateway.receipt_db(receipts.store, self.connection.pk, kept)
             self.stats["receipts"] += stored  # after the await: rounds run concurrently
             self.receipts_waiting.set()
+
+    async def on_inbound(self, items):
+        """Replies (MO), stored with their opt-outs and pushes in one commit (campaigns.replies)
+        before the client acknowledges them: a failure here makes the client retry, not drop."""
+        stored = await self.db(replies.store, self.connection.pk, items)
+        self.stats["replies"] += stored  # after the await: the client's rounds run concurrently
 
     def receipt_rounds(self):
         """How the client's store-and-acknowledge rounds went, for the periodic log line."""

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campaigns.views import campaigns, contact_lists, imports, opt_outs
+from campaigns.views import account_settings, campaigns, contact_lists, imports, opt_outs
 
 app_name = "campaigns"
 
@@ -26,6 +26,7 @@ urlpatterns = [
     ),
     path("opt-outs/", opt_outs.opt_out_list, name="opt_out_list"),
     path("opt-outs/new/", opt_outs.opt_out_create, name="opt_out_create"),
+    path("opt-outs/keywords/", opt_outs.opt_out_keywords, name="opt_out_keywords"),
     path("opt-outs/import/", opt_outs.opt_out_import, name="opt_out_import"),
     path("opt-outs/export.<str:fmt>", opt_outs.opt_out_export, name="opt_out_export"),
     path("opt-outs/<int:pk>/delete/", opt_outs.opt_out_delete, name="opt_out_delete"),
@@ -42,4 +43,6 @@ urlpatterns = [
     path("campaigns/<int:pk>/resume/", campaigns.campaign_resume, name="campaign_resume"),
     path("campaigns/<int:pk>/cancel/", campaigns.campaign_cancel, name="campaign_cancel"),
     path("campaigns/<int:pk>/copy/", campaigns.campaign_copy, name="campaign_copy"),
+    path("settings/sending/", account_settings.sending_settings, name="sending_settings"),
+    path("settings/balance/", account_settings.balance, name="balance"),
 ]
