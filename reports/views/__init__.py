@@ -1,0 +1,1 @@
+from reports.views import records  # noqa: F401
