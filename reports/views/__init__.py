@@ -1,1 +1,0 @@
-from reports.views import records  # noqa: F401
