@@ -10,7 +10,6 @@ from django.db import connection, transaction
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from campaigns.models import Campaign, Message, RecipientImport
 from campaigns.planning import SKIP_OPT_OUT
@@ -64,7 +63,7 @@ def reason_label(status, skip_reason="", error_code="", reported=False, error=""
         status_value = int(error_code)
     except ValueError:
         return _("Refused by the provider")
-    return REFUSALS.get(status_value, pgettext_lazy("provider refusal", "Refused by the provider"))
+    return REFUSALS.get(status_value, _("Refused by the provider"))
 
 
 def breakdown(campaign_id):
