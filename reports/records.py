@@ -55,9 +55,11 @@ class RecordSearchForm(forms.Form):
     """GET parameters kept stable for links from other pages (the statistics drill-down, the
     campaign page): application, signature, template, type, status, phone, start, end, campaign."""
 
-    application = forms.ModelChoiceField(Application.objects.none(), required=False, label=_("Application"))
-    signature = forms.ModelChoiceField(Signature.objects.none(), required=False, label=_("Signature"))
-    template = forms.ModelChoiceField(Template.objects.none(), required=False, label=_("Template"))
+    application = forms.ModelChoiceField(
+        Application.objects.none(), required=False, empty_label="—", label=_("Application")
+    )
+    signature = forms.ModelChoiceField(Signature.objects.none(), required=False, empty_label="—", label=_("Signature"))
+    template = forms.ModelChoiceField(Template.objects.none(), required=False, empty_label="—", label=_("Template"))
     type = forms.ChoiceField(choices=[("", "—"), *MessageType.choices], required=False, label=_("Type"))
     channel = forms.CharField(required=False, max_length=21, label=_("Channel number"))
     status = forms.ChoiceField(
