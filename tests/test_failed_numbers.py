@@ -117,6 +117,7 @@ def test_resend_makes_a_draft_for_exactly_the_failed_numbers_with_their_values(f
     assert form.status_code == 200
     assert form.context["form"].initial["audience"] == f"import:{recipients.pk}"
     assert AuditLog.objects.filter(action="resend_failed", object_id=str(draft.pk)).exists()
+    assert alice_client.get(reverse("campaigns:import_detail", args=[recipients.pk])).status_code == 200
 
 
 def test_a_draft_made_for_failed_numbers_plans_those_numbers(factories, alice_client, acme, shop):
