@@ -197,6 +197,10 @@ class Command(BaseCommand):
         return list(Message._meta.indexes)
 
     def build_indexes(self, indexes):
+        # The foreign keys are checked at commit (deferred); PostgreSQL builds no index on a table
+        # with checks pending, so they run now.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         with connection.schema_editor() as editor:
             for index in indexes:
                 editor.add_index(Message, index)
