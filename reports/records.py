@@ -146,7 +146,7 @@ def _day_start(day):
 
 class RecordSearch:
     """A cleaned search. Paginator-compatible (count() and slicing give message rows), so the console's
-    shared pagination pages it; count() stops at MAX_LISTED + 1."""
+    shared pagination pages it; counting stops past MAX_LISTED rows."""
 
     def __init__(self, account, cleaned):
         self.account = account
@@ -193,10 +193,17 @@ class RecordSearch:
         return rows.order_by(sent_time().desc(), "-id")
 
     def count(self):
+        """Matches up to MAX_LISTED, what the pages reach; `capped` tells whether there are more."""
+        return min(self._counted(), MAX_LISTED)
+
+    @property
+    def capped(self):
+        return self._counted() > MAX_LISTED
+
+    def _counted(self):
         if self._count is None:
-            self._count = (
-                self.messages().order_by().values("pk")[: MAX_LISTED + 1].count() if self.campaign_ids() else 0
-            )
+            matches = self.messages().order_by().values("pk")[: MAX_LISTED + 1]
+            self._count = matches.count() if self.campaign_ids() else 0
         return self._count
 
     def __len__(self):

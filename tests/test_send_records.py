@@ -236,3 +236,16 @@ def test_messages_still_queued_show_as_queued(factories, alice_client, acme, sho
     )
     response = alice_client.get(RECORDS, {"status": "queued"})
     assert listed_numbers(response) == ["+8613800000000"]
+
+
+def test_a_search_of_more_than_the_listed_rows_pages_the_first_ones_and_says_so(
+    factories, alice_client, acme, shop, monkeypatch
+):
+    from reports import records
+
+    monkeypatch.setattr(records, "MAX_LISTED", 30)
+    finished_campaign(factories, acme, shop, [DELIVERED] * 35)
+    response = alice_client.get(RECORDS)
+    assert response.context["page"].paginator.num_pages == 2 and response.context["capped"]
+    assert "More than 30 records match: the pages show the first 30" in response.content.decode()
+    assert len(alice_client.get(RECORDS, {"page": 2}).context["page"]) == 10

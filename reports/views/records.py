@@ -15,6 +15,7 @@ from campaigns import planning
 from campaigns.models import Campaign, Message
 from campaigns.results import reason_label
 from campaigns.views.contact_lists import export_response
+from reports import records
 from reports.records import PAGE_SIZE, RecordSearch, RecordSearchForm, result_label, with_charged
 from sms import text
 from smsconsole.privacy import audit_console_export, number_display
@@ -55,7 +56,13 @@ def record_list(request):
     return render(
         request,
         "reports/record_list.html",
-        {"form": form, "page": page, "query": query, "capped": search is not None and search.count() > 1000},
+        {
+            "form": form,
+            "page": page,
+            "query": query,
+            "capped": search is not None and search.capped,
+            "max_listed": records.MAX_LISTED,
+        },
     )
 
 
