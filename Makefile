@@ -18,7 +18,10 @@ run: $(VENV)/.stamp-requirements
 	CONSOLE_URL="$${CONSOLE_URL:-http://127.0.0.1:$(PORT)/}" $(PY) manage.py seed_demo
 	exec $(PY) manage.py run_all --port $(PORT)
 
+# Lint and formatting first (ruff clean is a CI condition, and it answers in a second), then the suite.
 test: $(VENV)/.stamp-requirements-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -c tests/pytest.ini --rootdir . tests $(ARGS)
 
 # Speed figures on PostgreSQL + Redis (docs/benchmarks.md records the latest). The database is

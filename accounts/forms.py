@@ -19,7 +19,8 @@ class SignupForm(forms.Form):
         label=_("Company or account name"),
         max_length=Account._meta.get_field("name").max_length,
         help_text=_(
-            "Shown to your colleagues and to the reviewers; you can give the full company name when you apply for the service."
+            "Shown to your colleagues and to the reviewers; "
+            "you can give the full company name when you apply for the service."
         ),
     )
 

@@ -131,7 +131,8 @@ class CampaignForm(forms.Form):
         queryset=Template.objects.none(),
         label=_("Template"),
         help_text=_(
-            "Active templates of the signature's type. Verification-code and universal templates cannot be sent in bulk."
+            "Active templates of the signature's type. "
+            "Verification-code and universal templates cannot be sent in bulk."
         ),
     )
     audience = forms.CharField(
@@ -454,7 +455,8 @@ class CampaignForm(forms.Form):
                 self.add_error(
                     "scheduled_at",
                     _(
-                        "A time was entered but “Send right after confirmation” is chosen: choose “Schedule” or clear the time."
+                        "A time was entered but “Send right after confirmation” is chosen: "
+                        "choose “Schedule” or clear the time."
                     ),
                 )
             elif promotion and not in_promotion_hours(now):

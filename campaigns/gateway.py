@@ -151,7 +151,8 @@ def record_results(campaign_id, results, attempts):
         if retry:
             # Never written to the SMSC (or refused as throttled): safe to send again later.
             cursor.execute(
-                f"UPDATE campaigns_message SET status = 'queued', updated_at = %s WHERE status = 'sending' AND id IN {ids_in(retry)}",
+                f"UPDATE campaigns_message SET status = 'queued', updated_at = %s "
+                f"WHERE status = 'sending' AND id IN {ids_in(retry)}",
                 [now, *retry],
             )
             moved("queued", cursor.rowcount)

@@ -51,7 +51,8 @@ FILE_PROBLEMS = {
     "malformed": _("The CSV cannot be read at row %(row)s: %(detail)s."),
     "not_xlsx": _("The file is not a valid Excel workbook (.xlsx)."),
     "damaged": _(
-        "The workbook is damaged: part of it cannot be unpacked. Open it in Excel, save it again and upload the new file."
+        "The workbook is damaged: part of it cannot be unpacked. "
+        "Open it in Excel, save it again and upload the new file."
     ),
     "no_sheet": _("The workbook has no worksheet."),
     "no_rows": _("The file has no numbers: it holds only a header row or blank rows."),

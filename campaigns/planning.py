@@ -23,7 +23,10 @@ log = logging.getLogger(__name__)
 
 SKIP_OPT_OUT = "opt_out"
 
-_COLUMNS = "campaign_id, connection_id, phone, variables, segments, status, skip_reason, error_code, error, attempts, updated_at"
+_COLUMNS = (
+    "campaign_id, connection_id, phone, variables, segments, status, skip_reason, error_code, error, attempts, "
+    "updated_at"
+)
 # The account's opt-out list is read again here: a number may have opted out since the import.
 _STATUS = (
     "CASE WHEN {opted} OR o.id IS NOT NULL THEN 'skipped' ELSE 'queued' END, "

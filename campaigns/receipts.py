@@ -126,7 +126,8 @@ def drop_duplicates(connection_id, now=None):
         cursor.execute(
             "DELETE FROM campaigns_pendingreceipt WHERE connection_id = %s AND received_at < %s AND EXISTS ("
             "  SELECT 1 FROM campaigns_message m WHERE m.connection_id = campaigns_pendingreceipt.connection_id"
-            "  AND m.provider_id = campaigns_pendingreceipt.provider_id AND m.status IN ('delivered', 'failed', 'expired'))",
+            "  AND m.provider_id = campaigns_pendingreceipt.provider_id"
+            "  AND m.status IN ('delivered', 'failed', 'expired'))",
             [connection_id, cutoff],
         )
         return cursor.rowcount

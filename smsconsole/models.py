@@ -17,7 +17,7 @@ class TransitionError(ValidationError):
     """Raised by a model method asked for a state change its current state does not allow."""
 
 
-def compare_and_set(instance, allowed_from, to, condition=Q(), **fields):
+def compare_and_set(instance, allowed_from, to, condition=Q(), **fields):  # noqa: B008 (an empty Q is never mutated)
     """Moves the row from one of `allowed_from` to `to` with `fields`, in one UPDATE filtered on
     the status (and `condition`), so two requests, or a request and a task, cannot both win, and a
     decision taken on a stale instance changes nothing. Returns False, with the instance's status

@@ -49,7 +49,7 @@ class ReviewedModel(models.Model):
     def reason_label(self):
         return reasons.label(self.reason_code)
 
-    def _transition(self, allowed_from, to, condition=Q(), **fields):
+    def _transition(self, allowed_from, to, condition=Q(), **fields):  # noqa: B008 (an empty Q is never mutated)
         """Compare-and-set on the status (see compare_and_set): a decision taken on a stale copy,
         say a reviewer's approval of a template its operator has just withdrawn, changes nothing."""
         if not compare_and_set(self, allowed_from, to, condition, **fields):
@@ -230,7 +230,8 @@ class SignatureStatus(models.TextChoices):
 
     PENDING_REVIEW = "pending_review", _("Pending review")  # 待签名审核 (PENDING_REVIEW): a reviewer checks the content
     REJECTED = "rejected", _("Rejected")  # 审核不通过 (REVIEW_NOT_PASS): see the reason; may be edited and resubmitted
-    # 实名报备中 (REAL_NAME_REGISTRATING): content approved; the carrier sets up the channel and files the owner; cannot send
+    # 实名报备中 (REAL_NAME_REGISTRATING): content approved; the carrier sets up the channel and files the owner;
+    # cannot send
     FILING = "filing", _("Filing with the carrier")
     # 实名报备失败: the carrier refused the filing (its reason is kept); correct the materials and resubmit; cannot send
     FILING_FAILED = "filing_failed", _("Rejected by the carrier")

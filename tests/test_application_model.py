@@ -98,7 +98,7 @@ def test_resetting_replaces_the_stored_secret(shop):
 def test_the_secret_cannot_be_read_with_another_encryption_key(shop, settings):
     settings.FIELD_ENCRYPTION_KEY = "a-different-key"
     with pytest.raises(InvalidToken):
-        shop.app_secret
+        _ = shop.app_secret
 
 
 def test_names_are_unique_per_account(acme, other_co):

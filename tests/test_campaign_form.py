@@ -37,7 +37,7 @@ def options(form, name):
 
 def audience_values(form):
     values = []
-    for value, label in form.fields["audience"].widget.choices:
+    for _group, label in form.fields["audience"].widget.choices:
         if isinstance(label, list):
             values += [v for v, _l in label]
     return values

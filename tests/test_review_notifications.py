@@ -59,8 +59,8 @@ def test_a_signature_approved_in_review_mails_each_subscribed_contact_that_it_we
     assert mail.subject == "[smsconsole] Signature 【Acme】 filed with the carrier / 签名实名报备中"
     assert "Hello Ops," in mail.body
     assert (
-        "The signature 【Acme】 (Notification) of the application “Shop” passed content review and was submitted to the carrier"
-        in mail.body
+        "The signature 【Acme】 (Notification) of the application “Shop” "
+        "passed content review and was submitted to the carrier" in mail.body
     )
     assert "It can send once the carrier approves the filing" in mail.body
     assert "运营商报备通过后即可发送短信" in mail.body

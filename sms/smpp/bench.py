@@ -142,7 +142,8 @@ def main(argv=None):
         stats = ports.get(timeout=10)
         server.join(5)
     print(
-        f"simulator: {stats['submits']:,} submits, {stats['receipts_sent']:,} receipts, {stats['duplicates']} duplicates"
+        f"simulator: {stats['submits']:,} submits, {stats['receipts_sent']:,} receipts, "
+        f"{stats['duplicates']} duplicates"
     )
 
 

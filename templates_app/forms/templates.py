@@ -28,7 +28,8 @@ PROBLEM_MESSAGES = {
     "banned_symbol": _("Remove %(symbols)s from the content: these symbols may arrive garbled."),
     "signature_in_text": _("Do not write the signature 【%(signature)s】 in the content; it is added automatically."),
     "partial_variable_in_link": _(
-        "Variable %(position)s is glued into “%(text)s”: links and numbers must be fixed text, not built from variables."
+        "Variable %(position)s is glued into “%(text)s”: "
+        "links and numbers must be fixed text, not built from variables."
     ),
     "verification_variable_count": _("A verification template has exactly one variable; this one has %(count)s."),
     "verification_variable_too_long": _(
@@ -46,7 +47,8 @@ PROBLEM_MESSAGES = {
         "“%(link)s” is a short link: write the full address of the page itself; templates cannot use short links."
     ),
     "redirect_link": _(
-        "“%(link)s” forwards to another address: write the final address itself; templates cannot use redirecting links."
+        "“%(link)s” forwards to another address: "
+        "write the final address itself; templates cannot use redirecting links."
     ),
 }
 # Problems about one variable's length are shown on that variable's row, the rest on the content.

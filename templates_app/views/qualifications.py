@@ -182,7 +182,8 @@ def qualification_batch_delete(request):
         messages.error(
             request,
             _(
-                "Signatures use some of these qualifications; delete them or choose another qualification first. Nothing was deleted."
+                "Signatures use some of these qualifications; "
+                "delete them or choose another qualification first. Nothing was deleted."
             ),
         )
         return redirect("templates_app:qualification_list")

@@ -77,24 +77,27 @@ def write_xlsx(path, count):
         )
     main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
     rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    package_rel = "http://schemas.openxmlformats.org/package/2006/relationships"
+    office = "application/vnd.openxmlformats-officedocument.spreadsheetml"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(
             "[Content_Types].xml",
             (
-                '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                '<?xml version="1.0" encoding="UTF-8"?>'
+                '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
                 '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
                 '<Default Extension="xml" ContentType="application/xml"/>'
-                '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-                '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-                '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+                f'<Override PartName="/xl/workbook.xml" ContentType="{office}.sheet.main+xml"/>'
+                f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{office}.worksheet+xml"/>'
+                f'<Override PartName="/xl/sharedStrings.xml" ContentType="{office}.sharedStrings+xml"/>'
                 "</Types>"
             ),
         )
         archive.writestr(
             "_rels/.rels",
             (
-                '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-                '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+                f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{package_rel}">'
+                f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/>'
                 "</Relationships>"
             ),
         )
@@ -108,9 +111,9 @@ def write_xlsx(path, count):
         archive.writestr(
             "xl/_rels/workbook.xml.rels",
             (
-                '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-                '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
-                '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+                f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{package_rel}">'
+                f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+                f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/>'
                 "</Relationships>"
             ),
         )
@@ -125,7 +128,8 @@ def write_xlsx(path, count):
         archive.writestr(
             "xl/sharedStrings.xml",
             (
-                f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{main}" count="{len(shared)}" uniqueCount="{len(shared)}">'
+                f'<?xml version="1.0" encoding="UTF-8"?>'
+                f'<sst xmlns="{main}" count="{len(shared)}" uniqueCount="{len(shared)}">'
                 + "".join(f"<si><t>{escape(text)}</t></si>" for text in shared)
                 + "</sst>"
             ),
@@ -181,7 +185,8 @@ class Command(BaseCommand):
                 child.join()
                 self.stdout.write(
                     f"{fmt}: {rows / seconds:,.0f} rows/s end to end ({seconds:.1f}s), peak RSS {peak_mb} MB, "
-                    f"accepted {result.get('accepted')}, rejected {result.get('rejected')}, duplicates {result.get('duplicates')}"
+                    f"accepted {result.get('accepted')}, rejected {result.get('rejected')}, "
+                    f"duplicates {result.get('duplicates')}"
                 )
                 if not keep:
                     imp.delete()
