@@ -43,8 +43,8 @@ REFUSALS = {
 def reason_label(status, skip_reason="", error_code="", reported=False, error=""):
     """The reason of a skipped, failed, expired or unknown message in the reader's words.
 
-    `reported` says the carrier's report said so (the message had been handed over), as opposed to
-    a refusal at the hand-over, where `error_code` is the SMPP command status."""
+    `reported` says the carrier's report said so (the provider had accepted the message and given it
+    an id), as opposed to a refusal at the hand-over, where `error_code` is the SMPP command status."""
     if status == Message.Status.SKIPPED:
         return SKIP_REASONS.get(skip_reason, _("Skipped by a sending rule"))
     if status == Message.Status.EXPIRED:
@@ -74,7 +74,7 @@ def breakdown(campaign_id):
             campaign_id=campaign_id,
             status__in=[*FAILED, Message.Status.UNKNOWN, Message.Status.SKIPPED],
         )
-        .annotate(reported=ExpressionWrapper(Q(submitted_at__isnull=False), output_field=BooleanField()))
+        .annotate(reported=ExpressionWrapper(Q(provider_id__isnull=False), output_field=BooleanField()))
         .values("status", "skip_reason", "error_code", "reported")
         .annotate(count=Count("id"))
         .order_by()

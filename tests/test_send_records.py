@@ -158,8 +158,11 @@ def test_a_record_shows_its_text_history_error_code_and_charge(alice_client, cam
 
 def test_a_refusal_at_the_hand_over_is_not_charged(alice_client, campaign):
     message = campaign.messages.get(phone="+8613800000002")
+    # Handed over (submitted_at is the hand-over time) but refused: no provider id.
+    Message.objects.filter(pk=message.pk).update(submitted_at=message.done_at)
     response = alice_client.get(reverse("reports:record", args=[message.pk]))
     assert response.context["message"].charged is False
+    assert response.context["message"].reason == "Invalid destination number"
 
 
 def test_the_export_has_every_match_with_the_charged_flag(alice_client, campaign, django_assert_num_queries):

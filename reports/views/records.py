@@ -35,7 +35,7 @@ def _describe(message):
     message.result = result_label(message.status)
     message.reason = (
         reason_label(
-            message.status, message.skip_reason, message.error_code, message.submitted_at is not None, message.error
+            message.status, message.skip_reason, message.error_code, message.provider_id is not None, message.error
         )
         if message.status in WITH_REASON
         else ""
