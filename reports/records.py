@@ -44,6 +44,8 @@ RESULTS = {
     "skipped": ((Message.Status.SKIPPED,), pgettext_lazy("result", "Skipped")),
     "cancelled": ((Message.Status.CANCELLED,), pgettext_lazy("result", "Cancelled")),
 }
+# sent_time() as raw SQL, spelled as the index message_records has it.
+SENT = "COALESCE(submitted_at, done_at, updated_at)"
 RESULT_OF = {status: key for key, (statuses, _label) in RESULTS.items() for status in statuses}
 
 
@@ -202,8 +204,12 @@ class RecordSearch:
 
     def _counted(self):
         if self._count is None:
-            matches = self.messages().order_by().values("pk")[: MAX_LISTED + 1]
-            self._count = matches.count() if self.campaign_ids() else 0
+            if not self.campaign_ids():
+                self._count = 0
+            elif connection.vendor == "postgresql":
+                self._count = self._lateral_count(MAX_LISTED + 1)
+            else:
+                self._count = self.messages().order_by().values("pk")[: MAX_LISTED + 1].count()
         return self._count
 
     def __len__(self):
@@ -225,30 +231,48 @@ class RecordSearch:
     def _page_ids(self, offset, limit):
         if connection.vendor != "postgresql":
             return list(self.messages().values_list("pk", flat=True)[offset : offset + limit])
-        conditions, params = [], []
-        if self.since is not None:
-            conditions.append("COALESCE(submitted_at, done_at, updated_at) >= %s")
-            params.append(self.since)
-        if self.until is not None:
-            conditions.append("COALESCE(submitted_at, done_at, updated_at) < %s")
-            params.append(self.until)
-        if self.cleaned.get("phone"):
-            conditions.append("phone = %s")
-            params.append(self.cleaned["phone"])
-        where = "".join(f" AND {condition}" for condition in conditions)
         # Each (campaign, status) pair yields its newest offset + limit rows straight from the index
         # (message_records); the outer sort merges those few rows only.
         sql = (
-            "SELECT m.id FROM unnest(%s::bigint[]) AS c(id) CROSS JOIN unnest(%s::varchar[]) AS s(status) "
-            "CROSS JOIN LATERAL ("
-            "  SELECT id, COALESCE(submitted_at, done_at, updated_at) AS sent FROM campaigns_message"
-            f"  WHERE campaign_id = c.id AND status = s.status{where}"
-            "  ORDER BY COALESCE(submitted_at, done_at, updated_at) DESC, id DESC LIMIT %s"
+            f"SELECT m.id FROM {self._pairs_sql()} CROSS JOIN LATERAL ("
+            f"  SELECT id, {SENT} AS sent FROM campaigns_message WHERE {self._pair_where()}"
+            f"  ORDER BY {SENT} DESC, id DESC LIMIT %s"
             ") m ORDER BY m.sent DESC, m.id DESC LIMIT %s OFFSET %s"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [self.campaign_ids(), self.statuses, *params, offset + limit, limit, offset])
+            cursor.execute(sql, [*self._pair_params(), offset + limit, limit, offset])
             return [row[0] for row in cursor.fetchall()]
+
+    def _lateral_count(self, limit):
+        """Counts matches up to `limit`, each (campaign, status) pair an index range of its own: the
+        window is an index condition there, where a plain count would filter rows outside it."""
+        sql = (
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM {self._pairs_sql()} CROSS JOIN LATERAL ("
+            f"  SELECT 1 FROM campaigns_message WHERE {self._pair_where()} LIMIT %s"
+            ") m LIMIT %s) counted"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*self._pair_params(), limit, limit])
+            return cursor.fetchone()[0]
+
+    @staticmethod
+    def _pairs_sql():
+        return "unnest(%s::bigint[]) AS c(id) CROSS JOIN unnest(%s::varchar[]) AS s(status)"
+
+    def _pair_where(self):
+        conditions = ["campaign_id = c.id", "status = s.status"]
+        if self.since is not None:
+            conditions.append(f"{SENT} >= %s")
+        if self.until is not None:
+            conditions.append(f"{SENT} < %s")
+        if self.cleaned.get("phone"):
+            conditions.append("phone = %s")
+        return " AND ".join(conditions)
+
+    def _pair_params(self):
+        params = [self.campaign_ids(), self.statuses]
+        params += [value for value in (self.since, self.until, self.cleaned.get("phone")) if value]
+        return params
 
 
 def with_charged(messages):
