@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from campaigns import results
 from campaigns.models import Campaign
-from campaigns.views.contact_lists import export_response
+from reports.downloads import streamed_download
 from smsconsole.models import audit
 from smsconsole.privacy import audit_console_export, number_display
 from smsconsole.tenancy import get_scoped_or_404, require_membership, require_operator
@@ -33,7 +33,7 @@ def failed_numbers(request, pk, fmt):
     )
     show = number_display(membership)
     rows = ([show(phone)] for phone in results.failed_numbers(campaign.pk))
-    return export_response(fmt, f"failed-{campaign.pk}", ["phone"], rows)
+    return streamed_download(fmt, f"failed-{campaign.pk}", ["phone"], rows)
 
 
 @login_required

@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from campaigns import planning
 from campaigns.models import Campaign, Message
 from campaigns.results import reason_label
-from campaigns.views.contact_lists import export_response
 from reports import records
+from reports.downloads import streamed_download
 from reports.records import PAGE_SIZE, RecordSearch, RecordSearchForm, result_label, with_charged
 from sms import text
 from smsconsole.privacy import audit_console_export, number_display
@@ -145,4 +145,4 @@ def record_export(request, fmt):
                 yes if message.charged else no,
             ]
 
-    return export_response(fmt, _("send-records"), header, rows())
+    return streamed_download(fmt, _("send-records"), header, rows())

@@ -7,7 +7,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from campaigns import results
-from campaigns.exports import safe_cell, write_xlsx
+from campaigns.exports import safe_cell, xlsx_chunks
 from campaigns.models import Campaign
 from smsconsole.privacy import audit_export
 
@@ -36,10 +36,13 @@ class Command(BaseCommand):
         )
         rows = ([phone] for phone in results.failed_numbers(campaign.pk))
         if fmt == "xlsx":
-            if path:
-                write_xlsx(path, ["phone"], rows)
-            else:
-                write_xlsx(sys.stdout.buffer, ["phone"], rows)
+            handle = open(path, "wb") if path else sys.stdout.buffer
+            try:
+                for chunk in xlsx_chunks(["phone"], rows):
+                    handle.write(chunk)
+            finally:
+                if path:
+                    handle.close()
             return
         handle = open(path, "w", newline="", encoding="utf-8") if path else self.stdout
         try:

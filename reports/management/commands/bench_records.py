@@ -7,14 +7,16 @@ completed campaigns of the Benchmark account spread over the last 90 days (3 % f
 Large writes drop the message indexes first and build them after, as a bulk load would.
 
 Then prints, through the real views (Django's test client, templates rendered):
-- p50/p95 of each send-records search over `--runs` requests, the whole page and the search's own
+- p50/p95 of each send-records search over `--runs` requests: the whole page, the search's own
   queries alone (the part that grows with the rows; the page adds the session, the form's selects
-  and the template, which a loaded machine slows down);
+  and the template), and PostgreSQL's own planning and execution time of those queries (EXPLAIN
+  ANALYZE), which a loaded machine does not stretch;
 - the failed-number download of the big campaign as CSV and XLSX: time and the process's peak RSS
   growth while streaming (VmHWM reset before each), and `manage.py export_failed_numbers` in a
   child process (its peak RSS).
 """
 
+import json
 import os
 import statistics
 import subprocess
@@ -33,6 +35,7 @@ from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.http import QueryDict
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -90,6 +93,16 @@ def p95(times):
     return statistics.quantiles(times, n=20)[-1] if len(times) >= 2 else times[0]
 
 
+def execution_ms(sql):
+    """What PostgreSQL spent executing a statement (EXPLAIN ANALYZE), free of the client's and the
+    machine's load: a shared machine's load stretches the wall times above."""
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return plan[0]["Execution Time"] + plan[0]["Planning Time"]
+
+
 def search_page(account, params):
     """The search's own queries for one page (campaigns, capped count, page ids, page rows), no HTTP
     and no template: what grows with the number of rows."""
@@ -109,6 +122,7 @@ class Command(BaseCommand):
         parser.add_argument("--failed", type=int, default=1_000_000)
         parser.add_argument("--runs", type=int, default=30)
         parser.add_argument("--fresh", action="store_true", help="Delete and write the benchmark's rows again.")
+        parser.add_argument("--no-exports", action="store_true", help="Measure the searches only.")
 
     def handle(self, *args, **options):
         if connection.vendor != "postgresql":
@@ -124,7 +138,8 @@ class Command(BaseCommand):
         client = Client()
         client.force_login(user)
         self.searches(client, account, options["runs"])
-        self.exports(client, account)
+        if not options["no_exports"]:
+            self.exports(client, account)
 
     # --- data ---------------------------------------------------------------------------------
 
@@ -247,17 +262,20 @@ class Command(BaseCommand):
             if response.status_code != 200 or b'id="record-errors"' in response.content:
                 raise CommandError(f"{label}: the search failed ({response.status_code})")
             rows = response.content.count(b'<span class="status ')
-            pages, queries = [], []
+            pages, queries, executions = [], [], []
             for _run in range(runs):
                 started = time.perf_counter()
                 client.get(url, params)
                 pages.append((time.perf_counter() - started) * 1000)
-                started = time.perf_counter()
-                search_page(account, params)
-                queries.append((time.perf_counter() - started) * 1000)
+                with CaptureQueriesContext(connection) as captured:
+                    started = time.perf_counter()
+                    search_page(account, params)
+                    queries.append((time.perf_counter() - started) * 1000)
+                executions.append(sum(execution_ms(query["sql"]) for query in captured.captured_queries))
             self.stdout.write(
                 f"  {label:30} {rows:3} rows  page p50 {median(pages):6.1f} p95 {p95(pages):6.1f} ms"
                 f"  | search SQL p50 {median(queries):6.1f} p95 {p95(queries):6.1f} ms"
+                f"  | executing p50 {median(executions):5.1f} p95 {p95(executions):5.1f} ms"
             )
 
     def exports(self, client, account):
