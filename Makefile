@@ -34,6 +34,7 @@ bench: $(VENV)/.stamp-requirements-dev
 	DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_REDIS_URL) $(PY) manage.py bench_import $(BENCH_ARGS)
 	DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_REDIS_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) manage.py bench_send $(BENCH_SEND_ARGS)
 	DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_REDIS_URL) $(PY) manage.py bench_records $(BENCH_RECORDS_ARGS)
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_replies $(BENCH_REPLIES_ARGS)
 
 venv: $(VENV)/.stamp-requirements-dev
 

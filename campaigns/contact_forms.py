@@ -10,6 +10,7 @@ from campaigns.contacts_import import MAX_BYTES, reason_label
 from campaigns.models import Contact, ContactList, OptOut
 from campaigns.numbers import normalise_number
 from campaigns.recipient_files import EXTENSIONS
+from sms import optout
 from smsconsole.regions import region_choices
 from smsconsole.upload_limits import too_large
 
@@ -210,3 +211,37 @@ class UploadForm(forms.Form):
         if upload.size == 0:
             raise ValidationError(_("The file is empty."), code="empty")
         return upload
+
+
+class OptOutKeywordsForm(forms.Form):
+    """The account's opt-out keywords (sms.optout), typed as a list; empty restores the defaults."""
+
+    MAX_KEYWORDS = 30
+    MAX_LENGTH = 20
+
+    keywords = forms.CharField(
+        label=_("Opt-out keywords"),
+        required=False,
+        max_length=700,
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Formatted per request, in the reader's language.
+        self.fields["keywords"].help_text = _(
+            "Separated by commas. A reply that is one of them, ignoring case and surrounding spaces, puts "
+            "the number on the opt-out list. Empty: the defaults (%(defaults)s)."
+        ) % {"defaults": ", ".join(optout.DEFAULT_KEYWORDS)}
+
+    def clean_keywords(self):
+        keywords = optout.parse_keywords(self.cleaned_data["keywords"])
+        if len(keywords) > self.MAX_KEYWORDS:
+            raise ValidationError(_("At most %(limit)s keywords."), params={"limit": self.MAX_KEYWORDS})
+        too_long = [k for k in keywords if len(k) > self.MAX_LENGTH]
+        if too_long:
+            raise ValidationError(
+                _("A keyword is at most %(limit)s characters long: %(keyword)s"),
+                params={"limit": self.MAX_LENGTH, "keyword": too_long[0]},
+            )
+        return keywords

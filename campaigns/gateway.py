@@ -17,6 +17,7 @@ event loop must keep answering the SMSC (receipts, enquire_link) while the datab
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import socket
 import time
@@ -24,11 +25,11 @@ from itertools import islice
 
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.utils import InterfaceError, OperationalError
+from django.db.utils import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from campaigns import dispatch, planning, receipts
+from campaigns import connection_state, dispatch, planning, receipts, replies
 from campaigns.dispatch import ids_in
 from campaigns.models import Batch, Campaign, Message, ProviderConnection
 from campaigns.ratelimit import AsyncTokenBucket, bucket_key
@@ -49,6 +50,11 @@ AMBIGUOUS_ERROR = "connection lost before the answer"
 # A gateway refreshes its liveness key this often (a third of it); the sweeper leaves the jobs of a
 # live gateway alone.
 HEARTBEAT_TTL = 30
+# How often the gateway reads the enabled connections again: one added, changed or disabled while it
+# runs is served (or let go) within this, without a restart.
+RELOAD_INTERVAL = 2.0
+# After a stop signal, submits in flight get this long to be answered before the client closes.
+STOP_GRACE = 3.0
 
 
 # --- database side (plain functions, run in the gateway's DB threads) ---------------------------
@@ -197,14 +203,24 @@ class DatabaseThreads:
     """
 
     def __init__(self, size):
+        self.size = size
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=size, thread_name_prefix="gateway-db")
+        self.retired = []
 
     async def __call__(self, func, *args):
         return await asyncio.get_running_loop().run_in_executor(self.pool, _with_healthy_connection, func, args)
 
+    def reserve(self, size):
+        """Room for `size` calls at once (a connection added while running); a larger pool takes over."""
+        if size > self.size:
+            self.retired.append(self.pool)
+            self.size = size
+            self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=size, thread_name_prefix="gateway-db")
+
     def shutdown(self):
-        self.pool.submit(db_connection.close)
-        self.pool.shutdown(wait=True)
+        for pool in (*self.retired, self.pool):
+            pool.submit(db_connection.close)
+            pool.shutdown(wait=True)
 
 
 def _with_healthy_connection(func, args):
@@ -248,10 +264,13 @@ class ConnectionRunner:
             binds=connection.max_binds,
             window=connection.window,
             on_receipts=self.on_receipts,
+            on_inbound=self.on_inbound,
         )
         self.texts = {}
         self.ignored_ids = {}
         self.receipts_waiting = asyncio.Event()
+        # Set by the gateway: it stops, or this connection was disabled, removed or changed.
+        self.stopping = asyncio.Event()
         self.closed = False
         self.stats = {
             "submitted": 0,
@@ -260,10 +279,12 @@ class ConnectionRunner:
             "requeued": 0,
             "receipts": 0,
             "applied": 0,
+            "replies": 0,
             "batches": 0,
         }
 
-    async def run(self, stopping):
+    async def run(self):
+        stopping = self.stopping
         await self.client.start()
         await self.recover()
         tasks = [
@@ -271,16 +292,43 @@ class ConnectionRunner:
             for n in range(self.gateway.consumers)
         ]
         applier = asyncio.create_task(self.apply_receipts(stopping), name=f"receipts-{self.connection.name}")
+        reporter = asyncio.create_task(self.report_state(stopping), name=f"state-{self.connection.name}")
         try:
-            await asyncio.gather(*tasks)
+            await stopping.wait()
+            # Consumers stop between chunks; a chunk in flight gets a moment to be answered.
+            await asyncio.wait(tasks, timeout=STOP_GRACE)
         finally:
+            stopping.set()
+            # Closing the client ends what still waits on the SMSC, whatever its state (binding,
+            # reconnecting, mid-window): a submit never written comes back as a retry and its message
+            # is queued again, one written without an answer comes back ambiguous and becomes unknown.
             # The client acknowledges the receipts it still holds (stored by on_receipts) first.
             await self.client.stop()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(reporter, return_exceptions=True)
             self.closed = True
             self.receipts_waiting.set()
             await asyncio.gather(applier, return_exceptions=True)
             await self.db(receipts.apply_pending, self.connection.pk)
+            with contextlib.suppress(RedisError, OSError):
+                await connection_state.withdraw(
+                    self.redis, self.connection.pk, self.gateway.gateway_id, "the gateway stopped serving it"
+                )
             await self.redis.aclose()
+
+    async def report_state(self, stopping):
+        """Tells the pages whether this connection has a bound session, and if not, why."""
+        host = f"{self.connection.host}:{self.connection.port}"
+        while not stopping.is_set():
+            bound = self.client.bound_sessions
+            reason = "" if bound else (self.client.last_bind_error or f"binding to {host}")
+            try:
+                await connection_state.publish(self.redis, self.connection.pk, self.gateway.gateway_id, bound, reason)
+            except (RedisError, OSError) as error:
+                log.warning("%s: cannot publish the bind state (%s)", self.connection.name, error)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(connection_state.PUBLISH_INTERVAL):
+                    await stopping.wait()
 
     async def recover(self):
         """Jobs this gateway held when it last stopped go back to the front of the queue."""
@@ -366,7 +414,9 @@ class ConnectionRunner:
                 requeued += await self.send_chunk(campaign_id, chunk, pieces, source, stopping)
             if not requeued:
                 break
-            await asyncio.sleep(RETRY_PAUSE * (attempt + 1))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(RETRY_PAUSE * (attempt + 1)):
+                    await stopping.wait()
         self.stats["batches"] += 1
         await self.db(finish_batch, batch)
         return True
@@ -454,6 +504,11 @@ class ConnectionRunner:
             self.stats["receipts"] += await self.db(receipts.store, self.connection.pk, kept)
             self.receipts_waiting.set()
 
+    async def on_inbound(self, items):
+        """Replies (MO), stored with their opt-outs and pushes in one commit (campaigns.replies)
+        before the client acknowledges them: a failure here makes the client retry, not drop."""
+        self.stats["replies"] += await self.db(replies.store, self.connection.pk, items)
+
     async def apply_receipts(self, stopping):
         # Ends on self.closed rather than by cancellation, which Python 3.11's wait_for can swallow.
         while not self.closed:
@@ -477,9 +532,16 @@ class ConnectionRunner:
 
 
 class Gateway:
-    def __init__(self, connections, *, gateway_id=None, consumers=CONSUMERS, chunk_size=CHUNK_SIZE,
-                 redis_url=None, client_factory=None, stats_interval=10.0, db=None, poll_interval=1.0):  # fmt: skip
+    """Serves provider connections: `connections` as given, or with `load_connections` (a plain
+    function returning the connections to serve, run in a DB thread) those it returns, read again
+    every `reload_interval` seconds."""
+
+    def __init__(self, connections=(), *, gateway_id=None, consumers=CONSUMERS, chunk_size=CHUNK_SIZE,
+                 redis_url=None, client_factory=None, stats_interval=10.0, db=None, poll_interval=1.0,
+                 load_connections=None, reload_interval=RELOAD_INTERVAL):  # fmt: skip
         self.connections = list(connections)
+        self.load_connections = load_connections
+        self.reload_interval = reload_interval
         self.gateway_id = gateway_id or socket.gethostname()
         self.consumers = consumers
         self.chunk_size = chunk_size
@@ -491,18 +553,84 @@ class Gateway:
 
             client_factory = SmppClient
         self.client_factory = client_factory
-        self.db = db or DatabaseThreads(len(self.connections) * (consumers + 2) + 1)
-        self.runners = []
+        self.db = db or DatabaseThreads(self.threads_for(max(1, len(self.connections))))
+        self.runners = []  # every runner started, in order
+        self.active = {}  # connection id -> (runner, its task)
+
+    def threads_for(self, connections):
+        return connections * (self.consumers + 2) + 1
 
     async def run(self, stopping):
-        self.runners = [ConnectionRunner(self, c) for c in self.connections]
         reporter = asyncio.create_task(self.report(stopping))
         try:
-            await asyncio.gather(*(runner.run(stopping) for runner in self.runners))
+            await self.supervise(stopping)
         finally:
+            await self.stop_runners(list(self.active))
             reporter.cancel()
             await asyncio.gather(reporter, return_exceptions=True)
             self.db.shutdown()
+
+    async def supervise(self, stopping):
+        """Keeps one runner per connection to serve until `stopping`; a runner that fails ends the gateway."""
+        stop_wait = asyncio.create_task(stopping.wait())
+        try:
+            while not stopping.is_set():
+                wanted = await self.wanted_connections()
+                if wanted is not None:
+                    await self.reconcile(wanted)
+                tasks = [task for _runner, task in self.active.values()]
+                await asyncio.wait([stop_wait, *tasks], timeout=self.reload_interval, return_when="FIRST_COMPLETED")
+                for pk, (_runner, task) in list(self.active.items()):
+                    if task.done():
+                        del self.active[pk]
+                        task.result()  # re-raises what ended it
+        finally:
+            stop_wait.cancel()
+
+    async def wanted_connections(self):
+        if self.load_connections is None:
+            return self.connections
+        try:
+            return await self.db(self.load_connections)
+        except DatabaseError as error:
+            log.warning(
+                "gateway %s: cannot read the connections (%s); keeping the current ones", self.gateway_id, error
+            )
+            return None
+
+    async def reconcile(self, wanted):
+        wanted = {connection.pk: connection for connection in wanted}
+        for pk, (runner, _task) in list(self.active.items()):
+            connection = wanted.get(pk)
+            if connection is None:
+                log.info(
+                    "gateway %s: %s is disabled or removed; letting it go", self.gateway_id, runner.connection.name
+                )
+                await self.stop_runners([pk])
+            elif served_settings(connection) != served_settings(runner.connection):
+                log.info("gateway %s: %s changed; binding again", self.gateway_id, connection.name)
+                await self.stop_runners([pk])
+        for pk, connection in wanted.items():
+            if pk not in self.active:
+                self.start_runner(connection)
+
+    def start_runner(self, connection):
+        if hasattr(self.db, "reserve"):
+            self.db.reserve(self.threads_for(len(self.active) + 1))
+        runner = ConnectionRunner(self, connection)
+        self.runners.append(runner)
+        task = asyncio.create_task(runner.run(), name=f"connection-{connection.name}")
+        self.active[connection.pk] = (runner, task)
+        log.info("gateway %s: serving %s", self.gateway_id, describe(connection))
+
+    async def stop_runners(self, pks):
+        stopped = [self.active.pop(pk) for pk in pks if pk in self.active]
+        for runner, _task in stopped:
+            runner.stopping.set()
+        results = await asyncio.gather(*(task for _runner, task in stopped), return_exceptions=True)
+        for (runner, _task), result in zip(stopped, results, strict=True):
+            if isinstance(result, Exception):
+                log.error("%s: stopped with %r", runner.connection.name, result)
 
     async def report(self, stopping):
         """Logs each connection's rate while it changes, and keeps this gateway's liveness key."""
@@ -518,7 +646,7 @@ class Gateway:
                 now = time.monotonic()
                 if now - last_time < self.stats_interval:
                     continue
-                for runner in self.runners:
+                for runner, _task in list(self.active.values()):
                     current = dict(runner.stats)
                     if current != last.get(runner):
                         rate = (current["submitted"] - last.get(runner, {}).get("submitted", 0)) / (now - last_time)
@@ -527,6 +655,27 @@ class Gateway:
                 last_time = now
         finally:
             await redis.aclose()
+
+
+def served_settings(connection):
+    """What a runner was built from: a change to any of these binds the connection again."""
+    return (
+        connection.host,
+        connection.port,
+        connection.system_id,
+        connection.password,
+        connection.system_type,
+        connection.tps,
+        connection.max_binds,
+        connection.window,
+        connection.source_rule,
+        connection.source_address,
+    )
+
+
+def describe(connection):
+    c = connection
+    return f"{c.name} ({c.host}:{c.port}, {c.max_binds} binds, window {c.window}, {c.tps or 'no'} TPS)"
 
 
 def enabled_connections(names=None):

@@ -26,6 +26,7 @@ urlpatterns = [
     ),
     path("opt-outs/", opt_outs.opt_out_list, name="opt_out_list"),
     path("opt-outs/new/", opt_outs.opt_out_create, name="opt_out_create"),
+    path("opt-outs/keywords/", opt_outs.opt_out_keywords, name="opt_out_keywords"),
     path("opt-outs/import/", opt_outs.opt_out_import, name="opt_out_import"),
     path("opt-outs/export.<str:fmt>", opt_outs.opt_out_export, name="opt_out_export"),
     path("opt-outs/<int:pk>/delete/", opt_outs.opt_out_delete, name="opt_out_delete"),

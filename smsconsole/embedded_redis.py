@@ -8,6 +8,7 @@ whichever process happens to exit last. A plain child can be stopped determinist
 """
 
 import ctypes
+import json
 import os
 import signal
 import subprocess
@@ -24,8 +25,33 @@ MAX_SOCKET_PATH = 100
 PR_SET_PDEATHSIG = 1
 
 
+# Written beside the socket while the server runs, so commands typed in another shell find it
+# (settings.py reads it when CELERY_BROKER_URL and REDIS_URL are unset).
+POINTER_NAME = "embedded-redis.json"
+
+
 class EmbeddedRedisError(RuntimeError):
     pass
+
+
+def running_socket(directory):
+    """The socket of the embedded Redis that `make run` serves from `directory`, or None.
+
+    Cheap enough for settings.py: it reads one small file and checks the server's pid, it does not
+    connect (a stale file from a killed run names a dead pid).
+    """
+    try:
+        pointer = json.loads((Path(directory) / POINTER_NAME).read_text())
+        socket_path, pid = str(pointer["socket"]), int(pointer["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, under another user
+    return socket_path if os.path.exists(socket_path) else None
 
 
 def redis_server_executable():
@@ -99,6 +125,7 @@ class EmbeddedRedis:
         self.socket_path = self.directory / "redis.sock"
         self.config_path = self.directory / "redis.conf"
         self.log_path = self.directory / "redis.log"
+        self.pointer_path = self.directory / POINTER_NAME
 
     @property
     def url(self):
@@ -169,6 +196,7 @@ class EmbeddedRedis:
                     f"redis-server did not answer within {self.start_timeout} s; see {self.log_path}"
                 )
             time.sleep(0.05)
+        self.pointer_path.write_text(json.dumps({"socket": str(self.socket_path), "pid": self.process.pid}))
         return self
 
     def stop(self, timeout=5.0):
@@ -178,6 +206,7 @@ class EmbeddedRedis:
 
     def _forget(self):
         self.process = None
+        self.pointer_path.unlink(missing_ok=True)
         self.socket_path.unlink(missing_ok=True)
         if self._socket_dir is not None:
             self._socket_dir.rmdir()

@@ -82,3 +82,16 @@ def env_tiers(name, default):
     if tiers[-1][0] is not None or any(ceiling is None for ceiling, _price in tiers[:-1]):
         raise EnvError(f"{name}={raw!r}: only the last tier has no ceiling, e.g. 1000000:0.065,:0.055")
     return tiers
+
+
+def env_float(name, default, minimum=None, maximum=None):
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise EnvError(f"{name}={raw!r} is not a number") from None
+    if value != value or (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise EnvError(f"{name}={value} is outside {minimum}..{maximum}")
+    return value

@@ -99,6 +99,16 @@ class Account(models.Model):
     # When the balance last turned negative; cleared when it is back at zero or above. Moved with
     # the balance, in the same UPDATE (campaigns.money).
     overdrawn_since = models.DateTimeField(_("balance negative since"), null=True, blank=True, editable=False)
+    # Replies whose whole text is one of these opt the number out (sms.optout); empty means the
+    # defaults (R, T, TD, N, 退订, STOP, UNSUBSCRIBE), a list of its own replaces them.
+    opt_out_keywords = models.JSONField(
+        _("opt-out keywords"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Replies that are one of these words opt the number out. Empty: R, T, TD, N, 退订, STOP, UNSUBSCRIBE."
+        ),
+    )
 
     objects = AccountQuerySet.as_manager()
 

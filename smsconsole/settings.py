@@ -12,7 +12,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from smsconsole.env import env_bool, env_dates, env_int, env_list, env_str, env_tiers
+from smsconsole.env import env_bool, env_dates, env_float, env_int, env_list, env_str, env_tiers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SMSCONSOLE_VAR_DIR", str(BASE_DIR / "var")))
@@ -173,9 +173,19 @@ EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "smsconsole <noreply@localhost>")
 
-# Celery. CELERY_BROKER_URL is set by `manage.py run_all` to its embedded Redis when unset.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
-REDIS_URL = env_str("REDIS_URL", CELERY_BROKER_URL)
+# Celery. CELERY_BROKER_URL is set by `manage.py run_all` to its embedded Redis when unset; a
+# command typed in another shell of the same checkout finds that Redis through VAR_DIR.
+_EMBEDDED_SOCKET = None
+if env_str("CELERY_BROKER_URL") is None and env_str("REDIS_URL") is None:
+    from smsconsole.embedded_redis import running_socket
+
+    _EMBEDDED_SOCKET = running_socket(VAR_DIR)
+if _EMBEDDED_SOCKET:
+    CELERY_BROKER_URL = f"redis+socket://{_EMBEDDED_SOCKET}"
+    REDIS_URL = f"unix://{_EMBEDDED_SOCKET}"
+else:
+    CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    REDIS_URL = env_str("REDIS_URL", CELERY_BROKER_URL)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -222,6 +232,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-sending": {"task": "campaigns.tasks.sweep_stuck_sending", "schedule": 60.0},
     "purge-stale-receipts": {"task": "campaigns.tasks.purge_stale_receipts", "schedule": 3600.0},
     "enforce-arrears": {"task": "campaigns.tasks.enforce_arrears", "schedule": 60.0},
+    "deliver-pushes": {"task": "reports.tasks.deliver_pushes", "schedule": 15.0},
 }
 
 # Campaigns (campaigns.models.sending). The reference: scheduled at most one month ahead (MSGSMS.0087).
@@ -242,6 +253,11 @@ SMS_REDIS_PREFIX = env_str("SMS_REDIS_PREFIX", "smsconsole")
 SMS_STUCK_BATCH_SECONDS = env_int("SMS_STUCK_BATCH_SECONDS", 120, minimum=1)
 SMS_STUCK_SENDING_SECONDS = env_int("SMS_STUCK_SENDING_SECONDS", 600, minimum=1)
 SMS_MAX_PUSHED_BATCHES = env_int("SMS_MAX_PUSHED_BATCHES", 8, minimum=1)
+# Pushes to customers' URLs (campaigns.push): seconds a receiver has to answer one POST.
+SMS_PUSH_TIMEOUT = env_int("SMS_PUSH_TIMEOUT", 5, minimum=1, maximum=60)
+# The simulator `make run` starts: the fraction of messages it fails (receipt UNDELIV), so a new
+# user sees failures on day one.
+SMSC_FAILURE_RATIO = env_float("SMSC_FAILURE_RATIO", 0.03, minimum=0.0, maximum=1.0)
 
 # --- Production hardening --------------------------------------------------------------------
 # Defaults are safe for production (DEBUG=0) and relaxed for the plain-HTTP development server.

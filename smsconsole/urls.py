@@ -30,7 +30,7 @@ urlpatterns = [
     path("applications/<int:pk>/suspend/", views.application_suspend, name="application_suspend"),
     path("", include("templates_app.urls")),
     path("", include("campaigns.urls")),
-    path("results/", include("reports.urls")),
+    path("", include("reports.urls")),
     path("", include("api.urls")),
     path("", include("accounts.urls")),
     path("", wire.api.urls),

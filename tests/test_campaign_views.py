@@ -658,3 +658,54 @@ def test_the_import_list_leaves_out_recipients_prepared_from_contact_lists(alice
     )
     names = [imp.original_name for imp in alice_client.get(reverse("campaigns:import_list")).context["page"]]
     assert names == ["orders.csv"]
+
+
+# --- Pages that tell the truth (issue 8) -------------------------------------------------------------
+
+
+def test_a_cancel_still_moving_its_queued_messages_keeps_the_page_polling_with_fresh_counters(
+    alice_client, acme, setup
+):
+    campaign = running(acme, setup, total=1000, queued=800, submitted=200)
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.CANCELLED, finished_at=timezone.now())
+    html = alice_client.get(url("campaign_progress", campaign)).content.decode()
+    assert 'hx-trigger="every 1s"' in html and "Cancelling the messages not yet handed over" in html
+
+    # The cancel task moved them: the next poll shows it and stops polling.
+    Campaign.objects.filter(pk=campaign.pk).update(queued=0, cancelled=800)
+    html = alice_client.get(url("campaign_progress", campaign)).content.decode()
+    assert '<dd id="counter-cancelled">800</dd>' in html and '<dd id="counter-queued">0</dd>' in html
+    assert "Cancelling the messages" not in html
+    assert 'hx-trigger="every 1s"' not in html
+
+
+def test_a_completed_campaign_shows_no_live_rate_or_time_left_even_from_a_last_sample(alice_client, acme, setup):
+    with time_machine.travel(MORNING, tick=False):
+        campaign = running(acme, setup, total=100, delivered=100)
+        Campaign.objects.filter(pk=campaign.pk).update(
+            status=Campaign.Status.COMPLETED,
+            started_at=timezone.now() - timedelta(seconds=50),
+            finished_at=timezone.now() - timedelta(seconds=40),
+        )
+        response = alice_client.get(
+            url("campaign_progress", campaign), {"done": 10, "at": timezone.now().timestamp() - 1}
+        )
+    html = response.content.decode()
+    assert response.context["rate_basis"] == "campaign"
+    assert "10.0 messages/s" in html and "average over the campaign" in html  # 100 in its 10 s of sending
+    assert "since the last update" not in html and 'id="campaign-eta"' not in html
+    assert "hx-trigger" not in html
+
+
+def test_a_scheduled_campaign_shows_the_recipients_its_confirmation_counted(alice_client, acme, setup):
+    recipient_import = create_completed_import(acme, setup["template"].application, setup["template"], accepted=301)
+    campaign = create_campaign(
+        acme,
+        setup["template"],
+        setup["connection"],
+        recipient_import=recipient_import,
+        status=Campaign.Status.SCHEDULED,
+        scheduled_at=timezone.now() + timedelta(days=1),
+    )
+    html = alice_client.get(url("campaign_detail", campaign)).content.decode()
+    assert '<dd id="counter-total">301 <span class="help">' in html

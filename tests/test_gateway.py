@@ -6,9 +6,9 @@ import pytest
 from django.db import connections
 
 from campaigns import dispatch, gateway
-from campaigns.models import Batch, Campaign, Message, PendingReceipt
+from campaigns.models import Batch, Campaign, Message, OptOut, PendingReceipt, Reply
 from campaigns.tasks import dispatch_campaign, plan_campaign
-from sms.smpp.client import Receipt, SubmitResult
+from sms.smpp.client import Inbound, Receipt, SubmitResult
 from tests.sending_helpers import (  # noqa: F401 (fixture)
     counters,
     create_campaign,
@@ -42,9 +42,11 @@ class FakeClient:
 
     instances = []
 
-    def __init__(self, host, port, system_id, password, *, system_type="", binds=1, window=64, on_receipts=None):
+    def __init__(self, host, port, system_id, password, *, system_type="", binds=1, window=64, on_receipts=None,
+                 on_inbound=None):  # fmt: skip
         self.settings = dict(host=host, port=port, system_id=system_id, password=password, binds=binds, window=window)
         self.on_receipts = on_receipts
+        self.on_inbound = on_inbound
         self.submitted = []
         self.chunks = []
         self.answer = lambda request, number: None  # a SubmitResult, or None to accept
@@ -388,3 +390,24 @@ def test_messages_put_back_after_a_cancel_are_cancelled_too(shop, template, conn
 
     assert rows_by_status(campaign)["cancelled"] == 7
     assert counters(campaign)["queued"] == 0 and counters(campaign)["cancelled"] == 7
+
+
+def test_replies_the_client_hands_over_are_stored_before_it_acknowledges_them(
+    shop, template, connection, settings, sending_redis
+):
+    campaign = launch(shop, template, connection, phones(1), settings)
+    gw = make_gateway(connection)
+
+    async def scenario():
+        await run_until(gw, lambda: campaign_status(campaign) == "completed")
+        client = FakeClient.instances[0]
+        # The client is built with the gateway's hook, and sends deliver_sm_resp once it returns.
+        await client.on_inbound([Inbound(phones(1)[0].lstrip("+"), template.signature.channel_number, "TD")])
+
+    asyncio.run(scenario())
+
+    reply = Reply.objects.get()
+    assert (reply.phone, reply.text, reply.signature_id, reply.campaign_id) == (
+        phones(1)[0], "TD", template.signature_id, campaign.pk,
+    )  # fmt: skip
+    assert OptOut.objects.get().phone == phones(1)[0] and gw.runners[0].stats["replies"] == 1

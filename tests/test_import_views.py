@@ -316,3 +316,16 @@ def test_pages_need_a_login(client, finished):
 
 def test_the_rejected_rows_stay_with_their_import(finished):
     assert RejectedRow.objects.filter(recipient_import=finished).count() == finished.rejected == 3
+
+
+def test_the_list_shows_no_accepted_rows_for_a_cancelled_import(alice_client, acme, shop, order_template):
+    imp = create_import(acme, shop, order_template, name="big.csv")
+    RecipientImport.objects.filter(pk=imp.pk).update(status=Status.CANCELLED, accepted=80000, rows_read=80000)
+    html = alice_client.get(url("import_list")).content.decode()
+    assert "big.csv" in html and "80,000" not in html and "<td>—</td><td>—</td>" in html
+
+
+def test_a_completed_import_shows_no_progress(alice_client, finished):
+    html = alice_client.get(url("import_progress", finished.pk)).content.decode()
+    assert "Completed" in html
+    assert "hx-trigger" not in html and 'id="import-bar"' not in html and "Cancel import" not in html

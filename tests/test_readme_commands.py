@@ -1,11 +1,13 @@
 """The README's promise, end to end: on a fresh clone, `make run` serves the console with the demo
 data and Ctrl-C leaves nothing running; a second `make run` reuses the venv and the same keys."""
 
+import contextlib
 import http.cookiejar
 import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import time
 import urllib.error
@@ -152,63 +154,74 @@ def log_in(run, username, password):
         return response.geturl(), response.status
 
 
-def send_through_the_embedded_services(clone, env, tmp_path, count=50):
-    """A campaign through what `make run` started: worker, gateway and simulator on SQLite and the
-    embedded Redis, delivered to every number."""
-    numbers = tmp_path / "numbers.csv"
-    numbers.write_text("".join(f"139{n:08d},A{n}\n" for n in range(count)))
-    socket_path = clone / "var" / "redis.sock"
-    cli_env = env | {"CELERY_BROKER_URL": f"redis+socket://{socket_path}", "REDIS_URL": f"unix://{socket_path}"}
-    python = str(clone / ".venv" / "bin" / "python")
-    seeded = json.loads(
-        subprocess.run(
-            [python, "manage.py", "seed_demo", "--json"],
-            cwd=clone,
-            env=cli_env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
-    template = next(
-        t for t in seeded["applications"][0]["templates"] if t["type"] == "notification" and "${1}" in t["content"]
-    )
-    sent = subprocess.run(
-        [
-            python,
-            "manage.py",
-            "send_campaign",
-            "--application",
-            seeded["applications"][0]["name"],
-            "--template",
-            str(template["id"]),
-            "--file",
-            str(numbers),
-        ],
+def manage(clone, env, *args, check=True, timeout=120):
+    return subprocess.run(
+        [str(clone / ".venv" / "bin" / "python"), "manage.py", *args],
         cwd=clone,
-        env=cli_env,
-        check=True,
+        env=env,
+        check=check,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
+    )
+
+
+def send_campaign_args(clone, env, tmp_path, count):
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text("".join(f"139{n:08d},A{n}\n" for n in range(count)))
+    seeded = json.loads(manage(clone, env, "seed_demo", "--json").stdout)
+    application = seeded["applications"][0]
+    template = next(t for t in application["templates"] if t["type"] == "notification" and "${1}" in t["content"])
+    return ["--application", application["name"], "--template", str(template["id"]), "--file", str(numbers)]
+
+
+def send_through_the_embedded_services(clone, env, tmp_path, count=50):
+    """From a second shell with only the README's variables (none: the commands find the embedded
+    Redis of `make run` in var/): a connection added while everything runs, a campaign on it through
+    the worker, the gateway (which picks the connection up without a restart) and the simulator,
+    delivered to every number."""
+    manage(clone, env, "add_smpp_connection", "added-later", "--host", "127.0.0.1", "--port", env["SMSC_PORT"],
+           "--system-id", "second", "--password", "second")  # fmt: skip
+    sent = manage(
+        clone, env, "send_campaign", *send_campaign_args(clone, env, tmp_path, count), "--connection", "added-later"
     )
     campaign_id = sent.stdout.strip().splitlines()[-1]
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        status = json.loads(
-            subprocess.run(
-                [python, "manage.py", "campaign_status", campaign_id, "--json"],
-                cwd=clone,
-                env=cli_env,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-        )
-        if status["status"] == "completed" and status["delivered"] == count:
-            return
+        status = json.loads(manage(clone, env, "campaign_status", campaign_id, "--json").stdout)
+        # The simulator fails SMSC_FAILURE_RATIO (3 %) of the messages.
+        if status["status"] == "completed" and status["delivered"] + status["failed"] == count:
+            assert status["connection"]["name"] == "added-later"
+            assert status["delivered"] >= count * 0.8, status
+            break
         time.sleep(1)
-    pytest.fail(f"the campaign did not complete through make run's services: {status}")
+    else:
+        pytest.fail(f"the campaign did not complete through make run's services: {status}")
+    reply_from_a_second_shell(clone, env)
+
+
+def reply_from_a_second_shell(clone, env):
+    """The README's `simulate_reply NUMBER R`, typed with no settings at all, opts the number out."""
+    manage(clone, env, "simulate_reply", "13900000000", "R", timeout=60)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.closing(sqlite3.connect(clone / "var" / "smsconsole.sqlite3", timeout=10)) as db:
+            found = db.execute("SELECT source FROM campaigns_optout WHERE phone = '+8613900000000'").fetchall()
+        if found == [("reply",)]:
+            return
+        time.sleep(0.5)
+    pytest.fail("the reply typed in a second shell did not opt the number out")
+
+
+def send_campaign_without_make_run_is_refused(clone, env, tmp_path):
+    """With `make run` stopped, nothing reads a broker: the command says so before launching."""
+    refused = manage(clone, env, "send_campaign", *send_campaign_args(clone, env, tmp_path, 3), check=False)
+    assert refused.returncode != 0, refused.stdout
+    assert "make run" in refused.stderr and (
+        "cannot reach" in refused.stderr or "no Celery worker answered" in refused.stderr
+    )
+    with sqlite3.connect(clone / "var" / "smsconsole.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM campaigns_campaign").fetchone() == (1,)
 
 
 def test_make_run_on_a_fresh_clone_serves_the_demo_and_ctrl_c_leaves_nothing(tmp_path):
@@ -245,6 +258,8 @@ def test_make_run_on_a_fresh_clone_serves_the_demo_and_ctrl_c_leaves_nothing(tmp
         assert status in (0, -signal.SIGINT), log[-5000:]
         assert "run_all: Stopped." in log
         assert wait_until_none_inside(clone) == [], log[-5000:]
+        if attempt == 1:
+            send_campaign_without_make_run_is_refused(clone, env, tmp_path)
         if attempt == 2:
             assert "Installing requirements" not in log, "the second run reinstalled the requirements"
 

@@ -14,7 +14,7 @@ import pytest
 from celery import Celery
 from django.core.management import CommandError, call_command
 
-from smsconsole.embedded_redis import EmbeddedRedis, EmbeddedRedisError
+from smsconsole.embedded_redis import EmbeddedRedis, EmbeddedRedisError, running_socket
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -183,6 +183,11 @@ def test_run_all_stops_every_child_and_the_embedded_redis_on_sigterm(run_all, tm
     names = " ".join(" ".join(p.cmdline()) for p in descendants)
     assert "runserver" in names and " worker " in names and " beat " in names and "redis-server" in names
     assert _worker_answers(f"redis+socket://{tmp_path / 'var' / 'redis.sock'}")
+    # A command typed in a second shell of the checkout, with no broker in its environment, finds it.
+    assert _brokers_seen_from_another_shell(tmp_path) == [
+        f"redis+socket://{tmp_path / 'var' / 'redis.sock'}",
+        f"unix://{tmp_path / 'var' / 'redis.sock'}",
+    ]
 
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0
@@ -192,6 +197,38 @@ def test_run_all_stops_every_child_and_the_embedded_redis_on_sigterm(run_all, tm
     assert still_running(descendants) == []
     assert still_running(processes_with_marker(marker)) == []
     assert not (tmp_path / "var" / "redis.sock").exists()
+    assert _brokers_seen_from_another_shell(tmp_path) == ["redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"]
+
+
+def _brokers_seen_from_another_shell(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"}}
+    env["SMSCONSOLE_VAR_DIR"] = str(tmp_path / "var")
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from smsconsole import settings; print(settings.CELERY_BROKER_URL, settings.REDIS_URL)",
+        ],
+        cwd=REPO,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return shown.stdout.split()
+
+
+def test_the_embedded_redis_is_found_only_while_its_server_lives(tmp_path):
+    var = tmp_path / "var"
+    with EmbeddedRedis(var) as server:
+        assert running_socket(var) == str(server.socket_path)
+        pointer = (var / "embedded-redis.json").read_text()
+    assert running_socket(var) is None
+
+    # Left by a run killed with -9: its pid is gone, so the socket it names is not used.
+    (var / "embedded-redis.json").write_text(pointer)
+    (var / "redis.sock").touch()
+    assert running_socket(var) is None
 
 
 def test_run_all_stops_the_others_when_one_process_dies(run_all, tmp_path):

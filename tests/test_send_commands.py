@@ -243,3 +243,56 @@ def test_seed_demo_creates_the_simulator_connection_once(db, monkeypatch):
 def test_run_gateway_refuses_an_unknown_connection_name(db):
     with pytest.raises(CommandError, match="No enabled SMPP connection named nowhere"):
         run("run_gateway", "--connection", "nowhere")
+
+
+@pytest.fixture
+def broker(monkeypatch):
+    """Tasks go to the broker given, as outside the test suite (no eager shortcut past the check)."""
+    from smsconsole.celery import app
+
+    def use(url):
+        app.conf.task_always_eager = False
+        monkeypatch.setenv("CELERY_BROKER_URL", url)  # Celery prefers it to its settings
+        app._after_fork()  # drops the publishing pool bound to the previous broker
+
+    yield use
+    app.conf.task_always_eager = True
+    monkeypatch.undo()
+    app._after_fork()
+
+
+def test_send_campaign_refuses_before_anything_is_written_when_the_broker_is_unreachable(
+    shop, template, recipients_file, broker
+):
+    from campaigns.models import RecipientImport
+
+    create_connection()
+    broker("redis://127.0.0.1:1/0")
+    args = ["--application", shop.app_key, "--template", str(template.pk), "--file", str(recipients_file)]
+
+    with pytest.raises(CommandError, match=r"cannot reach the Celery broker at redis://127\.0\.0\.1:1/0.*make run"):
+        run("send_campaign", *args)
+
+    assert not Campaign.objects.exists() and not RecipientImport.objects.exists()
+
+
+def test_send_campaign_refuses_a_broker_that_no_worker_reads(
+    shop, template, recipients_file, redis_url, broker, monkeypatch
+):
+    monkeypatch.setattr("campaigns.broker.WORKER_WAIT", 2.0)
+    create_connection()
+    broker(redis_url)  # a Redis that answers, with no worker of this test run on it
+    args = ["--application", shop.app_key, "--template", str(template.pk), "--file", str(recipients_file)]
+
+    with pytest.raises(CommandError, match="no Celery worker answered on the broker"):
+        run("send_campaign", *args)
+
+    assert not Campaign.objects.exists()
+
+
+def test_campaign_status_of_a_running_campaign_refuses_an_unreachable_redis(shop, template, settings):
+    campaign = create_campaign(shop, template, create_connection(), phones(2), status="running")
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+
+    with pytest.raises(CommandError, match=r"cannot reach Redis at redis://127\.0\.0\.1:1/0"):
+        run("campaign_status", str(campaign.pk), "--json")

@@ -55,6 +55,7 @@ ACTION_LABELS = {
     "password_reset": pgettext_lazy("audit action", "Password reset"),
     "apply": pgettext_lazy("audit action", "Applied for the service"),
     "change_number_visibility": pgettext_lazy("audit action", "Number visibility changed"),
+    "change_opt_out_keywords": pgettext_lazy("audit action", "Opt-out keywords changed"),
     "login_locked_out": pgettext_lazy("audit action", "Locked out of logging in"),
 }
 

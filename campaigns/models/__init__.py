@@ -9,6 +9,7 @@ from campaigns.models.audience import (  # noqa: F401
     RejectedRow,
 )
 from campaigns.models.money import LedgerEntry  # noqa: F401
+from campaigns.models.replies import Push, PushAttempt, Reply  # noqa: F401
 from campaigns.models.sending import (  # noqa: F401
     Batch,
     Campaign,

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from campaigns import planning, results, uploads
+from campaigns import connection_state, planning, results, uploads
 from campaigns.campaign_forms import CampaignFilterForm, CampaignForm, initial_from
 from campaigns.models import Campaign, Contact, ContactList, OptOut, ProviderConnection, RecipientImport
 from sms import text
@@ -197,8 +197,15 @@ def progress_context(campaign, params):
         poll = POLL_RECEIPTS
     else:
         poll = None  # drafts do not move on their own; a settled campaign never moves again
+    waiting = None
+    if campaign.status == Campaign.Status.RUNNING and remaining:
+        state = connection_state.read(campaign.connection)
+        waiting = None if state.connected else state.waiting
     return {
         "campaign": campaign,
+        "waiting": waiting,
+        # Until the cancel task has moved the queued messages; receipts may still come after that.
+        "cancelling": campaign.status == Campaign.Status.CANCELLED and remaining > 0,
         "counters": [
             ("queued", _("Queued"), campaign.queued),
             ("sending", _("Sending"), campaign.sending),

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.contact_forms import OptOutForm, UploadForm
+from campaigns.contact_forms import OptOutForm, OptOutKeywordsForm, UploadForm
 from campaigns.contacts_import import default_region, import_opt_outs, problem_message, stored_upload
 from campaigns.models import ListImport, OptOut
 from campaigns.recipient_files import FileProblem
@@ -18,7 +18,8 @@ from campaigns.views.contact_lists import (
     result_response,
     stored_result,
 )
-from smsconsole.models import audit
+from sms import optout
+from smsconsole.models import Account, audit
 from smsconsole.privacy import audit_console_export, number_display
 from smsconsole.tenancy import get_scoped_or_404, require_membership, require_operator, scoped
 
@@ -42,7 +43,29 @@ def opt_out_list(request):
     page = Paginator(opt_outs, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
-    return render(request, "campaigns/opt_out_list.html", {"page": page, "q": query, "query": params.urlencode()})
+    keywords = membership.account.opt_out_keywords or list(optout.DEFAULT_KEYWORDS)
+    return render(
+        request,
+        "campaigns/opt_out_list.html",
+        {"page": page, "q": query, "query": params.urlencode(), "keywords": keywords},
+    )
+
+
+@login_required
+def opt_out_keywords(request):
+    """The account's opt-out keywords: its own list replaces the defaults (sms.optout)."""
+    membership = require_operator(request)
+    account = membership.account
+    form = OptOutKeywordsForm(request.POST or None, initial={"keywords": ", ".join(account.opt_out_keywords)})
+    if request.method == "POST" and form.is_valid():
+        before = {"opt_out_keywords": account.opt_out_keywords}
+        keywords = form.cleaned_data["keywords"]
+        with transaction.atomic():
+            Account.objects.filter(pk=account.pk).update(opt_out_keywords=keywords)
+            audit(request.user, "change_opt_out_keywords", account, before=before, after={"opt_out_keywords": keywords})
+        messages.success(request, _("The opt-out keywords were saved."))
+        return redirect("campaigns:opt_out_list")
+    return render(request, "campaigns/opt_out_keywords.html", {"form": form})
 
 
 @login_required

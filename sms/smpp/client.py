@@ -446,11 +446,11 @@ class SmppClient:
                     finally:
                         keep_alive.cancel()
                     if not self._stopping:
+                        self.last_bind_error = "connection lost"
                         log.warning("bind %d: connection lost", index)
             except (OSError, TimeoutError) as exc:
-                log.warning(
-                    "bind %d: cannot connect to %s:%s: %s", index, self.host, self.port, exc or type(exc).__name__
-                )
+                self.last_bind_error = f"cannot connect to {self.host}:{self.port}: {exc or type(exc).__name__}"
+                log.warning("bind %d: %s", index, self.last_bind_error)
             except Exception:
                 # A bug must not end the session for good: log it and reconnect like any failure.
                 log.exception("bind %d: unexpected error", index)

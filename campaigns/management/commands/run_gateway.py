@@ -1,22 +1,42 @@
 """`manage.py run_gateway`: the process that holds the provider connections and sends batches."""
 
 import asyncio
-import contextlib
 import logging
 import signal
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from campaigns.gateway import CHUNK_SIZE, CONSUMERS, Gateway, enabled_connections
+from campaigns.gateway import CHUNK_SIZE, CONSUMERS, RELOAD_INTERVAL, Gateway, enabled_connections
 
 log = logging.getLogger("campaigns.gateway")
 
-RECHECK_SECONDS = 5.0
+
+class EnabledConnections:
+    """The connections to serve, read again by the gateway while it runs; says when there are none."""
+
+    def __init__(self, names):
+        self.names = names
+        self.warned = False
+
+    def __call__(self):
+        connections = enabled_connections(self.names)
+        if not connections and not self.warned:
+            log.warning(
+                "gateway: no enabled SMPP connection%s; add one with `manage.py add_smpp_connection` "
+                "(checked every %.0f s)",
+                f" named {', '.join(self.names)}" if self.names else "",
+                RELOAD_INTERVAL,
+            )
+        self.warned = not connections
+        return connections
 
 
 class Command(BaseCommand):
-    help = "Holds the SMPP binds of the enabled provider connections and sends the batches the workers push."
+    help = (
+        "Holds the SMPP binds of the enabled provider connections and sends the batches the workers push; "
+        "connections added, changed or disabled while it runs are picked up within seconds."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -45,36 +65,23 @@ class Command(BaseCommand):
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stopping.set)
-        connections = await self.connections(names, stopping)
-        if not connections:
-            return
-        gateway = Gateway(connections, gateway_id=gateway_id, consumers=consumers, chunk_size=chunk_size)
-        described = ", ".join(
-            f"{c.name} ({c.host}:{c.port}, {c.max_binds} binds, window {c.window}, {c.tps or 'no'} TPS)"
-            for c in connections
+        if names:
+            await asyncio.to_thread(self.check_names, names)
+        gateway = Gateway(
+            gateway_id=gateway_id,
+            consumers=consumers,
+            chunk_size=chunk_size,
+            load_connections=EnabledConnections(names),
         )
-        log.info("gateway %s: %s", gateway.gateway_id, described)
+        log.info("gateway %s started", gateway.gateway_id)
         await gateway.run(stopping)
         log.info("gateway %s stopped", gateway.gateway_id)
 
-    async def connections(self, names, stopping):
-        """The connections to serve; without any yet (a fresh install under `make run`), waits for one."""
-        waiting = False
-        while not stopping.is_set():
-            try:
-                connections = await asyncio.to_thread(enabled_connections, names)
-            except DatabaseError as error:
-                connections, reason = [], f"the database is not ready ({error})"
-            else:
-                missing = set(names) - {c.name for c in connections}
-                if missing:
-                    raise CommandError(f"No enabled SMPP connection named {', '.join(sorted(missing))}.")
-                reason = "no enabled SMPP connection; add one with `manage.py add_smpp_connection`"
-            if connections:
-                return connections
-            if not waiting:
-                log.warning("gateway: %s; checking again every %.0f s", reason, RECHECK_SECONDS)
-                waiting = True
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), RECHECK_SECONDS)
-        return []
+    def check_names(self, names):
+        """A name typed wrong is an error at once; a database not ready yet is the gateway's to wait for."""
+        try:
+            served = {c.name for c in enabled_connections(names)}
+        except DatabaseError:
+            return
+        if missing := set(names) - served:
+            raise CommandError(f"No enabled SMPP connection named {', '.join(sorted(missing))}.")

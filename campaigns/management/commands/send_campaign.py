@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from campaigns.broker import require_services
 from campaigns.importer import run_import
 from campaigns.models import Campaign, ProviderConnection, RecipientImport
 from smsconsole.models import Application, TransitionError
@@ -45,6 +46,9 @@ class Command(BaseCommand):
         when = self.scheduled_time(at)
         if not os.path.isfile(file):
             raise CommandError(f"No file {file}.")
+        # Before anything is written: planning runs in a worker reading this broker, and the
+        # gateway takes the batches from this Redis.
+        require_services()
 
         recipient_import = self.import_file(app, template, file)
         with transaction.atomic():

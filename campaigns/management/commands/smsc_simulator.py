@@ -60,6 +60,10 @@ class Command(BaseCommand):
             default=None,
             help="HTTP control endpoint (GET /stats, POST /mo /throttle /drop /reset); 0 picks a port",
         )
+        parser.add_argument(
+            "--control-port-file",
+            help="write the bound control port here (removed on exit); manage.py simulate_reply reads it",
+        )
         parser.add_argument("--stats-file", help="write the stats JSON here on exit")
 
     def handle(self, *args, **options):
@@ -82,20 +86,28 @@ class Command(BaseCommand):
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         port = await smsc.start()
+        control_file = Path(options["control_port_file"]) if options["control_port_file"] else None
         try:
             if options["port_file"]:
                 # Written before the banner and renamed into place: whoever saw the banner or the
                 # file can read a complete port number.
-                port_file = Path(options["port_file"])
-                tmp = port_file.with_name(port_file.name + ".tmp")
-                tmp.write_text(f"{port}\n")
-                tmp.replace(port_file)
+                _write_port(Path(options["port_file"]), port)
+            if control_file is not None and smsc.control is not None:
+                _write_port(control_file, smsc.control_port)
             self.stdout.write(f"listening {options['host']}:{port}")
             if smsc.control is not None:
                 self.stdout.write(f"control {smsc.control_host}:{smsc.control_port}")
             self.stdout.flush()
             await stop.wait()
         finally:
+            if control_file is not None:
+                control_file.unlink(missing_ok=True)  # no later command mistakes a stale port for this one
             if options["stats_file"]:
                 smsc.write_stats(options["stats_file"])
             await smsc.close()
+
+
+def _write_port(path, port):
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(f"{port}\n")
+    tmp.replace(path)

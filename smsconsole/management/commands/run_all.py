@@ -19,7 +19,8 @@ from smsconsole.embedded_redis import EmbeddedRedis, EmbeddedRedisError, start_c
 
 # The processes `make run` starts, in start order (stopped in reverse). Placeholders:
 # {python} this interpreter, {manage} manage.py, {addr} host:port of the console, {var} VAR_DIR,
-# {smsc_port} the simulator's SMPP port (SMSC_PORT, default 2775).
+# {smsc_port} the simulator's SMPP port (SMSC_PORT, default 2775), {failure_ratio} SMSC_FAILURE_RATIO.
+CONTROL_PORT_FILE = "smsc-control.port"
 PROCESSES = [
     ("web", ["{python}", "{manage}", "runserver", "--noreload", "{addr}"]),
     ("worker", ["{python}", "-m", "celery", "-A", "smsconsole", "worker", "--loglevel=INFO", "--concurrency=2"]),
@@ -37,7 +38,24 @@ PROCESSES = [
         ],
     ),
     # The demo's provider connection (seed_demo's "simulator") and the gateway that binds to it.
-    ("smsc", ["{python}", "{manage}", "smsc_simulator", "--port", "{smsc_port}"]),
+    # It fails SMSC_FAILURE_RATIO of the messages, and `manage.py simulate_reply` finds its control
+    # port in {var}/smsc-control.port to inject replies.
+    (
+        "smsc",
+        [
+            "{python}",
+            "{manage}",
+            "smsc_simulator",
+            "--port",
+            "{smsc_port}",
+            "--failure-ratio",
+            "{failure_ratio}",
+            "--control-port",
+            "0",
+            "--control-port-file",
+            "{var}/" + CONTROL_PORT_FILE,
+        ],
+    ),
     ("gateway", ["{python}", "{manage}", "run_gateway"]),
 ]
 
@@ -103,6 +121,7 @@ class Command(BaseCommand):
                 "addr": f"{host}:{port}",
                 "var": str(settings.VAR_DIR),
                 "smsc_port": os.environ.get("SMSC_PORT", "2775"),
+                "failure_ratio": str(settings.SMSC_FAILURE_RATIO),
             }
             for name, template in PROCESSES:
                 if self.received:

@@ -1,0 +1,57 @@
+"""A real HTTP receiver on a free loopback port for push tests: answers each POST as its script
+says (an HTTP status, or "slow" to answer 200 only after `slow_seconds`), then 200, and records
+every request it read."""
+
+import contextlib
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+
+class Receiver:
+    def __init__(self, script=(), slow_seconds=2.0):
+        self.script = list(script)
+        self.slow_seconds = slow_seconds
+        self.requests = []  # (content type, body as parsed, the status answered)
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                kind = self.headers.get("Content-Type", "")
+                body = json.loads(raw) if "json" in kind else {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+                with receiver.lock:
+                    answer = receiver.script.pop(0) if receiver.script else 200
+                if answer == "slow":
+                    time.sleep(receiver.slow_seconds)
+                    answer = 200
+                with receiver.lock:
+                    receiver.requests.append((kind, body, answer))
+                self.send_response(answer)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                with contextlib.suppress(OSError):
+                    self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/mo"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def delivered(self):
+        """Bodies answered 2xx, in order."""
+        return [body for _kind, body, status in self.requests if 200 <= status < 300]
