@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reports.views import failed, records, replies
+from reports.views import diagnostics, failed, records, replies, statistics
 
 app_name = "reports"
 
@@ -13,4 +13,7 @@ urlpatterns = [
     path("results/campaigns/<int:pk>/resend-failed/", failed.resend_failed, name="resend_failed"),
     path("results/replies/", replies.reply_list, name="replies"),
     path("results/pushes/", replies.push_list, name="pushes"),
+    path("results/statistics/", statistics.statistics_page, name="statistics"),
+    path("results/statistics/export.<str:fmt>", statistics.statistics_export, name="statistics_export"),
+    path("results/campaigns/<int:pk>/diagnostics/", diagnostics.campaign_diagnostics, name="diagnostics"),
 ]

@@ -228,7 +228,7 @@ def url_arguments(namespace, name, arguments, objects):
         noun = "membership"
     elif namespace == "reports" and name == "record":
         noun = "message"
-    elif namespace == "reports" and name in {"failed_numbers", "resend_failed"}:
+    elif namespace == "reports" and name in {"failed_numbers", "resend_failed", "diagnostics"}:
         noun = "campaign"
     values = {}
     for argument in arguments:
