@@ -57,11 +57,10 @@ class RecordSearchForm(forms.Form):
     """GET parameters kept stable for links from other pages (the statistics drill-down, the
     campaign page): application, signature, template, type, status, phone, start, end, campaign."""
 
-    application = forms.ModelChoiceField(
-        Application.objects.none(), required=False, empty_label="—", label=_("Application")
-    )
+    # Several applications or templates, as the statistics page filters and drills down with.
+    application = forms.ModelMultipleChoiceField(Application.objects.none(), required=False, label=_("Application"))
     signature = forms.ModelChoiceField(Signature.objects.none(), required=False, empty_label="—", label=_("Signature"))
-    template = forms.ModelChoiceField(Template.objects.none(), required=False, empty_label="—", label=_("Template"))
+    template = forms.ModelMultipleChoiceField(Template.objects.none(), required=False, label=_("Template"))
     type = forms.ChoiceField(choices=[("", "—"), *MessageType.choices], required=False, label=_("Type"))
     channel = forms.CharField(required=False, max_length=21, label=_("Channel number"))
     status = forms.ChoiceField(
@@ -130,7 +129,9 @@ class RecordSearchForm(forms.Form):
         from django.http import QueryDict
 
         query = QueryDict(mutable=True)
-        for name in ("application", "signature", "template", "campaign"):
+        for name in ("application", "template"):
+            query.setlist(name, [obj.pk for obj in self.cleaned_data.get(name) or []])
+        for name in ("signature", "campaign"):
             if self.cleaned_data.get(name) is not None:
                 query[name] = self.cleaned_data[name].pk
         for name in ("type", "channel", "status", "phone"):
@@ -166,9 +167,9 @@ class RecordSearch:
         if self._campaign_ids is None:
             campaigns = Campaign.objects.filter(account=self.account, planned_at__isnull=False)
             filters = {
-                "application": self.cleaned.get("application"),
+                "application__in": list(self.cleaned.get("application") or []),
                 "signature": self.cleaned.get("signature"),
-                "template": self.cleaned.get("template"),
+                "template__in": list(self.cleaned.get("template") or []),
                 "template__type": self.cleaned.get("type"),
                 "signature__channel_number": self.cleaned.get("channel"),
                 "pk": getattr(self.cleaned.get("campaign"), "pk", None),

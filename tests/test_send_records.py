@@ -62,6 +62,12 @@ def test_the_settings_filters_narrow_by_campaign_settings(factories, alice_clien
     assert listed_numbers(by_type) == []
     by_application = alice_client.get(RECORDS, {"application": shop.pk, "campaign": other.pk})
     assert [m.campaign_id for m in by_application.context["page"]] == [other.pk]
+    # Several templates at once, as the statistics page drills down.
+    both = alice_client.get(RECORDS, {"template": [campaign.template_id, other.template_id], "status": "delivered"})
+    assert {m.campaign_id for m in both.context["page"]} == {campaign.pk, other.pk}
+    assert {f"template={campaign.template_id}", f"template={other.template_id}"} <= set(
+        both.context["query"].split("&")
+    )
 
 
 def test_the_window_leaves_out_older_messages(factories, alice_client, acme, shop, campaign):
