@@ -8,12 +8,22 @@ large files belong in the console's streaming import, not here.
 from django import forms
 from django.contrib import admin
 from django.db.models import Count, F
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
 from campaigns import import_reasons, money
 from campaigns.contacts_import import default_region
-from campaigns.models import Campaign, Contact, ContactList, LedgerEntry, OptOut, ProviderConnection, RecipientImport
+from campaigns.models import (
+    AccountLimits,
+    Campaign,
+    Contact,
+    ContactList,
+    LedgerEntry,
+    OptOut,
+    ProviderConnection,
+    RecipientImport,
+)
 from campaigns.numbers import normalise_number
 from campaigns.resources import ContactResource, OptOutResource
 from smsconsole.models import Account, audit
@@ -310,3 +320,35 @@ class LedgerEntryAdmin(admin.ModelAdmin):
             entry = money.correct(obj.account, amount, note, user=request.user)
         obj.pk = entry.pk
         audit(request.user, entry.kind, entry, account=obj.account, after={"amount": str(amount), "note": note})
+
+
+@admin.register(AccountLimits)
+class AccountLimitsAdmin(admin.ModelAdmin):
+    """Staff raise or set an account's quotas here as its operators do on Settings → Sending
+    settings (the reference's "until raised via the account manager")."""
+
+    list_display = (
+        "account",
+        "daily_alert",
+        "daily_limit",
+        "monthly_alert",
+        "monthly_limit",
+        "promotion_start_hour",
+        "promotion_end_hour",
+        "updated_at",
+    )
+    list_select_related = ("account",)
+    search_fields = ("account__name",)
+    raw_id_fields = ("account",)
+    readonly_fields = ("updated_at",)
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+        audit(
+            request.user,
+            "edit",
+            obj,
+            account=obj.account,
+            after={name: str(form.cleaned_data[name]) for name in form.changed_data},
+        )

@@ -69,8 +69,8 @@ def source_field_name(variable):
     return f"src_{variable.position}"
 
 
-def in_promotion_hours(moment):
-    return quiet_hours.is_open(moment, timezone.get_current_timezone())
+def in_promotion_hours(moment, hours=quiet_hours.PROMOTION_HOURS):
+    return quiet_hours.is_open(moment, timezone.get_current_timezone(), hours=hours)
 
 
 def sendable_applications(applications):
@@ -449,6 +449,8 @@ class CampaignForm(forms.Form):
         now = timezone.now()
         template = cleaned.get("template")
         promotion = template is not None and template.type == MessageType.PROMOTION
+        # The account's own window (Settings → Sending settings), within the carriers' hours.
+        hours = quiet_hours.hours_of(template.application.account_id) if promotion else quiet_hours.PROMOTION_HOURS
         if when == NOW:
             cleaned["scheduled_at"] = None
             if at is not None:
@@ -459,8 +461,8 @@ class CampaignForm(forms.Form):
                         "choose “Schedule” or clear the time."
                     ),
                 )
-            elif promotion and not in_promotion_hours(now):
-                self.add_error("when", self._promotion_hours_message())
+            elif promotion and not in_promotion_hours(now, hours):
+                self.add_error("when", self._promotion_hours_message(hours))
             return
         if when != SCHEDULED or "scheduled_at" in self.errors:
             return
@@ -473,12 +475,12 @@ class CampaignForm(forms.Form):
             self.add_error(
                 "scheduled_at", _("A campaign can be scheduled at most %(days)s days ahead.") % {"days": days}
             )
-        elif promotion and not in_promotion_hours(at):
-            self.add_error("scheduled_at", self._promotion_hours_message())
+        elif promotion and not in_promotion_hours(at, hours):
+            self.add_error("scheduled_at", self._promotion_hours_message(hours))
 
     @staticmethod
-    def _promotion_hours_message():
-        start, end = quiet_hours.PROMOTION_HOURS
+    def _promotion_hours_message(hours):
+        start, end = hours
         return _("Promotional messages can only be sent between %(start)02d:00 and %(end)02d:00.") % {
             "start": start,
             "end": end,

@@ -18,6 +18,10 @@ DEFAULT_TYPE_RULES = {
     "promotion": ((3_600, 4), (86_400, 10)),
 }
 DEFAULT_CONTENT_RULES = ((59, 2), (3_540, 5))
+MESSAGE_TYPES = ("verification", "notification", "promotion")
+CONTENT = "content"  # the JSON key of the same-content windows
+MAX_WINDOW = 31 * 86_400  # a window longer than a month would keep a number's key for ever
+
 
 OVER_CAP = "frequency_cap"
 
@@ -56,6 +60,44 @@ return out
 """
 
 
+def default_caps():
+    """The defaults in the JSON form an account stores (AccountLimits.frequency_caps)."""
+    caps = {message_type: [list(rule) for rule in DEFAULT_TYPE_RULES[message_type]] for message_type in MESSAGE_TYPES}
+    caps[CONTENT] = [list(rule) for rule in DEFAULT_CONTENT_RULES]
+    return caps
+
+
+def caps_from_json(value):
+    """(type rules, content rules) from the stored form; raises ValueError naming what is wrong.
+    A missing key keeps its default; an empty list means no cap of that family."""
+    if not isinstance(value, dict):
+        raise ValueError("frequency caps must be an object of rule lists")
+    unknown = set(value) - {*MESSAGE_TYPES, CONTENT}
+    if unknown:
+        raise ValueError(f"unknown frequency cap keys: {', '.join(sorted(unknown))}")
+
+    def rules(key, default):
+        raw = value.get(key, default)
+        if not isinstance(raw, (list, tuple)):
+            raise ValueError(f"{key}: a list of [seconds, limit] pairs")
+        out = []
+        for rule in raw:
+            if (
+                not isinstance(rule, (list, tuple))
+                or len(rule) != 2
+                or not all(isinstance(x, int) and not isinstance(x, bool) for x in rule)
+            ):
+                raise ValueError(f"{key}: each rule is [seconds, limit] in whole numbers")
+            seconds, limit = rule
+            if not 1 <= seconds <= MAX_WINDOW or limit < 1:
+                raise ValueError(f"{key}: a window of 1 s to 31 days and a limit of at least 1")
+            out.append((seconds, limit))
+        return tuple(sorted(out))
+
+    type_rules = {message_type: rules(message_type, DEFAULT_TYPE_RULES[message_type]) for message_type in MESSAGE_TYPES}
+    return type_rules, rules(CONTENT, DEFAULT_CONTENT_RULES)
+
+
 def content_digest(text):
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
@@ -66,18 +108,32 @@ class FrequencyCaps:
     def __init__(self, redis, prefix, account_id, rules=None, content_rules=None):
         self.redis = redis
         self.prefix = f"{prefix}:freq:{account_id}"
-        self.rules = rules or DEFAULT_TYPE_RULES
-        self.content_rules = content_rules or DEFAULT_CONTENT_RULES
+        self.rules = DEFAULT_TYPE_RULES if rules is None else rules
+        self.content_rules = DEFAULT_CONTENT_RULES if content_rules is None else content_rules
         self._script = redis.register_script(_ADMIT)
 
-    def _call(self, messages, record, now):
-        """messages: (member, phone, message type, text)."""
+    @classmethod
+    def for_account(cls, account_id, redis=None):
+        """The caps the account set on its settings page (AccountLimits), or the defaults; every
+        sender (planning, the gateway, the API) builds its caps here."""
+        from django.conf import settings
+
+        from campaigns.models.limits import AccountLimits
+        from campaigns.redis_client import get_redis
+
+        rules, content_rules = caps_from_json(AccountLimits.of(account_id).frequency_caps)
+        return cls(redis or get_redis(), settings.SMS_REDIS_PREFIX, account_id, rules, content_rules)
+
+    def _call(self, messages, record, now, content_rules=None):
+        """messages: (member, phone, message type, text); `content_rules` replaces the account's
+        same-content windows (a preview that does not know each text checks none)."""
         if not messages:
             return []
+        content_rules = self.content_rules if content_rules is None else content_rules
         keys, args = [], [repr(float(now if now is not None else time.time())), "1" if record else "0"]
         for member, phone, message_type, text in messages:
             keys += [f"{self.prefix}:t:{message_type}:{phone}", f"{self.prefix}:c:{phone}:{content_digest(text)}"]
-            type_rules, content_rules = self.rules.get(message_type, ()), self.content_rules
+            type_rules = self.rules.get(message_type, ())
             args += [str(member), len(type_rules), *[x for rule in type_rules for x in rule]]
             args += [len(content_rules), *[x for rule in content_rules for x in rule]]
         return [bool(flag) for flag in self._script(keys=keys, args=args)]
@@ -89,3 +145,17 @@ class FrequencyCaps:
     def would_admit(self, messages, now=None):
         """The same answer without recording anything (for previews)."""
         return self._call(messages, False, now)
+
+    def numbers_over_cap(self, phones, message_type, text=None, now=None):
+        """The numbers among `phones` that a message of `message_type` (and, given, of exactly
+        `text`) would find over a cap right now, for a preview: the admit script's own check,
+        recording nothing, a few thousand numbers a call."""
+        phones = list(phones)
+        content_rules = None if text is not None else ()
+        over = set()
+        for start in range(0, len(phones), 2000):
+            chunk = phones[start : start + 2000]
+            messages = [(0, phone, message_type, text or "") for phone in chunk]
+            admitted = self._call(messages, False, now, content_rules)
+            over.update(phone for phone, ok in zip(chunk, admitted) if not ok)
+        return over

@@ -139,3 +139,11 @@ def enforce_arrears():
     """Pauses the running campaigns of frozen accounts; past the retention period their
     signatures wait for activation (campaigns.arrears)."""
     return arrears.enforce()
+
+
+@shared_task
+def notify_quota(usage_id, kind):
+    """Mails a quota's alert or limit to the account's traffic contacts (campaigns.quotas)."""
+    from campaigns import quotas
+
+    return quotas.send_mail(usage_id, kind)

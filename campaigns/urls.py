@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campaigns.views import campaigns, contact_lists, imports, opt_outs
+from campaigns.views import account_settings, campaigns, contact_lists, imports, opt_outs
 
 app_name = "campaigns"
 
@@ -43,4 +43,6 @@ urlpatterns = [
     path("campaigns/<int:pk>/resume/", campaigns.campaign_resume, name="campaign_resume"),
     path("campaigns/<int:pk>/cancel/", campaigns.campaign_cancel, name="campaign_cancel"),
     path("campaigns/<int:pk>/copy/", campaigns.campaign_copy, name="campaign_copy"),
+    path("settings/sending/", account_settings.sending_settings, name="sending_settings"),
+    path("settings/balance/", account_settings.balance, name="balance"),
 ]

@@ -141,6 +141,12 @@ def _messages(contacts, render):
     return messages
 
 
+def bilingual_messages(contacts, render):
+    """For other apps' notices to the contacts (campaigns.quotas): one mail per contact with
+    both languages, as review results are."""
+    return _messages(contacts, render)
+
+
 def build_review_messages(kind, obj, contacts, result=None):
     result = result or result_of(kind, obj.status)
     return _messages(contacts, lambda contact, language: _render(kind, obj, contact, result, language))

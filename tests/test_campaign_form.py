@@ -361,6 +361,31 @@ def test_promotions_go_out_only_between_8_and_22(factories, acme, shop, moment, 
             assert form.errors["scheduled_at"] == ["Promotional messages can only be sent between 08:00 and 22:00."]
 
 
+def test_an_account_that_narrowed_its_promotion_window_is_held_to_it(factories, acme, shop):
+    from campaigns.models import AccountLimits
+
+    AccountLimits.objects.create(account=acme, promotion_start_hour=9, promotion_end_hour=20)
+    create_connection()
+    signature = factories.create_signature(shop, name="Shop", type="promotion")
+    template = factories.create_template(
+        shop, signature=signature, type="promotion", content="Sale today, reply R to opt out"
+    )
+    numbers = create_completed_import(acme, shop, None, name="numbers.csv")
+    data = {
+        "name": "Sale",
+        "application": shop.pk,
+        "signature": signature.pk,
+        "template": template.pk,
+        "audience": f"import:{numbers.pk}",
+        "when": "now",
+    }
+    with time_machine.travel(datetime(2025, 5, 1, 8, 30, tzinfo=SHANGHAI), tick=False):
+        form = make_form(acme, data)
+        assert form.errors["when"] == ["Promotional messages can only be sent between 09:00 and 20:00."]
+    with time_machine.travel(datetime(2025, 5, 1, 19, 59, tzinfo=SHANGHAI), tick=False):
+        assert make_form(acme, data).is_valid()
+
+
 # --- Provider connection --------------------------------------------------------------------------
 
 

@@ -49,3 +49,17 @@ def test_another_account_has_its_own_counts(sending_redis, settings, caps):  # n
     caps.admit(messages(10), now=NOW)
     other = FrequencyCaps(sending_redis, settings.SMS_REDIS_PREFIX, account_id=2)
     assert other.admit(messages(1, start=50), now=NOW) == [True]
+
+
+def test_a_preview_finds_the_numbers_over_a_cap_without_recording_anything(caps, sending_redis):  # noqa: F811
+    assert caps.admit(messages(10, phone="+8613800000001"), now=NOW) == [True] * 10
+    assert caps.admit([(n, "+8613800000002", "verification", "code 1234") for n in (1, 2)], now=NOW) == [True, True]
+    phones = ["+8613800000001", "+8613800000002", "+8613800000003"]
+    assert caps.numbers_over_cap(phones, "notification", now=NOW + 1) == {"+8613800000001"}
+    # Two verification codes a minute: the second number is at its type cap and at its same-content cap.
+    assert caps.numbers_over_cap(phones, "verification", now=NOW + 1) == {"+8613800000002"}
+    assert caps.numbers_over_cap(["+8613800000002"], "promotion", "code 1234", now=NOW + 1) == {"+8613800000002"}
+    assert caps.numbers_over_cap(["+8613800000002"], "promotion", now=NOW + 1) == set()
+    # The windows roll as admit's do, and looking recorded nothing.
+    assert caps.numbers_over_cap(phones, "notification", now=NOW + 61) == set()
+    assert caps.admit(messages(1, phone="+8613800000003"), now=NOW + 1) == [True]

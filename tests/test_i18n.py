@@ -375,6 +375,14 @@ CHINESE = {
     # A signature that may send is 处理完毕 in the reference's words (cloud-sms-spec.md 2.3).
     "templates_app:signature_list": ["签名管理", "申请签名", "通道号", "处理完毕", "企事业单位", "通知类"],
     "templates_app:qualification_list": ["资质管理", "添加资质", "审核通过", "删除所选项"],
+    "campaigns:sending_settings": [
+        "发送设置",
+        "推广短信开始时间",
+        "日发送量预警值",
+        "发送频率限制",
+        "同一号码、相同内容",
+    ],
+    "campaigns:balance": ["余额", "每条计费单价", "验证码和通知短信", "收支明细"],
 }
 ENGLISH = {
     "dashboard": ["Overview", "Qualifications", "Signatures", "Templates", "Approved", "Pending review", "Rejected"],
@@ -393,6 +401,8 @@ ENGLISH = {
         "Enterprise or institution",
     ],
     "templates_app:qualification_list": ["Qualifications", "New qualification", "Approved", "Delete selected"],
+    "campaigns:sending_settings": ["Sending settings", "Promotions from", "Daily alert threshold", "Frequency caps"],
+    "campaigns:balance": ["Balance", "Prices per segment", "Ledger"],
 }
 
 

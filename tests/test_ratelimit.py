@@ -44,7 +44,7 @@ def test_zero_rate_means_no_limit(sending_redis):
 
 
 def test_two_clients_share_one_budget_and_never_exceed_the_rate_over_any_window(sending_redis, redis_url):
-    other = redis.Redis.from_url(redis_url)
+    other = redis.Redis.from_url(normalise_url(redis_url))
     clock = Clock()
     rate = 200
     first = TokenBucket(sending_redis, bucket_key(4), rate=rate, clock=clock)

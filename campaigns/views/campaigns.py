@@ -12,16 +12,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Sum
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from campaigns import connection_state, planning, results, uploads
+from campaigns import connection_state, planning, preview, results, uploads
 from campaigns.campaign_forms import CampaignFilterForm, CampaignForm, initial_from
-from campaigns.models import Campaign, Contact, ContactList, OptOut, ProviderConnection, RecipientImport
+from campaigns.models import Campaign, Contact, ContactList, ProviderConnection, RecipientImport
 from sms import text
 from smsconsole.models import FROZEN_REASON, Application, TransitionError, audit
 from smsconsole.privacy import number_display
@@ -92,49 +91,31 @@ def _snapshot(campaign):
 
 
 def send_summary(campaign):
-    """Recipients, up-front skips, segments and a preview for the confirmation step.
-
-    Counts come from the import's own counters or one COUNT over the contact list; opt-outs known
-    now are shown, frequency caps are applied when the messages are planned.
-    """
-    signature_name = campaign.signature.name
-    shared = campaign.mode == Campaign.Mode.TEMPLATE
-    if campaign.recipient_import_id:
-        imp = campaign.recipient_import
-        recipients, opted_out = imp.accepted, imp.opted_out
-    else:
-        contacts = Contact.objects.filter(contact_list=campaign.contact_list)
-        recipients = contacts.count()
-        opt_outs = OptOut.objects.filter(account_id=campaign.account_id).values("phone")
-        opted_out = contacts.filter(phone__in=opt_outs).count() if recipients else 0
-    to_send = max(recipients - opted_out, 0)
+    """The preview of what the campaign will send (campaigns.preview: every figure as planning
+    makes it) and an example message for the confirmation step."""
+    figures = preview.build(campaign)
+    # Everyone gets the same text: one count per message says it all.
+    shared_text = planning.uses_shared_variables(campaign) or not campaign.recipient_import_id
     example_phone, values = None, list(campaign.shared_variables or [])
-    if shared:
-        per_message = planning.shared_segments(campaign)
-        segments = per_message * to_send
-    else:
-        imp = campaign.recipient_import
-        segments = imp.segments
-        if opted_out:
-            # The import counted segments before it marked opted-out numbers.
-            segments -= imp.recipients.filter(opted_out=True).aggregate(n=Sum("segments"))["n"] or 0
-        per_message = None
+    if not shared_text:
         # The (import, phone) unique index answers this without sorting the whole file.
-        example = imp.recipients.filter(opted_out=False).order_by("phone").first()
+        example = campaign.recipient_import.recipients.filter(opted_out=False).order_by("phone").first()
         if example is not None:
             example_phone, values = example.phone, list(example.variables)
     prepared = campaign.recipient_import if campaign.contact_list_id and campaign.recipient_import_id else None
     return {
+        "figures": figures,
         # Contacts of a list whose values do not fit the template (prepared like a file's rows).
         "not_fitting": prepared.rejected if prepared else 0,
         "prepared": prepared,
-        "recipients": recipients,
-        "opted_out": opted_out,
-        "to_send": to_send,
-        "segments": max(segments, 0),
-        "per_message": per_message,
+        "recipients": figures.recipients,
+        "opted_out": figures.opted_out,
+        "to_send": figures.to_send,
+        "segments": figures.segments,
+        "per_message": figures.per_recipient[0][0] if shared_text and figures.per_recipient else None,
+        "send_time": _format_duration(figures.send_seconds) if figures.send_seconds is not None else None,
         "preview": text.runs(campaign.template.content, values),
-        "preview_signature": signature_name,
+        "preview_signature": campaign.signature.name,
         "example_phone": example_phone,
     }
 
