@@ -48,6 +48,7 @@ bench: $(VENV)/.stamp-requirements-dev
 	-createdb -h 127.0.0.1 -U postgres $(BENCH_RESULTS_DB) 2>/dev/null
 	DATABASE_URL=$(BENCH_RESULTS_DATABASE_URL) $(PY) manage.py migrate --noinput --verbosity 0
 	DATABASE_URL=$(BENCH_RESULTS_DATABASE_URL) $(PY) manage.py bench_results $(BENCH_RESULTS_ARGS)
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_privacy $(BENCH_PRIVACY_ARGS)
 
 venv: $(VENV)/.stamp-requirements-dev
 

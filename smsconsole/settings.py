@@ -232,6 +232,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-sending": {"task": "campaigns.tasks.sweep_stuck_sending", "schedule": 60.0},
     "purge-stale-receipts": {"task": "campaigns.tasks.purge_stale_receipts", "schedule": 3600.0},
     "enforce-arrears": {"task": "campaigns.tasks.enforce_arrears", "schedule": 60.0},
+    "purge-personal-data": {"task": "campaigns.tasks.purge_personal_data", "schedule": 3600.0},
     "deliver-pushes": {"task": "reports.tasks.deliver_pushes", "schedule": 15.0},
 }
 
@@ -317,3 +318,9 @@ if SMS_REFUND_POLICY not in {"platform", "success_only"}:
 # wait for an activation (待激活) that staff review. Nothing is deleted at either point.
 SMS_ARREARS_GRACE_HOURS = env_int("SMS_ARREARS_GRACE_HOURS", 1, minimum=0)
 SMS_ARREARS_RETENTION_DAYS = env_int("SMS_ARREARS_RETENTION_DAYS", 15, minimum=0)
+
+# Personal data (campaigns.privacy). Message text is kept per account (Account.message_text_days);
+# numbers stay with their messages this many days after the campaign finished, then the messages
+# of finished campaigns are deleted (the campaign's counters and the hourly statistics keep the counts).
+SMS_STATISTICS_RETENTION_DAYS = env_int("SMS_STATISTICS_RETENTION_DAYS", 180, minimum=1)
+SMS_PURGE_CHUNK = env_int("SMS_PURGE_CHUNK", 50000, minimum=1)

@@ -57,6 +57,7 @@ ACTION_LABELS = {
     "change_number_visibility": pgettext_lazy("audit action", "Number visibility changed"),
     "change_opt_out_keywords": pgettext_lazy("audit action", "Opt-out keywords changed"),
     "login_locked_out": pgettext_lazy("audit action", "Locked out of logging in"),
+    "erase_number": pgettext_lazy("audit action", "Number erased"),
 }
 
 

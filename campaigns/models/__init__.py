@@ -7,6 +7,7 @@ from campaigns.models.audience import (  # noqa: F401
     Recipient,
     RecipientImport,
     RejectedRow,
+    SuppressedNumber,
 )
 from campaigns.models.limits import AccountLimits, QuotaUsage  # noqa: F401
 from campaigns.models.money import LedgerEntry  # noqa: F401

@@ -116,6 +116,9 @@ class Campaign(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     planned_at = models.DateTimeField(null=True, blank=True)  # set once messages exist; planning is idempotent on it
+    # Set when the retention purge (campaigns.privacy) deleted the campaign's messages: its counters
+    # keep the counts, and nothing may expect them to equal rows any more.
+    messages_purged_at = models.DateTimeField(null=True, blank=True)
 
     # Counters move with each bulk state change (never COUNT(*) on a page view).
     total = models.PositiveIntegerField(_("recipients"), default=0)
@@ -319,6 +322,14 @@ class Message(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
+    # Set when the retention purge (campaigns.privacy) emptied `variables`: records then say the
+    # text is no longer kept instead of rendering the template with empty values.
+    text_purged_at = models.DateTimeField(null=True, blank=True)
+
+    # States a message leaves only by a receipt or not at all: the rendered text is no longer needed.
+    HANDED_OVER = ("submitted", "delivered", "failed", "expired", "unknown", "skipped", "cancelled")
+    # States no receipt, sweeper or statistics writer moves again.
+    FINAL = ("delivered", "failed", "expired", "unknown", "skipped", "cancelled")
 
     class Meta:
         constraints = [
