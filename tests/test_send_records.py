@@ -258,3 +258,11 @@ def test_a_search_of_more_than_the_listed_rows_pages_the_first_ones_and_says_so(
     assert response.context["page"].paginator.num_pages == 2 and response.context["capped"]
     assert "More than 30 records match: the pages show the first 30" in response.content.decode()
     assert len(alice_client.get(RECORDS, {"page": 2}).context["page"]) == 10
+
+
+def test_a_record_whose_text_was_purged_says_so(alice_client, campaign):
+    message = campaign.messages.get(phone="+8613800000001")
+    Message.objects.filter(pk=message.pk).update(variables=[], text_purged_at=timezone.now())
+    response = alice_client.get(reverse("reports:record", args=[message.pk]))
+    assert response.context["rendered"] is None
+    assert "No longer kept" in response.content.decode()

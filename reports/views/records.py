@@ -11,13 +11,12 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns import planning
+from campaigns import planning, privacy
 from campaigns.models import Campaign, Message
 from campaigns.results import reason_label
 from reports import records
 from reports.downloads import streamed_download
 from reports.records import PAGE_SIZE, RecordSearch, RecordSearchForm, result_label, with_charged
-from sms import text
 from smsconsole.privacy import audit_console_export, number_display
 from smsconsole.tenancy import parse_id, require_membership
 
@@ -74,7 +73,8 @@ def record_detail(request, pk):
         raise Http404
     campaign = Campaign.objects.select_related("application", "signature", "template").get(pk=message.campaign_id)
     _describe(message)
-    rendered = text.render(planning.campaign_text(campaign), message.variables)
+    # None once the retention purge (or an erase) emptied the values: the page says so.
+    rendered = privacy.record_text(message, planning.campaign_text(campaign))
     history = [(_("Planned"), campaign.planned_at)]
     if message.submitted_at:
         history.append((_("Handed to the provider"), message.submitted_at))
