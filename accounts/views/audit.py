@@ -39,6 +39,7 @@ ACTION_LABELS = {
     "resume": pgettext_lazy("audit action", "Resumed"),
     "cancel": pgettext_lazy("audit action", "Cancelled"),
     "copy": pgettext_lazy("audit action", "Copied"),
+    "resend_failed": pgettext_lazy("audit action", "Created for the failed numbers"),
     "reset_secret": pgettext_lazy("audit action", "Secret reset"),
     "revoke": pgettext_lazy("audit action", "Revoked"),
     "import_contacts": pgettext_lazy("audit action", "Contacts imported"),
