@@ -138,21 +138,3 @@ def resend_to_failed(campaign, user=None):
         draft.recipient_import = recipients
         Campaign.objects.filter(pk=draft.pk).update(name=draft.name, recipient_import=recipients)
     return draft
-
-
-def reconcile(campaign_id):
-    """[(counter, stored, counted)] for every counter of the campaign that differs from its rows;
-    empty when they agree. `total` is compared with all the rows."""
-    campaign = Campaign.objects.filter(pk=campaign_id).values("total", *Campaign.COUNTERS).first()
-    if campaign is None:
-        raise Campaign.DoesNotExist(campaign_id)
-    counted = dict(
-        Message.objects.filter(campaign_id=campaign_id).values_list("status").annotate(n=Count("id")).order_by()
-    )
-    mismatches = []
-    if campaign["total"] != sum(counted.values()):
-        mismatches.append(("total", campaign["total"], sum(counted.values())))
-    for name in Campaign.COUNTERS:
-        if campaign[name] != counted.get(name, 0):
-            mismatches.append((name, campaign[name], counted.get(name, 0)))
-    return mismatches

@@ -73,7 +73,42 @@ def finished_campaign(factories, account, application, outcomes, *, at=None, nam
 
 
 def sync_counters(campaign):
+    """Counters and hourly statistics as the lifecycle would have left them for the rows written here."""
+    sync_hourly(campaign)
     counted = dict(Message.objects.filter(campaign=campaign).values_list("status").annotate(n=Count("id")).order_by())
     Campaign.objects.filter(pk=campaign.pk).update(
         total=sum(counted.values()), **{name: counted.get(name, 0) for name in Campaign.COUNTERS}
+    )
+
+
+def sync_hourly(campaign):
+    from campaigns.lifecycle import HOURLY_COLUMN, utc_hour
+    from campaigns.models import HourlyStat
+
+    HourlyStat.objects.filter(
+        account_id=campaign.account_id,
+        application_id=campaign.application_id,
+        signature_id=campaign.signature_id,
+        template_id=campaign.template_id,
+    ).delete()
+    rows = {}
+    for message in Message.objects.filter(campaign=campaign, status__in=list(HOURLY_COLUMN)):
+        hour = utc_hour(message.submitted_at or message.done_at or message.updated_at)
+        row = rows.setdefault(
+            hour, dict.fromkeys(("total", "sending", "delivered", "failed", "unknown", "segments"), 0)
+        )
+        row["total"] += 1
+        row["segments"] += message.segments
+        row[HOURLY_COLUMN[message.status]] += 1
+    HourlyStat.objects.bulk_create(
+        HourlyStat(
+            account_id=campaign.account_id,
+            application_id=campaign.application_id,
+            signature_id=campaign.signature_id,
+            template_id=campaign.template_id,
+            type=campaign.template.type,
+            hour=hour,
+            **row,
+        )
+        for hour, row in rows.items()
     )
