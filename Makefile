@@ -18,16 +18,24 @@ run: $(VENV)/.stamp-requirements
 	CONSOLE_URL="$${CONSOLE_URL:-http://127.0.0.1:$(PORT)/}" $(PY) manage.py seed_demo
 	exec $(PY) manage.py run_all --port $(PORT)
 
-# Lint and formatting first (ruff clean is a CI condition, and it answers in a second), then the suite.
+# Lint and formatting first (ruff clean is a CI condition, and it answers in a second), then the suite on
+# TEST_WORKERS pytest-xdist workers, each with its own test database and Redis DB index (tests/conftest.py);
+# TEST_WORKERS=0 runs it in one process. ARGS go to pytest: test files, -k, -x...; without any, all of tests/.
+# Byte-code caches are written even where the environment turns them off: each worker would otherwise
+# compile and rewrite the asserts of every test module again on every run.
+TEST_WORKERS ?= 2
 test: $(VENV)/.stamp-requirements-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest -c tests/pytest.ini --rootdir . tests $(ARGS)
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -c tests/pytest.ini --rootdir . -n $(TEST_WORKERS) --durations=15 $(ARGS)
 
 # Speed figures on PostgreSQL + Redis (docs/benchmarks.md records the latest). The database is
 # created when the PostgreSQL client tools can; the benchmark commands refuse SQLite.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/smsconsole_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/11
+# The simulator's receipt window per bind: 10 is the figure that counts, 1 and 100 bracket it.
+BENCH_SEND_ARGS ?= --receipt-window 10 1 100
+BENCH_RECEIPTS_ARGS ?=
 # The results pages' benchmark keeps its 10,000,000 messages in a database of their own, reused by
 # later runs (generating them takes minutes), so they never slow the sending benchmark's tables.
 BENCH_RESULTS_DB ?= smsconsole_bench_results
@@ -37,11 +45,15 @@ bench: $(VENV)/.stamp-requirements-dev
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate --noinput --verbosity 0
 	DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_REDIS_URL) $(PY) manage.py bench_import $(BENCH_ARGS)
 	DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_REDIS_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) manage.py bench_send $(BENCH_SEND_ARGS)
+	DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_REDIS_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) manage.py bench_receipts $(BENCH_RECEIPTS_ARGS)
+	DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_REDIS_URL) $(PY) manage.py bench_records $(BENCH_RECORDS_ARGS)
 	DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_REDIS_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) manage.py bench_preview
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_replies $(BENCH_REPLIES_ARGS)
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_callbacks $(BENCH_CALLBACKS_ARGS)
 	-createdb -h 127.0.0.1 -U postgres $(BENCH_RESULTS_DB) 2>/dev/null
 	DATABASE_URL=$(BENCH_RESULTS_DATABASE_URL) $(PY) manage.py migrate --noinput --verbosity 0
 	DATABASE_URL=$(BENCH_RESULTS_DATABASE_URL) $(PY) manage.py bench_results $(BENCH_RESULTS_ARGS)
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_privacy $(BENCH_PRIVACY_ARGS)
 
 venv: $(VENV)/.stamp-requirements-dev
 

@@ -142,6 +142,9 @@ class ContactForm(forms.Form):
             contact.save(update_fields=["phone", "name", "fields"])
         else:
             contact.save()
+        from campaigns.privacy import restore_suppressed
+
+        restore_suppressed(self.contact_list.account_id, [contact.phone])
         return contact
 
 

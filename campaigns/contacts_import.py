@@ -19,6 +19,7 @@ from campaigns.exports import csv_lines
 from campaigns.importer import count_lines, looks_like_header
 from campaigns.models import Contact, ListImport, ListImportRejectedRow, OptOut
 from campaigns.numbers import normalise_number
+from campaigns.privacy import restore_suppressed
 from campaigns.recipient_files import FileProblem, kept_cells, read_rows
 from smsconsole.models import Application
 
@@ -216,6 +217,7 @@ def import_contacts(contact_list, path, filename, region, user=None):
         new = [contact for contact in pending if contact.phone not in existing]
         # ignore_conflicts: a contact added in another request meanwhile is not an error.
         Contact.objects.bulk_create(new, ignore_conflicts=True)
+        restore_suppressed(contact_list.account_id, [contact.phone for contact in new])
         result.added += len(new)
         result.existing += len(existing)
         pending.clear()

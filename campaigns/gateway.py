@@ -33,6 +33,7 @@ from campaigns.ratelimit import AsyncTokenBucket, bucket_key
 from campaigns.redis_client import get_async_redis
 from sms import text
 from sms.retry import retry_async
+from sms.smpp.client import RECEIPT_ROUNDS
 
 log = logging.getLogger(__name__)
 
@@ -445,8 +446,10 @@ class ConnectionRunner:
             else:
                 kept.append(receipt)
         if kept:
-            received, applied = await self.db(receipts.ingest, self.connection.pk, kept)
-            self.stats["receipts"] += received
+            # Threads of their own: a carrier lets only a few receipts wait for their resp, so the
+            # time they queue behind claims and results would cap how many arrive per second.
+            received, applied = await self.gateway.receipt_db(receipts.ingest, self.connection.pk, kept)
+            self.stats["receipts"] += received  # after the await: rounds run concurrently
             self.stats["applied"] += applied
             if applied < received:
                 self.receipts_waiting.set()  # some came before their submit result was recorded
@@ -454,7 +457,15 @@ class ConnectionRunner:
     async def on_inbound(self, items):
         """Replies (MO), stored with their opt-outs and pushes in one commit (campaigns.replies)
         before the client acknowledges them: a failure here makes the client retry, not drop."""
-        self.stats["replies"] += await self.db(replies.store, self.connection.pk, items)
+        stored = await self.db(replies.store, self.connection.pk, items)
+        self.stats["replies"] += stored  # after the await: the client's rounds run concurrently
+
+    def receipt_rounds(self):
+        """How the client's store-and-acknowledge rounds went, for the periodic log line."""
+        stats = getattr(self.client, "stats", {})
+        rounds = stats.get("handovers", 0)
+        mean = stats.get("handover_seconds", 0.0) / rounds * 1000 if rounds else 0.0
+        return f"receipt rounds {rounds} (mean {mean:.1f} ms, at most {stats.get('peak_rounds', 0)} at once)"
 
     async def apply_receipts(self, stopping):
         # Ends on self.closed rather than by cancellation, which Python 3.11's wait_for can swallow.
@@ -501,6 +512,9 @@ class Gateway:
             client_factory = SmppClient
         self.client_factory = client_factory
         self.db = db or DatabaseThreads(self.threads_for(max(1, len(self.connections))))
+        # The client's store-and-acknowledge rounds in flight at once (sms.smpp.client.RECEIPT_ROUNDS),
+        # per connection: they must not queue behind claims and results.
+        self.receipt_db = db or DatabaseThreads(max(1, len(self.connections)) * RECEIPT_ROUNDS)
         self.runners = []  # every runner started, in order
         self.active = {}  # connection id -> (runner, its task)
 
@@ -516,6 +530,8 @@ class Gateway:
             reporter.cancel()
             await asyncio.gather(reporter, return_exceptions=True)
             self.db.shutdown()
+            if self.receipt_db is not self.db:
+                self.receipt_db.shutdown()
 
     async def supervise(self, stopping):
         """Keeps one runner per connection to serve until `stopping`; a runner that fails ends the gateway."""
@@ -564,6 +580,8 @@ class Gateway:
     def start_runner(self, connection):
         if hasattr(self.db, "reserve"):
             self.db.reserve(self.threads_for(len(self.active) + 1))
+        if self.receipt_db is not self.db and hasattr(self.receipt_db, "reserve"):
+            self.receipt_db.reserve((len(self.active) + 1) * RECEIPT_ROUNDS)
         runner = ConnectionRunner(self, connection)
         self.runners.append(runner)
         task = asyncio.create_task(runner.run(), name=f"connection-{connection.name}")
@@ -597,7 +615,8 @@ class Gateway:
                     current = dict(runner.stats)
                     if current != last.get(runner):
                         rate = (current["submitted"] - last.get(runner, {}).get("submitted", 0)) / (now - last_time)
-                        log.info("%s: %.0f msg/s; %s", runner.connection.name, rate, current)
+                        rounds = runner.receipt_rounds()
+                        log.info("%s: %.0f msg/s; %s; %s", runner.connection.name, rate, current, rounds)
                         last[runner] = current
                 last_time = now
         finally:

@@ -331,6 +331,9 @@ def _chunks(items, size):
 
 def mark_opted_out(recipient_import):
     """Marks the import's recipients that are on the account's opt-out list, set-based."""
+    from campaigns.privacy import restore_suppressed_in_import
+
+    restore_suppressed_in_import(recipient_import)
     opted = OptOut.objects.filter(account_id=recipient_import.account_id).values("phone")
     return Recipient.objects.filter(recipient_import=recipient_import, phone__in=opted).update(opted_out=True)
 

@@ -9,6 +9,8 @@ receipts and planning decide *when* a move happens; the SQL of every move lives 
   move a message and the deltas are those of the rows that actually moved;
 - adds a delta row to `HourlyStat` for every (campaign, hour) group whose hourly columns change
   (set-based, one INSERT … SELECT from a VALUES list per move);
+- records the status reports owed for the messages it moved to a final state (REPORTED), as
+  StatusReportDue rows, for the applications that take them (campaigns.status_reports drains them);
 - moves the campaign counters last, so the campaign row is locked only for the commit that follows
   (the counters are the one shared row; everything else touches rows of its own);
 
@@ -28,7 +30,7 @@ from django.db.models import Count, F, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from campaigns.models import Campaign, HourlyStat, Message
+from campaigns.models import Campaign, HourlyStat, Message, StatusReportDue
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,9 @@ HOURLY_COLUMN = {
     S.UNKNOWN: "unknown",
 }
 HOURLY_COLUMNS = ("total", "sending", "delivered", "failed", "unknown", "segments")
+
+# The final states a customer gets a status report for (skipped and cancelled were never sent).
+REPORTED = frozenset({S.DELIVERED, S.FAILED, S.EXPIRED, S.UNKNOWN})
 
 # SMPP receipt stat → message status; anything else (UNDELIV, REJECTD, DELETED, UNKNOWN, …) fails.
 RECEIPT_OUTCOMES = {"DELIVRD": S.DELIVERED, "EXPIRED": S.EXPIRED}
@@ -86,6 +91,7 @@ class Tally:
     def __init__(self):
         self.counters = defaultdict(Counter)  # campaign id → {counter: delta}
         self.hourly = defaultdict(Counter)  # (campaign id, hour) → {column: delta}
+        self.reported = defaultdict(list)  # campaign id → [(message id, final status)] owing a report
 
     def count(self, campaign_id, **deltas):
         self.counters[campaign_id].update(deltas)
@@ -124,6 +130,8 @@ class Tally:
         for message_id, campaign_id, segments, at, *rest in rows:
             per_campaign[campaign_id] += 1
             moved.append((message_id, campaign_id, *rest))
+            if to_status in REPORTED:
+                self.reported[campaign_id].append((message_id, to_status))
             if hourly_from == hourly_to:
                 continue
             at = at or handed_over.get(message_id)
@@ -142,10 +150,30 @@ class Tally:
 
     def write(self):
         self._write_hourly()
+        self._owe_reports()
         # Counters last: the campaign row stays locked only until the commit that follows. Sorted,
         # so two transactions moving the same campaigns lock them in the same order.
         for campaign_id in sorted(self.counters):
             Campaign.move_counters(campaign_id, **self.counters[campaign_id])
+
+    def _owe_reports(self):
+        """One StatusReportDue per message moved to a final state whose application takes reports:
+        one small query by campaign id finds those applications, so a move of campaigns without a
+        report URL costs that query alone."""
+        if not self.reported:
+            return
+        due = []
+        for campaign_id, application_id, url in report_targets(self.reported):
+            due += [
+                StatusReportDue(message_id=message_id, application_id=application_id, status=status, url=url)
+                for message_id, status in self.reported[campaign_id]
+            ]
+        # ignore_conflicts: the (message, status) constraint makes a second report of a state a no-op.
+        if due:
+            StatusReportDue.objects.bulk_create(due, batch_size=1000, ignore_conflicts=True)
+            from campaigns import status_reports
+
+            transaction.on_commit(status_reports.wake, robust=True)
 
     def _write_hourly(self):
         rows = [(key, deltas) for key, deltas in self.hourly.items() if any(deltas.values())]
@@ -169,6 +197,19 @@ class Tally:
                 "JOIN campaigns_campaign c ON c.id = v.column1 JOIN templates_app_template t ON t.id = c.template_id",
                 [False, *params],
             )
+
+
+def report_targets(campaign_ids):
+    """(campaign id, application id, batch report URL) of the campaigns whose application has one.
+
+    The seam for per-send callbacks: a message that carries its own statusCallback (an API send;
+    campaigns have none today) is reported to it per message (StatusReportDue.per_message), in
+    preference to the application's URL, as the reference says."""
+    return (
+        Campaign.objects.filter(pk__in=list(campaign_ids))
+        .exclude(application__report_url="")
+        .values_list("pk", "application_id", "application__report_url")
+    )
 
 
 class Source:

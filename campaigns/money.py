@@ -148,8 +148,32 @@ def refund(account_id, message_type, segments, campaign_id=None, note=""):
     )
 
 
+def charged_messages():
+    """A Q over Message: the messages whose segments are charged and not refunded.
+
+    Charged at the hand-over, so what never left (queued, skipped, cancelled) or was refused by it
+    (failed without a provider's id) is not; what may have reached the carrier (sending, unknown)
+    is. A carrier's failure or expiry is refunded only under SMS_REFUND_POLICY=success_only. The
+    provider's id tells one from a refusal: only a message the provider accepted has one."""
+    handed_over = Q(status__in=["sending", "submitted", "delivered", "unknown"])
+    reported_failed = Q(status__in=["failed", "expired"], provider_id__isnull=False)
+    if settings.SMS_REFUND_POLICY == "success_only":
+        return handed_over
+    return handed_over | reported_failed
+
+
 def balance(account):
     return Account.objects.filter(pk=account.pk).values_list("balance", flat=True).get()
 
 
-__all__ = ["InsufficientBalance", "balance", "charge", "correct", "month_volume", "price_of", "refund", "top_up"]
+__all__ = [
+    "InsufficientBalance",
+    "balance",
+    "charge",
+    "charged_messages",
+    "correct",
+    "month_volume",
+    "price_of",
+    "refund",
+    "top_up",
+]

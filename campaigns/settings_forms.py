@@ -41,10 +41,21 @@ class SendingSettingsForm(forms.Form):
     daily_limit = forms.IntegerField(label=_("Daily limit"), min_value=1, required=False)
     monthly_alert = forms.IntegerField(label=_("Monthly alert threshold"), min_value=1, required=False)
     monthly_limit = forms.IntegerField(label=_("Monthly limit"), min_value=1, required=False)
+    # Personal data (campaigns.privacy): an Account field, saved like the time zone.
+    message_text_days = forms.IntegerField(
+        label=_("days message text is kept"),
+        min_value=0,
+        max_value=32767,
+        help_text=_(
+            "Message text is kept for this many days after a message is handed to the carrier, then deleted; "
+            "0 keeps none. Numbers and counts stay."
+        ),
+    )
 
     def __init__(self, *args, account, limits, disabled=False, **kwargs):
         initial = {
             "timezone": account.timezone,
+            "message_text_days": account.message_text_days,
             "promotion_start_hour": limits.promotion_start_hour,
             "promotion_end_hour": limits.promotion_end_hour,
             **{name: getattr(limits, name) for name in QUOTAS},
@@ -129,13 +140,19 @@ class SendingSettingsForm(forms.Form):
         (before, after) dicts for the audit log."""
         data = self.cleaned_data
         fields = ["promotion_start_hour", "promotion_end_hour", *QUOTAS, "frequency_caps"]
-        before = {"timezone": account.timezone, **{name: getattr(limits, name) for name in fields}}
-        after = {"timezone": data["timezone"], **{name: data[name] for name in fields}}
+        on_account = ["timezone", "message_text_days"]
+        before = {
+            **{name: getattr(account, name) for name in on_account},
+            **{name: getattr(limits, name) for name in fields},
+        }
+        after = {**{name: data[name] for name in on_account}, **{name: data[name] for name in fields}}
         changed = [name for name in before if before[name] != after[name]]
-        if "timezone" in changed:
-            Account.objects.filter(pk=account.pk).update(timezone=data["timezone"])
-            account.timezone = data["timezone"]
-        if set(changed) - {"timezone"} or limits._state.adding:
+        account_changes = {name: after[name] for name in on_account if name in changed}
+        if account_changes:
+            Account.objects.filter(pk=account.pk).update(**account_changes)
+            for name, value in account_changes.items():
+                setattr(account, name, value)
+        if set(changed) - set(on_account) or limits._state.adding:
             AccountLimits.objects.update_or_create(
                 account=account, defaults={name: data[name] for name in fields} | {"updated_at": timezone.now()}
             )

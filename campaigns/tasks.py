@@ -174,3 +174,12 @@ def notify_quota(usage_id, kind):
     from campaigns import quotas
 
     return quotas.send_mail(usage_id, kind)
+
+
+@shared_task
+@_exclusive
+def purge_personal_data():
+    """Message texts past their account's retention, then messages past the statistics retention."""
+    from campaigns import privacy
+
+    return privacy.purge()

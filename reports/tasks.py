@@ -30,3 +30,25 @@ def deliver_pushes():
     if totals["claimed"]:
         log.info("pushes: %s", totals)
     return totals
+
+
+@shared_task(ignore_result=True)
+def push_status_reports():
+    """Turns the owed status reports into pushes (campaigns.status_reports.drain), a thousand at a
+    time, until none is owed or a minute has passed. Safe to run in several workers at once (each
+    drain skips the rows another holds). Woken when reports are owed; beat runs it every 5 s."""
+    from django.utils import timezone
+
+    from campaigns import status_reports
+
+    started = timezone.now()
+    totals = {"reports": 0, "pushes": 0}
+    while True:
+        counts = status_reports.drain()
+        for name, value in counts.items():
+            totals[name] += value
+        if counts["reports"] < status_reports.DRAIN_SIZE or (timezone.now() - started).total_seconds() > 60:
+            break
+    if totals["reports"]:
+        log.info("status reports: %s", totals)
+    return totals

@@ -94,6 +94,14 @@ class Account(models.Model):
     # Personal data: read-only members see numbers masked (138****8000) unless an operator grants
     # them full numbers here (smsconsole.privacy).
     read_only_full_numbers = models.BooleanField(_("read-only members see full numbers"), default=False)
+    # How long the text rendered for a record (a message's variable values) is kept after the
+    # message was handed to the provider; 0 keeps none, as the cloud consoles do. Numbers stay
+    # longer (SMS_STATISTICS_RETENTION_DAYS); campaigns.privacy purges both.
+    message_text_days = models.PositiveSmallIntegerField(
+        _("days message text is kept"),
+        default=30,
+        help_text=_("0 keeps no message text once a message is handed to the carrier."),
+    )
     # The sum of the account's ledger (campaigns.models.money); moved only by campaigns.money.
     balance = models.DecimalField(_("balance"), max_digits=16, decimal_places=4, default=0, editable=False)
     # When the balance last turned negative; cleared when it is back at zero or above. Moved with

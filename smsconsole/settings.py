@@ -235,7 +235,9 @@ CELERY_BEAT_SCHEDULE = {
     "squash-hourly-stats": {"task": "campaigns.tasks.squash_hourly_stats", "schedule": 300.0},
     "enforce-arrears": {"task": "campaigns.tasks.enforce_arrears", "schedule": 60.0},
     "resume-held-campaigns": {"task": "campaigns.tasks.resume_held_campaigns", "schedule": 30.0},
+    "purge-personal-data": {"task": "campaigns.tasks.purge_personal_data", "schedule": 3600.0},
     "deliver-pushes": {"task": "reports.tasks.deliver_pushes", "schedule": 15.0},
+    "push-status-reports": {"task": "reports.tasks.push_status_reports", "schedule": 5.0},
 }
 
 # Campaigns (campaigns.models.sending). The reference: scheduled at most one month ahead (MSGSMS.0087).
@@ -322,3 +324,9 @@ if SMS_REFUND_POLICY not in {"platform", "success_only"}:
 # wait for an activation (待激活) that staff review. Nothing is deleted at either point.
 SMS_ARREARS_GRACE_HOURS = env_int("SMS_ARREARS_GRACE_HOURS", 1, minimum=0)
 SMS_ARREARS_RETENTION_DAYS = env_int("SMS_ARREARS_RETENTION_DAYS", 15, minimum=0)
+
+# Personal data (campaigns.privacy). Message text is kept per account (Account.message_text_days);
+# numbers stay with their messages this many days after the campaign finished, then the messages
+# of finished campaigns are deleted (the campaign's counters and the hourly statistics keep the counts).
+SMS_STATISTICS_RETENTION_DAYS = env_int("SMS_STATISTICS_RETENTION_DAYS", 180, minimum=1)
+SMS_PURGE_CHUNK = env_int("SMS_PURGE_CHUNK", 50000, minimum=1)

@@ -1,6 +1,6 @@
 import os
 import socket
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlunparse
 
 import pytest
 
@@ -40,15 +40,48 @@ def postgres_url():
     return url
 
 
+def xdist_worker_number():
+    """0, 1, ... for pytest-xdist's workers gw0, gw1, ...; 0 for a run without xdist."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+
+
+def worker_redis_url(url):
+    """`url` with the DB index of this xdist worker: TEST_REDIS_DB (else the URL's own index) plus the
+    worker's number, so parallel workers never share a database; a run with -n N uses N indexes."""
+    parsed = urlparse(url)
+    first = os.environ.get("TEST_REDIS_DB") or parsed.path.lstrip("/") or "0"
+    return urlunparse(parsed._replace(path=f"/{int(first) + xdist_worker_number()}"))
+
+
+@pytest.fixture(scope="session")
+def embedded_redis_url(tmp_path_factory):
+    """A redis-server of this worker's own on a unix socket (the embedded Redis of `make run`), for
+    the embedded default, where no Redis is configured. Spelt for Celery (redis+socket://), as `make run`
+    hands it to its children; campaigns.redis_client.normalise_url gives redis-py's spelling."""
+    from smsconsole.embedded_redis import EmbeddedRedis
+
+    with EmbeddedRedis(tmp_path_factory.mktemp("redis")) as server:
+        yield server.celery_url
+
+
 @pytest.fixture
-def redis_url():
-    """A Redis URL for the suite: TEST_REDIS_URL, else CELERY_BROKER_URL (keep its DB index apart from other users)."""
+def redis_url(request, monkeypatch):
+    """A Redis URL for the suite: TEST_REDIS_URL, else CELERY_BROKER_URL (keep its DB index apart from other
+    users), at this worker's DB index; without either, an embedded Redis, unless REQUIRE_SERVICES=1."""
     url = os.environ.get("TEST_REDIS_URL") or os.environ.get("CELERY_BROKER_URL", "")
+    if not url:
+        if REQUIRE_SERVICES:
+            pytest.fail("CELERY_BROKER_URL is not set and REQUIRE_SERVICES=1")
+        return request.getfixturevalue("embedded_redis_url")
     if not url.startswith("redis://"):
         if REQUIRE_SERVICES:
             pytest.fail("CELERY_BROKER_URL does not point at Redis and REQUIRE_SERVICES=1")
         pytest.skip("CELERY_BROKER_URL does not point at Redis")
     require_service("Redis", url, 6379)
+    url = worker_redis_url(url)
+    # Celery reads CELERY_BROKER_URL before its own configuration: tasks this process queues must reach
+    # the worker's DB index, where the Celery workers a test starts listen.
+    monkeypatch.setenv("CELERY_BROKER_URL", url)
     return url
 
 
@@ -160,8 +193,31 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+# Their tests run one after another on one xdist worker: each sends at full speed through its own Celery
+# worker, gateway and SMSC simulator; two at once on two cores would only slow each other, and the pause
+# test's two-second bound must not compete with a campaign of 100,000. (pytest-xdist's xdist_group marker
+# has no effect on pytest 9: it renames node ids through an attribute pytest no longer reads.)
+ONE_WORKER_MODULES = {"tests/test_sending_faults.py", "tests/test_sending_integration.py"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's load balancing, test by test, except that ONE_WORKER_MODULES form one unit of work,
+    which is handed out first (units are handed out largest first)."""
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return "one-worker" if nodeid.split("::", 1)[0] in ONE_WORKER_MODULES else nodeid
+
+    return Scheduling(config, log)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     # pytest-playwright's session-wide sync API leaves an event loop running in the main thread,
-    # and asyncio.run() refuses to start after it: browser tests go last.
-    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    # and asyncio.run() refuses to start after it: browser tests go last. Tests that take minutes go
+    # first, so that under xdist the other workers share the rest instead of waiting for them at the end.
+    items.sort(key=lambda item: (item.get_closest_marker("browser") is not None, not item.get_closest_marker("slow")))

@@ -6,6 +6,7 @@ import contextlib
 import json
 import threading
 import time
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -55,3 +56,16 @@ class Receiver:
     def delivered(self):
         """Bodies answered 2xx, in order."""
         return [body for _kind, body, status in self.requests if 200 <= status < 300]
+
+
+def deliver_all(now):
+    """Delivers every pending push in this process, moving the clock to the next attempt when none is due."""
+    from django.db.models import Min
+
+    from campaigns import push
+    from campaigns.models import Push
+
+    pending = Push.objects.filter(status=Push.Status.PENDING)
+    while pending.exists():
+        if push.deliver_due(now=now)["claimed"] == 0:
+            now = pending.aggregate(at=Min("next_attempt_at"))["at"] + timedelta(milliseconds=1)

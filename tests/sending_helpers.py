@@ -339,7 +339,9 @@ def worker(postgres_url, redis_url, tmp_path, queue=None, concurrency=2, name="w
         app.conf.update(saved)
         import redis
 
-        client = redis.Redis.from_url(redis_url)
+        from campaigns.redis_client import normalise_url
+
+        client = redis.Redis.from_url(normalise_url(redis_url))
         client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
         client.close()
 

@@ -12,7 +12,16 @@ from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Invitation
-from campaigns.models import Campaign, Contact, ContactList, OptOut, ProviderConnection, RecipientImport, RejectedRow
+from campaigns.models import (
+    Campaign,
+    Contact,
+    ContactList,
+    Message,
+    OptOut,
+    ProviderConnection,
+    RecipientImport,
+    RejectedRow,
+)
 
 LOCALE_DIR = Path(settings.BASE_DIR) / "smsconsole" / "locale" / "zh_Hans" / "LC_MESSAGES"
 PO_FILE = LOCALE_DIR / "django.po"
@@ -170,6 +179,14 @@ def objects(factories, acme, alice, shop):
         created_by=alice,
     )
     invitation = Invitation.objects.create(account=acme, email="dora@example.com", invited_by=alice)
+    message = Message.objects.create(
+        campaign=campaign,
+        connection=connection,
+        phone="+8613800138000",
+        variables=["A1"],
+        status="failed",
+        error_code="11",
+    )
     return {
         "application": shop,
         "qualification": qualification,
@@ -183,6 +200,7 @@ def objects(factories, acme, alice, shop):
         "campaign": campaign,
         "invitation": invitation,
         "membership": alice.membership,
+        "message": message,
     }
 
 
@@ -208,7 +226,9 @@ def url_arguments(namespace, name, arguments, objects):
         noun = "invitation"
     elif namespace == "accounts" and name.startswith("member_"):
         noun = "membership"
-    elif namespace == "reports" and name == "diagnostics":
+    elif namespace == "reports" and name == "record":
+        noun = "message"
+    elif namespace == "reports" and name in {"failed_numbers", "resend_failed", "diagnostics"}:
         noun = "campaign"
     values = {}
     for argument in arguments:

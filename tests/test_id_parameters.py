@@ -36,6 +36,7 @@ GET_URLS = [
     ("campaigns:campaign_options_templates", {"application": "²", "signature": "²"}),
     ("campaigns:campaign_options_audiences", {"application": "²", "template": "²"}),
     ("templates_app:template_create", {"signature": "²"}),
+    ("reports:records", {"campaign": "²", "application": "9" * 30, "signature": "١٢", "template": "-1"}),
 ]
 
 

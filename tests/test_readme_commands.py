@@ -20,11 +20,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("RUN_README_TEST") != "1",
-    reason="slow: clones the repository, creates a fresh .venv and runs `make run`; "
-    "set RUN_README_TEST=1 to run it (.ci/run does)",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        os.environ.get("RUN_README_TEST") != "1",
+        reason="slow: clones the repository, creates a fresh .venv and runs `make run`; "
+        "set RUN_README_TEST=1 to run it (.ci/run does)",
+    ),
+]
 
 # Settings that would point the clone at this checkout's services or files instead of its defaults.
 CLEARED = {

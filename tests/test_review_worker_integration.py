@@ -14,6 +14,7 @@ import pytest
 import redis
 from django.db import connection, transaction
 
+from campaigns.redis_client import normalise_url
 from templates_app import notifications
 from templates_app.models import Signature
 
@@ -39,7 +40,7 @@ def celery_queue(redis_url):
     app.conf.broker_url = redis_url
     yield queue
     app.conf.update(saved)
-    client = redis.Redis.from_url(redis_url)
+    client = redis.Redis.from_url(normalise_url(redis_url))
     # Leftovers of the queue's declaration; the queue list itself is gone once consumed.
     client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
     client.close()

@@ -153,7 +153,8 @@ def _wait_until_serving(process, port, tmp_path, timeout=90):
 
 def _worker_answers(broker_url, timeout=60):
     """True once a worker replies to a broadcast ping through the broker."""
-    client = Celery(broker=broker_url)
+    # Not the current app: tasks in later tests would be sent through this one's broker, long gone.
+    client = Celery(broker=broker_url, set_as_current=False)
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -174,6 +175,7 @@ def run_all(tmp_path):
         process.wait()
 
 
+@pytest.mark.slow  # all of `make run`'s processes start at once
 def test_run_all_stops_every_child_and_the_embedded_redis_on_sigterm(run_all, tmp_path, monkeypatch):
     # Celery prefers this variable to the broker it is given.
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
@@ -231,6 +233,7 @@ def test_the_embedded_redis_is_found_only_while_its_server_lives(tmp_path):
     assert running_socket(var) is None
 
 
+@pytest.mark.slow  # all of `make run`'s processes start at once
 def test_run_all_stops_the_others_when_one_process_dies(run_all, tmp_path):
     process, port, marker = run_all
     _wait_until_serving(process, port, tmp_path)

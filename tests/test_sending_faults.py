@@ -30,6 +30,7 @@ from django.db import connection as db_connection
 
 from campaigns.management.commands.bench_send import copy_recipients
 from campaigns.models import Campaign, Message, RecipientImport
+from campaigns.redis_client import normalise_url
 from campaigns.tasks import sweep_stuck_batches, sweep_stuck_sending
 from tests.conftest import REQUIRE_SERVICES
 from tests.sending_helpers import (
@@ -46,7 +47,8 @@ from tests.sending_helpers import (
 
 log = logging.getLogger(__name__)
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+# Under xdist one worker runs these one after another (conftest.ONE_WORKER_MODULES).
+pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 RECIPIENTS = int(os.environ.get("FAULT_RECIPIENTS", "100000"))
 WINDOW, BINDS = 64, 2
@@ -86,7 +88,7 @@ def redis_keys(redis_url, settings):
 
     settings.REDIS_URL = redis_url
     yield
-    client = redis.Redis.from_url(redis_url)
+    client = redis.Redis.from_url(normalise_url(redis_url))
     prefix = getattr(settings, "SMS_REDIS_PREFIX", "smsconsole")
     keys = list(client.scan_iter(f"{prefix}:*"))
     if keys:

@@ -23,6 +23,7 @@ def form_data(**changes):
         "daily_limit": "",
         "monthly_alert": "",
         "monthly_limit": "",
+        "message_text_days": "30",
     }
     for family, rules in frequency.default_caps().items():
         for index, (seconds, limit) in enumerate(rules):

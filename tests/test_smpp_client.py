@@ -457,3 +457,135 @@ def test_a_message_with_some_parts_accepted_is_not_worth_resending():
     assert not result.ok and not result.ambiguous and result.permanent
     assert result.message_ids == ("a1",) and result.command_status == pdu.ESME_RSYSERR
     assert result.error == "1 of 2 parts accepted, then ESME_RSYSERR"
+
+
+def test_with_a_window_of_one_each_receipt_is_handed_over_and_acknowledged_as_it_arrives():
+    async def scenario():
+        receipts = []
+        async with SmscSimulator(**ACCOUNT, dlr_delay=0, receipt_window=1) as smsc:
+            client = client_for(smsc.port, on_receipts=receipts.extend)
+            await client.start()
+            await client.wait_connected(5)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            await client.submit_many(requests(100))
+            await until(lambda: smsc.stats.receipts_acked == 100, timeout=10)
+            elapsed = loop.time() - started
+            await client.stop()
+            return receipts, client.stats, smsc.snapshot(per_destination=False), elapsed
+
+    receipts, client_stats, stats, elapsed = run(scenario())
+    assert len({r.message_id for r in receipts}) == 100
+    assert client_stats["handovers"] == 100 and stats["peak_unacked"] == 1
+    # A flush timer, even a short one, would hold every one of the 100 round trips (at the old
+    # 0.2 s: 20 s); nothing here waits for one.
+    assert elapsed < 10
+
+
+def test_store_and_acknowledge_rounds_overlap_and_each_is_acknowledged_when_it_returns():
+    async def scenario():
+        calls = []  # (message ids, release event)
+
+        async def on_receipts(items):
+            release = asyncio.Event()
+            calls.append(([r.message_id for r in items], release))
+            await release.wait()
+
+        async with SmscSimulator(**ACCOUNT, dlr_delay=0) as smsc:
+            client = client_for(smsc.port, on_receipts=on_receipts, receipt_rounds=2)
+            await client.start()
+            await client.wait_connected(5)
+            first = await client.submit(requests(1)[0])
+            await until(lambda: len(calls) == 1)
+            second = await client.submit(requests(1, offset=1)[0])
+            await until(lambda: len(calls) == 2)
+            await client.submit(requests(1, offset=2)[0])
+            await until(lambda: client.stats["receipts"] == 3)
+            await asyncio.sleep(0.05)
+            rounds_while_two_are_busy = len(calls)
+            calls[1][1].set()  # the second round returns first
+            await until(lambda: smsc.stats.receipts_acked == 1)
+            await until(lambda: len(calls) == 3)
+            acked_before_the_first_returned = smsc.stats.receipts_acked
+            calls[0][1].set()
+            calls[2][1].set()
+            await until(lambda: smsc.stats.receipts_acked == 3)
+            await client.stop()
+            return calls, first, second, rounds_while_two_are_busy, acked_before_the_first_returned, client.stats
+
+    calls, first, second, waiting, acked_early, client_stats = run(scenario())
+    assert [ids for ids, _ in calls[:2]] == [list(first.message_ids), list(second.message_ids)]
+    assert waiting == 2  # the third receipt waited for a free round
+    assert acked_early == 1  # the second round's deliver_sm_resp did not wait for the first round
+    assert client_stats["peak_rounds"] == 2
+
+
+def test_a_round_takes_at_most_a_batch_and_the_rest_follow_as_rounds_free_up():
+    async def scenario():
+        calls = []
+
+        async def on_receipts(items):
+            calls.append(len(items))
+            await asyncio.sleep(0.01)
+
+        async with SmscSimulator(**ACCOUNT, dlr_delay=0) as smsc:
+            client = client_for(smsc.port, on_receipts=on_receipts, receipt_rounds=1, receipt_batch=3)
+            await client.start()
+            await client.wait_connected(5)
+            await client.submit_many(requests(7))
+            await until(lambda: smsc.stats.receipts_acked == 7)
+            await client.stop()
+            return calls, client.stats
+
+    calls, client_stats = run(scenario())
+    assert sum(calls) == 7 and max(calls) <= 3
+    assert client_stats["peak_rounds"] == 1
+
+
+def test_receipts_in_a_round_cut_off_by_a_dropped_bind_come_again_and_are_acknowledged_on_the_next():
+    async def scenario():
+        seen = []
+        release = asyncio.Event()
+
+        async def on_receipts(items):
+            seen.extend(r.message_id for r in items)
+            await release.wait()
+
+        async with SmscSimulator(**ACCOUNT, dlr_delay=0) as smsc:
+            client = client_for(smsc.port, on_receipts=on_receipts)
+            await client.start()
+            await client.wait_connected(5)
+            results = await client.submit_many(requests(2))
+            await until(lambda: len(seen) == 2)
+            smsc.drop()  # their deliver_sm_resp has not gone out: the SMSC still owes them
+            await until(lambda: len(seen) == 4)
+            release.set()
+            await until(lambda: smsc.stats.receipts_acked == 2)
+            await client.stop()
+            return results, seen, smsc.snapshot(per_destination=False)
+
+    results, seen, stats = run(scenario())
+    ids = sorted(r.message_ids[0] for r in results)
+    assert sorted(seen[:2]) == ids and sorted(seen[2:]) == ids
+    assert (stats["receipts_redelivered"], stats["receipts_pending"]) == (2, 0)
+
+
+def test_a_linger_gathers_receipts_that_arrive_within_it_into_one_round_and_none_hands_each_over_at_once():
+    async def rounds(linger):
+        calls = []
+        async with SmscSimulator(**ACCOUNT, dlr_delay=0) as smsc:
+            client = client_for(smsc.port, on_receipts=lambda items: calls.append(len(items)), receipt_linger=linger)
+            await client.start()
+            await client.wait_connected(5)
+            await client.submit(requests(1)[0])
+            await client.submit(requests(1, offset=1)[0])
+            await until(lambda: smsc.stats.receipts_acked == 2)
+            await client.stop()
+        return calls
+
+    async def scenario():
+        return await rounds(0.0), await rounds(0.5)
+
+    at_once, lingering = run(scenario())
+    assert at_once == [1, 1]
+    assert lingering == [2]

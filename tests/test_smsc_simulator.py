@@ -87,7 +87,7 @@ def test_each_submit_gets_a_unique_hex_message_id_and_a_receipt_naming_it():
 
 def test_a_receipt_can_be_sent_before_the_submit_response():
     async def scenario():
-        async with SmscSimulator(dlr_first=True) as smsc:
+        async with SmscSimulator(dlr_first=True) as smsc:  # bundled: the same write, receipt first
             reader, writer, _ = await raw_bind(smsc.port)
             writer.write(submit_pdu(2, "8613800000001"))
             first, second = await read_pdu(reader), await read_pdu(reader)
@@ -300,7 +300,8 @@ def test_the_command_prints_its_ports_and_writes_stats_on_sigterm(tmp_path):
     port_file, stats_file = tmp_path / "port", tmp_path / "stats.json"
     process = subprocess.Popen(
         [sys.executable, "manage.py", "smsc_simulator", "--port", "0", "--control-port", "0",
-         "--port-file", str(port_file), "--stats-file", str(stats_file), "--system-id", "acme", "--password", "secret"],
+         "--port-file", str(port_file), "--stats-file", str(stats_file), "--system-id", "acme", "--password", "secret",
+         "--dlr-delay", "0", "--receipt-window", "2"],
         cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
     try:
@@ -315,10 +316,13 @@ def test_the_command_prints_its_ports_and_writes_stats_on_sigterm(tmp_path):
             await client.start()
             await client.wait_connected(5)
             result = await client.submit(SubmitRequest(1, "1069", "+8613800000001", "hi"))
+            more = await client.submit_many([SubmitRequest(i, "1069", f"+86138000001{i:02d}", "hi") for i in range(20)])
+            await until(lambda: client.stats["receipts"] == 21)
             await client.stop()
-            return result
+            return result, more
 
-        assert run(scenario()).ok
+        result, more = run(scenario())
+        assert result.ok and all(r.ok for r in more)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
     finally:
@@ -326,4 +330,142 @@ def test_the_command_prints_its_ports_and_writes_stats_on_sigterm(tmp_path):
             process.kill()
             process.wait(timeout=5)
     stats = json.loads(stats_file.read_text())
-    assert stats["submits"] == 1 and stats["per_destination"] == {"8613800000001": 1}
+    assert stats["submits"] == 21 and stats["per_destination"]["8613800000001"] == 1
+    assert (stats["receipts_acked"], stats["peak_unacked"]) == (21, 2)  # --receipt-window 2 took effect
+
+
+def deliver_resp(seq):
+    return HEADER.pack(17, pdu.DELIVER_SM_RESP, 0, seq) + b"\0"
+
+
+async def read_for(reader, seconds):
+    """Every PDU that arrives within `seconds` (the link going quiet is the point)."""
+    pdus = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0:
+        try:
+            pdus.append(await asyncio.wait_for(read_pdu(reader), left))
+        except TimeoutError:
+            break
+    return pdus
+
+
+def receipt_ids(pdus):
+    return [parse_receipt(ShortMessage.decode(p[3])).message_id for p in pdus if p[0] == pdu.DELIVER_SM]
+
+
+def test_by_default_receipts_come_as_a_carrier_sends_them_each_its_own_deliver_sm_after_a_delay():
+    async def scenario():
+        async with SmscSimulator() as smsc:
+            reader, writer, _ = await raw_bind(smsc.port)
+            writer.write(b"".join(submit_pdu(seq, f"86138{seq:08d}") for seq in range(2, 5)))
+            right_away = await read_for(reader, 0.1)
+            later = await read_for(reader, 0.4)
+            writer.close()
+            return smsc, right_away, later
+
+    smsc, right_away, later = run(scenario())
+    assert (smsc.dlr_delay, smsc.receipt_window, smsc.bundled) == (0.2, 10, False)
+    assert [p[0] for p in right_away] == [pdu.SUBMIT_SM_RESP] * 3
+    assert [p[0] for p in later] == [pdu.DELIVER_SM] * 3
+    assert receipt_ids(later) == [body.rstrip(b"\0").decode() for *_, body in right_away]
+
+
+def test_no_more_receipts_than_the_window_wait_for_their_acknowledgement_on_a_bind():
+    async def scenario():
+        async with SmscSimulator(dlr_delay=0, receipt_window=3) as smsc:
+            reader, writer, _ = await raw_bind(smsc.port)
+            writer.write(b"".join(submit_pdu(seq, f"86138{seq:08d}") for seq in range(2, 10)))
+            first = await read_for(reader, 0.2)
+            waiting = smsc.snapshot(per_destination=False)
+            delivers = [p for p in first if p[0] == pdu.DELIVER_SM]
+            writer.write(deliver_resp(delivers[0][2]) + deliver_resp(delivers[1][2]))
+            second = await read_for(reader, 0.2)
+            writer.write(b"".join(deliver_resp(p[2]) for p in [delivers[2], *second]))
+            third = await read_for(reader, 0.2)
+            writer.write(b"".join(deliver_resp(p[2]) for p in third))
+            await until(lambda: smsc.stats.receipts_acked == 8)
+            writer.close()
+            return first, waiting, second, third, smsc.snapshot(per_destination=False)
+
+    first, waiting, second, third, done = run(scenario())
+    assert [p[0] for p in first].count(pdu.SUBMIT_SM_RESP) == 8
+    assert len(receipt_ids(first)) == 3
+    assert (waiting["receipts_unacked"], waiting["receipts_pending"]) == (3, 8)
+    assert len(receipt_ids(second)) == 2  # one for each acknowledgement
+    assert len(receipt_ids(third)) == 3
+    assert len(set(receipt_ids(first + second + third))) == 8
+    assert (done["peak_unacked"], done["receipts_pending"], done["receipts_redelivered"]) == (3, 0, 0)
+
+
+def test_receipts_a_closed_bind_left_unacknowledged_are_delivered_again_on_the_next_bind():
+    async def scenario():
+        async with SmscSimulator(dlr_delay=0) as smsc:
+            reader, writer, _ = await raw_bind(smsc.port)
+            writer.write(b"".join(submit_pdu(seq, f"86138{seq:08d}") for seq in range(2, 5)))
+            first = await read_for(reader, 0.2)
+            writer.write(deliver_resp(next(p[2] for p in first if p[0] == pdu.DELIVER_SM)))
+            await until(lambda: smsc.stats.receipts_acked == 1)
+            writer.close()
+            await until(lambda: not smsc.connections)
+            pending = smsc.snapshot(per_destination=False)["receipts_pending"]
+            reader, writer, _ = await raw_bind(smsc.port)
+            again = await read_for(reader, 0.2)
+            writer.close()
+            return first, pending, again, smsc.snapshot(per_destination=False)
+
+    first, pending, again, stats = run(scenario())
+    assert pending == 2
+    assert receipt_ids(again) == receipt_ids(first)[1:]
+    assert stats["receipts_redelivered"] == 2 and stats["receipts_sent"] == 5
+
+
+def test_receipts_waiting_for_room_go_out_on_another_bind_of_the_same_system_id():
+    async def scenario():
+        async with SmscSimulator(dlr_delay=0, receipt_window=1) as smsc:
+            reader, writer, _ = await raw_bind(smsc.port)
+            other_reader, other_writer, _ = await raw_bind(smsc.port)
+            writer.write(submit_pdu(2, "8613800000002") + submit_pdu(3, "8613800000003"))
+            here, there = await read_for(reader, 0.2), await read_for(other_reader, 0.2)
+            writer.close()
+            other_writer.close()
+            return here, there
+
+    here, there = run(scenario())
+    assert len(receipt_ids(here)) == 1 and len(receipt_ids(there)) == 1
+
+
+def test_bundled_receipts_follow_their_response_at_once_and_need_no_acknowledgement():
+    async def scenario():
+        async with SmscSimulator(bundled=True) as smsc:
+            reader, writer, _ = await raw_bind(smsc.port)
+            writer.write(b"".join(submit_pdu(seq, f"86138{seq:08d}") for seq in range(2, 22)))
+            pdus = [await read_pdu(reader) for _ in range(40)]
+            writer.close()
+            return pdus
+
+    pdus = run(scenario())
+    commands = [p[0] for p in pdus]
+    assert commands == [pdu.SUBMIT_SM_RESP, pdu.DELIVER_SM] * 20  # 20 receipts, none acknowledged
+
+
+def test_injected_receipts_name_the_given_ids_and_keep_to_the_window():
+    async def scenario():
+        received = []
+        async with SmscSimulator(receipt_window=4, control_port=0) as smsc:
+            client = client_for(smsc.port, on_receipts=received.extend)
+            await client.start()
+            await client.wait_connected(5)
+            answer = await http(
+                smsc.control_port, "POST", "/receipts", {"system_id": "acme", "first": 255, "count": 30}
+            )
+            await until(lambda: len(received) == 30)
+            await until(lambda: smsc.stats.receipts_acked == 30)
+            await client.stop()
+            return answer, received, smsc.snapshot(per_destination=False)
+
+    answer, received, stats = run(scenario())
+    assert answer == (200, {"queued": 30})
+    assert [r.message_id for r in received] == [f"{n:x}" for n in range(255, 285)]
+    assert (stats["peak_unacked"], stats["receipts_pending"]) == (4, 0)

@@ -39,6 +39,7 @@ ACTION_LABELS = {
     "resume": pgettext_lazy("audit action", "Resumed"),
     "cancel": pgettext_lazy("audit action", "Cancelled"),
     "copy": pgettext_lazy("audit action", "Copied"),
+    "resend_failed": pgettext_lazy("audit action", "Created for the failed numbers"),
     "reset_secret": pgettext_lazy("audit action", "Secret reset"),
     "revoke": pgettext_lazy("audit action", "Revoked"),
     "import_contacts": pgettext_lazy("audit action", "Contacts imported"),
@@ -56,6 +57,7 @@ ACTION_LABELS = {
     "change_number_visibility": pgettext_lazy("audit action", "Number visibility changed"),
     "change_opt_out_keywords": pgettext_lazy("audit action", "Opt-out keywords changed"),
     "login_locked_out": pgettext_lazy("audit action", "Locked out of logging in"),
+    "erase_number": pgettext_lazy("audit action", "Number erased"),
 }
 
 

@@ -34,6 +34,19 @@ class OptOut(models.Model):
         return self.phone
 
 
+class SuppressedNumber(models.Model):
+    """What an erase (campaigns.privacy.erase_number) keeps of an opt-out: a keyed hash of the number,
+    so the person is not messaged again if the account brings the number back, and nothing that
+    tells which number it was."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    digest = models.CharField(max_length=64)  # campaigns.privacy.suppression_digest
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "digest"], name="suppressed_number_unique")]
+
+
 class ContactList(models.Model):
     """A reusable group of contacts (通讯录分组), usable as a campaign audience."""
 

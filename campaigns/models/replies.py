@@ -153,3 +153,28 @@ class PushAttempt(models.Model):
     @property
     def ok(self):
         return not self.error
+
+
+class StatusReportDue(models.Model):
+    """A message's status report owed to its customer and not yet turned into a Push: the outbox
+    marker the message lifecycle writes in the transaction that moves the message to a final state
+    (campaigns.lifecycle), and campaigns.status_reports turns into pushes and deletes in one commit.
+
+    A table of its own rather than a flag on the message: an index over a column the receipt moves
+    write would stop PostgreSQL's HOT updates of every receipt (see Message.Meta). It holds only
+    what is still owed, so it stays small and is read by primary key."""
+
+    message = models.ForeignKey("campaigns.Message", on_delete=models.CASCADE, related_name="+")
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16)  # the final state reported (Message.Status)
+    # Where the report goes: the send's own statusCallback (one form-encoded push per message), or
+    # the application's batch report URL (JSON batches of up to 50).
+    url = models.URLField(max_length=500)
+    per_message = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # One report per message per final state, whatever a caller retries.
+            models.UniqueConstraint(fields=["message", "status"], name="status_report_once")
+        ]

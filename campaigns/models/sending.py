@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -121,6 +122,9 @@ class Campaign(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     planned_at = models.DateTimeField(null=True, blank=True)  # set once messages exist; planning is idempotent on it
+    # Set when the retention purge (campaigns.privacy) deleted the campaign's messages: its counters
+    # keep the counts, and nothing may expect them to equal rows any more.
+    messages_purged_at = models.DateTimeField(null=True, blank=True)
     # Planning goes in slices of the audience in id order: the last recipient (or contact) id planned.
     planned_through = models.BigIntegerField(default=0)
 
@@ -304,6 +308,13 @@ class Campaign(models.Model):
             cls.objects.filter(pk=campaign_id).update(**changes)
 
 
+def sent_time():
+    """When a message was sent as the send records see it: handed to the provider, else refused at
+    the hand-over, else last touched (planned, skipped or cancelled). Never null, so one index
+    orders every message; the records search filters and sorts on exactly this expression."""
+    return Coalesce("submitted_at", "done_at", "updated_at")
+
+
 class Message(models.Model):
     """One recipient of a campaign. Its status changes only through campaigns.lifecycle, which
     moves the campaign counters and the hourly rollups with it."""
@@ -337,6 +348,14 @@ class Message(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
+    # Set when the retention purge (campaigns.privacy) emptied `variables`: records then say the
+    # text is no longer kept instead of rendering the template with empty values.
+    text_purged_at = models.DateTimeField(null=True, blank=True)
+
+    # States a message leaves only by a receipt or not at all: the rendered text is no longer needed.
+    HANDED_OVER = ("submitted", "delivered", "failed", "expired", "unknown", "skipped", "cancelled")
+    # States no receipt, sweeper or statistics writer moves again.
+    FINAL = ("delivered", "failed", "expired", "unknown", "skipped", "cancelled")
 
     class Meta:
         constraints = [
@@ -355,6 +374,12 @@ class Message(models.Model):
         indexes = [
             # Receipts are matched by (connection, provider message id).
             models.Index(fields=["connection", "provider_id"], name="message_by_provider_id"),
+            # The send records search (reports.records): per campaign and status, a time window read
+            # newest first by sent_time() then id, so each (campaign, status) is one ordered range.
+            models.Index(F("campaign"), F("status"), sent_time().desc(), F("id").desc(), name="message_records"),
+            # It names status and the times, so a status change is never a HOT update; the lifecycle
+            # measured few HOT updates even without it (docs/benchmarks.md, "Lifecycle writes"), and the
+            # records search at 10,000,000 rows needs it.
         ]
 
 

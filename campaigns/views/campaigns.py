@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from campaigns import connection_state, planning, preview, uploads
+from campaigns import connection_state, planning, preview, results, uploads
 from campaigns.campaign_forms import CampaignFilterForm, CampaignForm, initial_from
 from campaigns.models import Campaign, Contact, ContactList, ProviderConnection, RecipientImport
 from sms import text
@@ -332,7 +332,10 @@ def campaign_confirm(request, pk):
 def campaign_detail(request, pk):
     require_membership(request)
     campaign = _get_campaign(request, pk)
-    return render(request, "campaigns/campaign_detail.html", progress_context(campaign, {}))
+    context = progress_context(campaign, {})
+    # Why messages were not delivered (campaigns.results), read once per page view, not polled.
+    context["breakdown"] = results.breakdown(campaign.pk) if campaign.planned_at else []
+    return render(request, "campaigns/campaign_detail.html", context)
 
 
 @login_required

@@ -1,11 +1,14 @@
 """Loopback throughput of the client and the simulator, each in its own process.
 
-    python -m sms.smpp.bench [--messages 100000] [--binds 1 2] [--window 64]
+    python -m sms.smpp.bench [--messages 100000] [--binds 1 2] [--window 64] [--receipt-window 10 | --bundled]
 
 Two measurements:
-- `client`: SmppClient.submit_many with receipts on, until every receipt reached on_receipts;
+- `client`: SmppClient.submit_many with receipts on, until every receipt reached on_receipts
+  (which stores nothing: this is the client's ceiling, not the gateway's);
 - `raw`: pre-encoded submit_sm written as fast as the simulator answers (window per
   connection, receipts on), which is the simulator's own ceiling rather than the client's.
+Receipts come as a carrier sends them (each its own deliver_sm, --receipt-window per bind
+unacknowledged, no delay here) unless --bundled puts each in the submit_sm_resp's write.
 """
 
 import argparse
@@ -18,9 +21,11 @@ from .pdu import BIND_TRANSCEIVER, DELIVER_SM, DELIVER_SM_RESP, HEADER, SUBMIT_S
 from .simulator import SmscSimulator
 
 
-def _serve(port_queue, stop_event):
+def _serve(port_queue, stop_event, bundled, receipt_window):
     async def main():
-        smsc = SmscSimulator(system_id="bench", password="bench")
+        smsc = SmscSimulator(
+            system_id="bench", password="bench", bundled=bundled, dlr_delay=0, receipt_window=receipt_window
+        )
         port_queue.put(await smsc.start())
         while not stop_event.is_set():
             await asyncio.sleep(0.1)
@@ -118,11 +123,13 @@ def main(argv=None):
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--binds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--window", type=int, default=64)
+    parser.add_argument("--receipt-window", type=int, default=10, help="deliver_sm per bind awaiting their resp")
+    parser.add_argument("--bundled", action="store_true", help="each receipt in the submit_sm_resp's write")
     args = parser.parse_args(argv)
 
     context = multiprocessing.get_context("spawn")
     ports, stop = context.Queue(), context.Event()
-    server = context.Process(target=_serve, args=(ports, stop), daemon=True)
+    server = context.Process(target=_serve, args=(ports, stop, args.bundled, args.receipt_window), daemon=True)
     server.start()
     try:
         port = ports.get(timeout=10)

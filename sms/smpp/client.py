@@ -7,6 +7,15 @@ Guarantees the gateway relies on:
   `ambiguous`: the SMSC may have it, so the caller must not resend;
 - deliver_sm_resp for receipts and replies goes out only after the callback returned, so a crash
   before that point makes the SMSC deliver them again instead of losing them.
+
+Receipts keep pace with the SMSC: a carrier lets only a few deliver_sm per bind wait for their
+deliver_sm_resp (often 1-10), so the round trip of storing and acknowledging them bounds how many
+arrive per second (window / round trip). A hand-over round starts as soon as what arrived in one
+read burst has been parsed, that is when the window has stalled (nothing more is in the socket),
+with no timer to wait out; up to `receipt_rounds` rounds are in flight at once, each acknowledging
+its own deliver_sm as soon as its callback returns; what arrives while all rounds are busy goes,
+up to `receipt_batch` at a time, into the next one that finishes. `receipt_linger` waits that long
+for more before a round that would not fill its batch (0, the default, does not wait).
 """
 
 import asyncio
@@ -53,8 +62,8 @@ __all__ = ["Inbound", "Receipt", "SmppClient", "SubmitRequest", "SubmitResult"]
 
 log = logging.getLogger(__name__)
 
-RECEIPT_BATCH = 500
-RECEIPT_FLUSH_INTERVAL = 0.2
+RECEIPT_BATCH = 2000
+RECEIPT_ROUNDS = 4
 MAX_THROTTLE_RETRIES = 20
 
 # Pseudo statuses for answers that never came; they never leave this module.
@@ -327,9 +336,10 @@ class _Connection(asyncio.Protocol):
 class SmppClient:
     """`binds` transceiver sessions to one SMSC, each with up to `window` submit_sm in flight.
 
-    on_receipts / on_inbound receive lists of Receipt / Inbound (flushed at 500 items or every
-    0.2 s; sync or async); their deliver_sm_resp follows the callback's return. A refused callback
-    is retried with back-off and nothing is acknowledged meanwhile. throttle_backoff is the
+    on_receipts / on_inbound receive lists of Receipt / Inbound (sync or async), in rounds as the
+    module docstring says; the deliver_sm_resp of each item follows its callback's return. A refused
+    callback is retried with back-off and nothing of its round is acknowledged meanwhile; callbacks
+    may run concurrently (up to receipt_rounds of each kind). throttle_backoff is the
     (min, max) pause of a session after ESME_RTHROTTLED / ESME_RMSGQFUL: it doubles at each new
     refusal and halves after a quiet spell as long as itself.
     """
@@ -337,7 +347,8 @@ class SmppClient:
     def __init__(self, host, port, system_id, password, *, system_type="", binds=1, window=64,
                  enquire_link_interval=30.0, response_timeout=30.0, reconnect_min=0.5, reconnect_max=30.0,
                  on_receipts=None, on_inbound=None, throttle_backoff=(0.05, 2.0),
-                 bind_timeout=10.0, max_throttle_retries=MAX_THROTTLE_RETRIES):  # fmt: skip
+                 bind_timeout=10.0, max_throttle_retries=MAX_THROTTLE_RETRIES, receipt_rounds=RECEIPT_ROUNDS,
+                 receipt_batch=RECEIPT_BATCH, receipt_linger=0.0):  # fmt: skip
         self.host = host
         self.port = port
         self.system_id = system_id
@@ -357,6 +368,7 @@ class SmppClient:
         self.stats = dict.fromkeys((
             "submitted", "segments_sent", "rejected", "throttled", "ambiguous", "timeouts",
             "reconnects", "binds", "bind_failures", "receipts", "inbound", "enquire_links", "peak_in_flight",
+            "handovers", "peak_rounds", "handover_seconds",
         ), 0)  # fmt: skip
         self.last_bind_error = ""
         self._loop = None
@@ -366,10 +378,8 @@ class SmppClient:
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
         self._references = ConcatReferences()
-        self._pending_receipts: list[tuple[_Connection, int, Receipt]] = []
-        self._pending_inbound: list[tuple[_Connection, int, Inbound]] = []
-        self._flush_wanted = None
-        self._flush_timer = None
+        self._receipts = _Handover(self, on_receipts, max(1, receipt_rounds), max(1, receipt_batch), receipt_linger)
+        self._inbound = _Handover(self, on_inbound, max(1, receipt_rounds), max(1, receipt_batch), receipt_linger)
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -377,10 +387,8 @@ class SmppClient:
         """Launches the bind sessions; they keep reconnecting until stop()."""
         self._loop = asyncio.get_running_loop()
         self._connected = asyncio.Event()
-        self._flush_wanted = asyncio.Event()
         self._stopping = False
         self._tasks = [self._loop.create_task(self._run_bind(i), name=f"smpp-bind-{i}") for i in range(self.binds)]
-        self._tasks.append(self._loop.create_task(self._flush_loop(), name="smpp-deliveries"))
 
     async def wait_connected(self, timeout: float | None = None) -> None:
         """Returns once at least one bind is up; raises TimeoutError otherwise."""
@@ -396,12 +404,11 @@ class SmppClient:
             return
         self._stopping = True
         self._wake_all()
-        if self._pending_receipts or self._pending_inbound:
-            self._flush_wanted.set()
+        for handover in (self._receipts, self._inbound):
             try:
-                await asyncio.wait_for(self._drained(), 5)
+                await asyncio.wait_for(handover.drained(), 5)
             except TimeoutError:
-                log.warning("stopping with %d receipts not acknowledged", len(self._pending_receipts))
+                log.warning("stopping with %d deliver_sm not acknowledged", handover.waiting)
         for conn in list(self._bound):
             conn.bound = False
             answer = conn.request(UNBIND)
@@ -413,16 +420,13 @@ class SmppClient:
                 conn._flush()
                 conn.closing = True
                 conn.transport.close()
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._receipts.cancel(), *self._inbound.cancel()]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks = []
         self._bound.clear()
         self._connected.clear()
-
-    async def _drained(self):
-        while self._pending_receipts or self._pending_inbound or self._flushing:
-            await asyncio.sleep(0.01)
 
     async def _run_bind(self, index: int):
         delay = self.reconnect_min
@@ -639,8 +643,6 @@ class SmppClient:
 
     # --- receipts and replies ---------------------------------------------------------------
 
-    _flushing = False
-
     def _deliver(self, conn: _Connection, seq: int, body: bytes):
         try:
             sm = ShortMessage.decode(body)
@@ -650,46 +652,94 @@ class SmppClient:
             return
         if is_receipt(sm):
             self.stats["receipts"] += 1
-            if self.on_receipts is None:
-                conn.write(HEADER.pack(HEADER_SIZE + 1, DELIVER_SM_RESP, 0, seq) + b"\0")
-                return
-            self._pending_receipts.append((conn, seq, parse_receipt(sm)))
+            self._receipts.add(conn, seq, sm, parse_receipt)
         else:
             self.stats["inbound"] += 1
-            if self.on_inbound is None:
-                conn.write(HEADER.pack(HEADER_SIZE + 1, DELIVER_SM_RESP, 0, seq) + b"\0")
+            self._inbound.add(conn, seq, sm, parse_inbound)
+
+
+def _acknowledge(entries):
+    for conn, seq, _ in entries:
+        # A connection that dropped meanwhile cannot carry the resp; the SMSC resends on the next.
+        conn.write(HEADER.pack(HEADER_SIZE + 1, DELIVER_SM_RESP, 0, seq) + b"\0")
+
+
+class _Handover:
+    """Deliver_sm of one kind (receipts or replies) on their way to the callback, in rounds.
+
+    A round takes what has arrived (up to `batch`), awaits the callback and then writes the
+    round's deliver_sm_resp; up to `rounds` run at once. A round starts at the end of the loop
+    iteration that read its first item (all binds' read bursts are in by then), or `linger`
+    seconds after the last item arrived, and at once when a batch is full or a round finishes
+    with items waiting.
+    """
+
+    def __init__(self, client, callback, rounds, batch, linger):
+        self.client = client
+        self.callback = callback
+        self.rounds = rounds
+        self.batch = batch
+        self.linger = linger
+        self.pending: list[tuple[_Connection, int, object]] = []
+        self.running: set[asyncio.Task] = set()
+        self.timer = None
+        self.last_arrival = 0.0
+
+    @property
+    def waiting(self) -> int:
+        return len(self.pending)
+
+    def add(self, conn, seq, sm, parse):
+        if self.callback is None:
+            conn.write(HEADER.pack(HEADER_SIZE + 1, DELIVER_SM_RESP, 0, seq) + b"\0")
+            return
+        self.pending.append((conn, seq, parse(sm)))
+        loop = self.client._loop
+        self.last_arrival = loop.time()
+        if len(self.pending) >= self.batch:
+            self._start()
+        elif self.timer is None:
+            self.timer = loop.call_later(self.linger, self._due) if self.linger else loop.call_soon(self._due)
+
+    def _due(self):
+        self.timer = None
+        if self.linger:
+            quiet_for = self.client._loop.time() - self.last_arrival
+            if quiet_for < self.linger and len(self.pending) < self.batch:
+                self.timer = self.client._loop.call_later(self.linger - quiet_for, self._due)
                 return
-            self._pending_inbound.append((conn, seq, parse_inbound(sm)))
-        if len(self._pending_receipts) + len(self._pending_inbound) >= RECEIPT_BATCH:
-            self._flush_wanted.set()
-        elif self._flush_timer is None:
-            self._flush_timer = self._loop.call_later(RECEIPT_FLUSH_INTERVAL, self._flush_wanted.set)
+        self._start()
 
-    async def _flush_loop(self):
-        while True:
-            await self._flush_wanted.wait()
-            self._flush_wanted.clear()
-            if self._flush_timer is not None:
-                self._flush_timer.cancel()
-                self._flush_timer = None
-            self._flushing = True
-            try:
-                while self._pending_receipts or self._pending_inbound:
-                    receipts, self._pending_receipts = self._pending_receipts, []
-                    inbound, self._pending_inbound = self._pending_inbound, []
-                    if receipts:
-                        await self._hand_over(self.on_receipts, receipts)
-                    if inbound:
-                        await self._hand_over(self.on_inbound, inbound)
-            finally:
-                self._flushing = False
+    def _start(self):
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        loop = self.client._loop
+        stats = self.client.stats
+        while self.pending and len(self.running) < self.rounds:
+            entries, self.pending = self.pending[: self.batch], self.pending[self.batch :]
+            task = loop.create_task(self._round(entries))
+            self.running.add(task)
+            stats["handovers"] += 1
+            if len(self.running) > stats["peak_rounds"]:
+                stats["peak_rounds"] = len(self.running)
 
-    async def _hand_over(self, callback, entries):
+    async def _round(self, entries):
+        try:
+            await self._hand_over(entries)
+        finally:
+            self.running.discard(asyncio.current_task())
+            if self.pending:
+                # They waited for this round already: no linger for them.
+                self._start()
+
+    async def _hand_over(self, entries):
         items = [item for _, _, item in entries]
         delay = 0.2
+        started = self.client._loop.time()
         while True:
             try:
-                result = callback(items)
+                result = self.callback(items)
                 if inspect.isawaitable(result):
                     await result
                 break
@@ -701,6 +751,19 @@ class SmppClient:
                 log.exception("delivery callback failed for %d items; retrying in %.1fs", len(items), delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
-        for conn, seq, _ in entries:
-            # A connection that dropped meanwhile cannot carry the resp; the SMSC resends on the next.
-            conn.write(HEADER.pack(HEADER_SIZE + 1, DELIVER_SM_RESP, 0, seq) + b"\0")
+        _acknowledge(entries)
+        # Summed over rounds: divided by handovers, the round trip that caps receipts per second.
+        self.client.stats["handover_seconds"] += self.client._loop.time() - started
+
+    async def drained(self):
+        """Returns once nothing is waiting or being handed over."""
+        while self.pending or self.running:
+            if self.pending and not self.running:
+                self._start()
+            await asyncio.sleep(0.005)
+
+    def cancel(self) -> list[asyncio.Task]:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        return list(self.running)

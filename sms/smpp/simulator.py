@@ -5,9 +5,19 @@ message (a concatenated message counts at its part with UDH sequence 1); `segmen
 accepted submit_sm. `duplicates` is the number of destinations that received the same text (UDH
 stripped) more than once, which is what a resend after a fault would look like.
 
+Receipts, by default, come the way a carrier's SMSC sends them: each one its own deliver_sm,
+`dlr_delay` seconds after the submit (0.2 s), and at most `receipt_window` deliver_sm per bind
+waiting for their deliver_sm_resp (10; 0 lifts the bound). What waits for room is sent as
+acknowledgements come back, on any receiving bind of the same system_id; what a closed bind left
+unacknowledged is delivered again on another bind or the next one, as an SMSC does. `bundled`
+writes each receipt in the same write as its submit_sm_resp with no window (the old benchmark
+mode, which hides the cost of the receipt path).
+
 Faults on demand: a TPS cap and throttle storms (ESME_RTHROTTLED), an error ratio with a chosen
 status, dropped connections after N submits or on request, receipts sent before the
-submit_sm_resp (dlr_first), UNDELIV receipts at a failure ratio.
+submit_sm_resp (dlr_first, which implies bundled), UNDELIV receipts at a failure ratio. Receipts
+for message ids it never issued can be injected (`inject_receipts`, POST /receipts), for the
+receipts benchmark.
 """
 
 import asyncio
@@ -83,6 +93,13 @@ def _parse_submit(body: bytes):
     return ton, npi, source, destination, esm, registered, message
 
 
+def _esm_offset(body: bytes) -> int:
+    """Where esm_class sits in a deliver_sm body (after service_type and two addresses)."""
+    p = body.index(0) + 3
+    p = body.index(0, p) + 3
+    return body.index(0, p) + 1
+
+
 def _payload_tlv(body, pos):
     while pos + 4 <= len(body):
         tag, length = _TLV.unpack_from(body, pos)
@@ -96,13 +113,15 @@ class _Stats:
     def __init__(self):
         self.submits = 0
         self.segments = 0
+        self.first_submit_at = None  # wall clock, for the time from a campaign's launch to its first submit
         self.per_destination: dict[str, int] = {}
         self.seen: set[int] = set()
         self.duplicate_destinations: set[bytes] = set()
         self.duplicate_submits = 0
         self.receipts_sent = 0
         self.receipts_acked = 0
-        self.receipts_pending = 0
+        self.receipts_redelivered = 0
+        self.peak_unacked = 0
         self.binds = 0
         self.bind_failures = 0
         self.rejected = 0
@@ -114,15 +133,17 @@ class _Stats:
 
 class SmscSimulator:
     def __init__(self, host="127.0.0.1", port=0, *, system_id=None, password=None, receipts=True,
-                 dlr_delay=0.0, dlr_first=False, failure_ratio=0.0, failure_err="001", error_ratio=0.0,
-                 error_status=0x0B, tps=0, throttle_storm=0.0, drop_after=0, drop_every=False,
-                 seed=None, control_host=None, control_port=None):  # fmt: skip
+                 dlr_delay=0.2, receipt_window=10, bundled=False, dlr_first=False, failure_ratio=0.0,
+                 failure_err="001", error_ratio=0.0, error_status=0x0B, tps=0, throttle_storm=0.0, drop_after=0,
+                 drop_every=False, seed=None, control_host=None, control_port=None):  # fmt: skip
         self.host = host
         self.port = port
         self.system_id = system_id  # None: any system_id is accepted
         self.password = password  # None: any password is accepted
         self.receipts = receipts
         self.dlr_delay = dlr_delay
+        self.receipt_window = receipt_window
+        self.bundled = bundled or dlr_first
         self.dlr_first = dlr_first
         self.failure_ratio = failure_ratio
         self.failure_err = failure_err.encode()
@@ -145,7 +166,11 @@ class SmscSimulator:
         self.tokens = float(tps)
         self.tokens_at = 0.0
         self.delayed: deque = deque()  # (due, system_id, origin connection, deliver_sm body)
-        self.parked: deque = deque()  # receipts with no receiver bound yet: (system_id, body)
+        # Per system_id: deliver_sm bodies waiting for a receiving bind with room in its window,
+        # and injected receipts generated as room opens (a million bodies need not sit in memory).
+        self.outbox: dict[str, deque] = {}
+        self.injected: dict[str, deque] = {}  # system_id -> iterators of bodies, in order
+        self.injected_left = 0
         self.server = None
         self.control = None
         self._ticker = None
@@ -192,12 +217,16 @@ class SmscSimulator:
         data = {
             "submits": s.submits,
             "segments": s.segments,
+            "first_submit_at": s.first_submit_at,
             "destinations": len(s.per_destination),
             "duplicates": len(s.duplicate_destinations),
             "duplicate_submits": s.duplicate_submits,
             "receipts_sent": s.receipts_sent,
             "receipts_acked": s.receipts_acked,
-            "receipts_pending": len(self.delayed) + len(self.parked),
+            "receipts_redelivered": s.receipts_redelivered,
+            "receipts_pending": self.receipts_pending(),
+            "receipts_unacked": self.receipts_unacked(),
+            "peak_unacked": s.peak_unacked,
             "binds": s.binds,
             "bound": sum(1 for c in self.connections if c.bind_type),
             "bind_failures": s.bind_failures,
@@ -210,6 +239,14 @@ class SmscSimulator:
         if per_destination:
             data["per_destination"] = s.per_destination
         return data
+
+    def receipts_unacked(self) -> int:
+        return sum(1 for c in self.connections for _body, receipt in c.unacked.values() if receipt)
+
+    def receipts_pending(self) -> int:
+        """Receipts not yet acknowledged: waiting for their delay, for room, or for their resp."""
+        queued = sum(len(box) for box in self.outbox.values()) + self.injected_left
+        return len(self.delayed) + queued + self.receipts_unacked()
 
     def write_stats(self, path):
         tmp = f"{path}.tmp"
@@ -246,9 +283,25 @@ class SmscSimulator:
             data, tlvs = b"", ((TLV_MESSAGE_PAYLOAD, data),)
         body = ShortMessage(source.lstrip("+"), destination, data, source_addr_ton=1, source_addr_npi=1,
                             dest_addr_ton=0, dest_addr_npi=1, data_coding=coding, tlvs=tlvs).encode()  # fmt: skip
-        receivers[self._rr].send_deliver(body, receipt=False)
+        target = receivers[self._rr]
+        if self.has_room(target):
+            target.send_deliver(body, receipt=False)
+        else:
+            self.outbox.setdefault(target.system_id, deque()).append(body)
         self.stats.mo_sent += 1
         return True
+
+    def inject_receipts(self, system_id: str, first: int, count: int) -> int:
+        """Queues DELIVRD receipts (UNDELIV at the failure ratio) for the message ids first … first +
+        count - 1 in hex, as if this SMSC had issued them, for the receivers of `system_id`."""
+        bodies = (
+            self.receipt_body(b"%x" % n, 1, 1, b"86139%08d" % (n % 10**8), b"10690001", b"bench")
+            for n in range(first, first + count)
+        )
+        self.injected.setdefault(system_id, deque()).append(bodies)
+        self.injected_left += count
+        self.drain(system_id)
+        return count
 
     def send_enquire_link(self) -> int:
         for conn in self.connections:
@@ -302,6 +355,8 @@ class SmscSimulator:
     def count(self, destination: bytes, esm: int, message: bytes):
         s = self.stats
         s.segments += 1
+        if s.first_submit_at is None:
+            s.first_submit_at = time.time()
         if esm & 0x40 and message:
             udhl = message[0]
             if udhl >= 5 and message[1:3] == b"\0\3":
@@ -324,29 +379,59 @@ class SmscSimulator:
         else:
             s.seen.add(pair)
 
-    def route_receipt(self, system_id, origin, body):
-        if origin is not None and origin.can_receive and not origin.closing:
-            origin.send_deliver(body)
-            return
+    def has_room(self, conn) -> bool:
+        return (
+            conn.can_receive
+            and not conn.closing
+            and (not self.receipt_window or len(conn.unacked) < self.receipt_window)
+        )
+
+    def receiver_with_room(self, system_id):
         for conn in self.connections:
-            if conn.can_receive and conn.system_id == system_id and not conn.closing:
+            if conn.system_id == system_id and self.has_room(conn):
+                return conn
+        return None
+
+    def route_receipt(self, system_id, origin, body):
+        """Sends a due deliver_sm on its own bind if it has room, else on another bind of the same
+        system_id; else it waits its turn in the outbox."""
+        if not self.outbox.get(system_id) and system_id not in self.injected:
+            if origin is not None and self.has_room(origin):
+                origin.send_deliver(body)
+                return
+            conn = self.receiver_with_room(system_id)
+            if conn is not None:
                 conn.send_deliver(body)
                 return
-        self.parked.append((system_id, body))
+        self.outbox.setdefault(system_id, deque()).append(body)
 
-    def flush_parked(self, conn):
-        keep = deque()
-        while self.parked:
-            system_id, body = self.parked.popleft()
-            if system_id == conn.system_id:
-                conn.send_deliver(body)
-            else:
-                keep.append((system_id, body))
-        self.parked = keep
+    def drain(self, system_id):
+        """Fills the windows of the receivers of `system_id` from its outbox, then from injected receipts."""
+        box = self.outbox.get(system_id)
+        while box or system_id in self.injected:
+            conn = self.receiver_with_room(system_id)
+            if conn is None:
+                return
+            while self.has_room(conn):
+                if box:
+                    conn.send_deliver(box.popleft())
+                    continue
+                sources = self.injected.get(system_id)
+                if not sources:
+                    self.injected.pop(system_id, None)
+                    break
+                body = next(sources[0], None)
+                if body is None:
+                    sources.popleft()
+                    continue
+                self.injected_left -= 1
+                conn.send_deliver(body, receipt=True)
+        if box is not None and not box:
+            del self.outbox[system_id]
 
     async def _tick(self):
         while True:
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.01)
             if self.delayed:
                 now = self.loop.time()
                 delayed = self.delayed
@@ -390,10 +475,13 @@ class SmscSimulator:
         if path == "/stats" and method == "GET":
             return 200, self.snapshot(per_destination="summary=1" not in query)
         if method != "POST":
-            return 405 if path in ("/mo", "/throttle", "/drop", "/reset") else 404, {"error": "not found"}
+            return 405 if path in ("/mo", "/receipts", "/throttle", "/drop", "/reset") else 404, {"error": "not found"}
         if path == "/mo":
             sent = self.inject_mo(str(args["source"]), str(args["destination"]), str(args["text"]))
             return 200, {"sent": sent}
+        if path == "/receipts":
+            queued = self.inject_receipts(str(args["system_id"]), int(args["first"]), int(args["count"]))
+            return 200, {"queued": queued}
         if path == "/throttle":
             seconds = float(args.get("seconds", 10))
             self.throttle(seconds)
@@ -416,6 +504,7 @@ class _SmscConnection(asyncio.Protocol):
         self.closing = False
         self.out = []
         self.flush_pending = False
+        self.unacked: dict[int, tuple[bytes, bool]] = {}  # deliver_sm seq -> (body, is a receipt)
 
     @property
     def can_receive(self):
@@ -428,7 +517,16 @@ class _SmscConnection(asyncio.Protocol):
 
     def connection_lost(self, exc):
         self.closing = True
-        self.smsc.connections.discard(self)
+        smsc = self.smsc
+        smsc.connections.discard(self)
+        if self.unacked:
+            # Never acknowledged, so never delivered as far as the SMSC knows: again, first in line.
+            smsc.stats.receipts_redelivered += sum(1 for _body, receipt in self.unacked.values() if receipt)
+            smsc.outbox.setdefault(self.system_id, deque()).extendleft(
+                reversed([body for body, _receipt in self.unacked.values()])
+            )
+            self.unacked.clear()
+            smsc.loop.call_soon(smsc.drain, self.system_id)
 
     def next_sequence(self):
         self.sequence = 1 if self.sequence >= 0x7FFFFFFF else self.sequence + 1
@@ -448,10 +546,18 @@ class _SmscConnection(asyncio.Protocol):
             self.transport.write(b"".join(self.out))
         self.out.clear()
 
-    def send_deliver(self, body, receipt=True):
+    def send_deliver(self, body, receipt=None):
+        """Writes a deliver_sm that counts against the window until its deliver_sm_resp comes."""
+        stats = self.smsc.stats
+        if receipt is None:
+            receipt = bool(body[_esm_offset(body)] & 0x04)
         if receipt:
-            self.smsc.stats.receipts_sent += 1
-        self.write(HEADER.pack(HEADER_SIZE + len(body), DELIVER_SM, 0, self.next_sequence()) + body)
+            stats.receipts_sent += 1
+        seq = self.next_sequence()
+        self.unacked[seq] = (body, receipt)
+        if len(self.unacked) > stats.peak_unacked:
+            stats.peak_unacked = len(self.unacked)
+        self.write(HEADER.pack(HEADER_SIZE + len(body), DELIVER_SM, 0, seq) + body)
 
     def data_received(self, data):
         if self.closing:
@@ -465,6 +571,7 @@ class _SmscConnection(asyncio.Protocol):
         available = len(buffer)
         now = smsc.loop.time()
         drop = False
+        acked = False
         while available - pos >= HEADER_SIZE:
             length, command_id, status, seq = HEADER.unpack_from(buffer, pos)
             if length < HEADER_SIZE or length > MAX_PDU_SIZE:
@@ -508,9 +615,12 @@ class _SmscConnection(asyncio.Protocol):
                 resp = HEADER.pack(17 + len(message_id), SUBMIT_SM_RESP, 0, seq) + message_id + b"\0"
                 if registered & 1 and smsc.receipts:
                     receipt = smsc.receipt_body(message_id, ton, npi, source, destination, message)
-                    if smsc.dlr_delay > 0:
+                    if not smsc.bundled:
                         out.append(resp)
-                        smsc.delayed.append((now + smsc.dlr_delay, self.system_id, self, receipt))
+                        if smsc.dlr_delay > 0:
+                            smsc.delayed.append((now + smsc.dlr_delay, self.system_id, self, receipt))
+                        else:
+                            smsc.route_receipt(self.system_id, self, receipt)
                     elif not self.can_receive:
                         out.append(resp)
                         smsc.route_receipt(self.system_id, None, receipt)
@@ -527,6 +637,8 @@ class _SmscConnection(asyncio.Protocol):
                     out.append(resp)
             elif command_id == DELIVER_SM_RESP:
                 stats.receipts_acked += 1
+                if self.unacked.pop(seq, None) is not None:
+                    acked = True
             elif command_id == ENQUIRE_LINK:
                 out.append(HEADER.pack(HEADER_SIZE, ENQUIRE_LINK_RESP, 0, seq))
             elif command_id == ENQUIRE_LINK_RESP:
@@ -541,6 +653,8 @@ class _SmscConnection(asyncio.Protocol):
             else:
                 out.append(HEADER.pack(HEADER_SIZE, GENERIC_NACK, ESME_RINVCMDID, seq))
         del buffer[:pos]
+        if acked and (self.system_id in smsc.outbox or self.system_id in smsc.injected):
+            smsc.drain(self.system_id)
         if drop:
             self._flush()
             self.closing = True
@@ -571,7 +685,7 @@ class _SmscConnection(asyncio.Protocol):
         self.bind_type = BIND_COMMANDS[command_id]
         self.system_id = bind.system_id
         smsc.stats.binds += 1
-        if self.can_receive and smsc.parked:
-            smsc.loop.call_soon(smsc.flush_parked, self)
+        if self.can_receive and (self.system_id in smsc.outbox or self.system_id in smsc.injected):
+            smsc.loop.call_soon(smsc.drain, self.system_id)
         resp = BindResp("SMSCSIM").encode()
         return HEADER.pack(HEADER_SIZE + len(resp), resp_id, 0, seq) + resp

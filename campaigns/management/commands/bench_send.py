@@ -1,11 +1,14 @@
 """`manage.py bench_send`: a campaign to N recipients through the real processes, measured.
 
 PostgreSQL and Redis only. Writes N distinct recipients with COPY, starts the SMSC simulator (no
-TPS cap, receipts on), `--workers` Celery workers and the gateway as child processes, launches the
-campaign and samples the campaign row and the simulator's counters until every receipt is applied.
-Prints planning time, the sustained submit_sm rate, the times until all submitted and all receipts
-applied, each child's peak RSS (VmHWM, pool children included) and the simulator's duplicate count,
-then stops the children and deletes the campaign's rows (unless --keep).
+TPS cap; receipts as a carrier sends them: each its own deliver_sm `--dlr-delay` after the submit,
+at most `--receipt-window` per bind unacknowledged), `--workers` Celery workers and the gateway as
+child processes, launches the campaign and samples the campaign row and the simulator's counters
+until every receipt is applied. Prints the messages per second end to end (launch → last receipt
+applied, planning included), the time to the first submit_sm, planning time, the submit and
+receipt rates overall and per tenth of the campaign, each child's peak RSS (VmHWM, pool children
+included) and the simulator's duplicate count, then stops the children and deletes the campaign's
+rows (unless --keep). Several --receipt-window values make one run each and a summary.
 """
 
 import json
@@ -129,8 +132,20 @@ class Command(BaseCommand):
         parser.add_argument("--window", type=int, default=256, help="submit_sm in flight per bind.")
         parser.add_argument("--consumers", type=int, default=None, help="run_gateway --consumers")
         parser.add_argument("--chunk-size", type=int, default=None, help="run_gateway --chunk-size")
-        parser.add_argument("--dlr-delay", type=float, default=0.0, help="simulator --dlr-delay")
-        parser.add_argument("--timeout", type=float, default=1800, help="give up after this many seconds")
+        parser.add_argument(
+            "--receipt-window",
+            type=int,
+            nargs="+",
+            default=[10],
+            help="simulator --receipt-window: deliver_sm per bind awaiting their resp (one run per value)",
+        )
+        parser.add_argument("--dlr-delay", type=float, default=0.2, help="simulator --dlr-delay (seconds)")
+        parser.add_argument(
+            "--bundled-receipts",
+            action="store_true",
+            help="simulator --bundled-receipts: each receipt in the submit_sm_resp's write, no window",
+        )
+        parser.add_argument("--timeout", type=float, default=3600, help="give up on a run after this many seconds")
         parser.add_argument("--keep", action="store_true", help="keep the campaign and its rows")
         parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
         parser.add_argument(
@@ -143,20 +158,40 @@ class Command(BaseCommand):
         if not settings.REDIS_URL.startswith("redis://") or not settings.CELERY_BROKER_URL.startswith("redis://"):
             raise CommandError("bench_send needs Redis: set CELERY_BROKER_URL (and REDIS_URL) to redis://…")
         count = options["recipients"]
-        self.vacuum()
-        self.stdout.write(
-            f"database: postgresql, recipients: {count:,}, workers: {options['workers']}, "
-            f"binds: {options['binds']}, window: {options['window']}"
-        )
-        if options["log_dir"]:
-            Path(options["log_dir"]).mkdir(parents=True, exist_ok=True)
-            figures = self.run(count, options, options["log_dir"])
-        else:
-            with tempfile.TemporaryDirectory(prefix="bench-send-") as log_dir:
-                figures = self.run(count, options, log_dir)
-        self.print_figures(figures)
-        if options["json"]:
-            self.stdout.write(json.dumps(figures))
+        windows = [None] if options["bundled_receipts"] else options["receipt_window"]
+        runs = []
+        for receipt_window in windows:
+            self.vacuum()
+            receipts = (
+                "bundled with the submit_sm_resp"
+                if receipt_window is None
+                else f"each its own deliver_sm after {options['dlr_delay']}s, window {receipt_window} per bind"
+            )
+            self.stdout.write(
+                f"database: postgresql, recipients: {count:,}, workers: {options['workers']}, "
+                f"binds: {options['binds']}, submit window: {options['window']}, receipts: {receipts}, "
+                f"load average: {load_average()}"
+            )
+            if options["log_dir"]:
+                log_dir = Path(options["log_dir"]) / f"window-{receipt_window or 'bundled'}"
+                log_dir.mkdir(parents=True, exist_ok=True)
+                figures = self.run(count, options, log_dir, receipt_window)
+            else:
+                with tempfile.TemporaryDirectory(prefix="bench-send-") as log_dir:
+                    figures = self.run(count, options, log_dir, receipt_window)
+            figures["receipt_window"] = receipt_window
+            figures["load_average_after"] = load_average()
+            self.print_figures(figures)
+            if options["json"]:
+                self.stdout.write(json.dumps(figures))
+            runs.append(figures)
+        if len(runs) > 1:
+            self.stdout.write("summary (receipt window per bind: end to end, first submit_sm, sustained submit_sm/s):")
+            for f in runs:
+                self.stdout.write(
+                    f"  window {f['receipt_window']}: {f['end_to_end_per_s']:,} messages/s end to end, "
+                    f"first submit_sm {f['first_submit_after_s']:.2f}s, {f['submit_sm_per_s_sustained']:,} submit_sm/s"
+                )
 
     # --- setup ----------------------------------------------------------------------------------
 
@@ -209,8 +244,12 @@ class Command(BaseCommand):
             "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
         }
 
-    def start_simulator(self, log_dir, dlr_delay):
+    def start_simulator(self, log_dir, dlr_delay, receipt_window):
         port_file = Path(log_dir) / "smsc.port"
+        if receipt_window is None:
+            receipts = ["--bundled-receipts"]
+        else:
+            receipts = ["--dlr-delay", str(dlr_delay), "--receipt-window", str(receipt_window)]
         simulator = Child(
             "simulator",
             [
@@ -227,8 +266,7 @@ class Command(BaseCommand):
                 SYSTEM_ID,
                 "--password",
                 PASSWORD,
-                "--dlr-delay",
-                str(dlr_delay),
+                *receipts,
             ],
             {**os.environ, "PYTHONUNBUFFERED": "1"},
             log_dir,
@@ -245,30 +283,34 @@ class Command(BaseCommand):
             time.sleep(0.05)
         raise CommandError("the simulator did not start")
 
+    def provider(self, simulator, binds, window, name=CONNECTION_NAME):
+        provider, _ = ProviderConnection.objects.update_or_create(
+            name=name,
+            defaults=dict(
+                host="127.0.0.1",
+                port=simulator.port,
+                system_id=SYSTEM_ID,
+                tps=0,
+                max_binds=binds,
+                window=window,
+                enabled=True,
+            ),
+        )
+        provider.password = PASSWORD
+        provider.save(update_fields=["password_encrypted"])
+        return provider
+
     # --- the run --------------------------------------------------------------------------------
 
-    def run(self, count, options, log_dir):
+    def run(self, count, options, log_dir, receipt_window):
         from smsconsole.celery import app
 
         children = []
         campaign = None
         try:
-            simulator = self.start_simulator(log_dir, options["dlr_delay"])
+            simulator = self.start_simulator(log_dir, options["dlr_delay"], receipt_window)
             children.append(simulator)
-            provider, _ = ProviderConnection.objects.update_or_create(
-                name=CONNECTION_NAME,
-                defaults=dict(
-                    host="127.0.0.1",
-                    port=simulator.port,
-                    system_id=SYSTEM_ID,
-                    tps=0,
-                    max_binds=options["binds"],
-                    window=options["window"],
-                    enabled=True,
-                ),
-            )
-            provider.password = PASSWORD
-            provider.save(update_fields=["password_encrypted"])
+            provider = self.provider(simulator, options["binds"], options["window"])
             campaign = self.campaign(count, provider)
 
             queue = f"bench-send-{uuid.uuid4().hex[:8]}"
@@ -341,6 +383,7 @@ class Command(BaseCommand):
 
     def measure(self, campaign, simulator, children, count, timeout):
         launched = time.perf_counter()
+        launched_at = time.time()  # the simulator stamps its first submit with the wall clock
         with transaction.atomic():
             campaign.launch()
         samples = []  # (seconds since launch, simulator submits, receipts applied)
@@ -371,20 +414,26 @@ class Command(BaseCommand):
         finished_after = time.perf_counter() - launched
         final = self.simulator_stats(simulator, per_destination=True)
         per_destination = final.pop("per_destination")
+        first_submit = final["first_submit_at"]
         row = Campaign.objects.values(*Campaign.COUNTERS).get(pk=campaign.pk)
         return {
             "recipients": count,
             "planned_after_s": round(planned_after or 0, 2),
+            "first_submit_after_s": round(first_submit - launched_at, 2) if first_submit else None,
             "all_submitted_after_s": round(all_submitted_after or finished_after, 2),
             "all_receipts_applied_after_s": round(finished_after, 2),
             "submit_sm_per_s_sustained": round(sustained(samples, 1, count)),
             "submit_sm_per_s_by_tenth": [round(sustained(samples, 1, count, n / 10, (n + 1) / 10)) for n in range(10)],
             "receipts_per_s_sustained": round(sustained(samples, 2, count)),
+            "receipts_per_s_by_tenth": [round(sustained(samples, 2, count, n / 10, (n + 1) / 10)) for n in range(10)],
             "end_to_end_per_s": round(count / finished_after),
             "peak_rss_mb": {child.name: child.peak for child in children},
             "duplicates": final["duplicates"],
             "destinations": len(per_destination),
-            "simulator": {k: final[k] for k in ("submits", "segments", "receipts_sent", "receipts_acked", "throttled")},
+            "simulator": {
+                k: final[k]
+                for k in ("submits", "segments", "receipts_sent", "receipts_acked", "peak_unacked", "throttled")
+            },
             "counters": row,
         }
 
@@ -416,10 +465,14 @@ class Command(BaseCommand):
 
     def print_figures(self, f):
         lines = [
+            f"END TO END: {f['end_to_end_per_s']:,} messages/s ({f['recipients']:,} recipients, launch → last receipt "
+            f"applied in {f['all_receipts_applied_after_s']:.1f}s, planning included)",
+            f"first submit_sm: {f['first_submit_after_s']}s after launch",
             f"planning: {f['planned_after_s']:.1f}s after launch (the task itself: {f.get('planning_task_s', '?')}s)",
             f"submit_sm/s sustained (10-90 % of the campaign, at the simulator): {f['submit_sm_per_s_sustained']:,}",
             "submit_sm/s in each tenth of the campaign: " + ", ".join(f"{r:,}" for r in f["submit_sm_per_s_by_tenth"]),
             f"receipts applied/s sustained (10-90 %): {f['receipts_per_s_sustained']:,}",
+            "receipts applied/s in each tenth: " + ", ".join(f"{r:,}" for r in f["receipts_per_s_by_tenth"]),
             f"all submitted after: {f['all_submitted_after_s']:.1f}s",
             f"all receipts applied after: {f['all_receipts_applied_after_s']:.1f}s "
             f"(end to end {f['end_to_end_per_s']:,} messages/s)",
@@ -428,9 +481,16 @@ class Command(BaseCommand):
             f"duplicates at the simulator: {f['duplicates']} ({f['destinations']:,} destinations, "
             f"{f['simulator']['submits']:,} submits)",
             f"counters: {f['counters']}",
+            f"simulator: {f['simulator']}",
+            f"load average after the run: {f['load_average_after']}",
         ]
         for line in lines:
             self.stdout.write(line)
+
+
+def load_average():
+    """The machine's 1, 5 and 15 minute load averages: other work shares it."""
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def sustained(samples, column, count, low=0.1, high=0.9):

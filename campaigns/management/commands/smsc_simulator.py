@@ -15,7 +15,10 @@ def _status(value):
 
 
 class Command(BaseCommand):
-    help = "SMPP 3.4 SMSC simulator on loopback: receipts, failure and error ratios, TPS cap, faults, replies."
+    help = (
+        "SMPP 3.4 SMSC simulator on loopback: receipts as a carrier sends them (each its own deliver_sm after "
+        "--dlr-delay, --receipt-window per bind), failure and error ratios, TPS cap, faults, replies."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -27,10 +30,23 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dlr-delay",
             type=float,
-            default=0.0,
-            help="seconds until the receipt; 0 sends it in the same write as the resp",
+            default=0.2,
+            help="seconds from the submit to its receipt, each receipt its own deliver_sm (default 0.2)",
         )
-        parser.add_argument("--dlr-first", action="store_true", help="send the receipt before the submit_sm_resp")
+        parser.add_argument(
+            "--receipt-window",
+            type=int,
+            default=10,
+            help="deliver_sm per bind awaiting their deliver_sm_resp before the next goes (default 10; 0: no limit)",
+        )
+        parser.add_argument(
+            "--bundled-receipts",
+            action="store_true",
+            help="write each receipt in the same write as its submit_sm_resp, with no window (no --dlr-delay)",
+        )
+        parser.add_argument(
+            "--dlr-first", action="store_true", help="bundled, with the receipt before the submit_sm_resp"
+        )
         parser.add_argument("--failure-ratio", type=float, default=0.0, help="fraction of receipts UNDELIV")
         parser.add_argument("--failure-err", default="001", help="err: code of UNDELIV receipts")
         parser.add_argument(
@@ -58,7 +74,7 @@ class Command(BaseCommand):
             "--control-port",
             type=int,
             default=None,
-            help="HTTP control endpoint (GET /stats, POST /mo /throttle /drop /reset); 0 picks a port",
+            help="HTTP control endpoint (GET /stats, POST /mo /receipts /throttle /drop /reset); 0 picks a port",
         )
         parser.add_argument(
             "--control-port-file",
@@ -75,7 +91,9 @@ class Command(BaseCommand):
         smsc = SmscSimulator(
             options["host"], options["port"],
             system_id=options["system_id"], password=options["password"],
-            receipts=not options["no_receipts"], dlr_delay=options["dlr_delay"], dlr_first=options["dlr_first"],
+            receipts=not options["no_receipts"], dlr_delay=options["dlr_delay"],
+            receipt_window=max(0, options["receipt_window"]), bundled=options["bundled_receipts"],
+            dlr_first=options["dlr_first"],
             failure_ratio=options["failure_ratio"], failure_err=options["failure_err"],
             error_ratio=options["error_ratio"], error_status=options["error_status"], tps=options["tps"],
             throttle_storm=options["throttle_storm"], drop_after=options["drop_after"],

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("campaigns", "0010_merge_20261201_2204"),
+        ("campaigns", "0014_merge_records"),
     ]
 
     operations = [

@@ -1,0 +1,251 @@
+"""`manage.py bench_receipts`: N delivery receipts applied to submitted messages, measured.
+
+PostgreSQL and Redis only. Plans a campaign of N messages and records them submitted with the
+gateway's own functions (claim_messages, record_results), each with a provider id the simulator is
+then told to send receipts for (POST /receipts): each receipt its own deliver_sm, at most
+`--receipt-window` per bind unacknowledged. `run_gateway` receives them over SMPP and stores and
+applies them as in production. One message in 20 (`--early`) is claimed but its submit result is
+recorded only once its receipt has been stored (it is in PendingReceipt): the receipt arrived
+before the submit response, and record_results then apply_pending, the gateway's own sequence for
+it, match it. Prints receipts per second from the first receipt sent to the last one applied, the
+rate the receipts were acknowledged (stored) and applied per tenth, and each child's peak RSS; then
+deletes the campaign's rows (unless --keep). Several --receipt-window values make one run each.
+"""
+
+import itertools
+import json
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import CommandError
+from django.db import connection, transaction
+
+from campaigns import gateway, planning, receipts
+from campaigns.management.commands import bench_send
+from campaigns.management.commands.bench_send import SYSTEM_ID, Child, load_average, sustained
+from campaigns.models import Campaign, Message, PendingReceipt
+
+CONNECTION_NAME = "bench-receipts"
+CHUNK = 5000
+
+
+class Result:
+    """What record_results reads of a submit result (sms.smpp.client.SubmitResult's fields)."""
+
+    __slots__ = ("ref", "message_ids")
+    ok, ambiguous, permanent = True, False, False
+
+    def __init__(self, ref, provider_id):
+        self.ref, self.message_ids = ref, (provider_id,)
+
+
+class Command(bench_send.Command):
+    help = "Applies N delivery receipts, sent over SMPP by the simulator, to submitted messages, and measures it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--receipts", type=int, default=1_000_000)
+        parser.add_argument("--binds", type=int, default=2)
+        parser.add_argument(
+            "--receipt-window",
+            type=int,
+            nargs="+",
+            default=[10],
+            help="simulator --receipt-window: deliver_sm per bind awaiting their resp (one run per value)",
+        )
+        parser.add_argument(
+            "--early", type=int, default=20, help="one message in this many gets its receipt before its submit result"
+        )
+        parser.add_argument("--timeout", type=float, default=1800, help="give up after this many seconds")
+        parser.add_argument("--keep", action="store_true", help="keep the campaign and its rows")
+        parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
+        parser.add_argument("--log-dir", default=None, help="keep the children's logs here")
+
+    def handle(self, *args, **options):
+        if connection.vendor != "postgresql":
+            raise CommandError("bench_receipts measures the PostgreSQL path: set DATABASE_URL to a PostgreSQL database")
+        if not settings.REDIS_URL.startswith("redis://"):
+            raise CommandError("bench_receipts runs the gateway, which needs Redis: set REDIS_URL to redis://…")
+        count = options["receipts"]
+        for receipt_window in options["receipt_window"]:
+            self.vacuum()
+            self.stdout.write(
+                f"database: postgresql, receipts: {count:,} (1 in {options['early']} before its submit result), "
+                f"binds: {options['binds']}, receipt window: {receipt_window} per bind, load average: {load_average()}"
+            )
+            if options["log_dir"]:
+                log_dir = Path(options["log_dir"]) / f"window-{receipt_window}"
+                log_dir.mkdir(parents=True, exist_ok=True)
+                figures = self.run_receipts(count, options, log_dir, receipt_window)
+            else:
+                with tempfile.TemporaryDirectory(prefix="bench-receipts-") as log_dir:
+                    figures = self.run_receipts(count, options, log_dir, receipt_window)
+            figures["load_average_after"] = load_average()
+            self.print_receipt_figures(figures)
+            if options["json"]:
+                self.stdout.write(json.dumps(figures))
+
+    # --- setup ----------------------------------------------------------------------------------
+
+    def submitted_campaign(self, count, provider, early_every):
+        """A running campaign of `count` messages, submitted with provider ids 1 … count in hex,
+        except every `early_every`-th, left SENDING; returns (campaign, {early id: (provider id,
+        attempts)})."""
+        from smsconsole.celery import app
+
+        campaign = self.campaign(count, provider)
+        # Nothing consumes this queue: planning's dispatch must not hand batches to the gateway.
+        app.conf.task_default_queue = self.dead_queue = f"bench-receipts-{uuid.uuid4().hex[:8]}"
+        started = time.perf_counter()
+        with transaction.atomic():
+            campaign.launch()
+        planning.plan(campaign.pk)
+        ids = list(Message.objects.filter(campaign=campaign).order_by("id").values_list("id", flat=True))
+        early = {}
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            attempts = gateway.claim_messages(campaign.pk, chunk)
+            results = []
+            for position, message_id in enumerate(chunk, start=start):
+                provider_id = f"{position + 1:x}"
+                if position % early_every == 0:
+                    early[message_id] = (provider_id, attempts[message_id])
+                else:
+                    results.append(Result(message_id, provider_id))
+            gateway.record_results(campaign.pk, results, attempts)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE campaigns_message")
+        self.stdout.write(
+            f"{count:,} messages planned and submitted ({len(early):,} left sending) in "
+            f"{time.perf_counter() - started:.1f}s"
+        )
+        return campaign, early
+
+    # --- the run --------------------------------------------------------------------------------
+
+    def run_receipts(self, count, options, log_dir, receipt_window):
+        children = []
+        campaign = None
+        self.dead_queue = None
+        try:
+            simulator = self.start_simulator(log_dir, 0.2, receipt_window)
+            children.append(simulator)
+            provider = self.provider(simulator, options["binds"], 64, name=CONNECTION_NAME)
+            PendingReceipt.objects.filter(connection=provider).delete()
+            campaign, early = self.submitted_campaign(count, provider, options["early"])
+            gateway_argv = [sys.executable, "manage.py", "run_gateway", "--connection", CONNECTION_NAME]
+            gateway_argv += ["--gateway-id", f"bench-receipts-{uuid.uuid4().hex[:8]}"]
+            children.append(Child("gateway", gateway_argv, self.environment(self.dead_queue), log_dir))
+            self.wait(lambda: self.simulator_stats(simulator)["bound"] >= options["binds"], children, 60, "the binds")
+            figures = self.measure_receipts(campaign, provider, simulator, children, count, early, options["timeout"])
+            figures["receipt_window"] = receipt_window
+            figures["binds"] = options["binds"]
+            return figures
+        finally:
+            for child in reversed(children):
+                child.stop()
+            if self.dead_queue:
+                from campaigns.redis_client import get_redis
+
+                get_redis(settings.REDIS_URL).delete(self.dead_queue)
+            if campaign is not None and not options["keep"]:
+                self.delete(campaign)
+
+    def measure_receipts(self, campaign, provider, simulator, children, count, early, timeout):
+        waiting = list(early.items())  # in stream order: position = int(provider id, 16) - 1
+        recorded = 0
+        started = time.perf_counter()
+        self.inject(simulator, count)
+        samples = []  # (seconds, receipts acknowledged by the gateway, receipts applied)
+        deadline = started + timeout
+        while True:
+            for child in children:
+                child.check()
+                child.sample_memory()
+            acked = self.simulator_stats(simulator)["receipts_acked"]
+            recorded += self.record_early(campaign, provider, waiting, acked)
+            row = Campaign.objects.values("delivered", "failed", "expired").get(pk=campaign.pk)
+            applied = row["delivered"] + row["failed"] + row["expired"]
+            now = time.perf_counter() - started
+            samples.append((now, acked, applied))
+            if applied >= count:
+                break
+            if time.perf_counter() > deadline:
+                raise CommandError(f"not finished after {timeout:.0f}s: {applied:,} of {count:,} applied")
+            time.sleep(0.1)
+        finished = time.perf_counter() - started
+        final = self.simulator_stats(simulator)
+        counters = Campaign.objects.values(*Campaign.COUNTERS).get(pk=campaign.pk)
+        left = PendingReceipt.objects.filter(connection=provider).count()
+        return {
+            "receipts": count,
+            "early": len(early),
+            "early_recorded_after_their_receipt": recorded,
+            "all_applied_after_s": round(finished, 2),
+            "receipts_per_s": round(count / finished),
+            "acknowledged_per_s_sustained": round(sustained(samples, 1, count)),
+            "applied_per_s_sustained": round(sustained(samples, 2, count)),
+            "acknowledged_per_s_by_tenth": [
+                round(sustained(samples, 1, count, n / 10, (n + 1) / 10)) for n in range(10)
+            ],
+            "applied_per_s_by_tenth": [round(sustained(samples, 2, count, n / 10, (n + 1) / 10)) for n in range(10)],
+            "peak_rss_mb": {child.name: child.peak for child in children},
+            "simulator": {k: final[k] for k in ("receipts_sent", "receipts_acked", "peak_unacked", "receipts_pending")},
+            "counters": counters,
+            "pending_receipts_left": left,
+        }
+
+    def inject(self, simulator, count):
+        body = json.dumps({"system_id": SYSTEM_ID, "first": 1, "count": count}).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{simulator.control_port}/receipts", data=body, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            json.load(response)
+
+    def record_early(self, campaign, provider, waiting, acked):
+        """Records the submit results of early messages whose receipt the gateway has stored, then
+        applies pending receipts, as the gateway does after recording results; returns how many."""
+        candidates = list(itertools.takewhile(lambda item: int(item[1][0], 16) <= acked, waiting))
+        if not candidates:
+            return 0
+        stored = set(
+            PendingReceipt.objects.filter(
+                connection=provider, provider_id__in=[provider_id for _, (provider_id, _) in candidates]
+            ).values_list("provider_id", flat=True)
+        )
+        ready = [(message_id, provider_id, attempts) for message_id, (provider_id, attempts) in candidates
+                 if provider_id in stored]  # fmt: skip
+        if not ready:
+            return 0
+        done = {message_id for message_id, _, _ in ready}
+        waiting[:] = [item for item in waiting if item[0] not in done]
+        gateway.record_results(
+            campaign.pk,
+            [Result(message_id, provider_id) for message_id, provider_id, _ in ready],
+            {message_id: attempts for message_id, _, attempts in ready},
+        )
+        receipts.apply_pending(provider.pk)
+        return len(ready)
+
+    def print_receipt_figures(self, f):
+        lines = [
+            f"RECEIPTS: {f['receipts_per_s']:,} receipts/s ({f['receipts']:,} receipts, first sent → last applied in "
+            f"{f['all_applied_after_s']:.1f}s; window {f['receipt_window']} × {f['binds']} binds)",
+            f"before their submit result: {f['early']:,} ({f['early_recorded_after_their_receipt']:,} recorded "
+            "after their receipt was stored)",
+            f"acknowledged (stored)/s sustained (10-90 %): {f['acknowledged_per_s_sustained']:,}",
+            "acknowledged/s in each tenth: " + ", ".join(f"{r:,}" for r in f["acknowledged_per_s_by_tenth"]),
+            f"applied/s sustained (10-90 %): {f['applied_per_s_sustained']:,}",
+            "applied/s in each tenth: " + ", ".join(f"{r:,}" for r in f["applied_per_s_by_tenth"]),
+            "peak RSS (MB): " + ", ".join(f"{name} {'+'.join(map(str, mb))}" for name, mb in f["peak_rss_mb"].items()),
+            f"counters: {f['counters']}; pending receipts left: {f['pending_receipts_left']}",
+            f"simulator: {f['simulator']}",
+            f"load average after the run: {f['load_average_after']}",
+        ]
+        for line in lines:
+            self.stdout.write(line)
