@@ -68,3 +68,23 @@ def test_the_diagnostics_list_of_messages_waiting_for_a_receipt(client, viewer, 
 def test_the_statistics_page_and_export_show_no_number(client, viewer, campaign):
     for text in (get(client, "reports:statistics"), get(client, "reports:statistics_export", "csv")):
         assert FULL not in text and MASKED not in text
+
+
+@pytest.fixture
+def failed_campaign(factories, acme):
+    return create_sent_campaign(factories, acme, [(FULL, "failed", 0)], name="Autumn")
+
+
+@pytest.mark.parametrize("viewer", VIEWERS, indirect=True)
+def test_the_send_records_list_detail_and_export(client, viewer, failed_campaign):
+    from campaigns.models import Message
+
+    expect(get(client, "reports:records", campaign=failed_campaign.pk), viewer)
+    message = Message.objects.get(campaign=failed_campaign)
+    expect(get(client, "reports:record", message.pk), viewer)
+    expect(get(client, "reports:records_export", "csv", campaign=failed_campaign.pk), viewer)
+
+
+@pytest.mark.parametrize("viewer", VIEWERS, indirect=True)
+def test_the_failed_numbers_export(client, viewer, failed_campaign):
+    expect(get(client, "reports:failed_numbers", failed_campaign.pk, "csv"), viewer)
