@@ -43,7 +43,12 @@ for i = 1, #KEYS, 2 do
     for w = 1, n do
       local seconds = tonumber(ARGV[pos]); local limit = tonumber(ARGV[pos + 1]); pos = pos + 2
       if seconds > longest[k + 1] then longest[k + 1] = seconds end
-      if ok and redis.call('ZCOUNT', key, '(' .. (now - seconds), '+inf') >= limit then ok = false end
+      local count = redis.call('ZCOUNT', key, '(' .. (now - seconds), '+inf')
+      -- A message recorded before and handed back (requeued, or its claim rolled back) is the same
+      -- message asking again: its own entry must not count against it, or it would be skipped unsent.
+      local own = redis.call('ZSCORE', key, member)
+      if own and tonumber(own) > now - seconds then count = count - 1 end
+      if ok and count >= limit then ok = false end
     end
   end
   if ok and record then
@@ -155,7 +160,8 @@ class FrequencyCaps:
         over = set()
         for start in range(0, len(phones), 2000):
             chunk = phones[start : start + 2000]
-            messages = [(0, phone, message_type, text or "") for phone in chunk]
+            # A member no message has: a preview must not be taken for a message asking again.
+            messages = [("preview", phone, message_type, text or "") for phone in chunk]
             admitted = self._call(messages, False, now, content_rules)
             over.update(phone for phone, ok in zip(chunk, admitted) if not ok)
         return over

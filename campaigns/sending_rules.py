@@ -101,22 +101,27 @@ def claim(campaign_id, chunk, pieces=None, now=None):
         hold = hold or (HELD.BALANCE, None)
         rows = rows[:affordable]
 
-    # The caps record what goes out; one a concurrent sender filled meanwhile is skipped.
-    admitted = caps.admit([(r[0], r[1], message_type, texts[r[0]]) for r in rows], now=now.timestamp())
-    late = {r[0] for r, ok in zip(rows, admitted, strict=True) if not ok}
-    rows = _skip(verdict, campaign_id, rows, lambda r: r[0] in late, FREQUENCY_CAP)
+    # Whatever is not claimed gives its quota back, also when something below raises (a Redis
+    # error in the caps, a database error in the claim): the job runs again and reserves again.
+    try:
+        # The caps record what goes out; one a concurrent sender filled meanwhile is skipped.
+        admitted = caps.admit([(r[0], r[1], message_type, texts[r[0]]) for r in rows], now=now.timestamp())
+        late = {r[0] for r, ok in zip(rows, admitted, strict=True) if not ok}
+        rows = _skip(verdict, campaign_id, rows, lambda r: r[0] in late, FREQUENCY_CAP)
 
-    if rows:
-        try:
-            with transaction.atomic():
-                verdict.attempts = lifecycle.claim(campaign_id, [r[0] for r in rows])
-                segments = sum(r[3] for r in rows if r[0] in verdict.attempts)
-                if segments:
-                    money.charge(account.pk, message_type, segments, campaign_id=campaign_id, now=now)
-        except money.InsufficientBalance:
-            verdict.attempts = {}  # a concurrent charge took the balance first: the claim rolled back
-            hold = hold or (HELD.BALANCE, None)
-    quotas.release(account.pk, reserved - len(verdict.attempts), now)
+        if rows:
+            try:
+                with transaction.atomic():
+                    attempts = lifecycle.claim(campaign_id, [r[0] for r in rows])
+                    segments = sum(r[3] for r in rows if r[0] in attempts)
+                    if segments:
+                        money.charge(account.pk, message_type, segments, campaign_id=campaign_id, now=now)
+                verdict.attempts = attempts  # only once committed: a rolled-back claim holds nothing
+            except money.InsufficientBalance:
+                verdict.attempts = {}  # a concurrent charge took the balance first: the claim rolled back
+                hold = hold or (HELD.BALANCE, None)
+    finally:
+        quotas.release(account.pk, reserved - len(verdict.attempts), now)
     if hold:
         _hold(verdict, campaign_id, *hold)
     return verdict

@@ -63,3 +63,12 @@ def test_a_preview_finds_the_numbers_over_a_cap_without_recording_anything(caps,
     # The windows roll as admit's do, and looking recorded nothing.
     assert caps.numbers_over_cap(phones, "notification", now=NOW + 61) == set()
     assert caps.admit(messages(1, phone="+8613800000003"), now=NOW + 1) == [True]
+
+
+def test_a_message_recorded_and_handed_back_is_admitted_again_as_itself(caps):
+    # Recorded by a claim whose submit was then requeued: the retry must not count its own entry.
+    same = [(7, "+8613800138000", "notification", "Your code is 1234")]
+    assert caps.admit(same, now=NOW) == [True]
+    assert caps.admit([(8, "+8613800138000", "notification", "Your code is 1234")], now=NOW + 1) == [True]
+    assert caps.admit(same, now=NOW + 2) == [True]  # message 7 again, not a third message
+    assert caps.admit([(9, "+8613800138000", "notification", "Your code is 1234")], now=NOW + 3) == [False]

@@ -207,3 +207,23 @@ def test_the_campaign_page_says_a_top_up_resumes_a_campaign_held_for_its_balance
     page = alice_client.get(reverse("campaigns:campaign_detail", args=[campaign.pk])).content.decode()
 
     assert "insufficient balance" in page and "It resumes by itself after a top-up" in page
+
+
+def test_a_claim_that_fails_gives_its_quota_back(factories, shop, connection, settings, sending_redis, monkeypatch):
+    """A database error in the claim (after the quota was reserved) leaves the quota as it was."""
+    from campaigns import quotas
+
+    template = factories.create_template(shop, content="Order shipped.")
+    AccountLimits.objects.update_or_create(account=shop.account, defaults={"daily_limit": 10})
+    campaign = start(shop, template, connection, phones(3), settings)
+    chunk = list(campaign.messages.order_by("id").values_list("id", "phone", "variables", "segments"))
+    before = quotas.room(shop.account_id)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(lifecycle, "claim", broken)
+    with pytest.raises(RuntimeError):
+        sending_rules.claim(campaign.pk, chunk)
+    assert before == 10 and quotas.room(shop.account_id) == before
+    assert counters(campaign)["queued"] == 3
