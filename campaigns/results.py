@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, Message, RecipientImport
 from campaigns.planning import SKIP_OPT_OUT
+from campaigns.privacy import ERASED_PREFIX
 from sms.smpp import pdu
 
 # The numbers "resend to failed" and the failed-numbers download take: refused, undeliverable or
@@ -101,7 +102,10 @@ def failed_numbers(campaign_id):
 RESEND_RECIPIENTS = (
     "INSERT INTO campaigns_recipient (recipient_import_id, row_number, phone, variables, opted_out, segments) "
     "SELECT %s, ROW_NUMBER() OVER (ORDER BY id), phone, variables, {false}, segments "
-    "FROM campaigns_message WHERE campaign_id = %s AND status IN (%s, %s)"
+    "FROM campaigns_message WHERE campaign_id = %s AND status IN (%s, %s) "
+    # Not a number erased since (its phone is the erase's marker), nor one whose values the text
+    # retention purged: sent again it would carry the template with empty values.
+    "AND phone NOT LIKE %s AND text_purged_at IS NULL"
 )
 
 
@@ -125,7 +129,10 @@ def resend_to_failed(campaign, user=None):
         )
         false = "FALSE" if connection.vendor == "postgresql" else "0"
         with connection.cursor() as cursor:
-            cursor.execute(RESEND_RECIPIENTS.format(false=false), [recipients.pk, campaign.pk, *FAILED])
+            cursor.execute(
+                RESEND_RECIPIENTS.format(false=false),
+                [recipients.pk, campaign.pk, *FAILED, ERASED_PREFIX + "%"],
+            )
         totals = recipients.recipients.aggregate(count=Count("id"), segments=Sum("segments"))
         if not totals["count"]:
             transaction.set_rollback(True)

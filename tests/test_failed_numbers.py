@@ -7,9 +7,10 @@ import io
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
-from campaigns.models import Campaign, Recipient
+from campaigns.models import Campaign, Message, Recipient
 from smsconsole.models import AuditLog
 from tests.results_helpers import DELIVERED, EXPIRED, REFUSED, SKIPPED, UNDELIVERED, UNKNOWN, finished_campaign
 
@@ -136,3 +137,13 @@ def test_resend_with_nothing_failed_makes_no_draft(factories, alice_client, acme
     response = alice_client.post(reverse("reports:resend_failed", args=[campaign.pk]), follow=True)
     assert "nothing to send again" in response.content.decode()
     assert Campaign.objects.count() == 1
+
+
+def test_resend_leaves_out_numbers_erased_or_whose_values_were_purged(factories, alice_client, acme, shop):
+    campaign = finished_campaign(factories, acme, shop, [UNDELIVERED, UNDELIVERED, EXPIRED])
+    first, second, third = campaign.messages.order_by("id")
+    Message.objects.filter(pk=second.pk).update(phone=f"#{second.pk}", variables=[])  # erase_number's marker
+    Message.objects.filter(pk=third.pk).update(variables=[], text_purged_at=timezone.now())  # text retention
+    alice_client.post(reverse("reports:resend_failed", args=[campaign.pk]))
+    draft = Campaign.objects.exclude(pk=campaign.pk).get()
+    assert list(draft.recipient_import.recipients.values_list("phone", flat=True)) == [first.phone]
