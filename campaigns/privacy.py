@@ -200,12 +200,34 @@ def erase_number(account, phone, dry_run=False, chunk=None):
 
         summary["replies"] = _delete(Reply.objects.filter(account=account, phone=phone), dry_run)
         # A push carries the number in its body (a reply's "from", a status report's number);
-        # its attempt log goes with it.
+        # its attempt log goes with it. A batch of status reports also carries other recipients'
+        # reports, which must still be delivered: only this number's reports leave it.
         pushes = Push.objects.filter(account=account, body__icontains=phone.lstrip("+"))
-        summary["pushes"] = _delete(pushes, dry_run)
+        summary["pushes"] = _delete(pushes.exclude(kind=Push.Kind.BATCH_STATUS), dry_run)
+        summary["pushes"] += _take_out_of_batches(pushes.filter(kind=Push.Kind.BATCH_STATUS), phone, dry_run)
         if dry_run:
             transaction.set_rollback(True)
     return summary
+
+
+def _take_out_of_batches(batches, phone, dry_run):
+    """Removes `phone`'s reports from batch status pushes (a batch left empty is deleted); returns
+    how many pushes changed."""
+    changed = 0
+    for push in batches.select_for_update():
+        reports = push.body.get("statusReportList", [])
+        left = [report for report in reports if report.get("to") != phone]
+        if len(left) == len(reports):
+            continue  # the digits matched something else in the body
+        changed += 1
+        if dry_run:
+            continue
+        if left:
+            push.body = {**push.body, "statusReportList": left}
+            push.save(update_fields=["body"])
+        else:
+            push.delete()
+    return changed
 
 
 def _marker():

@@ -151,3 +151,21 @@ def test_the_accounts_audit_page_lists_the_erase_in_both_languages(acme, acme_da
     assert "Number erased" in alice_client.get(reverse("accounts:audit_log")).content.decode()
     alice_client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
     assert "号码已删除" in alice_client.get(reverse("accounts:audit_log")).content.decode()
+
+
+def test_a_batch_of_status_reports_keeps_the_other_recipients_reports(acme, acme_data):
+    campaign = acme_data
+    report = {"smsMsgId": "m1", "status": "DELIVRD", "to": NUMBER}
+    other = {"smsMsgId": "m2", "status": "DELIVRD", "to": OTHER}
+    mixed = Push.objects.create(
+        account=acme, application=campaign.application, kind=Push.Kind.BATCH_STATUS, dedupe_key="batch:1",
+        url="https://shop.example/report", body={"statusReportList": [report, other]},
+    )  # fmt: skip
+    alone = Push.objects.create(
+        account=acme, application=campaign.application, kind=Push.Kind.BATCH_STATUS, dedupe_key="batch:2",
+        url="https://shop.example/report", body={"statusReportList": [report]},
+    )  # fmt: skip
+    erase(str(acme.pk), NUMBER)
+    mixed.refresh_from_db()
+    assert mixed.body == {"statusReportList": [other]}
+    assert not Push.objects.filter(pk=alone.pk).exists()
