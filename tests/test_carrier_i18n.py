@@ -75,7 +75,9 @@ def test_arrears_read_in_chinese_on_the_campaign_page(alice_client, settings, fa
     settings.SMS_ARREARS_GRACE_HOURS = 0
     time_machine.move_to("2025-06-02 10:00:00+08:00", tick=False)
     template = factories.create_template(shop, content="Hello")
-    campaign = create_campaign(shop, template, create_connection(), phones(1), status=Campaign.Status.RUNNING)
+    campaign = create_campaign(
+        shop, template, create_connection(), phones(1), status=Campaign.Status.RUNNING, funded=False
+    )
     money.correct(acme, Decimal("-8"), "Correction")
     arrears.enforce()
 
