@@ -259,6 +259,10 @@ class CampaignAdmin(ReadOnlyAdmin):
     list_filter = ("status", "mode")
     list_select_related = ("account", "application")
     search_fields = ("name", "account__name", "application__name")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_counters()  # row plus unsquashed deltas
+
     date_hierarchy = "created_at"
 
 

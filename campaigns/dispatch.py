@@ -133,6 +133,9 @@ def finish_batch(batch):
     ).exists()
     if left:
         return False
+    # Once a batch, the campaign's counter deltas fold into its row, so readers sum only a batch's
+    # worth of them; the beat task squashes what comes after (receipts of the last batches).
+    lifecycle.squash_counters([batch.campaign_id])
     return bool(
         Batch.objects.filter(pk=batch.pk)
         .exclude(status=Batch.Status.DONE)
@@ -147,8 +150,9 @@ def complete_if_finished(campaign_id):
     if Batch.objects.filter(campaign_id=campaign_id).exclude(status=Batch.Status.DONE).exists():
         return False
     # The counters, not the rows: they move with the rows (campaigns.lifecycle), and the messages
-    # have no index by status (it would keep every status change from being a HOT update).
-    if not Campaign.objects.filter(pk=campaign_id, queued=0, sending=0).exists():
+    # have no index by status (it would keep every status change from being a HOT update). Row
+    # plus unsquashed deltas, as every reader of the counters sees them.
+    if not Campaign.objects.with_counters().filter(pk=campaign_id, counted_queued=0, counted_sending=0).exists():
         return False
     campaign = Campaign(pk=campaign_id, status=Campaign.Status.RUNNING)
     try:

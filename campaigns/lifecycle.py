@@ -11,8 +11,9 @@ receipts and planning decide *when* a move happens; the SQL of every move lives 
   (set-based, one INSERT … SELECT from a VALUES list per move);
 - records the status reports owed for the messages it moved to a final state (REPORTED), as
   StatusReportDue rows, for the applications that take them (campaigns.status_reports drains them);
-- moves the campaign counters last, so the campaign row is locked only for the commit that follows
-  (the counters are the one shared row; everything else touches rows of its own);
+- adds the campaign counter deltas as CampaignCount rows (one INSERT, no lock on the campaign row,
+  so moves of one campaign never wait for each other's commit); `squash_counters` folds them into
+  the campaign row, and every reader goes through Campaign.objects.with_counters (row + deltas);
 
 and returns its deltas. `reconcile` proves the counters and the hourly rows equal the messages.
 
@@ -30,7 +31,7 @@ from django.db.models import Count, F, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from campaigns.models import Campaign, HourlyStat, Message, StatusReportDue
+from campaigns.models import Campaign, CampaignCount, HourlyStat, Message, StatusReportDue
 
 log = logging.getLogger(__name__)
 
@@ -151,10 +152,8 @@ class Tally:
     def write(self):
         self._write_hourly()
         self._owe_reports()
-        # Counters last: the campaign row stays locked only until the commit that follows. Sorted,
-        # so two transactions moving the same campaigns lock them in the same order.
-        for campaign_id in sorted(self.counters):
-            Campaign.move_counters(campaign_id, **self.counters[campaign_id])
+        # Delta rows, not an UPDATE of the campaign row: nothing here waits for another move's commit.
+        CampaignCount.add(self.counters)
 
     def _owe_reports(self):
         """One StatusReportDue per message moved to a final state whose application takes reports:
@@ -461,6 +460,9 @@ def cancel_queued(campaign_id):
 def mark_stuck_sending(cutoff):
     """Messages in SENDING since before `cutoff` lost their gateway mid-chunk: they may have reached
     the provider, so they become UNKNOWN and are never sent again. Returns {campaign id: count}."""
+    # The campaign rows must hold the claims first: a stuck message's claim committed before the
+    # cutoff, so after a squash its campaign's row says sending > 0.
+    squash_counters()
     with moving() as tally:
         tally.move(
             S.SENDING,
@@ -481,6 +483,7 @@ def mark_stuck_sending(cutoff):
 def expire(now=None):
     """Submitted messages with no receipt within REPORT_WINDOW become expired; {campaign id: count}."""
     cutoff = (now or timezone.now()) - REPORT_WINDOW
+    squash_counters()  # as in mark_stuck_sending: the row then counts every submit older than the cutoff
     # Only campaigns that still wait for receipts and started before the cutoff: no scan of the rest.
     source = Source(
         "campaigns_message.submitted_at < %s AND campaigns_message.campaign_id IN "
@@ -569,7 +572,7 @@ def reconcile(campaign_id):
 
     Hourly rows are compared per (hour) for the campaign's whole key only when no other campaign
     shares it; otherwise the campaign's own share cannot be told apart and only counters are checked."""
-    campaign = Campaign.objects.get(pk=campaign_id)
+    campaign = Campaign.objects.with_counters().get(pk=campaign_id)
     by_status = dict(
         Message.objects.filter(campaign_id=campaign_id).values_list("status").annotate(n=Count("id")).order_by()
     )
@@ -621,6 +624,12 @@ def hourly_from_messages(messages):
         expected["segments"] += segments or 0
         expected[HOURLY_COLUMN[status]] += n
     return expected
+
+
+def squash_counters(campaign_ids=None):
+    """Folds the campaigns' counter delta rows into their rows (CampaignCount.squash); returns how
+    many campaigns it squashed. Readers add row and deltas, so they see the same figures before and after."""
+    return CampaignCount.squash(campaign_ids)
 
 
 _KEY = ("account_id", "application_id", "signature_id", "template_id", "type", "hour")

@@ -233,6 +233,8 @@ CELERY_BEAT_SCHEDULE = {
     "purge-stale-receipts": {"task": "campaigns.tasks.purge_stale_receipts", "schedule": 3600.0},
     "expire-unreported-messages": {"task": "campaigns.tasks.expire_unreported_messages", "schedule": 600.0},
     "squash-hourly-stats": {"task": "campaigns.tasks.squash_hourly_stats", "schedule": 300.0},
+    # Often: readers of the counters sum the deltas not yet squashed (Campaign.objects.with_counters).
+    "squash-campaign-counters": {"task": "campaigns.tasks.squash_campaign_counters", "schedule": 10.0},
     "enforce-arrears": {"task": "campaigns.tasks.enforce_arrears", "schedule": 60.0},
     "resume-held-campaigns": {"task": "campaigns.tasks.resume_held_campaigns", "schedule": 30.0},
     "purge-personal-data": {"task": "campaigns.tasks.purge_personal_data", "schedule": 3600.0},

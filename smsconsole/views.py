@@ -137,7 +137,7 @@ def _campaign_panels(request):
     """Campaigns sending now, and those finished since midnight on the account's clock."""
     from campaigns.models import Campaign
 
-    campaigns = scoped(request, Campaign).select_related("application", "template")
+    campaigns = scoped(request, Campaign).with_counters().select_related("application", "template")
     midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     sending = list(
         campaigns.filter(status__in=[Campaign.Status.RUNNING, Campaign.Status.PAUSED]).order_by("started_at")[

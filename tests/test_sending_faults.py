@@ -131,7 +131,10 @@ def create_campaign(shop, template, port):
 
 
 def campaign_row(campaign):
-    return Campaign.objects.values("status", "planned_at", *Campaign.COUNTERS).get(pk=campaign.pk)
+    return {
+        **Campaign.objects.values("status", "planned_at").get(pk=campaign.pk),
+        **Campaign.objects.counters(campaign.pk),
+    }
 
 
 def handed_over(campaign):

@@ -15,6 +15,7 @@ from campaigns.models.replies import Push, PushAttempt, Reply, StatusReportDue  
 from campaigns.models.sending import (  # noqa: F401
     Batch,
     Campaign,
+    CampaignCount,
     Message,
     PendingReceipt,
     ProviderConnection,

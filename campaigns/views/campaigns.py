@@ -40,7 +40,8 @@ MAX_SAMPLE_AGE = 60.0
 
 
 def _campaigns(request):
-    return scoped(request, Campaign)
+    # Every page of a campaign shows its counters as the lifecycle keeps them: row plus unsquashed deltas.
+    return scoped(request, Campaign).with_counters()
 
 
 def _get_campaign(request, pk):

@@ -132,7 +132,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.RUNNING)
             planning.plan(campaign.pk)
-            done = Campaign.objects.values_list("total", "queued", "skipped", "segments").get(pk=campaign.pk)
+            counted = Campaign.objects.counters(campaign.pk)
+            done = tuple(counted[name] for name in ("total", "queued", "skipped", "segments"))
             transaction.set_rollback(True)
         total, queued, skipped, segments = done
         previewed = (figures.recipients, figures.to_send, figures.opted_out, figures.segments)

@@ -168,7 +168,7 @@ class Command(bench_send.Command):
                 child.sample_memory()
             acked = self.simulator_stats(simulator)["receipts_acked"]
             recorded += self.record_early(campaign, provider, waiting, acked)
-            row = Campaign.objects.values("delivered", "failed", "expired").get(pk=campaign.pk)
+            row = Campaign.objects.counters(campaign.pk)
             applied = row["delivered"] + row["failed"] + row["expired"]
             now = time.perf_counter() - started
             samples.append((now, acked, applied))
@@ -179,7 +179,7 @@ class Command(bench_send.Command):
             time.sleep(0.1)
         finished = time.perf_counter() - started
         final = self.simulator_stats(simulator)
-        counters = Campaign.objects.values(*Campaign.COUNTERS).get(pk=campaign.pk)
+        counters = {name: Campaign.objects.counters(campaign.pk)[name] for name in Campaign.COUNTERS}
         left = PendingReceipt.objects.filter(connection=provider).count()
         return {
             "receipts": count,

@@ -393,9 +393,10 @@ class Command(BaseCommand):
             for child in children:
                 child.check()
                 child.sample_memory()
-            row = Campaign.objects.values(
-                "status", "planned_at", "submitted", "delivered", "failed", "expired", "unknown"
-            ).get(pk=campaign.pk)
+            row = {
+                **Campaign.objects.values("status", "planned_at").get(pk=campaign.pk),
+                **Campaign.objects.counters(campaign.pk),
+            }
             stats = self.simulator_stats(simulator)
             now = time.perf_counter() - launched
             done = row["delivered"] + row["failed"] + row["expired"]
@@ -415,7 +416,7 @@ class Command(BaseCommand):
         final = self.simulator_stats(simulator, per_destination=True)
         per_destination = final.pop("per_destination")
         first_submit = final["first_submit_at"]
-        row = Campaign.objects.values(*Campaign.COUNTERS).get(pk=campaign.pk)
+        row = {name: Campaign.objects.counters(campaign.pk)[name] for name in Campaign.COUNTERS}
         return {
             "recipients": count,
             "planned_after_s": round(planned_after or 0, 2),

@@ -20,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="One JSON object.")
 
     def handle(self, *args, campaign_id, **options):
-        campaign = Campaign.objects.select_related("connection").filter(pk=campaign_id).first()
+        campaign = Campaign.objects.with_counters().select_related("connection").filter(pk=campaign_id).first()
         if campaign is None:
             raise CommandError(f"No campaign {campaign_id}.")
         data = {field: getattr(campaign, field) for field in FIELDS}

@@ -279,7 +279,7 @@ class Command(BaseCommand):
             )
 
     def exports(self, client, account):
-        campaign = Campaign.objects.filter(account=account, name=FAILED_NAME).first()
+        campaign = Campaign.objects.with_counters().filter(account=account, name=FAILED_NAME).first()
         if campaign is None:
             return
         self.stdout.write(f"failed numbers of one campaign ({campaign.failed:,} failed messages):")

@@ -1,0 +1,104 @@
+"""Campaign counters as delta rows (CampaignCount): the lifecycle's moves insert deltas and leave the
+campaign row alone, a squash folds them in, and every reader (Campaign.objects.with_counters,
+refresh_from_db, completion, reconcile) sees the row plus the unsquashed deltas."""
+
+import pytest
+
+from campaigns import dispatch, lifecycle
+from campaigns.models import Batch, Campaign, CampaignCount, Message
+from campaigns.tasks import plan_campaign, squash_campaign_counters
+from tests.sending_helpers import counters, create_campaign, create_connection, phones
+
+
+@pytest.fixture
+def template(factories, shop):
+    return factories.create_template(shop, content="Your order ${1} has shipped.")
+
+
+@pytest.fixture
+def campaign(shop, template):
+    campaign = create_campaign(shop, template, create_connection(), phones(4), status=Campaign.Status.RUNNING)
+    plan_campaign(campaign.pk)
+    return campaign
+
+
+def ids(campaign):
+    return list(Message.objects.filter(campaign=campaign).order_by("id").values_list("id", flat=True))
+
+
+def bare_row(campaign):
+    return Campaign.objects.values("queued", "sending", "submitted", "delivered").get(pk=campaign.pk)
+
+
+def test_a_move_inserts_a_delta_row_and_leaves_the_campaign_row_alone(campaign):
+    lifecycle.claim(campaign.pk, ids(campaign)[:3])
+    assert bare_row(campaign) == {"queued": 4, "sending": 0, "submitted": 0, "delivered": 0}
+    assert list(CampaignCount.objects.filter(campaign=campaign).values_list("queued", "sending")) == [(-3, 3)]
+    assert counters(campaign)["queued"] == 1 and counters(campaign)["sending"] == 3
+
+
+def test_readers_see_the_same_counts_before_and_after_a_squash(campaign):
+    first, second, *_rest = ids(campaign)
+    lifecycle.claim(campaign.pk, [first, second])
+    lifecycle.record_submits(submitted=[(first, "p1")], unknown=[second])
+    lifecycle.apply_receipts([(first, "DELIVRD", "000")])
+    before = counters(campaign)
+    assert {k: v for k, v in before.items() if v} == {"total": 4, "queued": 2, "delivered": 1, "unknown": 1}
+    assert CampaignCount.objects.filter(campaign=campaign).count() == 3
+    assert lifecycle.reconcile(campaign.pk) == {}
+
+    assert squash_campaign_counters() == {"squashed": 1}
+    assert counters(campaign) == before
+    assert not CampaignCount.objects.exists()
+    assert bare_row(campaign) == {"queued": 2, "sending": 0, "submitted": 0, "delivered": 1}
+    assert lifecycle.reconcile(campaign.pk) == {}
+    assert lifecycle.squash_counters() == 0  # nothing left to fold
+
+
+def test_instances_and_refresh_from_db_carry_the_unsquashed_deltas(campaign):
+    lifecycle.claim(campaign.pk, ids(campaign))
+    campaign.refresh_from_db()
+    assert (campaign.queued, campaign.sending) == (0, 4)
+    listed = Campaign.objects.with_counters().get(pk=campaign.pk)
+    assert (listed.queued, listed.sending, listed.counted_sending) == (0, 4, 4)
+    assert Campaign.objects.with_counters().filter(counted_sending=4).exists()
+
+
+def test_values_of_a_bare_counter_are_refused_where_they_would_miss_the_deltas(campaign):
+    with pytest.raises(TypeError, match="counted_"):
+        Campaign.objects.with_counters().values("sending")
+    assert Campaign.objects.with_counters().values_list("counted_queued", flat=True).get(pk=campaign.pk) == 4
+
+
+def test_completion_reads_the_deltas_not_the_bare_row(campaign):
+    message_ids = ids(campaign)
+    lifecycle.claim(campaign.pk, message_ids)
+    lifecycle.squash_counters()
+    Batch.objects.filter(campaign=campaign).update(status=Batch.Status.DONE)
+    assert dispatch.complete_if_finished(campaign.pk) is False  # four sending
+    lifecycle.record_submits(submitted=[(message_id, f"p{message_id}") for message_id in message_ids])
+    # The bare row still says four are sending; the delta of the submit results says none is.
+    assert bare_row(campaign)["sending"] == 4
+    assert dispatch.complete_if_finished(campaign.pk) is True
+
+
+def test_finishing_a_batch_squashes_its_campaign(campaign):
+    lifecycle.claim(campaign.pk, ids(campaign))
+    lifecycle.record_submits(submitted=[(message_id, f"p{message_id}") for message_id in ids(campaign)])
+    batch = Batch.objects.get(campaign=campaign)
+    assert dispatch.finish_batch(batch) is True
+    assert not CampaignCount.objects.filter(campaign=campaign).exists()
+    assert bare_row(campaign) == {"queued": 0, "sending": 0, "submitted": 4, "delivered": 0}
+
+
+def test_the_sweepers_squash_first_so_a_stuck_claim_is_found(campaign):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    lifecycle.claim(campaign.pk, ids(campaign)[:2])
+    Message.objects.filter(campaign=campaign).update(updated_at=timezone.now() - timedelta(hours=1))
+    # The row alone says nothing is sending; the sweeper's filter reads the row after its squash.
+    assert bare_row(campaign)["sending"] == 0
+    assert lifecycle.mark_stuck_sending(timezone.now() - timedelta(minutes=5)) == {campaign.pk: 2}
+    assert counters(campaign)["unknown"] == 2 and counters(campaign)["sending"] == 0
