@@ -563,6 +563,113 @@ def apply_receipts_by_provider_id(connection_id, items):
     return _deltas(tally), matched
 
 
+def _receipt_status_sql(column):
+    """SQL CASE mapping a receipt stat column to the message status (receipt_outcome, in SQL)."""
+    cases = " ".join(f"WHEN '{stat}' THEN '{status}'" for stat, status in RECEIPT_OUTCOMES.items())
+    return f"CASE {column} {cases} ELSE '{S.FAILED}' END"
+
+
+def _hourly_delta_sql(status):
+    """The HourlyStat columns a receipt's move from SUBMITTED to each outcome changes, as SQL sums."""
+    moved_to = {column: [] for column in HOURLY_COLUMNS}
+    for outcome in (S.DELIVERED, S.FAILED, S.EXPIRED):
+        moved_to[HOURLY_COLUMN[outcome]].append(outcome)
+    sums = []
+    for column in HOURLY_COLUMNS:
+        if column == HOURLY_COLUMN[S.SUBMITTED]:
+            sums.append("-COUNT(*)")
+        elif moved_to[column]:
+            sums.append(f"COUNT(*) FILTER (WHERE {status} IN ({', '.join(repr(str(o)) for o in moved_to[column])}))")
+        else:
+            sums.append("0")
+    return ", ".join(sums)
+
+
+def apply_receipts_in_one_statement(connection_id, items, now=None):
+    """apply_receipts_by_provider_id and the storing of the unmatched as ONE PostgreSQL statement,
+    run on its own (autocommit: its own transaction): the gateway's store-and-acknowledge round,
+    whose round trip bounds how many receipts a carrier's window lets in per second. Data-modifying
+    CTEs move the submitted messages (compare-and-set on SUBMITTED, matched by (connection,
+    provider id)), add their hourly and counter delta rows and the status reports owed, and write
+    the receipts that matched nothing to PendingReceipt: what Tally does in five statements and a
+    transaction's BEGIN, savepoint and COMMIT. Returns (messages moved, reports owed)."""
+    if not items:
+        return 0, 0
+    params = {"now": now or timezone.now(), "connection": connection_id}
+    values = []
+    for position, (provider_id, stat, err) in enumerate(items):
+        values.append(
+            f"(CAST(%(n{position})s AS INTEGER), CAST(%(p{position})s AS VARCHAR(64)), "
+            f"CAST(%(s{position})s AS VARCHAR(16)), CAST(%(e{position})s AS VARCHAR(32)))"
+        )
+        params.update(
+            {
+                f"n{position}": position,
+                f"p{position}": str(provider_id)[:64],
+                f"s{position}": (stat or "").upper()[:16],
+                f"e{position}": (err or "")[:32],
+            }
+        )
+    counters = ", ".join(Campaign.COUNTERS)
+    counter_sums = ", ".join(
+        "-COUNT(*)" if name == S.SUBMITTED else f"COUNT(*) FILTER (WHERE status = '{name}')"
+        if name in (S.DELIVERED, S.FAILED, S.EXPIRED) else "0"
+        for name in Campaign.COUNTERS
+    )  # fmt: skip
+    hourly_columns = ", ".join(HOURLY_COLUMNS)
+    hour = "date_trunc('hour', moved.submitted_at AT TIME ZONE 'UTC')"  # the UTC hour it was handed over
+    sql = f"""
+        WITH v (position, provider_id, stat, err) AS (VALUES {", ".join(values)}),
+        first AS (SELECT DISTINCT ON (provider_id) * FROM v ORDER BY provider_id, position),
+        moved AS (
+            UPDATE campaigns_message AS m SET
+                status = {_receipt_status_sql("first.stat")},
+                updated_at = %(now)s, receipt_stat = first.stat, done_at = %(now)s,
+                error_code = CASE WHEN {_receipt_status_sql("first.stat")} = '{S.DELIVERED}' THEN '' ELSE first.err END
+            FROM first
+            WHERE m.connection_id = %(connection)s AND m.provider_id = first.provider_id AND m.status = '{S.SUBMITTED}'
+            RETURNING m.id, m.campaign_id, m.status, m.submitted_at, m.provider_id
+        ),
+        hourly AS (
+            INSERT INTO campaigns_hourlystat (is_squashed, account_id, application_id, signature_id, template_id,
+                type, hour, {hourly_columns})
+            SELECT FALSE, c.account_id, c.application_id, c.signature_id, c.template_id, t.type,
+                {hour} AT TIME ZONE 'UTC', {_hourly_delta_sql("moved.status")}
+            FROM moved JOIN campaigns_campaign c ON c.id = moved.campaign_id
+            JOIN templates_app_template t ON t.id = c.template_id
+            WHERE moved.submitted_at IS NOT NULL
+            GROUP BY c.account_id, c.application_id, c.signature_id, c.template_id, t.type, {hour}
+        ),
+        counts AS (
+            INSERT INTO campaigns_campaigncount (campaign_id, {counters})
+            SELECT campaign_id, {counter_sums} FROM moved GROUP BY campaign_id
+        ),
+        due AS (
+            INSERT INTO campaigns_statusreportdue (message_id, application_id, status, url, per_message, created_at)
+            SELECT moved.id, a.id, moved.status, a.report_url, FALSE, %(now)s
+            FROM moved JOIN campaigns_campaign c ON c.id = moved.campaign_id
+            JOIN smsconsole_application a ON a.id = c.application_id
+            WHERE a.report_url <> ''
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+        ),
+        pending AS (
+            INSERT INTO campaigns_pendingreceipt (connection_id, provider_id, stat, err, received_at)
+            SELECT %(connection)s, v.provider_id, v.stat, LEFT(v.err, 16), %(now)s FROM v
+            WHERE v.provider_id NOT IN (SELECT provider_id FROM moved)
+        )
+        SELECT (SELECT COUNT(*) FROM moved), (SELECT COUNT(*) FROM due)
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        moved, due = cursor.fetchone()
+    if due:
+        from campaigns import status_reports
+
+        transaction.on_commit(status_reports.wake, robust=True)
+    return moved, due
+
+
 # --- proofs and upkeep ------------------------------------------------------------------------
 
 

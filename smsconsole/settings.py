@@ -259,6 +259,15 @@ SMS_API_REQUESTS_PER_SECOND = env_int("SMS_API_REQUESTS_PER_SECOND", 1000, minim
 # Sending engine (campaigns.dispatch, campaigns.gateway): Redis key prefix, how long a batch or a
 # message may sit before the sweepers act, and how many batches a campaign keeps on the gateway's list.
 SMS_REDIS_PREFIX = env_str("SMS_REDIS_PREFIX", "smsconsole")
+# Whether the gateway's store-and-acknowledge round of delivery receipts (campaigns.receipts.ingest)
+# waits for its commit to reach the disk before the SMSC gets its deliver_sm_resp. The carrier lets
+# only a few receipts per bind wait for their resp, so that flush (2.2 ms per fdatasync on this
+# machine, docs/benchmarks.md) bounds receipts per second. Off (SET LOCAL synchronous_commit = off
+# for that transaction only) is faster, but a PostgreSQL or machine crash then loses the receipts
+# acknowledged in the last moments (up to 3 × wal_writer_delay, 0.6 s by default): the SMSC never
+# sends them again, so those messages stay submitted and expire after 72 hours although delivered.
+# The database stays consistent (counters equal rows); the default keeps every acknowledged receipt.
+SMS_RECEIPTS_SYNCHRONOUS_COMMIT = env_bool("SMS_RECEIPTS_SYNCHRONOUS_COMMIT", True)
 SMS_STUCK_BATCH_SECONDS = env_int("SMS_STUCK_BATCH_SECONDS", 120, minimum=1)
 SMS_STUCK_SENDING_SECONDS = env_int("SMS_STUCK_SENDING_SECONDS", 600, minimum=1)
 SMS_MAX_PUSHED_BATCHES = env_int("SMS_MAX_PUSHED_BATCHES", 8, minimum=1)

@@ -59,3 +59,73 @@ def test_a_receipt_before_its_submit_result_is_stored_and_applied_once_the_resul
 def test_intermediate_receipts_are_neither_applied_nor_stored(campaign, connection):
     assert receipts.ingest(connection.pk, [Receipt("a", "ENROUTE"), Receipt("b", "ACCEPTD")]) == (0, 0)
     assert not PendingReceipt.objects.exists()
+
+
+def _moved_state(campaign):
+    from campaigns.models import HourlyStat, StatusReportDue
+
+    return (
+        sorted(Message.objects.filter(campaign=campaign).values_list("phone", "status", "receipt_stat", "error_code")),
+        {k: v for k, v in counters(campaign).items() if v},
+        lifecycle.hourly_sums(HourlyStat.objects.filter(template_id=campaign.template_id)),
+        sorted(StatusReportDue.objects.values_list("status", "url")),
+        sorted(PendingReceipt.objects.values_list("provider_id", "stat", "err")),
+    )
+
+
+@pytest.mark.parametrize("synchronous_commit", [True, False])
+def test_the_one_statement_round_moves_what_the_lifecycle_moves(
+    campaign, connection, shop, settings, synchronous_commit
+):
+    """PostgreSQL's round (lifecycle.apply_receipts_in_one_statement) against lifecycle.apply_receipts_by_provider_id
+    plus the stored unmatched: same messages, counters, hourly rows, reports owed and pending receipts."""
+    from django.db import connection as db
+    from django.db import transaction
+
+    if db.vendor != "postgresql":
+        pytest.skip("the one-statement round is PostgreSQL's (data-modifying CTEs)")
+    settings.SMS_RECEIPTS_SYNCHRONOUS_COMMIT = synchronous_commit
+    application = campaign.application
+    application.report_url = "https://example.com/reports"
+    application.save(update_fields=["report_url"])
+    ids, attempts = claim_all(campaign)
+    gateway.record_results(campaign.pk, [Result(ref=i, message_ids=(f"p{i}",)) for i in ids], attempts)
+    received = [
+        Receipt(f"p{ids[0]}"),
+        Receipt(f"p{ids[1]}", "UNDELIV", "005"),
+        Receipt(f"p{ids[1]}", "UNDELIV", "005"),  # delivered again in the same round (a redelivery)
+        Receipt(f"p{ids[2]}", "EXPIRED", "006"),
+        Receipt("p-unknown", "REJECTD", "009"),
+    ]
+    with transaction.atomic():
+        receipts.ingest(connection.pk, received)  # the round's statement, inside this test's transaction
+        via_statement = _moved_state(campaign)
+        transaction.set_rollback(True)
+    # The same receipts through the lifecycle's transaction of five statements (SQLite's path).
+    with transaction.atomic():
+        items = receipts.final(received)
+        _deltas, matched = lifecycle.apply_receipts_by_provider_id(connection.pk, items)
+        receipts._insert_pending(
+            [(connection.pk, p, s, e, campaign.created_at) for p, s, e in items if p not in matched]
+        )
+        from campaigns.models import StatusReportDue
+
+        via_lifecycle = _moved_state(campaign)
+        assert StatusReportDue.objects.count() == 3
+    assert via_statement == via_lifecycle
+    assert via_statement[0][0][1:] == ("delivered", "DELIVRD", "")
+    assert lifecycle.reconcile(campaign.pk) == {}
+
+
+def test_the_round_outside_a_transaction_commits_by_itself(campaign, connection, settings):
+    from django.db import connection as db
+
+    if db.vendor != "postgresql":
+        pytest.skip("the one-statement round is PostgreSQL's")
+    ids, attempts = claim_all(campaign)
+    gateway.record_results(campaign.pk, [Result(ref=i, message_ids=(f"p{i}",)) for i in ids], attempts)
+    for synchronous_commit in (True, False):
+        settings.SMS_RECEIPTS_SYNCHRONOUS_COMMIT = synchronous_commit
+        provider_id = f"p{ids[0] if synchronous_commit else ids[1]}"
+        assert receipts.ingest(connection.pk, [Receipt(provider_id)]) == (1, 1)
+    assert counters(campaign)["delivered"] == 2 and lifecycle.reconcile(campaign.pk) == {}

@@ -458,6 +458,9 @@ class Command(BaseCommand):
             cursor.execute("DELETE FROM campaigns_message WHERE campaign_id = %s", [campaign.pk])
             cursor.execute("DELETE FROM campaigns_batch WHERE campaign_id = %s", [campaign.pk])
             cursor.execute("DELETE FROM campaigns_pendingreceipt WHERE connection_id = %s", [campaign.connection_id])
+            cursor.execute("DELETE FROM campaigns_campaigncount WHERE campaign_id = %s", [campaign.pk])
+            # The gateway charged the campaign's chunks (campaigns.sending_rules): the charges name it.
+            cursor.execute("DELETE FROM campaigns_ledgerentry WHERE campaign_id = %s", [campaign.pk])
             cursor.execute("DELETE FROM campaigns_campaign WHERE id = %s", [campaign.pk])
             cursor.execute(
                 "DELETE FROM campaigns_recipient WHERE recipient_import_id = %s", [campaign.recipient_import_id]
