@@ -478,8 +478,10 @@ class Message(models.Model):
         SKIPPED = "skipped", _("Skipped")  # not sent by rule (opt-out, frequency cap, …); see skip_reason
         CANCELLED = "cancelled", _("Cancelled")  # the campaign was cancelled before it was handed over
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="messages")
-    connection = models.ForeignKey(ProviderConnection, on_delete=models.PROTECT, related_name="+")
+    # No index of their own (db_index=False): each is the first column of an index below, which
+    # serves every lookup by it, and every non-HOT update of a message adds an entry to each index.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="messages", db_index=False)
+    connection = models.ForeignKey(ProviderConnection, on_delete=models.PROTECT, related_name="+", db_index=False)
     phone = models.CharField(max_length=16)  # E.164
     variables = models.JSONField(default=list)
     segments = models.PositiveSmallIntegerField(default=1)
