@@ -16,6 +16,7 @@ from campaigns.models.sending import (  # noqa: F401
     Batch,
     Campaign,
     Message,
+    MessagePart,
     PendingReceipt,
     ProviderConnection,
 )
