@@ -89,17 +89,22 @@ def claim(campaign_id, chunk, pieces=None, now=None):
 
     # The claim needs the campaign running: a hold these rules call for comes after it.
     hold = None
-    granted = quotas.reserve(account.pk, len(rows), now)
-    reserved = granted
+    # The system account's notices to contacts (templates_app.sms_notices) use no quota and cost
+    # nothing; opt-outs and caps above hold for them as for anyone.
+    billed = not account.is_system
+    granted = quotas.reserve(account.pk, len(rows), now) if billed else len(rows)
+    reserved = granted if billed else 0
     if granted < len(rows):
         hold = (HELD.QUOTA, _next_period(account.pk, account.timezone, now))
         rows = rows[:granted]
 
     category = money.category_of(message_type)
-    affordable = _affordable(rows, money.balance(account), category, money.month_volume(account.pk, category, now))
-    if affordable < len(rows):
-        hold = hold or (HELD.BALANCE, None)
-        rows = rows[:affordable]
+    if billed:
+        balance = money.balance(account)
+        affordable = _affordable(rows, balance, category, money.month_volume(account.pk, category, now))
+        if affordable < len(rows):
+            hold = hold or (HELD.BALANCE, None)
+            rows = rows[:affordable]
 
     # Whatever is not claimed gives its quota back, also when something below raises (a Redis
     # error in the caps, a database error in the claim): the job runs again and reserves again.
@@ -114,14 +119,15 @@ def claim(campaign_id, chunk, pieces=None, now=None):
                 with transaction.atomic():
                     attempts = lifecycle.claim(campaign_id, [r[0] for r in rows])
                     segments = sum(r[3] for r in rows if r[0] in attempts)
-                    if segments:
+                    if segments and billed:
                         money.charge(account.pk, message_type, segments, campaign_id=campaign_id, now=now)
                 verdict.attempts = attempts  # only once committed: a rolled-back claim holds nothing
             except money.InsufficientBalance:
                 verdict.attempts = {}  # a concurrent charge took the balance first: the claim rolled back
                 hold = hold or (HELD.BALANCE, None)
     finally:
-        quotas.release(account.pk, reserved - len(verdict.attempts), now)
+        if billed:
+            quotas.release(account.pk, reserved - len(verdict.attempts), now)
     if hold:
         _hold(verdict, campaign_id, *hold)
     return verdict
@@ -179,8 +185,8 @@ def record(campaign_id, record_submits, failed_ids, requeued_ids):
             .values_list("segments", flat=True)
         )
         deltas = record_submits()
-        if moving:
-            campaign = Campaign.objects.select_related("template").get(pk=campaign_id)
+        campaign = Campaign.objects.select_related("template", "account").get(pk=campaign_id) if moving else None
+        if moving and not campaign.account.is_system:
             money.refund(campaign.account_id, campaign.template.type, sum(moving), campaign_id, note="not sent")
             quotas.release(campaign.account_id, len(moving))
     return deltas
