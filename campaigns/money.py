@@ -4,6 +4,11 @@ Prices are per segment, by category (verification and notification share the "in
 promotions their own), in monthly tiers that a month's volume climbs through — a charge that
 crosses a tier boundary is priced in both (the reference's "auto tier-crossing", 4.3). A charge
 is refused rather than taken when the balance cannot cover it: nothing is sent unpaid.
+
+Refunds follow SMS_REFUND_POLICY (the reference's two readings, 4.3): both give back what the
+platform refused at the hand-over (campaigns.sending_rules.record); "success_only" also gives back
+what the carrier reported failed or expired (refund_reported, called by the lifecycle in the
+transaction of the move). `unknown` stays charged under both: it may have been delivered.
 """
 
 from decimal import ROUND_HALF_UP, Decimal
