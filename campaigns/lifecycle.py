@@ -13,6 +13,10 @@ receipts and planning decide *when* a move happens; the SQL of every move lives 
   StatusReportDue rows, for the applications that take them (campaigns.status_reports drains them);
 - moves the campaign counters last, so the campaign row is locked only for the commit that follows
   (the counters are the one shared row; everything else touches rows of its own);
+- hands the segments of the messages it moved from submitted to failed or expired (what the
+  carrier reported failed) to campaigns.money.refund_reported, after the counters, so the refund
+  policy gives them back in the move's own transaction: exactly once, since a replayed receipt
+  finds its message no longer submitted and moves nothing;
 
 and returns its deltas. `reconcile` proves the counters and the hourly rows equal the messages.
 
@@ -53,6 +57,9 @@ REPORTED = frozenset({S.DELIVERED, S.FAILED, S.EXPIRED, S.UNKNOWN})
 
 # SMPP receipt stat → message status; anything else (UNDELIV, REJECTD, DELETED, UNKNOWN, …) fails.
 RECEIPT_OUTCOMES = {"DELIVRD": S.DELIVERED, "EXPIRED": S.EXPIRED}
+
+# What the carrier reported as not delivered: refunded under SMS_REFUND_POLICY=success_only.
+CARRIER_FAILED = frozenset({S.FAILED, S.EXPIRED})
 
 # A submitted message with no receipt after this long will never get one (the carriers' report window).
 REPORT_WINDOW = timedelta(hours=72)
@@ -115,6 +122,7 @@ class Tally:
         self.counters = defaultdict(Counter)  # campaign id → {counter: delta}
         self.hourly = defaultdict(Counter)  # (campaign id, hour) → {column: delta}
         self.reported = defaultdict(list)  # campaign id → [(message id, final status)] owing a report
+        self.carrier_failed = Counter()  # campaign id → segments the carrier reported failed or expired
 
     def count(self, campaign_id, **deltas):
         self.counters[campaign_id].update(deltas)
@@ -155,6 +163,8 @@ class Tally:
             moved.append((message_id, campaign_id, *rest))
             if to_status in REPORTED:
                 self.reported[campaign_id].append((message_id, to_status))
+            if from_status == S.SUBMITTED and to_status in CARRIER_FAILED:
+                self.carrier_failed[campaign_id] += segments
             if hourly_from == hourly_to:
                 continue
             at = at or handed_over.get(message_id)
@@ -178,6 +188,11 @@ class Tally:
         # so two transactions moving the same campaigns lock them in the same order.
         for campaign_id in sorted(self.counters):
             Campaign.move_counters(campaign_id, **self.counters[campaign_id])
+        if self.carrier_failed:
+            # After the counters, as a claim charges after its move: campaign rows, then accounts.
+            from campaigns import money
+
+            money.refund_reported(self.carrier_failed)
 
     def _owe_reports(self):
         """One StatusReportDue per message moved to a final state whose application takes reports:
