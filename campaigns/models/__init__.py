@@ -18,5 +18,6 @@ from campaigns.models.sending import (  # noqa: F401
     Message,
     PendingReceipt,
     ProviderConnection,
+    RemoteTemplate,
 )
 from campaigns.models.stats import HourlyStat  # noqa: F401
