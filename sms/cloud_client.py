@@ -302,7 +302,8 @@ class StatusReport:
     org_code: str = ""
 
 
-def _report(fields):
+def report_from_fields(fields):
+    """One report out of its fields (a dict of strings); ReportError if it lacks what it must say."""
     if not isinstance(fields, dict):
         raise ReportError("a status report must be an object of fields")
     sms_msg_id, status = str(fields.get("smsMsgId") or "").strip(), str(fields.get("status") or "").strip()
@@ -328,13 +329,13 @@ def parse_status_reports(content_type, body):
         items = data.get("statusReportList") if isinstance(data, dict) else None
         if not isinstance(items, list):
             raise ReportError("a JSON body needs statusReportList, a list of reports")
-        return [_report(item) for item in items]
+        return [report_from_fields(item) for item in items]
     try:
         text = body.decode() if isinstance(body, bytes) else body
         fields = dict(parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text)))
     except (UnicodeDecodeError, ValueError):
         raise ReportError("the body is not a form") from None
-    return [_report(fields)]
+    return [report_from_fields(fields)]
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,10 @@ def status_reports(request, token):
     if connection is None:
         return JsonResponse({"code": "E000404", "description": "unknown status report address"}, status=404)
     try:
-        reports = cloud_client.parse_status_reports(request.content_type, request.body)
+        if request.content_type == "application/json":  # a batch: {"statusReportList": [...]}
+            reports = cloud_client.parse_status_reports(request.content_type, request.body)
+        else:  # one report, form-encoded (Django reads multipart alike)
+            reports = [cloud_client.report_from_fields(request.POST.dict())]
     except cloud_client.ReportError as error:
         return JsonResponse({"code": "E000503", "description": str(error)}, status=400)
     received, applied = receipts.ingest(connection.pk, cloud_client.report_receipts(reports))
