@@ -200,3 +200,29 @@ def test_an_smpp_connections_token_is_no_report_address(client, shop, template):
     smpp = ProviderConnection.objects.create(name="smsc", host="127.0.0.1", port=2775, system_id="x")
     response = post_report(client, smpp, smsMsgId="a", status="DELIVRD")
     assert response.status_code == 404
+
+
+def test_add_http_connection_creates_the_connection_with_its_remote_templates_and_prints_its_report_url(
+    template, settings
+):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    settings.CONSOLE_URL = "https://console.example.com/"
+    out = StringIO()
+    call_command("add_http_connection", "cloud", "--base-url", "https://smsapi.example.com:443", "--app-key", "k1",
+                 "--app-secret", "s1", "--from", "csms100000001", "--template", f"{template.pk}=tpl-remote",
+                 "--window", "8", stdout=out)  # fmt: skip
+    connection = ProviderConnection.objects.get(name="cloud")
+    assert (connection.kind, connection.app_key, connection.app_secret, connection.window) == ("http", "k1", "s1", 8)
+    assert connection.source_for(template.signature) == "csms100000001"
+    assert connection.remote_template_id(template.pk) == "tpl-remote"
+    assert f"https://console.example.com/provider-reports/{connection.callback_token}/" in out.getvalue()
+    with pytest.raises(CommandError, match="LOCAL_ID=REMOTE_ID"):
+        call_command("add_http_connection", "cloud", "--base-url", "https://x.example", "--app-key", "k",
+                     "--app-secret", "s", "--template", "999999=x", stdout=StringIO())  # fmt: skip
+    ProviderConnection.objects.create(name="smsc", host="127.0.0.1", port=2775, system_id="x")
+    with pytest.raises(CommandError, match="SMPP"):
+        call_command("add_http_connection", "smsc", "--base-url", "https://x.example", "--app-key", "k",
+                     "--app-secret", "s", stdout=StringIO())  # fmt: skip
