@@ -14,6 +14,7 @@ deletes the campaign's rows (unless --keep). Several --receipt-window values mak
 
 import itertools
 import json
+import signal
 import sys
 import tempfile
 import time
@@ -66,6 +67,7 @@ class Command(bench_send.Command):
         parser.add_argument("--log-dir", default=None, help="keep the children's logs here")
 
     def handle(self, *args, **options):
+        signal.signal(signal.SIGTERM, bench_send._exit_on_sigterm)  # stop the children (bench_send.handle)
         if connection.vendor != "postgresql":
             raise CommandError("bench_receipts measures the PostgreSQL path: set DATABASE_URL to a PostgreSQL database")
         if not settings.REDIS_URL.startswith("redis://"):
