@@ -20,5 +20,6 @@ from campaigns.models.sending import (  # noqa: F401
     MessagePart,
     PendingReceipt,
     ProviderConnection,
+    RemoteTemplate,
 )
 from campaigns.models.stats import HourlyStat  # noqa: F401
