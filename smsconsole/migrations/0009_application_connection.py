@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0016_api_sends'),
-        ('smsconsole', '0007_merge_20261201_2157'),
+        ('campaigns', '0020_api_sends'),
+        ('smsconsole', '0008_account_is_system'),
     ]
 
     operations = [

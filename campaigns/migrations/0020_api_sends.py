@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0015_campaign_held_by_send_rules'),
+        ('campaigns', '0019_merge_http_provider'),
         ('smsconsole', '0007_merge_20261201_2157'),
         ('templates_app', '0002_signature_carrier_states'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
