@@ -68,7 +68,7 @@ def test_it_takes_the_number_out_of_every_table_and_keeps_the_counts(acme, acme_
     erased = Message.objects.get(campaign=acme_data, phone__startswith="#")
     assert erased.phone == f"#{erased.pk}" and erased.variables == [] and erased.status == "delivered"
     assert Message.objects.filter(campaign=acme_data).count() == 2
-    campaign = Campaign.objects.get(pk=acme_data.pk)
+    campaign = Campaign.objects.with_counters().get(pk=acme_data.pk)
     assert (campaign.total, campaign.delivered) == (2, 2)
     assert list(Recipient.objects.values_list("phone", flat=True)) == [OTHER]
     assert list(RejectedRow.objects.values_list("row_number", flat=True)) == [10]

@@ -72,7 +72,7 @@ def test_messages_of_campaigns_finished_past_the_statistics_retention_are_delete
     assert privacy.purge_old_messages() == {"messages_deleted": 2}
     assert not Message.objects.filter(campaign=old).exists()
     assert Message.objects.filter(campaign=recent).count() == 1
-    old = Campaign.objects.get(pk=old.pk)
+    old = Campaign.objects.with_counters().get(pk=old.pk)
     assert (old.total, old.delivered) == (2, 2)  # the page's counts stay
     assert old.messages_purged_at is not None
     assert Campaign.objects.get(pk=recent.pk).messages_purged_at is None

@@ -46,25 +46,16 @@ def test_matched_receipts_are_applied_without_being_stored(campaign, connection)
     assert lifecycle.reconcile(campaign.pk) == {}
 
 
-def test_a_receipt_before_its_submit_result_is_stored_and_applied_once_the_result_lands(campaign, connection):
-    ids, attempts = claim_all(campaign)
-    assert receipts.ingest(connection.pk, [Receipt("early")]) == (1, 0)
-    assert PendingReceipt.objects.count() == 1
-    gateway.record_results(campaign.pk, [Result(ref=ids[0], message_ids=("early",))], attempts)
-    assert receipts.apply_pending(connection.pk) == 1
-    assert Message.objects.get(pk=ids[0]).status == "delivered"
-    assert not PendingReceipt.objects.exists()
-
-
 def test_intermediate_receipts_are_neither_applied_nor_stored(campaign, connection):
     assert receipts.ingest(connection.pk, [Receipt("a", "ENROUTE"), Receipt("b", "ACCEPTD")]) == (0, 0)
     assert not PendingReceipt.objects.exists()
 
 
 def _moved_state(campaign):
-    from campaigns.models import HourlyStat, StatusReportDue
+    from campaigns.models import HourlyStat, LedgerEntry, StatusReportDue
 
     return (
+        sorted(LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REFUND).values_list("campaign_id", "segments")),
         sorted(Message.objects.filter(campaign=campaign).values_list("phone", "status", "receipt_stat", "error_code")),
         {k: v for k, v in counters(campaign).items() if v},
         lifecycle.hourly_sums(HourlyStat.objects.filter(template_id=campaign.template_id)),
@@ -78,13 +69,14 @@ def test_the_one_statement_round_moves_what_the_lifecycle_moves(
     campaign, connection, shop, settings, synchronous_commit
 ):
     """PostgreSQL's round (lifecycle.apply_receipts_in_one_statement) against lifecycle.apply_receipts_by_provider_id
-    plus the stored unmatched: same messages, counters, hourly rows, reports owed and pending receipts."""
+    plus the stored unmatched: same messages, counters, hourly rows, reports owed, refunds and pending receipts."""
     from django.db import connection as db
     from django.db import transaction
 
     if db.vendor != "postgresql":
         pytest.skip("the one-statement round is PostgreSQL's (data-modifying CTEs)")
     settings.SMS_RECEIPTS_SYNCHRONOUS_COMMIT = synchronous_commit
+    settings.SMS_REFUND_POLICY = "success_only"  # the carrier's failures are given back, in the same commit
     application = campaign.application
     application.report_url = "https://example.com/reports"
     application.save(update_fields=["report_url"])
@@ -101,7 +93,7 @@ def test_the_one_statement_round_moves_what_the_lifecycle_moves(
         receipts.ingest(connection.pk, received)  # the round's statement, inside this test's transaction
         via_statement = _moved_state(campaign)
         transaction.set_rollback(True)
-    # The same receipts through the lifecycle's transaction of five statements (SQLite's path).
+    # The same receipts through the lifecycle's moves (SQLite's path).
     with transaction.atomic():
         items = receipts.final(received)
         _deltas, matched = lifecycle.apply_receipts_by_provider_id(connection.pk, items)
@@ -113,11 +105,12 @@ def test_the_one_statement_round_moves_what_the_lifecycle_moves(
         via_lifecycle = _moved_state(campaign)
         assert StatusReportDue.objects.count() == 3
     assert via_statement == via_lifecycle
-    assert via_statement[0][0][1:] == ("delivered", "DELIVRD", "")
+    assert via_statement[0], "the undelivered and the expired message are refunded"
+    assert via_statement[1][0][1:] == ("delivered", "DELIVRD", "")
     assert lifecycle.reconcile(campaign.pk) == {}
 
 
-def test_the_round_outside_a_transaction_commits_by_itself(campaign, connection, settings):
+def test_rounds_commit_with_and_without_waiting_for_the_disk(campaign, connection, settings):
     from django.db import connection as db
 
     if db.vendor != "postgresql":

@@ -40,8 +40,9 @@ MAX_SAMPLE_AGE = 60.0
 
 
 def _campaigns(request):
-    # Every page of a campaign shows its counters as the lifecycle keeps them: row plus unsquashed deltas.
-    return scoped(request, Campaign).with_counters()
+    # An application's API sends are kept in a hidden campaign (api.sending): not one of these. Every
+    # page of a campaign shows its counters as the lifecycle keeps them: row plus unsquashed deltas.
+    return scoped(request, Campaign).exclude(source=Campaign.Source.API).with_counters()
 
 
 def _get_campaign(request, pk):

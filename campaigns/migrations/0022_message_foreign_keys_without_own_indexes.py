@@ -12,7 +12,7 @@ INDEXES = {
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("campaigns", "0016_campaign_counter_deltas"),
+        ("campaigns", "0021_campaign_counter_deltas"),
     ]
 
     operations = [

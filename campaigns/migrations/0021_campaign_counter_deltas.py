@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0015_campaign_held_by_send_rules'),
+        ('campaigns', '0020_api_sends'),
     ]
 
     operations = [
