@@ -16,6 +16,10 @@ receipts and planning decide *when* a move happens; the SQL of every move lives 
 
 and returns its deltas. `reconcile` proves the counters and the hourly rows equal the messages.
 
+A long message (more than one segment) is submitted with a MessagePart per segment, each with the
+provider id of its segment; its segments' receipts are written to the parts and the message moves
+once, when they decide it (parts_outcome). Single-segment messages have no parts.
+
 A message's `submitted_at` is the moment it was handed to the provider (set by the claim, kept by
 the submit result, cleared by a requeue), so the hour it counts in never changes afterwards.
 """
