@@ -212,6 +212,8 @@ LOGGING = {
     "filters": {"quiet_refusals": {"()": "smsconsole.log_filters.QuietRefusals"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["quiet_refusals"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # httpx logs every request at INFO: the gateway's HTTP connections send thousands a minute.
+    "loggers": {"httpx": {"level": "WARNING"}},
 }
 
 # Recipient file imports (campaigns.importer).

@@ -17,7 +17,9 @@ from campaigns.models.sending import (  # noqa: F401
     Batch,
     Campaign,
     Message,
+    MessagePart,
     PendingReceipt,
     ProviderConnection,
+    RemoteTemplate,
 )
 from campaigns.models.stats import HourlyStat  # noqa: F401
