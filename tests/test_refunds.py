@@ -159,3 +159,16 @@ def test_a_long_message_failed_by_one_segment_is_refunded_all_its_segments_once(
     assert refunds(campaign) == [(3, "reported failed")]
     assert balance(campaign) == Decimal("10") - 3 * PRICE
     assert money.reconcile(campaign.pk) is None
+
+
+def test_the_refund_of_a_round_costs_the_same_queries_however_many_messages_failed(handed_over, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.SMS_REFUND_POLICY = "success_only"
+    with CaptureQueriesContext(connection) as one:
+        ingest(handed_over, receipts((0, "UNDELIV")))
+    with CaptureQueriesContext(connection) as three:
+        ingest(handed_over, receipts((1, "UNDELIV"), (2, "UNDELIV"), (3, "UNDELIV")))
+    assert refunds(handed_over) == [(2, "reported failed"), (6, "reported failed")]
+    assert len(three.captured_queries) == len(one.captured_queries)
