@@ -73,26 +73,6 @@ def ingest(connection_id, receipts):
     return len(items), len(matched) + len(parts)
 
 
-def store(connection_id, receipts):
-    """Writes final receipts (objects with message_id, stat, err) to PendingReceipt in one
-    transaction; intermediate ones (ENROUTE, ACCEPTD) say nothing about the outcome and are dropped.
-
-    The SMSC waits for this commit before it sends more receipts (its window of unacknowledged
-    deliver_sm), so the rows go in as plain multi-row INSERTs: bulk_create's model instances cost
-    about twice the CPU for the same rows (measured in docs/benchmarks.md)."""
-    now = timezone.now()
-    rows = [
-        (connection_id, str(r.message_id)[:64], (r.stat or "")[:16], (r.err or "")[:16], now)
-        for r in receipts
-        if r.message_id and (r.stat or "").upper() in FINAL_STATS
-    ]
-    if not rows:
-        return 0
-    with transaction.atomic():
-        _insert_pending(rows)
-    return len(rows)
-
-
 def _insert_pending(rows):
     """(connection_id, provider_id, stat, err, received_at) rows as plain multi-row INSERTs: the SMSC
     waits for the commit, and bulk_create's model instances cost about twice the CPU."""
