@@ -321,10 +321,14 @@ class ConnectionRunner:
             try:
                 finished = await self.send_batch(job, stopping)
             except (RedisError, OSError) as error:
-                # Redis itself is gone: the job's lists go with it if it restarts empty, and the
-                # stuck-batch sweeper pushes the batch again once no live gateway holds it.
+                # A Redis timeout or restart mid-batch (the bucket, the caps, the next push). The job
+                # goes back on the queue once Redis answers: left on this live gateway's processing
+                # list, the sweeper would never take it and the batch would wait for a restart. The
+                # retry sends only what is still queued (claims are compare-and-set), never a message
+                # already claimed.
                 log.warning("%s: Redis unavailable during job %s (%s)", self.connection.name, job, error)
                 await asyncio.sleep(1)
+                await self._requeue(job, stopping)
                 continue
             except Exception:
                 # Back on the queue for another try (claims are compare-and-set, so a message the
@@ -332,17 +336,20 @@ class ConnectionRunner:
                 # a live gateway would hold the job, and its campaign slot, until it restarted.
                 log.exception("%s: job %s failed; queued again", self.connection.name, job)
                 await asyncio.sleep(1)
-                await self._requeue(job)
+                await self._requeue(job, stopping)
                 continue
             if finished:
                 await self._forget(job)
 
-    async def _requeue(self, job):
+    async def _requeue(self, job, stopping):
         async def requeue():
             async with self.redis.pipeline(transaction=True) as pipe:
                 await pipe.lrem(self.processing, 1, job).rpush(self.queue, job).execute()
 
-        await self._retry_redis(requeue, f"{self.connection.name}: queueing job {job} again")
+        # Until it is done or the gateway stops (then recover() takes the job up at the next start).
+        while not await self._retry_redis(requeue, f"{self.connection.name}: queueing job {job} again"):
+            if stopping.is_set():
+                return
 
     async def _forget(self, job):
         await self._retry_redis(
@@ -355,6 +362,8 @@ class ConnectionRunner:
             await retry_async(call, errors=(RedisError, OSError), what=what, attempts=30, logger=log)
         except (RedisError, OSError):
             log.error("%s: gave up", what)
+            return False
+        return True
 
     async def send_batch(self, job, stopping):
         """Sends one batch; returns False when interrupted by a stop (the job is kept)."""
