@@ -20,6 +20,7 @@ from campaigns.models import (
     Contact,
     ContactList,
     LedgerEntry,
+    Notice,
     OptOut,
     ProviderConnection,
     RecipientImport,
@@ -398,3 +399,14 @@ class AccountLimitsAdmin(admin.ModelAdmin):
             account=obj.account,
             after={name: str(form.cleaned_data[name]) for name in form.changed_data},
         )
+
+
+@admin.register(Notice)
+class NoticeAdmin(ReadOnlyAdmin):
+    """What the platform told each account's contacts (campaigns.notices), with the SMS campaign."""
+
+    list_display = ("created_at", "account", "kind", "key", "recipients", "campaign")
+    list_filter = ("kind",)
+    list_select_related = ("account", "campaign")
+    search_fields = ("account__name", "text")
+    date_hierarchy = "created_at"

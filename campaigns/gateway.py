@@ -44,7 +44,8 @@ CONSUMERS = 4
 # own retries) fails for good instead of going round for ever.
 MAX_ATTEMPTS = 5
 RETRY_PAUSE = 2.0
-# Ids of the second and later parts of long messages, whose receipts match no message.
+# Ids of the extra parts of messages planned in one segment but sent in more (a disagreement of
+# the text rules, logged by the lifecycle), whose receipts match nothing.
 MAX_IGNORED_IDS = 500_000
 AMBIGUOUS_ERROR = lifecycle.AMBIGUOUS_ERROR
 # A gateway refreshes its liveness key this often (a third of it); the sweeper leaves the jobs of a
@@ -100,7 +101,8 @@ def record_results(campaign_id, results, attempts):
     submitted, failed, ambiguous, retry, exhausted = [], {}, [], [], []
     for result in results:
         if result.ok:
-            submitted.append((result.ref, result.message_ids[0]))
+            # Every segment's id: a long message's receipts come one per segment (lifecycle.MessagePart).
+            submitted.append((result.ref, tuple(result.message_ids)))
         elif result.ambiguous:
             ambiguous.append(result.ref)
         elif result.permanent:
@@ -405,8 +407,10 @@ class ConnectionRunner:
             if message_id in attempts
         ]
         results = await self.client.submit_many(requests)
+        planned = {message_id: segments for message_id, _phone, _vars, segments in chunk}
         for result in results:
-            if result.ok and len(result.message_ids) > 1:
+            # A message planned in several segments has a part for each (lifecycle.MessagePart).
+            if result.ok and len(result.message_ids) > 1 and planned.get(result.ref) == 1:
                 for extra in result.message_ids[1:]:
                     self.ignored_ids[extra] = None
         while len(self.ignored_ids) > MAX_IGNORED_IDS:

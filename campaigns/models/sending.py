@@ -467,3 +467,28 @@ class PendingReceipt(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["connection", "provider_id"], name="receipt_by_provider_id")]
+
+
+class MessagePart(models.Model):
+    """One segment of a long (concatenated) message as the provider accepted it, with its receipt.
+
+    Written only for messages of more than one segment, in the transaction that records them
+    submitted (campaigns.lifecycle): a single-segment message is matched to its receipt through
+    Message.provider_id alone, with no row here. The provider gives each segment an id of its own
+    and sends each a receipt; the message's outcome follows from its parts' (lifecycle.parts_outcome)."""
+
+    # No index of their own: (message, number) and (connection, provider_id) below lead with them.
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="parts", db_index=False)
+    # The message's connection again, so a receipt finds its part through one index, as for messages.
+    connection = models.ForeignKey(ProviderConnection, on_delete=models.PROTECT, related_name="+", db_index=False)
+    number = models.PositiveSmallIntegerField()  # 1-based, the UDH sequence number
+    provider_id = models.CharField(max_length=64)
+    # The segment's receipt as the SMSC sent it (DELIVRD, UNDELIV, …); blank until one arrives.
+    stat = models.CharField(max_length=16, blank=True)
+    err = models.CharField(max_length=16, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "number"], name="message_part_once")]
+        indexes = [models.Index(fields=["connection", "provider_id"], name="part_by_provider_id")]
+        ordering = ["message", "number"]

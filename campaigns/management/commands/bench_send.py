@@ -461,6 +461,11 @@ class Command(BaseCommand):
     def delete(self, campaign):
         """Raw deletes: the ORM's cascade would load a million rows to delete them."""
         with connection.cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM campaigns_messagepart WHERE message_id IN "
+                "(SELECT id FROM campaigns_message WHERE campaign_id = %s)",
+                [campaign.pk],
+            )
             cursor.execute("DELETE FROM campaigns_message WHERE campaign_id = %s", [campaign.pk])
             cursor.execute("DELETE FROM campaigns_batch WHERE campaign_id = %s", [campaign.pk])
             cursor.execute("DELETE FROM campaigns_pendingreceipt WHERE connection_id = %s", [campaign.connection_id])
