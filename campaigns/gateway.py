@@ -375,13 +375,11 @@ class ConnectionRunner:
         if status != Campaign.Status.RUNNING:
             await self.stop_batch(batch, status)
             return True
-        if campaign_id not in self.texts:
-            route = await self.db(campaign_text, campaign_id)
-            if route[2] is not None or not self.connection.is_http:
-                self.texts[campaign_id] = route  # a missing remote template is read again next batch
-        else:
-            route = self.texts[campaign_id]
-        pieces, source, remote_template = route
+        # An HTTP connection reads the campaign's remote templateId for each batch: one added or
+        # changed in the admin applies from the next batch, without serving the connection anew.
+        if campaign_id not in self.texts or self.connection.is_http:
+            self.texts[campaign_id] = await self.db(campaign_text, campaign_id)
+        pieces, source, remote_template = self.texts[campaign_id]
         for attempt in range(MAX_ATTEMPTS + 1):
             messages = await self.db(queued_messages, batch)
             requeued = 0
