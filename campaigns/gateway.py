@@ -297,19 +297,21 @@ class ConnectionRunner:
             log.warning("%s: %s unfinished jobs from the last run are queued again", self.connection.name, recovered)
 
     async def next_job(self, priority_only):
-        """The next job into this gateway's processing list: from the priority list if one waits
-        there, else (unless `priority_only`) from the bulk list, blocking up to the poll interval."""
+        """(the next job, whether it came from the priority list), moved into this gateway's
+        processing list: from the priority list if one waits there, else (unless `priority_only`)
+        from the bulk list, blocking up to the poll interval."""
+        timeout = self.gateway.poll_interval
         if priority_only:
-            return await self.redis.blmove(self.priority, self.processing, self.gateway.poll_interval, "RIGHT", "LEFT")
+            return await self.redis.blmove(self.priority, self.processing, timeout, "RIGHT", "LEFT"), True
         job = await self.redis.lmove(self.priority, self.processing, "RIGHT", "LEFT")
-        if job is None:
-            job = await self.redis.blmove(self.queue, self.processing, self.gateway.poll_interval, "RIGHT", "LEFT")
-        return job
+        if job is not None:
+            return job, True
+        return await self.redis.blmove(self.queue, self.processing, timeout, "RIGHT", "LEFT"), False
 
     async def consume(self, stopping, number, priority_only=False):
         while not stopping.is_set():
             try:
-                job = await self.next_job(priority_only)
+                job, priority = await self.next_job(priority_only)
             except (RedisError, OSError) as error:
                 if stopping.is_set():
                     return
@@ -319,7 +321,7 @@ class ConnectionRunner:
             if job is None:
                 continue
             try:
-                finished = await self.send_batch(job, stopping)
+                finished = await self.send_batch(job, stopping, priority)
             except (RedisError, OSError) as error:
                 # A Redis timeout or restart mid-batch (the bucket, the caps, the next push). The job
                 # goes back on the queue once Redis answers: left on this live gateway's processing
@@ -365,8 +367,9 @@ class ConnectionRunner:
             return False
         return True
 
-    async def send_batch(self, job, stopping):
-        """Sends one batch; returns False when interrupted by a stop (the job is kept)."""
+    async def send_batch(self, job, stopping, priority=False):
+        """Sends one batch; returns False when interrupted by a stop (the job is kept). A priority
+        job's submits wait for the window ahead of the bulk chunks'."""
         campaign_id, batch_id = dispatch.parse_job(job)
         batch = await self.db(load_batch, batch_id)
         if batch is None or batch.status != Batch.Status.PUSHED or batch.campaign_id != campaign_id:
@@ -390,7 +393,9 @@ class ConnectionRunner:
                 if status != Campaign.Status.RUNNING:
                     await self.stop_batch(batch, status)
                     return True
-                requeued += await self.send_chunk(campaign_id, chunk, pieces, source, stopping, remote_template)
+                requeued += await self.send_chunk(
+                    campaign_id, chunk, pieces, source, stopping, remote_template, priority
+                )
             if not requeued:
                 break
             with contextlib.suppress(TimeoutError):
@@ -428,7 +433,7 @@ class ConnectionRunner:
                 waited += 1.0
         return True
 
-    async def send_chunk(self, campaign_id, chunk, pieces, source, stopping=None, remote_template=None):
+    async def send_chunk(self, campaign_id, chunk, pieces, source, stopping=None, remote_template=None, priority=False):
         if not await self.wait_for_bind(stopping):
             return 0
         await self.bucket.acquire(sum(segments for _id, _phone, _vars, segments in chunk))
@@ -439,7 +444,7 @@ class ConnectionRunner:
         if not attempts:
             return 0
         requests = [
-            self.sender.request(message_id, source, phone, pieces, variables, remote_template)
+            self.sender.request(message_id, source, phone, pieces, variables, remote_template, priority)
             for message_id, phone, variables, _segments in chunk
             if message_id in attempts
         ]
@@ -543,10 +548,10 @@ class SmppSender:
         )
 
     @staticmethod
-    def request(message_id, source, phone, pieces, variables, remote_template):
+    def request(message_id, source, phone, pieces, variables, remote_template, priority=False):
         from sms.smpp.client import SubmitRequest
 
-        return SubmitRequest(message_id, source, phone, text.render(pieces, variables))
+        return SubmitRequest(message_id, source, phone, text.render(pieces, variables), priority=priority)
 
 
 class HttpSender:
@@ -565,7 +570,7 @@ class HttpSender:
         )
 
     @staticmethod
-    def request(message_id, source, phone, pieces, variables, remote_template):
+    def request(message_id, source, phone, pieces, variables, remote_template, priority=False):
         from sms.cloud_client import CloudSubmit
 
         return CloudSubmit(message_id, source, phone, remote_template, tuple(variables or ()))
