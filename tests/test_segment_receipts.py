@@ -203,6 +203,19 @@ def test_many_long_messages_in_one_round(campaign, connection):
     assert lifecycle.reconcile(campaign.pk) == {}
 
 
+def test_a_long_message_with_one_provider_id_is_decided_by_its_one_receipt(campaign, connection):
+    # An HTTP provider (batchSendSms) answers one id per message however many segments it has.
+    ids, attempts = claim(campaign)
+    gateway.record_results(campaign.pk, [Result(ref=i, message_ids=(f"h{i}",)) for i in ids], attempts)
+    assert MessagePart.objects.filter(message_id=ids[0]).count() == 1
+    assert receipts.ingest(connection.pk, [Receipt(f"h{ids[0]}"), Receipt(f"h{ids[1]}", "UNDELIV", "005")]) == (2, 2)
+    assert dict(Message.objects.filter(pk__in=ids[:2]).values_list("id", "status")) == {
+        ids[0]: "delivered",
+        ids[1]: "failed",
+    }
+    assert lifecycle.reconcile(campaign.pk) == {}
+
+
 def test_the_first_segment_id_alone_does_not_deliver_a_long_message(campaign, connection):
     ids = submit(campaign)
     a = ids[0]
