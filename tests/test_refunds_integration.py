@@ -15,13 +15,12 @@ from smsconsole.models import Account
 from tests.sending_helpers import (
     create_campaign,
     create_connection,
-    gateway,
     phones,
     rows_by_status,
     sending_redis,  # noqa: F401 (fixture)
     simulator,
     wait_for,
-    worker,
+    worker_and_gateway,
 )
 
 RECIPIENTS = 80
@@ -49,12 +48,9 @@ def test_the_balance_ends_at_what_the_policy_leaves_charged(
         connection = create_connection(port=smsc.port, max_binds=1)
         campaign = create_campaign(shop, template, connection, phones(RECIPIENTS), funded=False)
         money.top_up(shop.account, TOP_UP)
-        with (
-            worker(postgres_url, redis_url, tmp_path, SMS_REFUND_POLICY=policy) as celery,
-            gateway(postgres_url, redis_url, tmp_path, funded=False, SMS_REFUND_POLICY=policy) as gw,
-        ):
-            processes = [("simulator", smsc.process, smsc.log_path), ("worker", celery, celery.log_path),
-                         ("gateway", gw, gw.log_path)]  # fmt: skip
+        with worker_and_gateway(
+            postgres_url, redis_url, tmp_path, smsc, funded=False, SMS_REFUND_POLICY=policy
+        ) as processes:
             campaign.launch()
 
             def finished():

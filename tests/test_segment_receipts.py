@@ -251,3 +251,46 @@ def test_the_record_page_lists_each_segment_with_its_receipt(campaign, connectio
     assert 'id="record-parts"' in html
     assert f"m{a}-3" in html and "UNDELIV" in html and "012" in html
     assert "No receipt yet" in html
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_two_rounds_answering_segments_of_one_message_at_once_still_decide_it(
+    postgres_url, shop, long_template, connection, monkeypatch
+):
+    """Each round answers its segments, then pauses before it decides: both are in flight at once
+    and neither sees the other's answer uncommitted; the message must still end delivered."""
+    import threading
+    import time
+
+    from django.db import connections
+
+    campaign = create_campaign(shop, long_template, connection, phones(1, 200), status=Campaign.Status.RUNNING)
+    plan_campaign(campaign.pk)
+    (a,) = submit(campaign)
+    decide = lifecycle._decide
+
+    def slow_decide(*args):
+        time.sleep(0.5)
+        return decide(*args)
+
+    monkeypatch.setattr(lifecycle, "_decide", slow_decide)
+    errors = []
+
+    def round_of(provider_ids):
+        try:
+            receipts.ingest(connection.pk, [Receipt(pid) for pid in provider_ids])
+        except Exception as error:  # noqa: BLE001 (reported by the assertion below)
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    rounds = [threading.Thread(target=round_of, args=(ids,)) for ids in ([f"m{a}-1"], [f"m{a}-2", f"m{a}-3"])]
+    for thread in rounds:
+        thread.start()
+    for thread in rounds:
+        thread.join(30)
+    assert errors == []
+    assert set(MessagePart.objects.filter(message_id=a).values_list("stat", flat=True)) == {"DELIVRD"}
+    assert message(a).status == "delivered"
+    assert lifecycle.reconcile(campaign.pk) == {}
