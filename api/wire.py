@@ -8,7 +8,7 @@ django-ninja was chosen over Django REST framework by request cost (docs/benchma
 from django.http import JsonResponse
 from ninja import NinjaAPI, Path, Router, Schema
 
-from api.management_auth import ManagementError, authenticate_account
+from api.management_auth import AccessKeySignature, ManagementError
 from smsconsole.regions import region_choices
 
 api = NinjaAPI(
@@ -33,7 +33,7 @@ class ManagementErrorOut(Schema):
     error_msg: str
 
 
-management = Router(tags=["management"])
+management = Router(tags=["management"], auth=AccessKeySignature())
 
 
 class CountryOut(Schema):
@@ -48,7 +48,6 @@ class CountryOut(Schema):
     summary="Countries and regions messages can be sent to",
 )
 def list_countries(request, project_id: Path[str], country_name_en: str = "", country_name_zh: str = ""):
-    authenticate_account(request, project_id)
     from django.utils import translation
 
     with translation.override("en"):
