@@ -20,9 +20,11 @@ from campaigns.models import (
     Contact,
     ContactList,
     LedgerEntry,
+    Notice,
     OptOut,
     ProviderConnection,
     RecipientImport,
+    RemoteTemplate,
 )
 from campaigns.numbers import normalise_number
 from campaigns.resources import ContactResource, OptOutResource
@@ -189,12 +191,22 @@ class RecipientImportAdmin(ReadOnlyAdmin):
 
 
 class ProviderConnectionForm(forms.ModelForm):
-    # The password is write-only: it is stored encrypted and never shown again.
+    # The password (SMPP) or app secret (HTTP) is write-only: stored encrypted, never shown again.
     new_password = forms.CharField(
-        label=_("password"),
+        label=_("password or app secret"),
         required=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text=_("Leave empty to keep the current password."),
+        help_text=_("The SMPP password, or the HTTP connection's app secret. Leave empty to keep the current one."),
+    )
+    base_url = forms.URLField(
+        label=_("access address"),
+        required=False,
+        max_length=255,
+        assume_scheme="https",
+        help_text=_(
+            "HTTP: the application's access address, e.g. https://smsapi.cn-north-4.myhuaweicloud.com:443 "
+            "or another console's address; requests go to its /sms/batchSendSms/v1."
+        ),
     )
 
     class Meta:
@@ -205,6 +217,8 @@ class ProviderConnectionForm(forms.ModelForm):
             "host",
             "port",
             "system_id",
+            "base_url",
+            "app_key",
             "new_password",
             "system_type",
             "tps",
@@ -214,6 +228,10 @@ class ProviderConnectionForm(forms.ModelForm):
             "source_address",
             "enabled",
         )
+        help_texts = {
+            "app_key": _("HTTP: the remote application's app key (X-WSSE Username)."),
+            "window": _("SMPP: submit_sm in flight per bind. HTTP: requests in flight."),
+        }
 
     def clean(self):
         cleaned = super().clean()
@@ -221,6 +239,15 @@ class ProviderConnectionForm(forms.ModelForm):
             self.add_error("new_password", _("A new connection needs its password."))
         if cleaned.get("source_rule") == ProviderConnection.SourceRule.FIXED and not cleaned.get("source_address"):
             self.add_error("source_address", _("Give the fixed source address."))
+        if cleaned.get("kind") == ProviderConnection.Kind.HTTP:
+            required = ("base_url", "app_key")
+        else:
+            required = ("host", "port", "system_id")
+        for name in required:
+            if name in cleaned and not cleaned.get(name):
+                self.add_error(name, _("A connection of this kind needs this field."))
+        if "port" in cleaned and cleaned["port"] is None:
+            cleaned["port"] = 0  # an HTTP connection's port is in its address
         return cleaned
 
     def save(self, commit=True):
@@ -229,14 +256,34 @@ class ProviderConnectionForm(forms.ModelForm):
         return super().save(commit)
 
 
+class RemoteTemplateInline(admin.TabularInline):
+    """HTTP connections: the remote service's templateId for each template sent through it."""
+
+    model = RemoteTemplate
+    extra = 1
+    raw_id_fields = ("template",)
+    verbose_name_plural = _("remote templates (HTTP: the remote service's templateId for each template)")
+
+
 @admin.register(ProviderConnection)
 class ProviderConnectionAdmin(admin.ModelAdmin):
-    """Carrier connections the gateway binds to; the gateway reads them when it starts."""
+    """Carrier connections the gateway serves; it reads them again within seconds of a change."""
 
     form = ProviderConnectionForm
-    list_display = ("name", "kind", "host", "port", "system_id", "tps", "max_binds", "window", "enabled")
+    inlines = (RemoteTemplateInline,)
+    list_display = ("name", "kind", "host", "port", "system_id", "base_url", "tps", "max_binds", "window", "enabled")
     list_filter = ("kind", "enabled")
-    search_fields = ("name", "host", "system_id")
+    search_fields = ("name", "host", "system_id", "base_url")
+    readonly_fields = ("status_report_url",)
+
+    @admin.display(description=_("status report URL"))
+    def status_report_url(self, connection):
+        """Where an HTTP connection's remote service pushes its status reports (sent as statusCallback)."""
+        if not connection.pk or not connection.is_http:
+            return "-"
+        from campaigns.gateway import status_callback_url
+
+        return status_callback_url(connection)
 
 
 @admin.register(Campaign)
@@ -352,3 +399,14 @@ class AccountLimitsAdmin(admin.ModelAdmin):
             account=obj.account,
             after={name: str(form.cleaned_data[name]) for name in form.changed_data},
         )
+
+
+@admin.register(Notice)
+class NoticeAdmin(ReadOnlyAdmin):
+    """What the platform told each account's contacts (campaigns.notices), with the SMS campaign."""
+
+    list_display = ("created_at", "account", "kind", "key", "recipients", "campaign")
+    list_filter = ("kind",)
+    list_select_related = ("account", "campaign")
+    search_fields = ("account__name", "text")
+    date_hierarchy = "created_at"

@@ -1,9 +1,10 @@
 """The gateway: the long-lived process that holds the provider connections and sends batches.
 
-One asyncio loop, one SmppClient per connection (its binds and window are the connection's), and
-per connection a few consumers that take batch jobs from the connection's Redis list. Jobs move
-atomically to a processing list of this gateway (BLMOVE) and leave it only once the batch is
-handled, so a gateway killed mid-batch finds its jobs again when it starts.
+One asyncio loop, one sender per connection, by its kind (`senders`): an SmppClient (its binds and
+window are the connection's) or, for an HTTP connection, a CloudClient speaking the cloud's
+batchSendSms (sms.cloud_client), and per connection a few consumers that take batch jobs from the
+connection's Redis list. Jobs move atomically to a processing list of this gateway (BLMOVE) and
+leave it only once the batch is handled, so a gateway killed mid-batch finds its jobs again when it starts.
 
 For each chunk of a batch the gateway reads the campaign status (pause and cancel take effect
 within a chunk), takes tokens for the chunk's segments from the shared bucket, claims the messages
@@ -43,7 +44,8 @@ CONSUMERS = 4
 # own retries) fails for good instead of going round for ever.
 MAX_ATTEMPTS = 5
 RETRY_PAUSE = 2.0
-# Ids of the second and later parts of long messages, whose receipts match no message.
+# Ids of the extra parts of messages planned in one segment but sent in more (a disagreement of
+# the text rules, logged by the lifecycle), whose receipts match nothing.
 MAX_IGNORED_IDS = 500_000
 AMBIGUOUS_ERROR = lifecycle.AMBIGUOUS_ERROR
 # A gateway refreshes its liveness key this often (a third of it); the sweeper leaves the jobs of a
@@ -70,9 +72,12 @@ def campaign_status(campaign_id):
 
 
 def campaign_text(campaign_id):
-    """(template pieces, source address) of a campaign; cached by the caller."""
+    """(template pieces, source address, the remote templateId or None) of a campaign; cached by
+    the caller. Only an HTTP connection has remote templateIds (ProviderConnection.remote_template_id)."""
     campaign = Campaign.objects.select_related("signature", "template", "connection").get(pk=campaign_id)
-    return planning.campaign_text(campaign), campaign.connection.source_for(campaign.signature)
+    connection = campaign.connection
+    remote = connection.remote_template_id(campaign.template_id) if connection.is_http else None
+    return planning.campaign_text(campaign), connection.source_for(campaign.signature), remote
 
 
 def queued_messages(batch):
@@ -96,7 +101,8 @@ def record_results(campaign_id, results, attempts):
     submitted, failed, ambiguous, retry, exhausted = [], {}, [], [], []
     for result in results:
         if result.ok:
-            submitted.append((result.ref, result.message_ids[0]))
+            # Every segment's id: a long message's receipts come one per segment (lifecycle.MessagePart).
+            submitted.append((result.ref, tuple(result.message_ids)))
         elif result.ambiguous:
             ambiguous.append(result.ref)
         elif result.permanent:
@@ -197,17 +203,8 @@ class ConnectionRunner:
         self.processing = dispatch.processing_key(connection.pk, gateway.gateway_id)
         self.bucket = AsyncTokenBucket(self.redis, bucket_key(connection.pk), connection.tps)
         self.chunk_size = max(1, min(gateway.chunk_size, connection.tps or gateway.chunk_size))
-        self.client = gateway.client_factory(
-            connection.host,
-            connection.port,
-            connection.system_id,
-            connection.password,
-            system_type=connection.system_type,
-            binds=connection.max_binds,
-            window=connection.window,
-            on_receipts=self.on_receipts,
-            on_inbound=self.on_inbound,
-        )
+        self.sender = gateway.senders[connection.kind]
+        self.client = self.sender.client(gateway, connection, self)
         self.texts = {}
         self.ignored_ids = {}
         self.receipts_waiting = asyncio.Event()
@@ -261,7 +258,7 @@ class ConnectionRunner:
 
     async def report_state(self, stopping):
         """Tells the pages whether this connection has a bound session, and if not, why."""
-        host = f"{self.connection.host}:{self.connection.port}"
+        host = address(self.connection)
         while not stopping.is_set():
             bound = self.client.bound_sessions
             reason = "" if bound else (self.client.last_bind_error or f"binding to {host}")
@@ -342,8 +339,12 @@ class ConnectionRunner:
             await self.stop_batch(batch, status)
             return True
         if campaign_id not in self.texts:
-            self.texts[campaign_id] = await self.db(campaign_text, campaign_id)
-        pieces, source = self.texts[campaign_id]
+            route = await self.db(campaign_text, campaign_id)
+            if route[2] is not None or not self.connection.is_http:
+                self.texts[campaign_id] = route  # a missing remote template is read again next batch
+        else:
+            route = self.texts[campaign_id]
+        pieces, source, remote_template = route
         for attempt in range(MAX_ATTEMPTS + 1):
             messages = await self.db(queued_messages, batch)
             requeued = 0
@@ -354,7 +355,7 @@ class ConnectionRunner:
                 if status != Campaign.Status.RUNNING:
                     await self.stop_batch(batch, status)
                     return True
-                requeued += await self.send_chunk(campaign_id, chunk, pieces, source, stopping)
+                requeued += await self.send_chunk(campaign_id, chunk, pieces, source, stopping, remote_template)
             if not requeued:
                 break
             with contextlib.suppress(TimeoutError):
@@ -392,7 +393,7 @@ class ConnectionRunner:
                 waited += 1.0
         return True
 
-    async def send_chunk(self, campaign_id, chunk, pieces, source, stopping=None):
+    async def send_chunk(self, campaign_id, chunk, pieces, source, stopping=None, remote_template=None):
         if not await self.wait_for_bind(stopping):
             return 0
         await self.bucket.acquire(sum(segments for _id, _phone, _vars, segments in chunk))
@@ -402,16 +403,16 @@ class ConnectionRunner:
         attempts = verdict.attempts
         if not attempts:
             return 0
-        from sms.smpp.client import SubmitRequest
-
         requests = [
-            SubmitRequest(message_id, source, phone, text.render(pieces, variables))
+            self.sender.request(message_id, source, phone, pieces, variables, remote_template)
             for message_id, phone, variables, _segments in chunk
             if message_id in attempts
         ]
         results = await self.client.submit_many(requests)
+        planned = {message_id: segments for message_id, _phone, _vars, segments in chunk}
         for result in results:
-            if result.ok and len(result.message_ids) > 1:
+            # A message planned in several segments has a part for each (lifecycle.MessagePart).
+            if result.ok and len(result.message_ids) > 1 and planned.get(result.ref) == 1:
                 for extra in result.message_ids[1:]:
                     self.ignored_ids[extra] = None
         while len(self.ignored_ids) > MAX_IGNORED_IDS:
@@ -489,14 +490,72 @@ class ConnectionRunner:
             await asyncio.sleep(0.2)
 
 
+class SmppSender:
+    """An SMPP connection: the runner's client is an SmppClient (or the gateway's client_factory)."""
+
+    @staticmethod
+    def client(gateway, connection, runner):
+        return gateway.client_factory(
+            connection.host,
+            connection.port,
+            connection.system_id,
+            connection.password,
+            system_type=connection.system_type,
+            binds=connection.max_binds,
+            window=connection.window,
+            on_receipts=runner.on_receipts,
+            on_inbound=runner.on_inbound,
+        )
+
+    @staticmethod
+    def request(message_id, source, phone, pieces, variables, remote_template):
+        from sms.smpp.client import SubmitRequest
+
+        return SubmitRequest(message_id, source, phone, text.render(pieces, variables))
+
+
+class HttpSender:
+    """An HTTP connection: batchSendSms with X-WSSE (sms.cloud_client), at most `window` requests in
+    flight; its status reports come back to this console's receiver (campaigns.views.provider_reports),
+    not through the client. The remote service renders the template: a submit carries the values."""
+
+    @staticmethod
+    def client(gateway, connection, runner):
+        return gateway.http_client_factory(
+            connection.base_url,
+            connection.app_key,
+            connection.app_secret,
+            status_callback=status_callback_url(connection),
+            window=connection.window,
+        )
+
+    @staticmethod
+    def request(message_id, source, phone, pieces, variables, remote_template):
+        from sms.cloud_client import CloudSubmit
+
+        return CloudSubmit(message_id, source, phone, remote_template, tuple(variables or ()))
+
+
+def status_callback_url(connection):
+    """Where the remote service pushes this connection's status reports (settings.CONSOLE_URL)."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    path = reverse("campaigns:provider_status_reports", args=[connection.callback_token])
+    return settings.CONSOLE_URL.rstrip("/") + path
+
+
 class Gateway:
     """Serves provider connections: `connections` as given, or with `load_connections` (a plain
     function returning the connections to serve, run in a DB thread) those it returns, read again
-    every `reload_interval` seconds."""
+    every `reload_interval` seconds. `senders` says, per connection kind, how its runner's client
+    is made and what a submit to it looks like."""
+
+    senders = {ProviderConnection.Kind.SMPP: SmppSender, ProviderConnection.Kind.HTTP: HttpSender}
 
     def __init__(self, connections=(), *, gateway_id=None, consumers=CONSUMERS, chunk_size=CHUNK_SIZE,
                  redis_url=None, client_factory=None, stats_interval=10.0, db=None, poll_interval=1.0,
-                 load_connections=None, reload_interval=RELOAD_INTERVAL):  # fmt: skip
+                 load_connections=None, reload_interval=RELOAD_INTERVAL, http_client_factory=None):  # fmt: skip
         self.connections = list(connections)
         self.load_connections = load_connections
         self.reload_interval = reload_interval
@@ -511,6 +570,11 @@ class Gateway:
 
             client_factory = SmppClient
         self.client_factory = client_factory
+        if http_client_factory is None:
+            from sms.cloud_client import CloudClient
+
+            http_client_factory = CloudClient
+        self.http_client_factory = http_client_factory
         self.db = db or DatabaseThreads(self.threads_for(max(1, len(self.connections))))
         # The client's store-and-acknowledge rounds in flight at once (sms.smpp.client.RECEIPT_ROUNDS),
         # per connection: they must not queue behind claims and results.
@@ -626,6 +690,10 @@ class Gateway:
 def served_settings(connection):
     """What a runner was built from: a change to any of these binds the connection again."""
     return (
+        connection.kind,
+        connection.base_url,
+        connection.app_key,
+        connection.callback_token,
         connection.host,
         connection.port,
         connection.system_id,
@@ -639,13 +707,19 @@ def served_settings(connection):
     )
 
 
+def address(connection):
+    return connection.base_url if connection.is_http else f"{connection.host}:{connection.port}"
+
+
 def describe(connection):
     c = connection
+    if c.is_http:
+        return f"{c.name} (HTTP {c.base_url}, {c.window} requests in flight, {c.tps or 'no'} TPS)"
     return f"{c.name} ({c.host}:{c.port}, {c.max_binds} binds, window {c.window}, {c.tps or 'no'} TPS)"
 
 
 def enabled_connections(names=None):
-    connections = ProviderConnection.objects.filter(enabled=True, kind=ProviderConnection.Kind.SMPP)
+    connections = ProviderConnection.objects.filter(enabled=True, kind__in=list(Gateway.senders))
     if names:
         connections = connections.filter(name__in=names)
     return list(connections)

@@ -13,6 +13,10 @@ receipts and planning decide *when* a move happens; the SQL of every move lives 
   StatusReportDue rows, for the applications that take them (campaigns.status_reports drains them);
 - moves the campaign counters last, so the campaign row is locked only for the commit that follows
   (the counters are the one shared row; everything else touches rows of its own);
+- hands the segments of the messages it moved from submitted to failed or expired (what the
+  carrier reported failed) to campaigns.money.refund_reported, after the counters, so the refund
+  policy gives them back in the move's own transaction: exactly once, since a replayed receipt
+  finds its message no longer submitted and moves nothing;
 
 and returns its deltas. `reconcile` proves the counters and the hourly rows equal the messages.
 
@@ -54,6 +58,9 @@ REPORTED = frozenset({S.DELIVERED, S.FAILED, S.EXPIRED, S.UNKNOWN})
 # SMPP receipt stat → message status; anything else (UNDELIV, REJECTD, DELETED, UNKNOWN, …) fails.
 RECEIPT_OUTCOMES = {"DELIVRD": S.DELIVERED, "EXPIRED": S.EXPIRED}
 
+# What the carrier reported as not delivered: refunded under SMS_REFUND_POLICY=success_only.
+CARRIER_FAILED = frozenset({S.FAILED, S.EXPIRED})
+
 # A submitted message with no receipt after this long will never get one (the carriers' report window).
 REPORT_WINDOW = timedelta(hours=72)
 NO_REPORT_ERROR = "no delivery report within 72 hours"
@@ -64,6 +71,29 @@ AMBIGUOUS_ERROR = "connection lost before the answer"
 
 def receipt_outcome(stat):
     return RECEIPT_OUTCOMES.get((stat or "").upper(), S.FAILED)
+
+
+def parts_outcome(parts):
+    """How a long message ended, from the receipts of its segments: the (stat, err) it takes, whose
+    receipt_outcome is its status, or None while it is still open.
+
+    `parts` are (number, stat, err) of every segment, stat "" where no receipt came yet. A failed
+    segment (UNDELIV, REJECTD, …) fails the message at once, with the stat and error code of the
+    lowest-numbered one that failed: the rest cannot make it whole, and the operator sees it now
+    rather than when the last receipt comes. Otherwise the message waits for every segment:
+    delivered when all are DELIVRD, else expired (a segment EXPIRED, none failed: the handset may
+    never have seen all of it, but no carrier refused it) with that segment's error code. A message
+    whose segments' receipts never all come expires by the 72-hour sweep like any other."""
+    parts = sorted(parts)
+    for _number, stat, err in parts:
+        if stat and receipt_outcome(stat) == S.FAILED:
+            return stat, err
+    if not parts or any(not stat for _number, stat, _err in parts):
+        return None
+    for _number, stat, err in parts:
+        if receipt_outcome(stat) == S.EXPIRED:
+            return stat, err
+    return parts[0][1], ""
 
 
 def ids_in(ids):
@@ -92,6 +122,7 @@ class Tally:
         self.counters = defaultdict(Counter)  # campaign id → {counter: delta}
         self.hourly = defaultdict(Counter)  # (campaign id, hour) → {column: delta}
         self.reported = defaultdict(list)  # campaign id → [(message id, final status)] owing a report
+        self.carrier_failed = Counter()  # campaign id → segments the carrier reported failed or expired
 
     def count(self, campaign_id, **deltas):
         self.counters[campaign_id].update(deltas)
@@ -132,6 +163,8 @@ class Tally:
             moved.append((message_id, campaign_id, *rest))
             if to_status in REPORTED:
                 self.reported[campaign_id].append((message_id, to_status))
+            if from_status == S.SUBMITTED and to_status in CARRIER_FAILED:
+                self.carrier_failed[campaign_id] += segments
             if hourly_from == hourly_to:
                 continue
             at = at or handed_over.get(message_id)
@@ -155,6 +188,11 @@ class Tally:
         # so two transactions moving the same campaigns lock them in the same order.
         for campaign_id in sorted(self.counters):
             Campaign.move_counters(campaign_id, **self.counters[campaign_id])
+        if self.carrier_failed:
+            # After the counters, as a claim charges after its move: campaign rows, then accounts.
+            from campaigns import money
+
+            money.refund_reported(self.carrier_failed)
 
     def _owe_reports(self):
         """One StatusReportDue per message moved to a final state whose application takes reports:
@@ -357,9 +395,11 @@ def claim(campaign_id, message_ids):
 def record_submits(submitted=(), failed=None, unknown=(), requeue=(), exhausted=()):
     """The outcome of a chunk's submit_sm, in one transaction; returns the counter deltas.
 
-    submitted: (message id, provider id) pairs; failed: {(command status, error): ids} refused for
-    good; unknown: ids whose answer was lost (never resent); requeue: ids never written to the
-    SMSC or refused as throttled, safe to send again; exhausted: ids refused too often to retry."""
+    submitted: (message id, provider id) pairs, or (message id, (provider id of each segment, …))
+    for messages sent in several segments (the parts their receipts are matched to); failed:
+    {(command status, error): ids} refused for good; unknown: ids whose answer was lost (never
+    resent); requeue: ids never written to the SMSC or refused as throttled, safe to send again;
+    exhausted: ids refused too often to retry."""
     with moving() as tally:
         if submitted:
             _mark_submitted(tally, submitted)
@@ -399,14 +439,54 @@ def requeue(message_ids):
 
 
 def _mark_submitted(tally, pairs):
-    values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS VARCHAR(64)))"] * len(pairs))
+    """Sending → submitted with the provider id of the first segment; a message planned in more than
+    one segment also gets a MessagePart per segment the provider accepted, in the same transaction,
+    for the receipts of each to find (apply_part_receipts). Single-segment messages write nothing more."""
+    segment_ids = {}
+    for message_id, provider_ids in pairs:
+        ids = (provider_ids,) if isinstance(provider_ids, str) else tuple(provider_ids)
+        segment_ids[message_id] = [str(provider_id)[:64] for provider_id in ids]
+    values = ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS VARCHAR(64)))"] * len(segment_ids))
     source = Source(
         "1 = 1",
         join=f" JOIN (VALUES {values}) AS v ON v.column1 = campaigns_message.id",
-        join_params=[x for message_id, provider_id in pairs for x in (message_id, str(provider_id)[:64])],
+        join_params=[x for message_id, ids in segment_ids.items() for x in (message_id, ids[0])],
         columns=", v.column2 AS provider_id",
     )
-    return tally.move(S.SENDING, S.SUBMITTED, source, [], assignments="provider_id = old.provider_id")
+    rows = tally.move(
+        S.SENDING,
+        S.SUBMITTED,
+        source,
+        [],
+        assignments="provider_id = old.provider_id",
+        returning="segments connection_id",
+    )
+    parts = []
+    for message_id, _campaign_id, segments, connection_id in rows:
+        ids = segment_ids[message_id]
+        if segments > 1:
+            parts += [(message_id, connection_id, number, provider_id) for number, provider_id in enumerate(ids, 1)]
+        elif len(ids) > 1:
+            # The text rules (sms.text) counted one segment where the encoder sent several: only the
+            # first is matched, as before parts existed; the others' receipts stay unmatched.
+            log.warning("message %s was planned in 1 segment but sent in %s", message_id, len(ids))
+    _insert_parts(parts)
+    return rows
+
+
+PART_CHUNK = 1000  # rows per INSERT: 6,000 parameters, within SQLite's limit too
+
+
+def _insert_parts(rows):
+    """(message id, connection id, number, provider id) rows as plain multi-row INSERTs."""
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), PART_CHUNK):
+            chunk = rows[start : start + PART_CHUNK]
+            cursor.execute(
+                "INSERT INTO campaigns_messagepart (message_id, connection_id, number, provider_id, stat, err) VALUES "
+                + ", ".join(["(%s, %s, %s, %s, '', '')"] * len(chunk)),
+                [value for row in chunk for value in row],
+            )
 
 
 def _fail_at_submit(tally, message_ids, code, error):
@@ -506,26 +586,28 @@ def apply_receipts(items):
     delivered, expired or failed, keeping the receipt's stat (DELIVRD, UNDELIV, …) and, unless
     delivered, its error code; a second receipt for a message finds it no longer submitted and
     changes nothing. Returns {campaign id: {counter: delta}}."""
+    with moving() as tally:
+        _apply_receipts(tally, items)
+    return _deltas(tally)
+
+
+def _apply_receipts(tally, items):
     groups = defaultdict(set)
     for message_id, stat, err in items:
         status = receipt_outcome(stat)
         code = "" if status == S.DELIVERED else (err or "")[:32]
         groups[(status, (stat or "").upper()[:16], code)].add(message_id)
-    if not groups:
-        return {}
     now = timezone.now()
-    with moving() as tally:
-        for (status, stat, code), message_ids in groups.items():
-            ids = sorted(message_ids)
-            tally.move(
-                S.SUBMITTED,
-                status,
-                by_ids(ids),
-                ids,
-                assignments="receipt_stat = %s, error_code = %s, done_at = %s",
-                assignment_params=[stat, code, now],
-            )
-    return _deltas(tally)
+    for (status, stat, code), message_ids in groups.items():
+        ids = sorted(message_ids)
+        tally.move(
+            S.SUBMITTED,
+            status,
+            by_ids(ids),
+            ids,
+            assignments="receipt_stat = %s, error_code = %s, done_at = %s",
+            assignment_params=[stat, code, now],
+        )
 
 
 def apply_receipts_by_provider_id(connection_id, items):
@@ -542,8 +624,9 @@ def apply_receipts_by_provider_id(connection_id, items):
     with moving() as tally:
         for (status, stat, code), provider_ids in groups.items():
             values = ", ".join(["(CAST(%s AS VARCHAR(64)))"] * len(provider_ids))
+            # Single-segment messages only: a long one is matched by its parts (apply_part_receipts).
             source = Source(
-                "campaigns_message.connection_id = %s",
+                "campaigns_message.connection_id = %s AND campaigns_message.segments = 1",
                 join=f" JOIN (VALUES {values}) AS v ON campaigns_message.provider_id = v.column1",
                 join_params=list(provider_ids),
             )
@@ -557,6 +640,58 @@ def apply_receipts_by_provider_id(connection_id, items):
                 returning="provider_id",
             )
             matched.update(provider_id for _id, _campaign, provider_id in rows)
+    return _deltas(tally), matched
+
+
+def apply_part_receipts(connection_id, items):
+    """Final receipts for segments of long messages, named by provider id: (provider id, stat, err)
+    each. The first receipt of a segment is written to its part (a duplicate finds the part
+    answered and changes nothing), and each message whose parts now decide its outcome
+    (parts_outcome) moves once, like a message by its own receipt. Only parts of submitted
+    messages match: a finished message must not swallow the receipt of a newer one that reuses the
+    id. Returns ({campaign id: deltas}, the set of provider ids that matched a part)."""
+    first = {}
+    for provider_id, stat, err in items:
+        first.setdefault(str(provider_id)[:64], ((stat or "").upper()[:16], (err or "")[:16]))
+    if not first:
+        return {}, set()
+    target = "p." if connection.vendor == "postgresql" else ""
+    values = ", ".join(["(CAST(%s AS VARCHAR(64)), CAST(%s AS VARCHAR(16)), CAST(%s AS VARCHAR(16)))"] * len(first))
+    with moving() as tally, connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE campaigns_messagepart AS p SET stat = v.column2, err = v.column3, done_at = %s "
+            f"FROM (VALUES {values}) AS v, campaigns_message AS m "
+            "WHERE p.connection_id = %s AND p.provider_id = v.column1 AND p.stat = '' "
+            "AND m.id = p.message_id AND m.status = %s "
+            f"RETURNING {target}message_id, {target}provider_id",
+            [timezone.now(), *(x for provider_id, (stat, err) in first.items() for x in (provider_id, stat, err)),
+             connection_id, S.SUBMITTED],
+        )  # fmt: skip
+        rows = cursor.fetchall()
+        matched = {provider_id for _message_id, provider_id in rows}
+        message_ids = sorted({message_id for message_id, _provider_id in rows})
+        if message_ids:
+            if connection.vendor == "postgresql":
+                # Two rounds answering different segments of one message at once would each read
+                # the parts without the other's uncommitted answer, and neither decide it: the
+                # second waits here until the first commits, then reads both answers. (SQLite
+                # has one writer at a time.) In id order, so two rounds never wait on each other.
+                cursor.execute(
+                    f"SELECT id FROM campaigns_message WHERE id IN {ids_in(message_ids)} ORDER BY id FOR UPDATE",
+                    message_ids,
+                )
+            cursor.execute(
+                "SELECT message_id, number, stat, err FROM campaigns_messagepart "
+                f"WHERE message_id IN {ids_in(message_ids)}",
+                message_ids,
+            )
+            parts = defaultdict(list)
+            for message_id, number, stat, err in cursor.fetchall():
+                parts[message_id].append((number, stat, err))
+            decided = [
+                (message_id, *outcome) for message_id, found in parts.items() if (outcome := parts_outcome(found))
+            ]
+            _apply_receipts(tally, decided)
     return _deltas(tally), matched
 
 

@@ -4,6 +4,11 @@ Prices are per segment, by category (verification and notification share the "in
 promotions their own), in monthly tiers that a month's volume climbs through — a charge that
 crosses a tier boundary is priced in both (the reference's "auto tier-crossing", 4.3). A charge
 is refused rather than taken when the balance cannot cover it: nothing is sent unpaid.
+
+Refunds follow SMS_REFUND_POLICY (the reference's two readings, 4.3): both give back what the
+platform refused at the hand-over (campaigns.sending_rules.record); "success_only" also gives back
+what the carrier reported failed or expired (refund_reported, called by the lifecycle in the
+transaction of the move). `unknown` stays charged under both: it may have been delivered.
 """
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -148,6 +153,29 @@ def refund(account_id, message_type, segments, campaign_id=None, note=""):
     )
 
 
+def refund_reported(segments_by_campaign):
+    """Under SMS_REFUND_POLICY=success_only, gives back the segments the carrier reported failed or
+    expired, one REFUND entry per campaign; {campaign id: segments} of the messages one lifecycle
+    move took from submitted to failed or expired, called in that move's transaction
+    (campaigns.lifecycle), so each message is refunded once however often its receipt comes. Under
+    "platform" the carrier's failures stay charged. The system account is never charged."""
+    if settings.SMS_REFUND_POLICY != "success_only" or not segments_by_campaign:
+        return []
+    from campaigns.models import Campaign
+
+    campaigns = (
+        Campaign.objects.filter(pk__in=list(segments_by_campaign), account__is_system=False)
+        .values_list("account_id", "pk", "template__type")
+        .order_by("account_id", "pk")  # accounts locked in one order by concurrent moves
+    )
+    entries = []
+    for account_id, campaign_id, message_type in campaigns:
+        segments = segments_by_campaign[campaign_id]
+        if segments > 0:
+            entries.append(refund(account_id, message_type, segments, campaign_id, note="reported failed"))
+    return [entry for entry in entries if entry is not None]
+
+
 def charged_messages():
     """A Q over Message: the messages whose segments are charged and not refunded.
 
@@ -162,6 +190,26 @@ def charged_messages():
     return handed_over | reported_failed
 
 
+def reconcile(campaign_id):
+    """Compares the segments the ledger holds charged for the campaign (its charges less its
+    refunds) with the segments of its messages that charged_messages() says are paid for; returns
+    {"counted": ledger, "rows": messages} when they differ, else None. Read only: it proves that
+    no refund was missed or given twice, and repairs nothing."""
+    from campaigns.models import Campaign, Message
+
+    campaign = Campaign.objects.select_related("account").get(pk=campaign_id)
+    entries = LedgerEntry.objects.filter(campaign_id=campaign_id).aggregate(
+        charged=Sum("segments", filter=Q(kind=LedgerEntry.Kind.CHARGE)),
+        refunded=Sum("segments", filter=Q(kind=LedgerEntry.Kind.REFUND)),
+    )
+    counted = (entries["charged"] or 0) - (entries["refunded"] or 0)
+    rows = 0
+    if not campaign.account.is_system:
+        paid = Message.objects.filter(charged_messages(), campaign_id=campaign_id)
+        rows = paid.aggregate(n=Sum("segments"))["n"] or 0
+    return None if counted == rows else {"counted": counted, "rows": rows}
+
+
 def balance(account):
     return Account.objects.filter(pk=account.pk).values_list("balance", flat=True).get()
 
@@ -174,6 +222,8 @@ __all__ = [
     "correct",
     "month_volume",
     "price_of",
+    "reconcile",
     "refund",
+    "refund_reported",
     "top_up",
 ]

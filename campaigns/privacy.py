@@ -32,6 +32,7 @@ from campaigns.models import (
     Contact,
     ListImportRejectedRow,
     Message,
+    MessagePart,
     OptOut,
     Push,
     Recipient,
@@ -96,14 +97,18 @@ def purge_old_messages(now=None, chunk=None):
         part = campaign_ids[start : start + 1000]
         todo = Message.objects.filter(campaign_id__in=part)
         for low, high in _id_ranges(todo, chunk):
-            deleted += _raw_delete(todo.filter(id__range=(low, high), status__in=Message.FINAL))
+            final = todo.filter(id__range=(low, high), status__in=Message.FINAL)
+            # The segments of long messages first (their index leads with the message id).
+            _raw_delete(MessagePart.objects.filter(message__id__range=(low, high), message__in=final))
+            deleted += _raw_delete(final)
         # Marked after the deletes, so a run stopped half-way is simply run again.
         Campaign.objects.filter(pk__in=part, messages_purged_at__isnull=True).update(messages_purged_at=now)
     return {"messages_deleted": deleted}
 
 
 def _raw_delete(queryset):
-    # Nothing cascades from a message, so one DELETE without Django's collector (which would load the rows).
+    # Nothing else cascades from a message (its parts are deleted first), so one DELETE without
+    # Django's collector (which would load the rows).
     return queryset._raw_delete(queryset.db)
 
 

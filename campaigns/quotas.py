@@ -10,8 +10,9 @@ over and releases what it then did not send:
     quotas.release(account_id, not_sent, reserved_at)
 
 Crossing the alert threshold tells the account's notification contacts (their traffic toggle)
-once per period by email; reaching the limit tells them too, and from then on reserve() grants
-nothing until the period ends, so the caller holds its campaign with that reason.
+once per period by email, and by SMS those who turned that on (campaigns.notices); reaching the
+limit tells them too, and from then on reserve() grants nothing until the period ends, so the
+caller holds its campaign with that reason.
 """
 
 import logging
@@ -159,4 +160,9 @@ def send_mail(usage_id, kind):
     messages = bilingual_messages(contacts, lambda contact, language: _render(row, limits, kind, contact, language))
     sent = get_connection().send_messages(messages) if messages else 0
     log.info("quota %s of account %s (%s %s): %s mails", kind, row.account_id, row.period, row.starts_on, sent)
-    return {"usage": usage_id, "kind": kind, "sent": sent or 0}
+    # The traffic contacts who asked for it hear the same by SMS (campaigns.notices; no quota used).
+    from campaigns import notices
+
+    subject, _body = _render(row, limits, kind, None, settings.SMS_NOTICE_LANGUAGE)
+    notice = notices.tell_quota(row, kind, subject)
+    return {"usage": usage_id, "kind": kind, "sent": sent or 0, "sms": notice.recipients if notice else 0}

@@ -14,7 +14,9 @@ them itself, and submits only what comes back. In order:
   (reason quota, resume_at the next day or month of the account's clock);
 - balance (campaigns.money): the longest prefix the balance covers exactly is claimed and charged
   in one transaction; the rest stays queued and the campaign is held (reason balance) until a
-  top-up resumes it (money.top_up calls `resume_after_top_up`).
+  top-up resumes it (money.top_up calls `resume_after_top_up`). Holding it, or a charge that
+  takes the balance below SMS_BALANCE_ALERT, tells the traffic contacts (campaigns.notices,
+  once a day each).
 
 A held campaign's messages stay queued (the lifecycle owns every move), so nothing is lost, sent
 twice or charged twice; the gateway sees the pause before its next chunk and hands the batch back.
@@ -24,12 +26,14 @@ not go out (refused at submit, or put back in the queue to be sent, and charged,
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns import frequency, lifecycle, money, quiet_hours, quotas
+from campaigns import frequency, lifecycle, money, notices, quiet_hours, quotas
 from campaigns.models import Campaign, Message, OptOut
 from campaigns.models.limits import AccountLimits, QuotaUsage
 from sms import text
@@ -89,17 +93,22 @@ def claim(campaign_id, chunk, pieces=None, now=None):
 
     # The claim needs the campaign running: a hold these rules call for comes after it.
     hold = None
-    granted = quotas.reserve(account.pk, len(rows), now)
-    reserved = granted
+    # The system account's notices to contacts (campaigns.notices) use no quota and cost
+    # nothing; opt-outs and caps above hold for them as for anyone.
+    billed = not account.is_system
+    granted = quotas.reserve(account.pk, len(rows), now) if billed else len(rows)
+    reserved = granted if billed else 0
     if granted < len(rows):
         hold = (HELD.QUOTA, _next_period(account.pk, account.timezone, now))
         rows = rows[:granted]
 
     category = money.category_of(message_type)
-    affordable = _affordable(rows, money.balance(account), category, money.month_volume(account.pk, category, now))
-    if affordable < len(rows):
-        hold = hold or (HELD.BALANCE, None)
-        rows = rows[:affordable]
+    if billed:
+        balance = money.balance(account)
+        affordable = _affordable(rows, balance, category, money.month_volume(account.pk, category, now))
+        if affordable < len(rows):
+            hold = hold or (HELD.BALANCE, None)
+            rows = rows[:affordable]
 
     # Whatever is not claimed gives its quota back, also when something below raises (a Redis
     # error in the caps, a database error in the claim): the job runs again and reserves again.
@@ -114,17 +123,28 @@ def claim(campaign_id, chunk, pieces=None, now=None):
                 with transaction.atomic():
                     attempts = lifecycle.claim(campaign_id, [r[0] for r in rows])
                     segments = sum(r[3] for r in rows if r[0] in attempts)
-                    if segments:
-                        money.charge(account.pk, message_type, segments, campaign_id=campaign_id, now=now)
+                    if segments and billed:
+                        entry = money.charge(account.pk, message_type, segments, campaign_id=campaign_id, now=now)
+                        if entry is not None and _crossed_alert(entry):
+                            notices.queue_balance(account.pk, notices.BALANCE_LOW)
                 verdict.attempts = attempts  # only once committed: a rolled-back claim holds nothing
             except money.InsufficientBalance:
                 verdict.attempts = {}  # a concurrent charge took the balance first: the claim rolled back
                 hold = hold or (HELD.BALANCE, None)
     finally:
-        quotas.release(account.pk, reserved - len(verdict.attempts), now)
+        if billed:
+            quotas.release(account.pk, reserved - len(verdict.attempts), now)
     if hold:
         _hold(verdict, campaign_id, *hold)
+        if verdict.hold == HELD.BALANCE:
+            notices.queue_balance(account.pk, notices.BALANCE_INSUFFICIENT)
     return verdict
+
+
+def _crossed_alert(entry):
+    """The charge took the balance below SMS_BALANCE_ALERT (it was at or above it before)."""
+    threshold = Decimal(settings.SMS_BALANCE_ALERT)
+    return threshold > 0 and entry.balance_after < threshold <= entry.balance_after - entry.amount
 
 
 def _skip(verdict, campaign_id, rows, test, reason):
@@ -179,8 +199,8 @@ def record(campaign_id, record_submits, failed_ids, requeued_ids):
             .values_list("segments", flat=True)
         )
         deltas = record_submits()
-        if moving:
-            campaign = Campaign.objects.select_related("template").get(pk=campaign_id)
+        campaign = Campaign.objects.select_related("template", "account").get(pk=campaign_id) if moving else None
+        if moving and not campaign.account.is_system:
             money.refund(campaign.account_id, campaign.template.type, sum(moving), campaign_id, note="not sent")
             quotas.release(campaign.account_id, len(moving))
     return deltas

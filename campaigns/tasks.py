@@ -169,6 +169,15 @@ def resume_held_campaigns():
 
 
 @shared_task
+def notify_balance(account_id, kind):
+    """Tells the account's traffic contacts its balance is low or cannot pay for the next messages,
+    by email and SMS, once a day per kind (campaigns.notices)."""
+    from campaigns import notices
+
+    return notices.send_balance(account_id, kind)
+
+
+@shared_task
 def notify_quota(usage_id, kind):
     """Mails a quota's alert or limit to the account's traffic contacts (campaigns.quotas)."""
     from campaigns import quotas

@@ -1,10 +1,12 @@
 from django.urls import path
 
-from campaigns.views import account_settings, campaigns, contact_lists, imports, opt_outs
+from campaigns.views import account_settings, campaigns, contact_lists, imports, opt_outs, provider_reports
 
 app_name = "campaigns"
 
 urlpatterns = [
+    # Status reports pushed by the remote service of an HTTP provider connection (no login: the token).
+    path("provider-reports/<str:token>/", provider_reports.status_reports, name="provider_status_reports"),
     path("imports/", imports.import_list, name="import_list"),
     path("imports/new/", imports.import_create, name="import_create"),
     path("imports/sample/<int:template_pk>.<str:fmt>", imports.import_sample, name="import_sample"),

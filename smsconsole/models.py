@@ -118,6 +118,10 @@ class Account(models.Model):
         ),
     )
 
+    # The platform's own account (campaigns.notices): it sends the notices to other
+    # accounts' notification contacts from the system signature, outside quotas and the balance.
+    is_system = models.BooleanField(_("system account"), default=False, editable=False)
+
     objects = AccountQuerySet.as_manager()
 
     class Meta:

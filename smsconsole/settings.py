@@ -6,6 +6,7 @@ var/ and an embedded Redis started by `manage.py run_all`.
 """
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -211,6 +212,8 @@ LOGGING = {
     "filters": {"quiet_refusals": {"()": "smsconsole.log_filters.QuietRefusals"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["quiet_refusals"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # httpx logs every request at INFO: the gateway's HTTP connections send thousands a minute.
+    "loggers": {"httpx": {"level": "WARNING"}},
 }
 
 # Recipient file imports (campaigns.importer).
@@ -318,6 +321,22 @@ SMS_PRICES = {
 SMS_REFUND_POLICY = env_str("SMS_REFUND_POLICY", "platform")
 if SMS_REFUND_POLICY not in {"platform", "success_only"}:
     raise ImproperlyConfigured("SMS_REFUND_POLICY must be platform or success_only")
+# Notices by SMS to notification contacts (campaigns.notices): sent by the platform's own account
+# (created on first use) from this signature and its channel number, in this language, through
+# this connection (empty: SMS_DEFAULT_CONNECTION). A balance below SMS_BALANCE_ALERT (CNY; 0 = no
+# such alert) tells the traffic contacts once a day, by email and, where they asked for it, by SMS.
+SMS_SYSTEM_SIGNATURE = env_str("SMS_SYSTEM_SIGNATURE", "smsconsole")
+SMS_SYSTEM_CHANNEL_NUMBER = env_str("SMS_SYSTEM_CHANNEL_NUMBER", "10690")
+SMS_NOTICE_LANGUAGE = env_str("SMS_NOTICE_LANGUAGE", LANGUAGE_CODE)
+if SMS_NOTICE_LANGUAGE not in {code for code, _name in LANGUAGES}:
+    raise ImproperlyConfigured("SMS_NOTICE_LANGUAGE must be en or zh-hans")
+SMS_NOTICE_CONNECTION = env_str("SMS_NOTICE_CONNECTION", "")
+SMS_BALANCE_ALERT = env_str("SMS_BALANCE_ALERT", "0")
+try:
+    if Decimal(SMS_BALANCE_ALERT) < 0:
+        raise ValueError
+except (ArithmeticError, ValueError):
+    raise ImproperlyConfigured("SMS_BALANCE_ALERT must be an amount of 0 or more") from None
 # Arrears (smsconsole.models.Account, cloud-sms-spec.md 4.4): how long the balance may stay negative
 # before sending stops (the reference settles bills hourly and, since 2024, stops sending in its
 # grace period; 0 stops at once), then how long the account may stay frozen before its signatures

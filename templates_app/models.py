@@ -782,7 +782,7 @@ class TemplateVariable(models.Model):
 
 
 class NotificationContact(models.Model):
-    """Someone who hears review results by email (联系人管理)."""
+    """Someone who hears review results and traffic warnings by email, and by SMS if they ask (联系人管理)."""
 
     account = models.ForeignKey(
         Account, on_delete=models.CASCADE, related_name="notification_contacts", verbose_name=_("account")
@@ -794,6 +794,8 @@ class NotificationContact(models.Model):
     notify_template = models.BooleanField(_("template review results"), default=True)
     notify_traffic = models.BooleanField(_("traffic warnings"), default=True)
     notify_qualification = models.BooleanField(_("qualification review results"), default=True)
+    # The same notices as an SMS to `phone` too, from the system signature (campaigns.notices).
+    notify_by_sms = models.BooleanField(_("also by SMS"), default=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:

@@ -167,15 +167,21 @@ def send_review_result(kind, pk, result=None, status=None):
         logger.info("review result for %s %s not sent: status is now %s", kind, pk, obj.status)
         return {"kind": kind, "id": pk, "sent": 0, "skipped": obj.status}
     model = KINDS[kind][0]
+    decided_at = timezone.now()
     claimed = model.objects.filter(pk=pk, status=obj.status, result_notified_at__isnull=True).update(
-        result_notified_at=timezone.now()
+        result_notified_at=decided_at
     )
     if not claimed:
         # Another delivery of this task has mailed this decision already.
         return {"kind": kind, "id": pk, "sent": 0, "skipped": "already_notified"}
     messages = build_review_messages(kind, obj, _recipients(kind, obj), result)
     sent = get_connection().send_messages(messages) if messages else 0
-    return {"kind": kind, "id": pk, "status": obj.status, "sent": sent or 0}
+    # The contacts who asked for it hear the same by SMS, through the engine (campaigns.notices).
+    from campaigns import notices
+
+    notice = notices.tell_review_result(kind, obj, result, KINDS[kind][1], decided_at)
+    texted = notice.recipients if notice else 0
+    return {"kind": kind, "id": pk, "status": obj.status, "sent": sent or 0, "sms": texted}
 
 
 def _render_to_be_activated(account, signatures, contact, language):

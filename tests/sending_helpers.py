@@ -4,6 +4,9 @@ The context managers `simulator(...)`, `worker(...)` and `gateway(...)` start th
 (the SMSC simulator, a Celery worker and `manage.py run_gateway`) against the test database and
 Redis, yield what a test needs (ports, pids, the Popen), and stop them (SIGTERM, then SIGKILL of
 the whole process group) however the test ends. Fault tests can `kill -9` them mid-run.
+`worker_and_gateway(...)` starts the pair an end-to-end test sends through, and
+`add_simulator_connection` / `send_file` do what an operator does: add the simulator as a
+connection, and send a recipients file with `manage.py send_campaign`.
 """
 
 import contextlib
@@ -15,6 +18,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from io import StringIO
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -72,6 +76,19 @@ def create_import(application, template, rows, opted_out=()):
 
 def phones(count, start=0):
     return [f"+86138{n:08d}" for n in range(start, start + count)]
+
+
+def recipients_file(tmp_path, prefix, count):
+    """A CSV of `count` recipients (phone, order) for `send_file`: numbers `prefix` + 7 digits."""
+    path = tmp_path / "recipients.csv"
+    path.write_text("phone,order\n" + "".join(f"{prefix}{n:07d},A{n}\n" for n in range(count)))
+    return path
+
+
+@pytest.fixture
+def order_template(factories, shop):
+    """The template the end-to-end tests send `recipients_file` with: one CHARDIGIT variable."""
+    return factories.create_template(shop, content="Your order ${1} has shipped.", variables=[("CHARDIGIT", 20)])
 
 
 def create_campaign(
@@ -145,6 +162,28 @@ def sending_redis(redis_url, settings):
     keys = list(client.scan_iter(f"{prefix}:*"))
     if keys:
         client.delete(*keys)
+
+
+# --- what an operator does -----------------------------------------------------------------------
+
+
+def add_simulator_connection(smsc, *options, tps=0, name="simulator"):
+    """`manage.py add_smpp_connection` of the running simulator; extra `options` go to its command line."""
+    from django.core.management import call_command
+
+    call_command("add_smpp_connection", name, "--host", "127.0.0.1", "--port", str(smsc.port),
+                 "--system-id", SIM_SYSTEM_ID, "--password", SIM_PASSWORD, "--tps", str(tps), *map(str, options),
+                 stdout=StringIO())  # fmt: skip
+
+
+def send_file(application, template, path, connection="simulator"):
+    """`manage.py send_campaign` of a recipients file; returns the id of the campaign it launched."""
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("send_campaign", "--application", application.app_key, "--template", str(template.pk),
+                 "--file", str(path), "--connection", connection, stdout=out, stderr=StringIO())  # fmt: skip
+    return int(out.getvalue().strip().splitlines()[-1])
 
 
 # --- real processes -----------------------------------------------------------------------------
@@ -365,3 +404,26 @@ def gateway(postgres_url, redis_url, tmp_path, *options, name="gateway", gateway
         yield process
     finally:
         stop(process)
+
+
+def processes(**named):
+    """The (name, process, log path) of each running `simulator`, `worker` or `gateway`, for wait_for."""
+    return [(name, p.process if isinstance(p, Simulator) else p, p.log_path) for name, p in named.items()]
+
+
+@contextlib.contextmanager
+def worker_and_gateway(postgres_url, redis_url, tmp_path, smsc, **gateway_options):
+    """A Celery worker and the gateway, which queues its tasks (pushes, report drains) on that
+    worker's queue as a deployment's gateway does on the workers' one; yields the processes for
+    wait_for, the simulator's first, once the worker answers a ping (send_campaign waits only
+    15 s for one, less than a worker takes to start on a loaded machine). `gateway_options` go
+    to gateway()."""
+    from smsconsole.celery import app
+
+    with (
+        worker(postgres_url, redis_url, tmp_path) as celery,
+        gateway(postgres_url, redis_url, tmp_path, CELERY_TASK_DEFAULT_QUEUE=celery.queue, **gateway_options) as gw,
+    ):
+        running = processes(simulator=smsc, worker=celery, gateway=gw)
+        wait_for(lambda: app.control.ping(timeout=1.0), 60, "the worker", running)
+        yield running

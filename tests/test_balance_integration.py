@@ -14,13 +14,12 @@ from tests.sending_helpers import (
     counters,
     create_campaign,
     create_connection,
-    gateway,
     phones,
     rows_by_status,
     sending_redis,  # noqa: F401 (fixture)
     simulator,
     wait_for,
-    worker,
+    worker_and_gateway,
 )
 
 RECIPIENTS = 50
@@ -38,12 +37,7 @@ def test_the_balance_pays_for_exactly_what_goes_out_and_the_rest_follows_a_top_u
         connection = create_connection(port=smsc.port, max_binds=1)
         campaign = create_campaign(shop, template, connection, phones(RECIPIENTS), funded=False)
         money.top_up(shop.account, PRICE * AFFORDABLE)
-        with (
-            worker(postgres_url, redis_url, tmp_path) as celery,
-            gateway(postgres_url, redis_url, tmp_path, funded=False) as gw,
-        ):
-            processes = [("simulator", smsc.process, smsc.log_path), ("worker", celery, celery.log_path),
-                         ("gateway", gw, gw.log_path)]  # fmt: skip
+        with worker_and_gateway(postgres_url, redis_url, tmp_path, smsc, funded=False) as processes:
             campaign.launch()
 
             def held():

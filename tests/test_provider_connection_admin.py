@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from campaigns.models import ProviderConnection
+from campaigns.models import ProviderConnection, RemoteTemplate
 
 
 def superuser_client(client):
@@ -25,6 +25,9 @@ def form_data(**overrides):
         "source_rule": "channel_number",
         "source_address": "",
         "enabled": "on",
+        # The remote templates inline (HTTP connections), empty.
+        "remote_templates-TOTAL_FORMS": "0",
+        "remote_templates-INITIAL_FORMS": "0",
     }
     data.update(overrides)
     return data
@@ -65,3 +68,45 @@ def test_the_campaign_admin_is_read_only(client, db):
     client = superuser_client(client)
     assert client.get(reverse("admin:campaigns_campaign_changelist")).status_code == 200
     assert client.get(reverse("admin:campaigns_campaign_add")).status_code == 403
+
+
+def http_form_data(**overrides):
+    fields = dict(kind="http", host="", port="", system_id="", base_url="https://smsapi.example.com:443",
+                  app_key="a1b2c3", new_password="app-secret-1")  # fmt: skip
+    fields.update(overrides)
+    return form_data(**fields)
+
+
+def test_an_http_connection_needs_its_address_and_app_key_not_an_smpp_host(client, db):
+    client = superuser_client(client)
+    response = client.post(reverse("admin:campaigns_providerconnection_add"), http_form_data(base_url="", app_key=""))
+    assert response.status_code == 200
+    assert set(response.context["adminform"].form.errors) == {"base_url", "app_key"}
+    response = client.post(reverse("admin:campaigns_providerconnection_add"), form_data(host="", system_id=""))
+    assert set(response.context["adminform"].form.errors) == {"host", "system_id"}
+    assert not ProviderConnection.objects.exists()
+
+
+def test_an_http_connection_keeps_its_app_secret_encrypted_maps_templates_and_shows_its_report_url(
+    client, db, factories, shop
+):
+    template = factories.create_template(shop, content="Code ${1}.")
+    client = superuser_client(client)
+    data = http_form_data(
+        **{
+            "remote_templates-TOTAL_FORMS": "1",
+            "remote_templates-0-template": str(template.pk),
+            "remote_templates-0-remote_template_id": "8ff55eac1d0b478ab3c06c3c6a492300",
+        }
+    )
+    response = client.post(reverse("admin:campaigns_providerconnection_add"), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    connection = ProviderConnection.objects.get(name="carrier")
+    assert (connection.kind, connection.base_url, connection.app_key) == ("http", data["base_url"], "a1b2c3")
+    assert connection.app_secret == "app-secret-1" and "app-secret-1" not in connection.password_encrypted
+    assert connection.remote_template_id(template.pk) == "8ff55eac1d0b478ab3c06c3c6a492300"
+    assert RemoteTemplate.objects.count() == 1
+    page = client.get(reverse("admin:campaigns_providerconnection_change", args=[connection.pk])).content.decode()
+    assert "app-secret-1" not in page
+    assert f"/provider-reports/{connection.callback_token}/" in page
+    assert len(connection.callback_token) >= 40

@@ -46,16 +46,6 @@ def test_matched_receipts_are_applied_without_being_stored(campaign, connection)
     assert lifecycle.reconcile(campaign.pk) == {}
 
 
-def test_a_receipt_before_its_submit_result_is_stored_and_applied_once_the_result_lands(campaign, connection):
-    ids, attempts = claim_all(campaign)
-    assert receipts.ingest(connection.pk, [Receipt("early")]) == (1, 0)
-    assert PendingReceipt.objects.count() == 1
-    gateway.record_results(campaign.pk, [Result(ref=ids[0], message_ids=("early",))], attempts)
-    assert receipts.apply_pending(connection.pk) == 1
-    assert Message.objects.get(pk=ids[0]).status == "delivered"
-    assert not PendingReceipt.objects.exists()
-
-
 def test_intermediate_receipts_are_neither_applied_nor_stored(campaign, connection):
     assert receipts.ingest(connection.pk, [Receipt("a", "ENROUTE"), Receipt("b", "ACCEPTD")]) == (0, 0)
     assert not PendingReceipt.objects.exists()

@@ -66,12 +66,11 @@ def send(campaign, provider_ids):
 
 def test_receipts_move_messages_and_counters_by_their_stat(campaign, connection):
     send(campaign, ["a", "b", "c", "d"])
-    receipts.store(
-        connection.pk,
-        [Receipt("a"), Receipt("b", "UNDELIV", "012"), Receipt("c", "EXPIRED", "000"), Receipt("d", "REJECTD", "099")],
-    )
+    received = [
+        Receipt("a"), Receipt("b", "UNDELIV", "012"), Receipt("c", "EXPIRED", "000"), Receipt("d", "REJECTD", "099")
+    ]  # fmt: skip
 
-    assert receipts.apply_pending(connection.pk) == 4
+    assert receipts.ingest(connection.pk, received) == (4, 4)
 
     rows = dict(Message.objects.filter(campaign=campaign).values_list("provider_id", "status"))
     assert rows == {"a": "delivered", "b": "failed", "c": "expired", "d": "failed"}
@@ -98,7 +97,7 @@ def test_a_receipt_that_arrives_before_the_submit_result_is_applied_after_it(cam
     batch = Batch.objects.get(campaign=campaign)
     ids = [m for m, *_ in gateway.queued_messages(batch)]
     attempts = gateway.claim_messages(campaign.pk, ids)
-    receipts.store(connection.pk, [Receipt("early")])
+    assert receipts.ingest(connection.pk, [Receipt("early")]) == (1, 0)
 
     assert receipts.apply_pending(connection.pk) == 0  # the message is still SENDING, no provider id
     assert PendingReceipt.objects.count() == 1
@@ -114,9 +113,8 @@ def test_a_receipt_that_arrives_before_the_submit_result_is_applied_after_it(cam
 
 def test_a_duplicate_receipt_moves_nothing_twice_and_is_dropped_after_a_while(campaign, connection):
     send(campaign, ["a", "b", "c", "d"])
-    receipts.store(connection.pk, [Receipt("a")])
-    receipts.apply_pending(connection.pk)
-    receipts.store(connection.pk, [Receipt("a", "UNDELIV")])
+    assert receipts.ingest(connection.pk, [Receipt("a")]) == (1, 1)
+    assert receipts.ingest(connection.pk, [Receipt("a", "UNDELIV")]) == (1, 0)
 
     assert receipts.apply_pending(connection.pk) == 0
     assert PendingReceipt.objects.count() == 1  # kept a while, in case a newer message takes the id
@@ -132,16 +130,15 @@ def test_a_reused_provider_id_matches_the_submitted_message_not_the_finished_one
     old = create_campaign(shop, template, connection, phones(1), status=Campaign.Status.RUNNING, name="old")
     plan_campaign(old.pk)
     send(old, ["7f59"])
-    receipts.store(connection.pk, [Receipt("7f59")])
-    receipts.apply_pending(connection.pk)
+    assert receipts.ingest(connection.pk, [Receipt("7f59")]) == (1, 1)
     new = create_campaign(shop, template, connection, phones(1, start=1), status=Campaign.Status.RUNNING, name="new")
     plan_campaign(new.pk)
     batch = Batch.objects.get(campaign=new)
     ids = [m for m, *_ in gateway.queued_messages(batch)]
     attempts = gateway.claim_messages(new.pk, ids)
     # The SMSC restarted and counts from the same number; its receipt comes before the result.
-    receipts.store(connection.pk, [Receipt("7f59", "UNDELIV", "005")])
-    receipts.apply_pending(connection.pk)
+    assert receipts.ingest(connection.pk, [Receipt("7f59", "UNDELIV", "005")]) == (1, 0)
+    assert receipts.apply_pending(connection.pk) == 0
     gateway.record_results(new.pk, [Result(ref=ids[0], message_ids=("7f59",))], attempts)
 
     assert receipts.apply_pending(connection.pk) == 1
@@ -154,21 +151,14 @@ def test_a_reused_provider_id_matches_the_submitted_message_not_the_finished_one
 def test_receipts_of_another_connection_do_not_match(campaign, connection):
     other = create_connection("other", port=2776)
     send(campaign, ["a", "b", "c", "d"])
-    receipts.store(other.pk, [Receipt("a")])
+    assert receipts.ingest(other.pk, [Receipt("a")]) == (1, 0)
     assert receipts.apply_pending(other.pk) == 0
     assert receipts.apply_pending(connection.pk) == 0
     assert Message.objects.get(provider_id="a").status == "submitted"
 
 
-def test_intermediate_receipts_are_not_stored(connection):
-    assert (
-        receipts.store(connection.pk, [Receipt("a", "ENROUTE"), Receipt("b", "ACCEPTD"), Receipt("", "DELIVRD")]) == 0
-    )
-    assert not PendingReceipt.objects.exists()
-
-
 def test_receipts_whose_message_never_appears_are_purged_after_72_hours(connection, sending_redis):
-    receipts.store(connection.pk, [Receipt("lost")])
+    assert receipts.ingest(connection.pk, [Receipt("lost")]) == (1, 0)
     assert purge_stale_receipts() == {"purged": 0}
     with time_machine.travel(timezone.now() + timedelta(hours=73)):
         assert purge_stale_receipts() == {"purged": 1}
@@ -179,8 +169,11 @@ def test_many_receipts_are_applied_in_chunks(monkeypatch, shop, template, connec
     campaign = create_campaign(shop, template, connection, phones(10), status=Campaign.Status.RUNNING)
     plan_campaign(campaign.pk)
     provider_ids = [f"p{n}" for n in range(10)]
-    send(campaign, provider_ids)
-    receipts.store(connection.pk, [Receipt(p) for p in provider_ids])
+    ids = [m for m, *_ in gateway.queued_messages(Batch.objects.get(campaign=campaign))]
+    attempts = gateway.claim_messages(campaign.pk, ids)
+    # Every receipt before its submit result: all are stored, and applied once the results land.
+    assert receipts.ingest(connection.pk, [Receipt(p) for p in provider_ids]) == (10, 0)
+    gateway.record_results(campaign.pk, [Result(ref=i, message_ids=(p,)) for i, p in zip(ids, provider_ids)], attempts)
 
     assert receipts.apply_pending(connection.pk) == 10
     assert rows_by_status(campaign)["delivered"] == 10

@@ -12,37 +12,19 @@ from django.core.management import call_command
 from campaigns.models import Campaign, Message, OptOut, Push, Reply
 from tests.push_receiver import Receiver
 from tests.sending_helpers import (
-    SIM_PASSWORD,
-    SIM_SYSTEM_ID,
-    gateway,
+    add_simulator_connection,
+    order_template,  # noqa: F401 (fixture)
+    recipients_file,
+    send_file,
     sending_redis,  # noqa: F401 (fixture)
     simulator,
     wait_for,
-    worker,
+    worker_and_gateway,
 )
 
 RECIPIENTS = 20
 # The first five reply with an opt-out keyword as handsets type them; the sixth just answers.
 REPLIES = ["R", "退订", " stop ", "td", "Unsubscribe", "Thanks, received"]
-
-
-@pytest.fixture
-def order_template(factories, shop):
-    return factories.create_template(shop, content="Your order ${1} has shipped.", variables=[("CHARDIGIT", 20)])
-
-
-@pytest.fixture
-def recipients_file(tmp_path):
-    path = tmp_path / "recipients.csv"
-    path.write_text("phone,order\n" + "".join(f"1390{n:07d},A{n}\n" for n in range(RECIPIENTS)))
-    return path
-
-
-def send(shop, template, path):
-    out = StringIO()
-    call_command("send_campaign", "--application", shop.app_key, "--template", str(template.pk), "--file", str(path),
-                 "--connection", "simulator", stdout=out, stderr=StringIO())  # fmt: skip
-    return int(out.getvalue().strip().splitlines()[-1])
 
 
 def finished(campaign_id):
@@ -53,35 +35,28 @@ def finished(campaign_id):
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_replies_with_opt_out_keywords_stop_the_next_campaign_to_those_numbers_and_each_reply_is_pushed_once(
-    postgres_url, redis_url, sending_redis, tmp_path, shop, order_template, recipients_file
+    postgres_url, redis_url, sending_redis, tmp_path, shop, order_template
 ):
     signature = order_template.signature
+    recipients = recipients_file(tmp_path, "1390", RECIPIENTS)
     with simulator(tmp_path) as smsc, Receiver() as receiver:
         shop.upstream_url = receiver.url
         shop.save(update_fields=["upstream_url"])
-        call_command("add_smpp_connection", "simulator", "--host", "127.0.0.1", "--port", str(smsc.port),
-                     "--system-id", SIM_SYSTEM_ID, "--password", SIM_PASSWORD, "--tps", "0",
-                     stdout=StringIO())  # fmt: skip
-        with worker(postgres_url, redis_url, tmp_path) as celery:
-            # The gateway wakes the push task on the test worker's queue.
-            with gateway(postgres_url, redis_url, tmp_path, CELERY_TASK_DEFAULT_QUEUE=celery.queue) as gw:
-                processes = [
-                    ("simulator", smsc.process, smsc.log_path),
-                    ("worker", celery, celery.log_path),
-                    ("gateway", gw, gw.log_path),
-                ]
-                first = send(shop, order_template, recipients_file)
-                wait_for(lambda: finished(first), 60, "the first campaign", processes)
+        add_simulator_connection(smsc)
+        # The gateway wakes the push task on the test worker's queue.
+        with worker_and_gateway(postgres_url, redis_url, tmp_path, smsc) as processes:
+            first = send_file(shop, order_template, recipients)
+            wait_for(lambda: finished(first), 60, "the first campaign", processes)
 
-                for n, text in enumerate(REPLIES):
-                    # No --to: the reply goes to the channel number that last sent to the number.
-                    call_command("simulate_reply", f"1390{n:07d}", text, "--control-port", str(smsc.control_port),
-                                 stdout=StringIO())  # fmt: skip
-                wait_for(lambda: Reply.objects.count() == len(REPLIES), 30, "the replies", processes)
-                wait_for(lambda: len(receiver.delivered()) == len(REPLIES), 30, "the pushes", processes)
+            for n, text in enumerate(REPLIES):
+                # No --to: the reply goes to the channel number that last sent to the number.
+                call_command("simulate_reply", f"1390{n:07d}", text, "--control-port", str(smsc.control_port),
+                             stdout=StringIO())  # fmt: skip
+            wait_for(lambda: Reply.objects.count() == len(REPLIES), 30, "the replies", processes)
+            wait_for(lambda: len(receiver.delivered()) == len(REPLIES), 30, "the pushes", processes)
 
-                second = send(shop, order_template, recipients_file)
-                wait_for(lambda: finished(second), 60, "the second campaign", processes)
+            second = send_file(shop, order_template, recipients)
+            wait_for(lambda: finished(second), 60, "the second campaign", processes)
 
         opted_out = [f"+861390{n:07d}" for n in range(5)]
         assert sorted(OptOut.objects.filter(account=shop.account, source="reply").values_list("phone", flat=True)) == (

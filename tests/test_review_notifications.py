@@ -183,7 +183,7 @@ def test_the_task_reports_what_it_sent(factories, shop, contacts, mailoutbox):
 
     result = notify_review_result("signature", signature.pk)
 
-    assert result == {"kind": "signature", "id": signature.pk, "status": "approved", "sent": 2}
+    assert result == {"kind": "signature", "id": signature.pk, "status": "approved", "sent": 2, "sms": 0}
     assert len(mailoutbox) == 2
 
 

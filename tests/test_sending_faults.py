@@ -38,6 +38,7 @@ from tests.sending_helpers import (
     create_connection,
     gateway,
     kill9,
+    processes,
     rows_by_status,
     simulator,
     stop,
@@ -196,10 +197,6 @@ def wait_sweeping(predicate, timeout, what, processes, sweeping=True):
     return wait_for(check, timeout, what, processes, interval=0.2)
 
 
-def procs(**named):
-    return [(name, p.process if hasattr(p, "control_port") else p, p.log_path) for name, p in named.items()]
-
-
 # --- the checks ------------------------------------------------------------------------------------
 
 
@@ -354,14 +351,14 @@ def test_the_gateway_killed_mid_campaign_leaves_at_most_its_claimed_chunks_unkno
         campaign = create_campaign(shop, template, smsc.port)
         with worker(postgres_url, redis_url, tmp_path, concurrency=1) as celery_worker:
             with gateway(postgres_url, redis_url, tmp_path, gateway_id="faults") as first:
-                running = procs(simulator=smsc, worker=celery_worker, gateway=first)
+                running = processes(simulator=smsc, worker=celery_worker, gateway=first)
                 campaign.launch()
                 wait_sweeping(lambda: handed_over(campaign) >= RECIPIENTS // 3, FINISH_TIMEOUT, "a third sent", running)
                 kill9(first)
             sending_at_kill = rows_in(campaign, "sending")
             # The same id: the new gateway takes up the jobs left on the killed one's processing list.
             with gateway(postgres_url, redis_url, tmp_path, gateway_id="faults", name="gateway-2") as second:
-                running = procs(simulator=smsc, worker=celery_worker, gateway=second)
+                running = processes(simulator=smsc, worker=celery_worker, gateway=second)
                 wait_sweeping(Settled(campaign, smsc), FINISH_TIMEOUT, "the campaign to finish", running)
         figures = assert_recovered(campaign, smsc, unknown_at_most=CLAIMED_AT_ONCE, submitted_at_most=RECEIPTS_UNACKED)
     report(request, {"sending_at_kill": sending_at_kill, **figures})
@@ -384,19 +381,19 @@ def test_a_worker_killed_while_planning_and_again_mid_campaign_is_replaced_and_n
                     planning_in_progress,
                     30,
                     "the worker to plan",
-                    procs(simulator=smsc, worker=first, gateway=gw),
+                    processes(simulator=smsc, worker=first, gateway=gw),
                     interval=0.005,
                 )
                 kill9_group(first)
             # Its transaction dies with it: nothing half-planned is left behind.
             assert campaign_row(campaign)["planned_at"] is None
             with worker(postgres_url, redis_url, tmp_path, queue=queue, concurrency=1, name="worker-2") as second:
-                running = procs(simulator=smsc, worker=second, gateway=gw)
+                running = processes(simulator=smsc, worker=second, gateway=gw)
                 wait_sweeping(lambda: handed_over(campaign) >= RECIPIENTS // 3, FINISH_TIMEOUT, "a third sent", running)
                 kill9_group(second)
             sent_at_second_kill = handed_over(campaign)
             with worker(postgres_url, redis_url, tmp_path, queue=queue, concurrency=1, name="worker-3") as third:
-                running = procs(simulator=smsc, worker=third, gateway=gw)
+                running = processes(simulator=smsc, worker=third, gateway=gw)
                 wait_sweeping(Settled(campaign, smsc), FINISH_TIMEOUT, "the campaign to finish", running)
         figures = assert_recovered(campaign, smsc, unknown_at_most=0)
     assert figures["swept"]["replanned"] >= 1
@@ -412,7 +409,7 @@ def test_a_redis_restart_mid_campaign_loses_nothing_and_sends_nothing_twice(
             worker(postgres_url, private_redis.url, tmp_path, concurrency=1) as celery_worker,
             gateway(postgres_url, private_redis.url, tmp_path) as gw,
         ):
-            running = procs(simulator=smsc, worker=celery_worker, gateway=gw)
+            running = processes(simulator=smsc, worker=celery_worker, gateway=gw)
             campaign.launch()
             wait_sweeping(lambda: handed_over(campaign) >= RECIPIENTS // 3, FINISH_TIMEOUT, "a third sent", running)
             kill9(private_redis.process)
@@ -444,7 +441,7 @@ def test_smpp_connections_dropped_by_the_smsc_make_only_their_window_unknown(
             worker(postgres_url, redis_url, tmp_path, concurrency=1) as celery_worker,
             gateway(postgres_url, redis_url, tmp_path) as gw,
         ):
-            running = procs(simulator=smsc, worker=celery_worker, gateway=gw)
+            running = processes(simulator=smsc, worker=celery_worker, gateway=gw)
             campaign.launch()
             wait_sweeping(lambda: handed_over(campaign) >= RECIPIENTS // 2, FINISH_TIMEOUT, "half sent", running)
             dropped = post(smsc, "/drop")["dropped"]
@@ -466,7 +463,7 @@ def test_a_storm_of_throttled_answers_is_waited_out_without_loss_or_duplicates(
             worker(postgres_url, redis_url, tmp_path, concurrency=1) as celery_worker,
             gateway(postgres_url, redis_url, tmp_path) as gw,
         ):
-            running = procs(simulator=smsc, worker=celery_worker, gateway=gw)
+            running = processes(simulator=smsc, worker=celery_worker, gateway=gw)
             campaign.launch()
             wait_sweeping(lambda: handed_over(campaign) >= RECIPIENTS // 3, FINISH_TIMEOUT, "a third sent", running)
             post(smsc, "/throttle", seconds=STORM_SECONDS)

@@ -5,55 +5,24 @@ are measured where they would hurt, not inferred from our own rows.
 """
 
 import time
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 
 from campaigns.models import Campaign, Message, PendingReceipt
 from tests.sending_helpers import (
-    SIM_PASSWORD,
-    SIM_SYSTEM_ID,
+    add_simulator_connection,
     counters,
-    gateway,
+    order_template,  # noqa: F401 (fixture)
+    recipients_file,
     rows_by_status,
+    send_file,
     sending_redis,  # noqa: F401 (fixture)
     simulator,
     wait_for,
-    worker,
+    worker_and_gateway,
 )
 
 RECIPIENTS = 2000
-
-
-@pytest.fixture
-def order_template(factories, shop):
-    return factories.create_template(shop, content="Your order ${1} has shipped.", variables=[("CHARDIGIT", 20)])
-
-
-@pytest.fixture
-def recipients_file(tmp_path):
-    path = tmp_path / "recipients.csv"
-    path.write_text("phone,order\n" + "".join(f"1380{n:07d},A{n}\n" for n in range(RECIPIENTS)))
-    return path
-
-
-def send(shop, template, path):
-    out = StringIO()
-    call_command(
-        "send_campaign",
-        "--application",
-        shop.app_key,
-        "--template",
-        str(template.pk),
-        "--file",
-        str(path),
-        "--connection",
-        "simulator",
-        stdout=out,
-        stderr=StringIO(),
-    )
-    return int(out.getvalue().strip().splitlines()[-1])
 
 
 def watch_submits(smsc, seconds):
@@ -89,34 +58,14 @@ def assert_sent_exactly_once(campaign_id, smsc):
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_a_campaign_is_sent_once_to_everyone_and_every_receipt_is_applied(
-    postgres_url, redis_url, sending_redis, tmp_path, shop, order_template, recipients_file
+    postgres_url, redis_url, sending_redis, tmp_path, shop, order_template
 ):
+    recipients = recipients_file(tmp_path, "1380", RECIPIENTS)
     with simulator(tmp_path, "--dlr-delay", "0.05") as smsc:
-        call_command(
-            "add_smpp_connection",
-            "simulator",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(smsc.port),
-            "--system-id",
-            SIM_SYSTEM_ID,
-            "--password",
-            SIM_PASSWORD,
-            "--tps",
-            "0",
-            "--binds",
-            "2",
-            stdout=StringIO(),
-        )
-        with worker(postgres_url, redis_url, tmp_path) as celery, gateway(postgres_url, redis_url, tmp_path) as gw:
-            processes = [
-                ("simulator", smsc.process, smsc.log_path),
-                ("worker", celery, celery.log_path),
-                ("gateway", gw, gw.log_path),
-            ]
+        add_simulator_connection(smsc, "--binds", 2)
+        with worker_and_gateway(postgres_url, redis_url, tmp_path, smsc) as processes:
             started = time.monotonic()
-            campaign_id = send(shop, order_template, recipients_file)
+            campaign_id = send_file(shop, order_template, recipients)
 
             wait_for(lambda: campaign_row(campaign_id).status == "completed", 60, "the campaign to complete", processes)
             wait_for(lambda: campaign_row(campaign_id).delivered == RECIPIENTS, 30, "every receipt", processes)
@@ -131,32 +80,14 @@ def test_a_campaign_is_sent_once_to_everyone_and_every_receipt_is_applied(
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_pause_stops_submits_within_two_seconds_and_resume_finishes_without_duplicates(
-    postgres_url, redis_url, sending_redis, tmp_path, shop, order_template, recipients_file
+    postgres_url, redis_url, sending_redis, tmp_path, shop, order_template
 ):
+    recipients = recipients_file(tmp_path, "1380", RECIPIENTS)
     with simulator(tmp_path) as smsc:
         # 500 segments a second makes the 2,000 take about 4 s: time to pause in the middle.
-        call_command(
-            "add_smpp_connection",
-            "simulator",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(smsc.port),
-            "--system-id",
-            SIM_SYSTEM_ID,
-            "--password",
-            SIM_PASSWORD,
-            "--tps",
-            "500",
-            stdout=StringIO(),
-        )
-        with worker(postgres_url, redis_url, tmp_path) as celery, gateway(postgres_url, redis_url, tmp_path) as gw:
-            processes = [
-                ("simulator", smsc.process, smsc.log_path),
-                ("worker", celery, celery.log_path),
-                ("gateway", gw, gw.log_path),
-            ]
-            campaign_id = send(shop, order_template, recipients_file)
+        add_simulator_connection(smsc, tps=500)
+        with worker_and_gateway(postgres_url, redis_url, tmp_path, smsc) as processes:
+            campaign_id = send_file(shop, order_template, recipients)
             wait_for(lambda: smsc.stats()["submits"] >= 300, 30, "the first submits", processes)
 
             campaign_row(campaign_id).pause()

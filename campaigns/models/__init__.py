@@ -11,12 +11,15 @@ from campaigns.models.audience import (  # noqa: F401
 )
 from campaigns.models.limits import AccountLimits, QuotaUsage  # noqa: F401
 from campaigns.models.money import LedgerEntry  # noqa: F401
+from campaigns.models.notices import Notice  # noqa: F401
 from campaigns.models.replies import Push, PushAttempt, Reply, StatusReportDue  # noqa: F401
 from campaigns.models.sending import (  # noqa: F401
     Batch,
     Campaign,
     Message,
+    MessagePart,
     PendingReceipt,
     ProviderConnection,
+    RemoteTemplate,
 )
 from campaigns.models.stats import HourlyStat  # noqa: F401

@@ -1,5 +1,6 @@
 """Campaigns, their messages, the id-range batches they are sent in, and provider connections."""
 
+import secrets
 from datetime import timedelta
 
 from django.conf import settings
@@ -14,11 +15,17 @@ from smsconsole import crypto
 from smsconsole.models import Account, Application, AuditLog, TransitionError, compare_and_set
 
 
+def new_callback_token():
+    return secrets.token_urlsafe(32)
+
+
 class ProviderConnection(models.Model):
-    """A way out to a carrier or aggregator: an SMPP account (the simulator is one too)."""
+    """A way out to a carrier or aggregator: an SMPP account (the simulator is one too), or an HTTP
+    account of the cloud SMS API (batchSendSms with X-WSSE: a cloud account or another console)."""
 
     class Kind(models.TextChoices):
         SMPP = "smpp", _("SMPP 3.4")
+        HTTP = "http", _("HTTP (cloud batchSendSms API, X-WSSE)")
 
     class SourceRule(models.TextChoices):
         CHANNEL_NUMBER = "channel_number", _("The signature's channel number")  # the usual case
@@ -26,11 +33,19 @@ class ProviderConnection(models.Model):
 
     name = models.CharField(_("name"), max_length=64, unique=True)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind, default=Kind.SMPP)
-    host = models.CharField(_("host"), max_length=255)
-    port = models.PositiveIntegerField(_("port"))
-    system_id = models.CharField(_("system_id"), max_length=16)
+    # SMPP: where to bind and as whom.
+    host = models.CharField(_("host"), max_length=255, blank=True)
+    port = models.PositiveIntegerField(_("port"), default=0, blank=True)
+    system_id = models.CharField(_("system_id"), max_length=16, blank=True)
+    # The SMPP password or the HTTP app secret, encrypted (smsconsole.crypto).
     password_encrypted = models.TextField(editable=False, blank=True)
     system_type = models.CharField(_("system_type"), max_length=13, blank=True)
+    # HTTP: the application's access address (the part before /sms/batchSendSms/v1) and app key.
+    base_url = models.URLField(_("access address"), max_length=255, blank=True)
+    app_key = models.CharField(_("app key"), max_length=64, blank=True)
+    # The remote service pushes status reports to this console at a URL holding this token
+    # (campaigns.views.provider_reports): it names the connection and is the only credential.
+    callback_token = models.CharField(max_length=64, unique=True, default=new_callback_token, editable=False)
     tps = models.PositiveIntegerField(_("TPS (segments per second, 0 = no limit)"), default=100)
     max_binds = models.PositiveSmallIntegerField(_("binds"), default=1)
     window = models.PositiveSmallIntegerField(_("window (submit_sm in flight per bind)"), default=64)
@@ -61,10 +76,46 @@ class ProviderConnection(models.Model):
     def password(self, plaintext):
         self.password_encrypted = crypto.encrypt(plaintext)
 
+    # An HTTP connection's app secret is its password (one encrypted secret per connection).
+    app_secret = password
+
+    @property
+    def is_http(self):
+        return self.kind == self.Kind.HTTP
+
     def source_for(self, signature):
         if self.source_rule == self.SourceRule.FIXED:
             return self.source_address
         return signature.channel_number or ""
+
+    def remote_template_id(self, template_id):
+        """The remote service's templateId for one of this console's templates, or None."""
+        return (
+            RemoteTemplate.objects.filter(connection=self, template_id=template_id)
+            .values_list("remote_template_id", flat=True)
+            .first()
+        )
+
+
+class RemoteTemplate(models.Model):
+    """What an HTTP connection's remote service calls one of this console's templates: batchSendSms
+    names a template by the remote service's templateId, which the console cannot know."""
+
+    connection = models.ForeignKey(ProviderConnection, on_delete=models.CASCADE, related_name="remote_templates")
+    template = models.ForeignKey(
+        "templates_app.Template", on_delete=models.CASCADE, related_name="+", verbose_name=_("template")
+    )
+    remote_template_id = models.CharField(_("remote templateId"), max_length=32)
+
+    class Meta:
+        verbose_name = _("remote template")
+        verbose_name_plural = _("remote templates")
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "template"], name="one_remote_template_per_connection"),
+        ]
+
+    def __str__(self):
+        return f"{self.template_id} → {self.remote_template_id}"
 
 
 class Campaign(models.Model):
@@ -416,3 +467,28 @@ class PendingReceipt(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["connection", "provider_id"], name="receipt_by_provider_id")]
+
+
+class MessagePart(models.Model):
+    """One segment of a long (concatenated) message as the provider accepted it, with its receipt.
+
+    Written only for messages of more than one segment, in the transaction that records them
+    submitted (campaigns.lifecycle): a single-segment message is matched to its receipt through
+    Message.provider_id alone, with no row here. The provider gives each segment an id of its own
+    and sends each a receipt; the message's outcome follows from its parts' (lifecycle.parts_outcome)."""
+
+    # No index of their own: (message, number) and (connection, provider_id) below lead with them.
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="parts", db_index=False)
+    # The message's connection again, so a receipt finds its part through one index, as for messages.
+    connection = models.ForeignKey(ProviderConnection, on_delete=models.PROTECT, related_name="+", db_index=False)
+    number = models.PositiveSmallIntegerField()  # 1-based, the UDH sequence number
+    provider_id = models.CharField(max_length=64)
+    # The segment's receipt as the SMSC sent it (DELIVRD, UNDELIV, …); blank until one arrives.
+    stat = models.CharField(max_length=16, blank=True)
+    err = models.CharField(max_length=16, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "number"], name="message_part_once")]
+        indexes = [models.Index(fields=["connection", "provider_id"], name="part_by_provider_id")]
+        ordering = ["message", "number"]

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns import planning, privacy
-from campaigns.models import Campaign, Message
+from campaigns.models import Campaign, Message, MessagePart
 from campaigns.results import reason_label
 from reports import records
 from reports.downloads import streamed_download
@@ -80,10 +80,12 @@ def record_detail(request, pk):
         history.append((_("Handed to the provider"), message.submitted_at))
     if message.done_at:
         history.append((message.result, message.done_at))
+    # A long message's segments each have their own provider id and receipt (none for one segment).
+    parts = list(MessagePart.objects.filter(message=message).order_by("number")) if message.segments > 1 else []
     return render(
         request,
         "reports/record_detail.html",
-        {"message": message, "campaign": campaign, "rendered": rendered, "history": history},
+        {"message": message, "campaign": campaign, "rendered": rendered, "history": history, "parts": parts},
     )
 
 

@@ -15,7 +15,8 @@ mode, which hides the cost of the receipt path).
 
 Faults on demand: a TPS cap and throttle storms (ESME_RTHROTTLED), an error ratio with a chosen
 status, dropped connections after N submits or on request, receipts sent before the
-submit_sm_resp (dlr_first, which implies bundled), UNDELIV receipts at a failure ratio. Receipts
+submit_sm_resp (dlr_first, which implies bundled), UNDELIV receipts at a failure ratio or for
+one segment of every concatenated message (`fail_part`: its UDH sequence number). Receipts
 for message ids it never issued can be injected (`inject_receipts`, POST /receipts), for the
 receipts benchmark.
 """
@@ -93,6 +94,17 @@ def _parse_submit(body: bytes):
     return ton, npi, source, destination, esm, registered, message
 
 
+def _part_number(esm: int, message: bytes) -> int:
+    """The UDH sequence number of a concatenated segment (8- or 16-bit reference); 1 otherwise."""
+    if esm & 0x40 and message:
+        udhl = message[0]
+        if udhl >= 5 and message[1:3] == b"\0\3":
+            return message[5]
+        if udhl >= 6 and message[1:3] == b"\x08\x04":
+            return message[6]
+    return 1
+
+
 def _esm_offset(body: bytes) -> int:
     """Where esm_class sits in a deliver_sm body (after service_type and two addresses)."""
     p = body.index(0) + 3
@@ -135,7 +147,7 @@ class SmscSimulator:
     def __init__(self, host="127.0.0.1", port=0, *, system_id=None, password=None, receipts=True,
                  dlr_delay=0.2, receipt_window=10, bundled=False, dlr_first=False, failure_ratio=0.0,
                  failure_err="001", error_ratio=0.0, error_status=0x0B, tps=0, throttle_storm=0.0, drop_after=0,
-                 drop_every=False, seed=None, control_host=None, control_port=None):  # fmt: skip
+                 drop_every=False, seed=None, control_host=None, control_port=None, fail_part=0):  # fmt: skip
         self.host = host
         self.port = port
         self.system_id = system_id  # None: any system_id is accepted
@@ -147,6 +159,8 @@ class SmscSimulator:
         self.dlr_first = dlr_first
         self.failure_ratio = failure_ratio
         self.failure_err = failure_err.encode()
+        # Receipts of this segment (UDH sequence number) of every concatenated message are UNDELIV.
+        self.fail_part = fail_part
         self.error_ratio = error_ratio
         self.error_status = error_status
         self.tps = tps
@@ -335,8 +349,8 @@ class SmscSimulator:
             self._date = (time.strftime("%y%m%d%H%M", time.localtime(second)).encode(), second)
         return self._date[0]
 
-    def receipt_body(self, message_id, ton, npi, source, destination, message) -> bytes:
-        failed = self.failure_ratio and self.random.random() < self.failure_ratio
+    def receipt_body(self, message_id, ton, npi, source, destination, message, fail=False) -> bytes:
+        failed = fail or (self.failure_ratio and self.random.random() < self.failure_ratio)
         date = self.dates()
         text = b"".join((
             b"id:", message_id, b" sub:001 dlvrd:", b"000" if failed else b"001",
@@ -358,16 +372,9 @@ class SmscSimulator:
         if s.first_submit_at is None:
             s.first_submit_at = time.time()
         if esm & 0x40 and message:
-            udhl = message[0]
-            if udhl >= 5 and message[1:3] == b"\0\3":
-                part = message[5]
-            elif udhl >= 6 and message[1:3] == b"\x08\x04":
-                part = message[6]
-            else:
-                part = 1
-            if part != 1:
+            if _part_number(esm, message) != 1:
                 return  # a later part of a concatenated message
-            message = message[1 + udhl :]
+            message = message[1 + message[0] :]
         s.submits += 1
         key = destination.decode("latin-1")
         per_destination = s.per_destination
@@ -614,7 +621,8 @@ class _SmscConnection(asyncio.Protocol):
                 message_id = smsc.next_message_id()
                 resp = HEADER.pack(17 + len(message_id), SUBMIT_SM_RESP, 0, seq) + message_id + b"\0"
                 if registered & 1 and smsc.receipts:
-                    receipt = smsc.receipt_body(message_id, ton, npi, source, destination, message)
+                    fail = bool(smsc.fail_part) and _part_number(esm, message) == smsc.fail_part
+                    receipt = smsc.receipt_body(message_id, ton, npi, source, destination, message, fail)
                     if not smsc.bundled:
                         out.append(resp)
                         if smsc.dlr_delay > 0:

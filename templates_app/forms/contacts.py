@@ -19,8 +19,12 @@ class NotificationContactForm(forms.ModelForm):
             "notify_template",
             "notify_traffic",
             "notify_qualification",
+            "notify_by_sms",
         ]
-        help_texts = {"phone": _("A mainland number may be entered without +86.")}
+        help_texts = {
+            "phone": _("A mainland number may be entered without +86."),
+            "notify_by_sms": _("The notices this contact receives also come as an SMS to the phone above."),
+        }
 
     def clean_phone(self):
         raw = self.cleaned_data["phone"].strip()
@@ -36,6 +40,8 @@ class NotificationContactForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if cleaned.get("notify_by_sms") and not cleaned.get("phone") and "phone" not in self.errors:
+            self.add_error("phone", _("Enter the phone number the SMS notices go to."))
         if self.instance.pk is None:
             try:
                 NotificationContact.check_quota(self.instance.account)

@@ -10,10 +10,13 @@ before the submit response, and record_results then apply_pending, the gateway's
 it, match it. Prints receipts per second from the first receipt sent to the last one applied, the
 rate the receipts were acknowledged (stored) and applied per tenth, and each child's peak RSS; then
 deletes the campaign's rows (unless --keep). Several --receipt-window values make one run each.
+`--segments N` makes every message N segments long, each with its own provider id and receipt
+(N × the receipts, matched to MessageParts); `--receipts` stays the number of messages.
 """
 
 import itertools
 import json
+import signal
 import sys
 import tempfile
 import time
@@ -40,8 +43,8 @@ class Result:
     __slots__ = ("ref", "message_ids")
     ok, ambiguous, permanent = True, False, False
 
-    def __init__(self, ref, provider_id):
-        self.ref, self.message_ids = ref, (provider_id,)
+    def __init__(self, ref, provider_ids):
+        self.ref, self.message_ids = ref, tuple(provider_ids)
 
 
 class Command(bench_send.Command):
@@ -60,21 +63,27 @@ class Command(bench_send.Command):
         parser.add_argument(
             "--early", type=int, default=20, help="one message in this many gets its receipt before its submit result"
         )
+        parser.add_argument(
+            "--segments", type=int, default=1, help="segments per message, each with its own id and receipt"
+        )
         parser.add_argument("--timeout", type=float, default=1800, help="give up after this many seconds")
         parser.add_argument("--keep", action="store_true", help="keep the campaign and its rows")
         parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
         parser.add_argument("--log-dir", default=None, help="keep the children's logs here")
 
     def handle(self, *args, **options):
+        signal.signal(signal.SIGTERM, bench_send._exit_on_sigterm)  # stop the children (bench_send.handle)
         if connection.vendor != "postgresql":
             raise CommandError("bench_receipts measures the PostgreSQL path: set DATABASE_URL to a PostgreSQL database")
         if not settings.REDIS_URL.startswith("redis://"):
             raise CommandError("bench_receipts runs the gateway, which needs Redis: set REDIS_URL to redis://…")
         count = options["receipts"]
+        self.segments = max(1, options["segments"])
         for receipt_window in options["receipt_window"]:
             self.vacuum()
             self.stdout.write(
-                f"database: postgresql, receipts: {count:,} (1 in {options['early']} before its submit result), "
+                f"database: postgresql, messages: {count:,} of {self.segments} segment(s), receipts: "
+                f"{count * self.segments:,} (1 message in {options['early']} before its submit result), "
                 f"binds: {options['binds']}, receipt window: {receipt_window} per bind, load average: {load_average()}"
             )
             if options["log_dir"]:
@@ -104,6 +113,12 @@ class Command(bench_send.Command):
         with transaction.atomic():
             campaign.launch()
         planning.plan(campaign.pk)
+        if self.segments > 1:
+            # A benchmark fixture, written directly: the messages are long, with a part per segment.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE campaigns_message SET segments = %s WHERE campaign_id = %s", [self.segments, campaign.pk]
+                )
         ids = list(Message.objects.filter(campaign=campaign).order_by("id").values_list("id", flat=True))
         early = {}
         for start in range(0, len(ids), CHUNK):
@@ -111,11 +126,12 @@ class Command(bench_send.Command):
             attempts = gateway.claim_messages(campaign.pk, chunk)
             results = []
             for position, message_id in enumerate(chunk, start=start):
-                provider_id = f"{position + 1:x}"
+                n = self.segments
+                provider_ids = tuple(f"{position * n + k + 1:x}" for k in range(n))
                 if position % early_every == 0:
-                    early[message_id] = (provider_id, attempts[message_id])
+                    early[message_id] = (provider_ids, attempts[message_id])
                 else:
-                    results.append(Result(message_id, provider_id))
+                    results.append(Result(message_id, provider_ids))
             gateway.record_results(campaign.pk, results, attempts)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE campaigns_message")
@@ -142,6 +158,7 @@ class Command(bench_send.Command):
             children.append(Child("gateway", gateway_argv, self.environment(self.dead_queue), log_dir))
             self.wait(lambda: self.simulator_stats(simulator)["bound"] >= options["binds"], children, 60, "the binds")
             figures = self.measure_receipts(campaign, provider, simulator, children, count, early, options["timeout"])
+            figures["segments"] = self.segments
             figures["receipt_window"] = receipt_window
             figures["binds"] = options["binds"]
             return figures
@@ -159,7 +176,7 @@ class Command(bench_send.Command):
         waiting = list(early.items())  # in stream order: position = int(provider id, 16) - 1
         recorded = 0
         started = time.perf_counter()
-        self.inject(simulator, count)
+        self.inject(simulator, count * self.segments)
         samples = []  # (seconds, receipts acknowledged by the gateway, receipts applied)
         deadline = started + timeout
         while True:
@@ -181,16 +198,19 @@ class Command(bench_send.Command):
         final = self.simulator_stats(simulator)
         counters = Campaign.objects.values(*Campaign.COUNTERS).get(pk=campaign.pk)
         left = PendingReceipt.objects.filter(connection=provider).count()
+        receipts_sent = count * self.segments
         return {
-            "receipts": count,
+            "receipts": receipts_sent,
+            "messages": count,
             "early": len(early),
             "early_recorded_after_their_receipt": recorded,
             "all_applied_after_s": round(finished, 2),
-            "receipts_per_s": round(count / finished),
-            "acknowledged_per_s_sustained": round(sustained(samples, 1, count)),
+            "receipts_per_s": round(receipts_sent / finished),
+            "messages_per_s": round(count / finished),
+            "acknowledged_per_s_sustained": round(sustained(samples, 1, receipts_sent)),
             "applied_per_s_sustained": round(sustained(samples, 2, count)),
             "acknowledged_per_s_by_tenth": [
-                round(sustained(samples, 1, count, n / 10, (n + 1) / 10)) for n in range(10)
+                round(sustained(samples, 1, receipts_sent, n / 10, (n + 1) / 10)) for n in range(10)
             ],
             "applied_per_s_by_tenth": [round(sustained(samples, 2, count, n / 10, (n + 1) / 10)) for n in range(10)],
             "peak_rss_mb": {child.name: child.peak for child in children},
@@ -210,23 +230,24 @@ class Command(bench_send.Command):
     def record_early(self, campaign, provider, waiting, acked):
         """Records the submit results of early messages whose receipt the gateway has stored, then
         applies pending receipts, as the gateway does after recording results; returns how many."""
-        candidates = list(itertools.takewhile(lambda item: int(item[1][0], 16) <= acked, waiting))
+        # A message's receipts are all in once its last segment's is (ids are sent in order).
+        candidates = list(itertools.takewhile(lambda item: int(item[1][0][-1], 16) <= acked, waiting))
         if not candidates:
             return 0
         stored = set(
             PendingReceipt.objects.filter(
-                connection=provider, provider_id__in=[provider_id for _, (provider_id, _) in candidates]
+                connection=provider, provider_id__in=[provider_ids[-1] for _, (provider_ids, _) in candidates]
             ).values_list("provider_id", flat=True)
         )
-        ready = [(message_id, provider_id, attempts) for message_id, (provider_id, attempts) in candidates
-                 if provider_id in stored]  # fmt: skip
+        ready = [(message_id, provider_ids, attempts) for message_id, (provider_ids, attempts) in candidates
+                 if provider_ids[-1] in stored]  # fmt: skip
         if not ready:
             return 0
         done = {message_id for message_id, _, _ in ready}
         waiting[:] = [item for item in waiting if item[0] not in done]
         gateway.record_results(
             campaign.pk,
-            [Result(message_id, provider_id) for message_id, provider_id, _ in ready],
+            [Result(message_id, provider_ids) for message_id, provider_ids, _ in ready],
             {message_id: attempts for message_id, _, attempts in ready},
         )
         receipts.apply_pending(provider.pk)
@@ -236,11 +257,12 @@ class Command(bench_send.Command):
         lines = [
             f"RECEIPTS: {f['receipts_per_s']:,} receipts/s ({f['receipts']:,} receipts, first sent → last applied in "
             f"{f['all_applied_after_s']:.1f}s; window {f['receipt_window']} × {f['binds']} binds)",
+            f"messages of {f['segments']} segment(s): {f['messages_per_s']:,} messages/s moved",
             f"before their submit result: {f['early']:,} ({f['early_recorded_after_their_receipt']:,} recorded "
             "after their receipt was stored)",
             f"acknowledged (stored)/s sustained (10-90 %): {f['acknowledged_per_s_sustained']:,}",
             "acknowledged/s in each tenth: " + ", ".join(f"{r:,}" for r in f["acknowledged_per_s_by_tenth"]),
-            f"applied/s sustained (10-90 %): {f['applied_per_s_sustained']:,}",
+            f"applied (messages moved)/s sustained (10-90 %): {f['applied_per_s_sustained']:,}",
             "applied/s in each tenth: " + ", ".join(f"{r:,}" for r in f["applied_per_s_by_tenth"]),
             "peak RSS (MB): " + ", ".join(f"{name} {'+'.join(map(str, mb))}" for name, mb in f["peak_rss_mb"].items()),
             f"counters: {f['counters']}; pending receipts left: {f['pending_receipts_left']}",

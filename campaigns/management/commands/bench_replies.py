@@ -10,10 +10,7 @@
 Everything it created is deleted at the end.
 """
 
-import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -26,6 +23,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from campaigns import push, replies
+from campaigns.management.failing_receiver import FailingReceiver, free_port
 from campaigns.models import Campaign, Message, OptOut, ProviderConnection, Push, PushAttempt, Reply
 from smsconsole.models import Account, create_application
 from templates_app.models import Signature, Template
@@ -33,51 +31,12 @@ from templates_app.models import Signature, Template
 FLUSH = 500
 CHANNEL = "10699990001"
 
-# The receiver: answers 500 to a share of the requests, counts each smsMsgId it accepted, and
-# writes the counts to its file when stopped.
-RECEIVER = r"""
-import json, random, signal, sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
-port, ratio, out = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
-rng, accepted = random.Random(7), {}
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_POST(self):
-        body = parse_qs(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode())
-        code = 500 if rng.random() < ratio else 200
-        if code == 200:
-            key = body["smsMsgId"][0]
-            accepted[key] = accepted.get(key, 0) + 1
-        self.send_response(code)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-    def log_message(self, *args):
-        pass
-server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-def stop(*args):
-    json.dump(accepted, open(out, "w"))
-    sys.exit(0)
-signal.signal(signal.SIGTERM, stop)
-print("ready", flush=True)
-server.serve_forever()
-"""
-
 
 @dataclass
 class Inbound:
     source: str
     destination: str
     text: str
-
-
-def free_port():
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Command(BaseCommand):
@@ -138,19 +97,12 @@ class Command(BaseCommand):
             pending = Push.objects.filter(account=account, status=Push.Status.PENDING)
             while pending.exists():
                 if receiver is None and time.perf_counter() - began >= down:
-                    receiver = subprocess.Popen(
-                        [sys.executable, "-c", RECEIVER, str(port), str(failure_ratio), str(out)],
-                        stdout=subprocess.PIPE,
-                        text=True,
-                    )
-                    receiver.stdout.readline()
+                    receiver = FailingReceiver(port, failure_ratio, out)
                 if push.deliver_due(now=now)["claimed"] == 0:
                     next_at = pending.aggregate(at=Min("next_attempt_at"))["at"]
                     now = max(now, next_at or now) + timedelta(milliseconds=1)
             elapsed = time.perf_counter() - began
-            receiver.terminate()
-            receiver.wait(10)
-            accepted = json.loads(out.read_text())
+            accepted = receiver.stop()
         attempts = PushAttempt.objects.filter(push__account=account).count()
         given_up = Push.objects.filter(account=account, status=Push.Status.GAVE_UP).count()
         self.stdout.write(
@@ -167,8 +119,9 @@ class Command(BaseCommand):
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO campaigns_message (campaign_id, connection_id, phone, variables, segments, status, "
-                "skip_reason, error_code, error, attempts, submitted_at, provider_id) "
-                "SELECT %s, %s, '+86139' || lpad(n::text, 8, '0'), '[]', 1, 'delivered', '', '', '', 1, now(), n::text "
+                "skip_reason, error_code, error, attempts, submitted_at, provider_id, receipt_stat) "
+                "SELECT %s, %s, '+86139' || lpad(n::text, 8, '0'), '[]', 1, 'delivered', '', '', '', 1, now(), "
+                "n::text, 'DELIVRD' "
                 "FROM generate_series(0, %s - 1) n",
                 [campaign.pk, self.connection.pk, count],
             )

@@ -86,6 +86,10 @@ def peak_rss_mb(pid):
     return peaks
 
 
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 class Child:
     def __init__(self, name, argv, env, log_dir):
         self.name = name
@@ -153,6 +157,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        # The children run in sessions of their own (a Ctrl-C in the terminal must not kill them mid-run
+        # before the figures are read), so a SIGTERM to the benchmark has to reach them through `finally`.
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         if connection.vendor != "postgresql":
             raise CommandError("bench_send measures the PostgreSQL path: set DATABASE_URL to a PostgreSQL database")
         if not settings.REDIS_URL.startswith("redis://") or not settings.CELERY_BROKER_URL.startswith("redis://"):
@@ -454,6 +461,11 @@ class Command(BaseCommand):
     def delete(self, campaign):
         """Raw deletes: the ORM's cascade would load a million rows to delete them."""
         with connection.cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM campaigns_messagepart WHERE message_id IN "
+                "(SELECT id FROM campaigns_message WHERE campaign_id = %s)",
+                [campaign.pk],
+            )
             cursor.execute("DELETE FROM campaigns_message WHERE campaign_id = %s", [campaign.pk])
             cursor.execute("DELETE FROM campaigns_batch WHERE campaign_id = %s", [campaign.pk])
             cursor.execute("DELETE FROM campaigns_pendingreceipt WHERE connection_id = %s", [campaign.connection_id])

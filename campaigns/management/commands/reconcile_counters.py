@@ -1,14 +1,17 @@
-"""`manage.py reconcile_counters [CAMPAIGN_ID]`: proves each campaign's counters equal its message rows.
+"""`manage.py reconcile_counters [CAMPAIGN_ID] [--billing]`: proves each campaign's counters equal its message rows.
 
 Prints every mismatch (campaign, counter, stored, counted) and exits with status 1 if there is any.
 Without an id it checks every planned campaign whose messages are still kept (the retention purge,
 campaigns.privacy, deletes a finished campaign's rows and leaves its counters), one grouped COUNT per
 campaign. The comparison itself is the lifecycle's (campaigns.lifecycle.reconcile), which also checks
-the hourly statistics where the campaign's rows can be told apart.
+the hourly statistics where the campaign's rows can be told apart. With --billing it also runs the
+money's (campaigns.money.reconcile: the segments charged less refunded in the ledger equal those
+of the messages the refund policy leaves charged; a mismatch is printed as billed_segments).
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
+from campaigns import money
 from campaigns.lifecycle import reconcile
 from campaigns.models import Campaign
 
@@ -18,6 +21,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("campaign_id", type=int, nargs="?")
+        parser.add_argument(
+            "--billing",
+            action="store_true",
+            help="also compare the ledger's charged segments with the messages the refund policy leaves charged",
+        )
 
     def handle(self, *args, campaign_id=None, **options):
         if campaign_id is not None:
@@ -29,7 +37,11 @@ class Command(BaseCommand):
             ids = list(kept.order_by("pk").values_list("pk", flat=True))
         wrong = 0
         for pk in ids:
-            for counter, figures in reconcile(pk).items():
+            mismatches = reconcile(pk)
+            billed = money.reconcile(pk) if options["billing"] else None
+            if billed:
+                mismatches["billed_segments"] = billed
+            for counter, figures in mismatches.items():
                 wrong += 1
                 self.stdout.write(f"campaign {pk}: {counter} is {figures['counted']}, the rows say {figures['rows']}")
         if wrong:

@@ -23,8 +23,8 @@ class EnabledConnections:
         connections = enabled_connections(self.names)
         if not connections and not self.warned:
             log.warning(
-                "gateway: no enabled SMPP connection%s; add one with `manage.py add_smpp_connection` "
-                "(checked every %.0f s)",
+                "gateway: no enabled provider connection%s; add one with `manage.py add_smpp_connection` "
+                "or `add_http_connection` (checked every %.0f s)",
                 f" named {', '.join(self.names)}" if self.names else "",
                 RELOAD_INTERVAL,
             )
@@ -34,7 +34,8 @@ class EnabledConnections:
 
 class Command(BaseCommand):
     help = (
-        "Holds the SMPP binds of the enabled provider connections and sends the batches the workers push; "
+        "Holds the SMPP binds (and HTTP clients) of the enabled provider connections and sends the batches "
+        "the workers push; "
         "connections added, changed or disabled while it runs are picked up within seconds."
     )
 

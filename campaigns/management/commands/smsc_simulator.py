@@ -50,6 +50,12 @@ class Command(BaseCommand):
         parser.add_argument("--failure-ratio", type=float, default=0.0, help="fraction of receipts UNDELIV")
         parser.add_argument("--failure-err", default="001", help="err: code of UNDELIV receipts")
         parser.add_argument(
+            "--fail-part",
+            type=int,
+            default=0,
+            help="receipts of this segment (UDH sequence number) of every concatenated message are UNDELIV",
+        )
+        parser.add_argument(
             "--error-ratio", type=float, default=0.0, help="fraction of submit_sm answered with --error-status"
         )
         parser.add_argument("--error-status", type=_status, default=0x0B, help="e.g. 0x0B (ESME_RINVDSTADR)")
@@ -98,6 +104,7 @@ class Command(BaseCommand):
             error_ratio=options["error_ratio"], error_status=options["error_status"], tps=options["tps"],
             throttle_storm=options["throttle_storm"], drop_after=options["drop_after"],
             drop_every=options["drop_every"], seed=options["seed"], control_port=options["control_port"],
+            fail_part=options["fail_part"],
         )  # fmt: skip
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -12,9 +12,6 @@
 Everything it created is deleted at the end.
 """
 
-import json
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import timedelta
@@ -29,47 +26,10 @@ from django.utils import timezone
 from campaigns import lifecycle, planning, push, status_reports
 from campaigns.management.bench_setup import bench_template
 from campaigns.management.commands.bench_send import copy_recipients
+from campaigns.management.failing_receiver import FailingReceiver, free_port
 from campaigns.models import Campaign, Message, ProviderConnection, Push, PushAttempt, RecipientImport, StatusReportDue
 
 CHUNK = 1000
-
-# The receiver: answers 500 to a share of the requests, counts each smsMsgId of the batches it
-# accepted, and writes the counts to its file when stopped.
-RECEIVER = r"""
-import json, random, signal, sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-port, ratio, out = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
-rng, accepted = random.Random(7), {}
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-        code = 500 if rng.random() < ratio else 200
-        if code == 200:
-            for report in body["statusReportList"]:
-                accepted[report["smsMsgId"]] = accepted.get(report["smsMsgId"], 0) + 1
-        self.send_response(code)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-    def log_message(self, *args):
-        pass
-server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-def stop(*args):
-    json.dump(accepted, open(out, "w"))
-    sys.exit(0)
-signal.signal(signal.SIGTERM, stop)
-print("ready", flush=True)
-server.serve_forever()
-"""
-
-
-def free_port():
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Command(BaseCommand):
@@ -169,12 +129,7 @@ class Command(BaseCommand):
             now = timezone.now()
             while pending.exists():
                 if receiver is None and time.perf_counter() - began >= down:
-                    receiver = subprocess.Popen(
-                        [sys.executable, "-c", RECEIVER, str(port), str(failure_ratio), str(out)],
-                        stdout=subprocess.PIPE,
-                        text=True,
-                    )
-                    receiver.stdout.readline()
+                    receiver = FailingReceiver(port, failure_ratio, out)
                 if receiver is None:
                     push.deliver_due()  # the real clock: the outage's back-off is not skipped
                     time.sleep(0.05)
@@ -182,9 +137,7 @@ class Command(BaseCommand):
                     next_at = pending.aggregate(at=Min("next_attempt_at"))["at"]
                     now = max(now, next_at or now, timezone.now()) + timedelta(milliseconds=1)
             elapsed = time.perf_counter() - began
-            receiver.terminate()
-            receiver.wait(10)
-            accepted = json.loads(out.read_text())
+            accepted = receiver.stop()
         attempts = PushAttempt.objects.filter(push__application=application, push__kind=Push.Kind.BATCH_STATUS).count()
         given_up = Push.objects.filter(application=application, status=Push.Status.GAVE_UP).count()
         self.stdout.write(
