@@ -115,10 +115,10 @@ def exercise(operation, mode, world):
     )
     def run(case, existing):
         steer(case, world, existing)
-        response = case.call(base_url=world["url"], session=signed)
+        response = case.call(base_url=world["url"], session=signed, timeout=60)
         case.validate_response(response, checks=[not_a_server_error])
         signed_statuses.append(response.status_code)
-        unsigned = case.call(base_url=world["url"])
+        unsigned = case.call(base_url=world["url"], timeout=60)
         case.validate_response(unsigned, checks=[not_a_server_error])
         assert unsigned.status_code == 401, (unsigned.status_code, unsigned.text[:300])
 
