@@ -8,6 +8,7 @@ django-ninja was chosen over Django REST framework by request cost (docs/benchma
 from django.http import JsonResponse
 from ninja import NinjaAPI, Path, Router, Schema
 
+from api.errors import ApiError
 from api.management_auth import AccessKeySignature, ManagementError
 from smsconsole.regions import region_choices
 
@@ -26,6 +27,11 @@ api = NinjaAPI(
 @api.exception_handler(ManagementError)
 def management_error(request, error):
     return JsonResponse({"error_code": error.code, "error_msg": error.message}, status=error.status)
+
+
+@api.exception_handler(ApiError)
+def send_error(request, error):
+    return error.response()
 
 
 class ManagementErrorOut(Schema):
@@ -67,3 +73,7 @@ from api import management as template_management  # noqa: E402 (the routers are
 
 management.add_router("", template_management.router)
 api.add_router("/v2/{project_id}/msgsms/", management)
+
+from api import send_views  # noqa: E402
+
+api.add_router("/sms/", send_views.router)

@@ -30,6 +30,13 @@ def queue_key(connection_id):
     return key("gateway", connection_id)
 
 
+def priority_key(connection_id):
+    """The connection's list of small API sends (verification codes): the gateway takes from it
+    before the bulk list, into the same processing list, so a killed gateway finds those jobs
+    again the same way (recovered to the bulk list: the claims keep them from going out twice)."""
+    return key("gateway", connection_id, "priority")
+
+
 def processing_key(connection_id, gateway_id):
     return key("gateway", connection_id, "processing", gateway_id)
 
@@ -43,6 +50,7 @@ def jobs_held(connection_id, redis=None):
     """Jobs of a connection that are waiting on its list or held by a gateway that is alive."""
     client = redis or get_redis()
     held = set(client.lrange(queue_key(connection_id), 0, -1))
+    held.update(client.lrange(priority_key(connection_id), 0, -1))
     prefix = processing_key(connection_id, "")
     for name in client.scan_iter(match=prefix + "*", count=100):
         gateway_id = name.decode()[len(prefix) :]
@@ -85,6 +93,16 @@ def claim_batches(batch_ids, from_status=Batch.Status.PENDING):
 def push_jobs(connection_id, campaign_id, batch_ids, redis=None):
     if batch_ids:
         (redis or get_redis()).lpush(queue_key(connection_id), *[job_for(campaign_id, b) for b in batch_ids])
+
+
+def push_now(connection_id, campaign_id, batch_id, priority=False, redis=None):
+    """Pushes one pending batch at once, past the per-campaign limit (an API send's batch: its
+    request waits for nobody); False if it is no longer pending (a paused campaign's stays so)."""
+    if not claim_batches([batch_id]):
+        return False
+    name = priority_key(connection_id) if priority else queue_key(connection_id)
+    (redis or get_redis()).lpush(name, job_for(campaign_id, batch_id))
+    return True
 
 
 def dispatch(campaign_id, redis=None):
@@ -142,7 +160,8 @@ def finish_batch(batch):
 
 def complete_if_finished(campaign_id):
     """Completes a running campaign once it is planned and nothing is pending, pushed, queued or sending."""
-    if not Campaign.objects.filter(pk=campaign_id, planned_at__isnull=False).exists():
+    # An application's hidden API campaign goes on for as long as the application sends.
+    if not Campaign.objects.filter(pk=campaign_id, planned_at__isnull=False, source=Campaign.Source.CAMPAIGN).exists():
         return False
     if Batch.objects.filter(campaign_id=campaign_id).exclude(status=Batch.Status.DONE).exists():
         return False

@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 200
 CONSUMERS = 4
+# Consumers per connection that take only from its priority list (small API sends): a verification
+# code never waits for a bulk consumer to finish its batch.
+PRIORITY_CONSUMERS = 2
 # A message refused this many times for a passing reason (throttling that outlasted the client's
 # own retries) fails for good instead of going round for ever.
 MAX_ATTEMPTS = 5
@@ -131,8 +134,16 @@ def hand_back(batch):
 
 
 def finish_batch(batch):
-    """After a batch: mark it done if nothing is queued, push the next one, complete the campaign."""
+    """After a batch: mark it done if nothing is queued, push the next one, complete the campaign.
+
+    An API send's batch (one per request) is deleted once done, so its hidden campaign keeps only
+    the batches still to send and dispatch reads a few rows, not one per request ever made."""
     done = dispatch.finish_batch(batch)
+    if batch.campaign.source == Campaign.Source.API:
+        if done:
+            Batch.objects.filter(pk=batch.pk, status=Batch.Status.DONE).delete()
+        if not Batch.objects.filter(campaign_id=batch.campaign_id, status=Batch.Status.PENDING).exists():
+            return done
     dispatch.dispatch(batch.campaign_id)
     return done
 
@@ -200,6 +211,7 @@ class ConnectionRunner:
         self.db = gateway.db
         self.redis = get_async_redis(gateway.redis_url)
         self.queue = dispatch.queue_key(connection.pk)
+        self.priority = dispatch.priority_key(connection.pk)
         self.processing = dispatch.processing_key(connection.pk, gateway.gateway_id)
         self.bucket = AsyncTokenBucket(self.redis, bucket_key(connection.pk), connection.tps)
         self.chunk_size = max(1, min(gateway.chunk_size, connection.tps or gateway.chunk_size))
@@ -230,6 +242,12 @@ class ConnectionRunner:
         tasks = [
             asyncio.create_task(self.consume(stopping, n), name=f"consumer-{self.connection.name}-{n}")
             for n in range(self.gateway.consumers)
+        ]
+        tasks += [
+            asyncio.create_task(
+                self.consume(stopping, n, priority_only=True), name=f"priority-{self.connection.name}-{n}"
+            )
+            for n in range(self.gateway.priority_consumers)
         ]
         applier = asyncio.create_task(self.apply_receipts(stopping), name=f"receipts-{self.connection.name}")
         reporter = asyncio.create_task(self.report_state(stopping), name=f"state-{self.connection.name}")
@@ -278,10 +296,20 @@ class ConnectionRunner:
         if recovered:
             log.warning("%s: %s unfinished jobs from the last run are queued again", self.connection.name, recovered)
 
-    async def consume(self, stopping, number):
+    async def next_job(self, priority_only):
+        """The next job into this gateway's processing list: from the priority list if one waits
+        there, else (unless `priority_only`) from the bulk list, blocking up to the poll interval."""
+        if priority_only:
+            return await self.redis.blmove(self.priority, self.processing, self.gateway.poll_interval, "RIGHT", "LEFT")
+        job = await self.redis.lmove(self.priority, self.processing, "RIGHT", "LEFT")
+        if job is None:
+            job = await self.redis.blmove(self.queue, self.processing, self.gateway.poll_interval, "RIGHT", "LEFT")
+        return job
+
+    async def consume(self, stopping, number, priority_only=False):
         while not stopping.is_set():
             try:
-                job = await self.redis.blmove(self.queue, self.processing, self.gateway.poll_interval, "RIGHT", "LEFT")
+                job = await self.next_job(priority_only)
             except (RedisError, OSError) as error:
                 if stopping.is_set():
                     return
@@ -555,12 +583,14 @@ class Gateway:
 
     def __init__(self, connections=(), *, gateway_id=None, consumers=CONSUMERS, chunk_size=CHUNK_SIZE,
                  redis_url=None, client_factory=None, stats_interval=10.0, db=None, poll_interval=1.0,
-                 load_connections=None, reload_interval=RELOAD_INTERVAL, http_client_factory=None):  # fmt: skip
+                 load_connections=None, reload_interval=RELOAD_INTERVAL, http_client_factory=None,
+                 priority_consumers=PRIORITY_CONSUMERS):  # fmt: skip
         self.connections = list(connections)
         self.load_connections = load_connections
         self.reload_interval = reload_interval
         self.gateway_id = gateway_id or socket.gethostname()
         self.consumers = consumers
+        self.priority_consumers = priority_consumers
         self.chunk_size = chunk_size
         self.redis_url = redis_url
         self.stats_interval = stats_interval
@@ -583,7 +613,7 @@ class Gateway:
         self.active = {}  # connection id -> (runner, its task)
 
     def threads_for(self, connections):
-        return connections * (self.consumers + 2) + 1
+        return connections * (self.consumers + self.priority_consumers + 2) + 1
 
     async def run(self, stopping):
         reporter = asyncio.create_task(self.report(stopping))

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -161,7 +161,8 @@ class Tally:
         for message_id, campaign_id, segments, at, *rest in rows:
             per_campaign[campaign_id] += 1
             moved.append((message_id, campaign_id, *rest))
-            if to_status in REPORTED:
+            if to_status in REPORTED or to_status == S.SKIPPED:
+                # Skipped ones are reported for API sends only (report_targets).
                 self.reported[campaign_id].append((message_id, to_status))
             if from_status == S.SUBMITTED and to_status in CARRIER_FAILED:
                 self.carrier_failed[campaign_id] += segments
@@ -200,12 +201,12 @@ class Tally:
         report URL costs that query alone."""
         if not self.reported:
             return
-        due = []
-        for campaign_id, application_id, url in report_targets(self.reported):
-            due += [
-                StatusReportDue(message_id=message_id, application_id=application_id, status=status, url=url)
-                for message_id, status in self.reported[campaign_id]
-            ]
+        due = [
+            StatusReportDue(
+                message_id=message_id, application_id=application_id, status=status, url=url, per_message=own
+            )
+            for message_id, application_id, status, url, own in report_targets(self.reported)
+        ]
         # ignore_conflicts: the (message, status) constraint makes a second report of a state a no-op.
         if due:
             StatusReportDue.objects.bulk_create(due, batch_size=1000, ignore_conflicts=True)
@@ -237,17 +238,42 @@ class Tally:
             )
 
 
-def report_targets(campaign_ids):
-    """(campaign id, application id, batch report URL) of the campaigns whose application has one.
+def report_targets(reported):
+    """(message id, application id, status, URL, per message) of each report owed for `reported`
+    ({campaign id: [(message id, status)]}, the moves of one transaction).
 
-    The seam for per-send callbacks: a message that carries its own statusCallback (an API send;
-    campaigns have none today) is reported to it per message (StatusReportDue.per_message), in
-    preference to the application's URL, as the reference says."""
-    return (
-        Campaign.objects.filter(pk__in=list(campaign_ids))
-        .exclude(application__report_url="")
-        .values_list("pk", "application_id", "application__report_url")
+    A campaign message in a REPORTED state goes to its application's batch report URL, if it has
+    one. An API send's message (a campaign of source API) is reported also when skipped by a
+    send-time rule, and to its request's own statusCallback (ApiMessage) one push per message in
+    preference to the application's URL, as the reference says (cloud-sms-spec.md 1.7, 1.8).
+    One small query by campaign id finds the applications; API campaigns add one by message id."""
+    from campaigns.models import ApiMessage
+
+    targets = Campaign.objects.filter(pk__in=list(reported)).filter(
+        ~Q(application__report_url="") | Q(source=Campaign.Source.API)
     )
+    found = []
+    api_messages = []
+    for campaign_id, application_id, url, source in targets.values_list(
+        "pk", "application_id", "application__report_url", "source"
+    ):
+        for message_id, status in reported[campaign_id]:
+            if source == Campaign.Source.API:
+                api_messages.append((message_id, application_id, status, url))
+            elif status in REPORTED:
+                found.append((message_id, application_id, status, url, False))
+    if api_messages:
+        callbacks = dict(
+            ApiMessage.objects.filter(pk__in=[row[0] for row in api_messages])
+            .exclude(status_callback="")
+            .values_list("pk", "status_callback")
+        )
+        for message_id, application_id, status, url in api_messages:
+            if message_id in callbacks:
+                found.append((message_id, application_id, status, callbacks[message_id], True))
+            elif url:
+                found.append((message_id, application_id, status, url, False))
+    return found
 
 
 class Source:
@@ -365,6 +391,57 @@ def plan(campaign, sql, head, tail, batch_size, planned_through, last):
     if not moved:
         return None
     return {"total": total, "queued": queued, "skipped": skipped, "segments": segments, "batches": batches}
+
+
+# --- API sends -------------------------------------------------------------------------------
+
+
+def accept_api(campaign_id, connection_id, rows, status_callback="", extend=""):
+    """An API request's accepted numbers become queued messages of its application's hidden
+    campaign (api.sending), with one batch over them, in the caller's transaction: `rows` are
+    (phone, variables, segments); the request's statusCallback and extend, if it gave either, are
+    kept beside them (ApiMessage). Returns (the message ids in the order of `rows`, the batch id).
+
+    The campaign's counters move first here: that row lock orders concurrent requests of the same
+    campaign, so each numbers its batch after the last one (the request is small: the lock is
+    held for a few hundred rows' INSERT)."""
+    from campaigns.models import Batch
+
+    if not rows:
+        return [], None
+    now = timezone.now()
+    Campaign.objects.filter(pk=campaign_id).update(
+        total=F("total") + len(rows),
+        queued=F("queued") + len(rows),
+        segments=F("segments") + sum(segments for _phone, _variables, segments in rows),
+    )
+    messages = Message.objects.bulk_create(
+        [
+            Message(
+                campaign_id=campaign_id,
+                connection_id=connection_id,
+                phone=phone,
+                variables=variables,
+                segments=segments,
+                status=S.QUEUED,
+                via_api=True,
+                updated_at=now,
+            )
+            for phone, variables, segments in rows
+        ]
+    )
+    ids = [message.pk for message in messages]
+    if status_callback or extend:
+        from campaigns.models import ApiMessage
+
+        ApiMessage.objects.bulk_create(
+            ApiMessage(message_id=pk, status_callback=status_callback, extend=extend) for pk in ids
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(MAX(number), 0) FROM campaigns_batch WHERE campaign_id = %s", [campaign_id])
+        (numbered,) = cursor.fetchone()
+    batch = Batch.objects.create(campaign_id=campaign_id, number=numbered + 1, first_id=min(ids), last_id=max(ids))
+    return ids, batch.pk
 
 
 # --- sending ----------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ and the next drain takes them: each report becomes exactly one push, which the p
 - to a send's own statusCallback (per_message): one form-encoded push per message.
 
 A report's fields are the reference's (section 1.7): smsMsgId, total, sequence, status,
-statusDesc, source, updateTime, orgCode and `to` (the recipient, since a campaign's customer has
-no smsMsgId from a send call to match on).
+statusDesc, source, updateTime, orgCode, and `to` (the recipient, since a campaign's customer has
+no smsMsgId from a send call to match on; for an API send, `extend` and `to` when it gave an extend).
 """
 
 import time
@@ -54,8 +54,19 @@ def message_ref(message_id):
     return f"m{message_id}"
 
 
-def report(status, message_id, phone, segments, receipt_stat, error_code, error, done_at):
-    """One status report as a dict of strings."""
+# A skipped API message's report status, by its skip reason (the reference's platform codes for a
+# blacklisted number and a frequency limit); any other rule: REJECTD.
+STATUS_OF_SKIP = {"opt_out": "BLACK", "frequency_cap": "LIMIT"}
+SKIP_DESCRIPTION = {"opt_out": "the number opted out", "frequency_cap": "over a frequency limit"}
+
+
+def report(status, message_id, phone, segments, receipt_stat, error_code, error, done_at, skip_reason="",
+           via_api=False, extend=None):  # fmt: skip
+    """One status report as a dict of strings.
+
+    An API send's report carries `extend` and `to` only when the request gave an extend (the
+    reference's rule); a campaign's always carries `to`, since its customer has no smsMsgId from a
+    send call to match on."""
     fields = {
         "smsMsgId": message_ref(message_id),
         "total": str(segments),
@@ -63,8 +74,15 @@ def report(status, message_id, phone, segments, receipt_stat, error_code, error,
         "sequence": str(segments),
         "status": receipt_stat or STATUS_WITHOUT_RECEIPT.get(status, "UNKNOWN"),
         "source": SOURCE_CARRIER if receipt_stat else SOURCE_PLATFORM,
-        "to": phone,
     }
+    if status == S.SKIPPED:
+        fields["status"] = STATUS_OF_SKIP.get(skip_reason, "REJECTD")
+        error = error or f"not sent: {SKIP_DESCRIPTION.get(skip_reason, skip_reason or 'a sending rule')}"
+    if not via_api:
+        fields["to"] = phone
+    elif extend:
+        fields["extend"] = extend
+        fields["to"] = phone
     if receipt_stat and done_at:
         fields["updateTime"] = push.utc_time(done_at)  # absent when the platform made the report up
     if error:
@@ -76,10 +94,11 @@ def report(status, message_id, phone, segments, receipt_stat, error_code, error,
 
 _OWED = (
     "SELECT d.id, d.application_id, d.url, d.per_message, d.status, c.account_id, "
-    "m.id, m.phone, m.segments, m.receipt_stat, m.error_code, m.error, m.done_at "
+    "m.id, m.phone, m.segments, m.receipt_stat, m.error_code, m.error, m.done_at, m.skip_reason, m.via_api, a.extend "
     "FROM campaigns_statusreportdue d "
     "JOIN campaigns_message m ON m.id = d.message_id "
     "JOIN campaigns_campaign c ON c.id = m.campaign_id "
+    "LEFT JOIN campaigns_apimessage a ON a.message_id = m.id "
     "WHERE d.id IN (SELECT id FROM campaigns_statusreportdue ORDER BY id LIMIT %s{lock}) "
     "ORDER BY d.id"
 )

@@ -96,6 +96,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         "report_url",
         "ip_allowlist",
         "default_region",
+        "connection",
         "created_at",
     ]
     readonly_fields = ["account", "app_key", "status", "status_changed_at", "created_at"]
@@ -106,7 +107,10 @@ class ApplicationAdmin(admin.ModelAdmin):
         before = {f: form.initial.get(f) for f in form.changed_data}
         super().save_model(request, obj, form, change)
         if form.changed_data:
-            audit(request.user, "edit", obj, before=before, after={f: getattr(obj, f) for f in form.changed_data})
+            after = {f: getattr(obj, f) for f in form.changed_data}
+            # A foreign key (the provider connection) is audited by its id, as form.initial has it.
+            after = {f: v.pk if isinstance(v, models.Model) else v for f, v in after.items()}
+            audit(request.user, "edit", obj, before=before, after=after)
 
     def has_add_permission(self, request):
         # Applications are created in the console through create_application, which issues the secret.

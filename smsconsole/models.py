@@ -241,6 +241,15 @@ class Application(models.Model):
         _("IP allow-list"), blank=True, help_text=_("One IP address or CIDR range a line; empty allows any.")
     )
     default_region = models.CharField(_("default region for numbers"), max_length=2, default="CN")
+    # The provider connection its API sends go out on; empty: settings.SMS_DEFAULT_CONNECTION.
+    connection = models.ForeignKey(
+        "campaigns.ProviderConnection",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("provider connection for API sends"),
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
 

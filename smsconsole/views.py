@@ -74,6 +74,7 @@ def _attention(request, applications):
     signature_list = reverse("templates_app:signature_list")
     campaigns = dict(
         scoped(request, Campaign)
+        .exclude(source=Campaign.Source.API)
         .filter(status__in=[Campaign.Status.PAUSED, Campaign.Status.FAILED])
         .filter(Q(status=Campaign.Status.PAUSED) | Q(finished_at__gte=week_ago))
         .order_by()
@@ -137,7 +138,7 @@ def _campaign_panels(request):
     """Campaigns sending now, and those finished since midnight on the account's clock."""
     from campaigns.models import Campaign
 
-    campaigns = scoped(request, Campaign).select_related("application", "template")
+    campaigns = scoped(request, Campaign).exclude(source=Campaign.Source.API).select_related("application", "template")
     midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     sending = list(
         campaigns.filter(status__in=[Campaign.Status.RUNNING, Campaign.Status.PAUSED]).order_by("started_at")[
@@ -254,6 +255,7 @@ def application_detail(request, pk):
             "app": app,
             "secret": secret,
             "history": history,
+            "default_connection": settings.SMS_DEFAULT_CONNECTION,
         },
     )
     if secret:

@@ -178,3 +178,15 @@ class StatusReportDue(models.Model):
             # One report per message per final state, whatever a caller retries.
             models.UniqueConstraint(fields=["message", "status"], name="status_report_once")
         ]
+
+
+class ApiMessage(models.Model):
+    """What an API send asked for one of its messages beyond the message itself: its own
+    statusCallback and the `extend` echoed in its status report (cloud-sms-spec.md 1.2, 1.7).
+
+    A row only for messages whose request gave either, in a table of its own: Message stays as
+    narrow as the hot moves want it, and the status reports read this by primary key."""
+
+    message = models.OneToOneField("campaigns.Message", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    status_callback = models.URLField(max_length=2000, blank=True)
+    extend = models.CharField(max_length=128, blank=True)

@@ -142,6 +142,13 @@ class Campaign(models.Model):
         QUOTA = "quota", _("Waiting because the account's quota is used up")
         BALANCE = "balance", _("Waiting because of insufficient balance: sends on after a top-up")
 
+    class Source(models.TextChoices):
+        CAMPAIGN = "campaign", _("Campaign")  # made by an operator in the console (or send_campaign)
+        # The hidden campaign of an application's API sends (api.sending): one per (application,
+        # template, signature, connection), always running, never in the campaign list or the
+        # dashboard, never completed; its messages are in the send records and the statistics.
+        API = "api", _("API sends")
+
     class Mode(models.TextChoices):
         TEMPLATE = "template", _("One template")  # batchSendSms: shared or per-recipient variables
         DIFF = "diff", _("Per-recipient content")  # batchSendDiffSms: variables from the file per row
@@ -152,6 +159,7 @@ class Campaign(models.Model):
     template = models.ForeignKey("templates_app.Template", on_delete=models.PROTECT, related_name="campaigns")
     connection = models.ForeignKey(ProviderConnection, on_delete=models.PROTECT, related_name="campaigns")
     name = models.CharField(_("name"), max_length=100)
+    source = models.CharField(_("source"), max_length=16, choices=Source, default=Source.CAMPAIGN)
     mode = models.CharField(_("mode"), max_length=16, choices=Mode, default=Mode.TEMPLATE)
     shared_variables = models.JSONField(_("variables for everyone"), default=list, blank=True)
     # For a contact-list audience, per template variable: "" (the shared value), "name" (the
@@ -200,8 +208,17 @@ class Campaign(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(recipient_import__isnull=False) | Q(contact_list__isnull=False) | Q(status="draft"),
+                condition=Q(recipient_import__isnull=False)
+                | Q(contact_list__isnull=False)
+                | Q(status="draft")
+                | Q(source="api"),
                 name="campaign_has_an_audience_unless_draft",
+            ),
+            # One hidden API campaign per (application, template, signature, connection).
+            models.UniqueConstraint(
+                fields=["application", "template", "signature", "connection"],
+                condition=Q(source="api"),
+                name="one_api_campaign_per_route",
             ),
             models.CheckConstraint(
                 condition=~Q(status="scheduled") | Q(scheduled_at__isnull=False),
@@ -394,6 +411,10 @@ class Message(models.Model):
     # The delivery receipt's stat as the SMSC sent it (DELIVRD, UNDELIV, EXPIRED, …).
     receipt_stat = models.CharField(max_length=16, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # An API send's message (api.sending). Its hidden campaign sends to a number as often as the
+    # application asks, so the once-per-campaign rule below is for campaign messages only; an API
+    # request's duplicates are refused before they become messages (E200041).
+    via_api = models.BooleanField(default=False, db_default=False)
     # When the message was handed to the provider: set by the claim, kept by the submit result,
     # cleared by a requeue. Its UTC hour is the message's HourlyStat hour.
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -411,7 +432,9 @@ class Message(models.Model):
     class Meta:
         constraints = [
             # One message per recipient per campaign: the heart of "no duplicate SMS".
-            models.UniqueConstraint(fields=["campaign", "phone"], name="message_once_per_campaign"),
+            models.UniqueConstraint(
+                fields=["campaign", "phone"], condition=Q(via_api=False), name="message_once_per_campaign"
+            ),
             models.CheckConstraint(
                 condition=~Q(status__in=["submitted", "delivered"]) | Q(provider_id__isnull=False),
                 name="submitted_message_has_provider_id",

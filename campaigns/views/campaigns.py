@@ -40,7 +40,8 @@ MAX_SAMPLE_AGE = 60.0
 
 
 def _campaigns(request):
-    return scoped(request, Campaign)
+    # An application's API sends are kept in a hidden campaign (api.sending): not one of these.
+    return scoped(request, Campaign).exclude(source=Campaign.Source.API)
 
 
 def _get_campaign(request, pk):

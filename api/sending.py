@@ -1,0 +1,129 @@
+"""Accepting a checked send request (api.send_requests): its sendable numbers become messages of
+the same engine as campaigns, and the answer is the reference's result[] (cloud-sms-spec.md 1.4).
+
+API messages belong to a hidden campaign of source API per (application, template, signature,
+provider connection), made on the first send and running for good: the gateway, the send-time
+rules (campaigns.sending_rules), the lifecycle, the counters, the hourly statistics, the send
+records and the status reports all work on them as they do on a campaign's, and the campaign list
+and the dashboard leave them out. Why a campaign and not a table of its own: everything above reads
+messages through their campaign; a campaign per request would make the records search (which goes
+campaign by campaign) read one per request, and one per route keeps that list short.
+
+Each request's messages are one batch, pushed at once past the per-campaign limit; a small one
+(at most SMS_API_PRIORITY_NUMBERS numbers: a verification code) to the connection's priority list,
+which the gateway takes from before the bulk list. Its own statusCallback and `extend` go into
+ApiMessage, which the status reports read.
+"""
+
+import logging
+
+import phonenumbers
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from api.errors import ApiError
+from api.send_requests import OK
+from campaigns import dispatch, lifecycle, push
+from campaigns.models import Campaign, ProviderConnection
+from campaigns.status_reports import message_ref
+from smsconsole.models import TransitionError
+
+log = logging.getLogger(__name__)
+
+
+def connection_for(application):
+    """The provider connection the application's API sends go out on: its own while enabled, else
+    the one named by SMS_DEFAULT_CONNECTION."""
+    if application.connection_id:
+        connection = ProviderConnection.objects.filter(pk=application.connection_id, enabled=True).first()
+        if connection is not None:
+            return connection
+    connection = ProviderConnection.objects.filter(name=settings.SMS_DEFAULT_CONNECTION, enabled=True).first()
+    if connection is None:
+        log.error("application %s: no enabled provider connection for API sends", application.pk)
+        raise ApiError("E000000", "System error: no provider connection is available for this application.")
+    return connection
+
+
+def api_campaign(application, template, signature, connection):
+    """The hidden campaign of this route, made on first use (a concurrent first use finds the other's)."""
+    now = timezone.now()
+    campaign, _created = Campaign.objects.get_or_create(
+        source=Campaign.Source.API,
+        application=application,
+        template=template,
+        signature=signature,
+        connection=connection,
+        defaults={
+            "account_id": application.account_id,
+            "name": f"API: {application.name} / {template.name}"[:100],
+            "status": Campaign.Status.RUNNING,
+            "started_at": now,
+            # Planned from the start: it has no audience to plan, and the sweepers and the
+            # records search take a campaign with planned_at as one with messages.
+            "planned_at": now,
+        },
+    )
+    if campaign.status == Campaign.Status.PAUSED and campaign.pause_reason == Campaign.PauseReason.ARREARS:
+        # Paused when the account went into arrears; the caller got past authentication, so the
+        # account is no longer frozen and nobody else would resume a campaign no page shows.
+        try:
+            campaign.resume()
+        except TransitionError:
+            pass
+    return campaign
+
+
+def country_of(phone):
+    try:
+        return str(phonenumbers.parse(phone).country_code)
+    except phonenumbers.NumberParseException:
+        return ""
+
+
+def accept(send_request):
+    """Turns the request's sendable numbers into queued messages and pushes their batches;
+    returns the response body: {"code", "description", "result": [...]} in request order."""
+    application = send_request.application
+    connection = connection_for(application)
+    now = timezone.now()
+    created = push.utc_time(now)
+    priority_limit = settings.SMS_API_PRIORITY_NUMBERS
+    ids = {}  # id(recipient) -> message id
+    batches = []
+    with transaction.atomic():
+        for item in send_request.items:
+            sendable = [r for r in item.recipients if r.status == OK]
+            if not sendable:
+                continue
+            campaign = api_campaign(application, item.template, item.signature, connection)
+            rows = [(r.phone, item.values, item.segments) for r in sendable]
+            message_ids, batch_id = lifecycle.accept_api(
+                campaign.pk, connection.pk, rows, send_request.status_callback, send_request.extend
+            )
+            ids.update(zip(map(id, sendable), message_ids, strict=True))
+            batches.append((campaign.pk, batch_id, len(rows) <= priority_limit))
+    for campaign_id, batch_id, priority in batches:
+        # After the commit: the gateway must find the messages. A push lost here (Redis down) leaves
+        # the batch pending, which dispatch and its sweeper push later; nothing is sent twice.
+        try:
+            dispatch.push_now(connection.pk, campaign_id, batch_id, priority=priority)
+        except Exception:
+            log.exception("API batch %s: push failed; the dispatch sweeper pushes it", batch_id)
+    result = []
+    for item in send_request.items:
+        for recipient in item.recipients:
+            message_id = ids.get(id(recipient))
+            result.append(
+                {
+                    "smsMsgId": message_ref(message_id) if message_id else "",
+                    "from": send_request.channel,
+                    "originTo": recipient.origin,
+                    "status": recipient.status,
+                    "createTime": created,
+                    "countryId": country_of(recipient.phone) if recipient.phone else "",
+                    "total": item.segments,
+                }
+            )
+    return {"code": OK, "description": "Success", "result": result}
