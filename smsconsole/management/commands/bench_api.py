@@ -34,7 +34,9 @@ from django.db import connection
 from django.urls import Resolver404, resolve
 
 from api.models import AccessKey, create_access_key
+from campaigns import money
 from campaigns.management.bench_setup import bench_template
+from campaigns.models import Campaign, Message, ProviderConnection
 from campaigns.redis_client import get_redis
 from sms import signing
 from smsconsole.models import Application
@@ -141,8 +143,16 @@ class Command(BaseCommand):
         scenarios = options["scenario"] or [s for s in SCENARIOS if s == "management" or self.sending_served()]
         if any(s != "management" for s in scenarios) and not self.sending_served():
             raise CommandError(f"{SEND_PATH} is not served by this version: only the management scenario runs.")
-        application, template = bench_template("bench-api", "Your code is ${1}.", ["DIGIT"])
-        Application.objects.filter(pk=application.pk).update(status=Application.Status.LAUNCHED)
+        application, template = bench_template("bench-api-code", "Your code is ${1}.", ["CHARDIGIT"])
+        # The API sends' connection: no gateway runs here, so the accepted messages wait queued and
+        # are deleted at the end.
+        provider, _ = ProviderConnection.objects.get_or_create(
+            name="bench-api", defaults={"host": "127.0.0.1", "port": 1, "system_id": "bench"}
+        )
+        Application.objects.filter(pk=application.pk).update(status=Application.Status.LAUNCHED, connection=provider)
+        application.refresh_from_db()
+        if application.account.balance < 1_000_000:
+            money.top_up(application.account, "10000000", note="bench_api funds")
         key, secret = create_access_key(application.account, "bench_api")
         port = free_port()
         server = self.start_gunicorn(port, options)
@@ -162,6 +172,15 @@ class Command(BaseCommand):
         finally:
             self.stop(server)
             AccessKey.objects.filter(pk=key.pk).delete()
+            self.clean(application)
+
+    def clean(self, application):
+        """The API messages of the run (their hidden campaigns, batches and rows)."""
+        campaigns = Campaign.objects.filter(application=application, source=Campaign.Source.API)
+        deleted = Message.objects.filter(campaign__in=campaigns).delete()[1].get("campaigns.Message", 0)
+        campaigns.delete()
+        if deleted:
+            self.stdout.write(f"deleted the run's {deleted:,} API messages")
 
     def sending_served(self):
         try:
