@@ -2,7 +2,8 @@
 /v2/{project_id}/msgsms/ (signed with an account's access key), and the send calls under /sms/
 (signed with an application's app key and secret). Its OpenAPI description is /api/openapi.json.
 
-django-ninja was chosen over Django REST framework by request cost (docs/benchmarks.md).
+django-ninja generates the description from the handlers' own schemas and auth classes; its request
+cost under gunicorn is measured by bench_api (docs/benchmarks.md; no comparison with DRF is recorded).
 """
 
 from django.http import JsonResponse
