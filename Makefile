@@ -57,6 +57,7 @@ bench: $(VENV)/.stamp-requirements-dev
 	DATABASE_URL=$(BENCH_RESULTS_DATABASE_URL) $(PY) manage.py migrate --noinput --verbosity 0
 	DATABASE_URL=$(BENCH_RESULTS_DATABASE_URL) $(PY) manage.py bench_results $(BENCH_RESULTS_ARGS)
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py bench_privacy $(BENCH_PRIVACY_ARGS)
+	DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_REDIS_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) manage.py bench_api $(BENCH_API_ARGS)
 
 venv: $(VENV)/.stamp-requirements-dev
 
