@@ -9,6 +9,7 @@ import hashlib
 
 from django.conf import settings
 from django.utils import timezone
+from ninja.security import APIKeyHeader
 
 from accounts.models import is_activated
 from api.errors import REPLAYED, ApiError
@@ -96,3 +97,20 @@ def authenticate_application(request):
     if not _within_rate(application):
         raise ApiError("E000429")
     return application
+
+
+class ApplicationSignature(APIKeyHeader):
+    """The send operations' authentication, as django-ninja runs it (before the body is read), and
+    their security scheme in the OpenAPI description. The handlers read request.auth."""
+
+    param_name = "Authorization"
+    openapi_description = (
+        "Signed with an application's app key and secret, either way the reference describes: X-WSSE "
+        '(`Authorization: WSSE realm="SDP",profile="UsernameToken",type="Appkey"` and an `X-WSSE: UsernameToken '
+        'Username="<app key>",PasswordDigest="...",Nonce="...",Created="..."` header), or SDK-HMAC-SHA256 as the '
+        "official send SDK (huaweicloudsdksmsapi) signs (`Authorization: SDK-HMAC-SHA256 Access=<app key>, "
+        "SignedHeaders=..., Signature=...` and a signed `X-Sdk-Date`)."
+    )
+
+    def authenticate(self, request, key):
+        return authenticate_application(request)

@@ -13,7 +13,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from ninja import Path, Router, Schema
 
-from api.management_auth import ManagementError, authenticate_account
+from api.management_auth import ManagementError
 from sms import text
 from smsconsole.models import Application, TransitionError, audit
 from smsconsole.tenancy import parse_id
@@ -52,6 +52,13 @@ def _not_found(what):
 
 def _invalid(message):
     return ManagementError(400, "MSGSMS.0001", message)
+
+
+def _no_nul(*filters):
+    """PostgreSQL text holds no NUL character: a filter with one matches nothing, and is refused
+    as the forms refuse one in a body."""
+    if any("\x00" in value for value in filters):
+        raise _invalid("Null characters are not allowed.")
 
 
 def _form_errors(form):
@@ -256,7 +263,8 @@ def list_templates(
     limit: int = 10,
     offset: int = 0,
 ):
-    key = authenticate_account(request, project_id)
+    _no_nul(app_key, app_name, template_id, template_name, template_type, flow_status, sign_name)
+    key = request.auth
     account = key.account
     templates = _templates(account)
     if app_key:
@@ -276,13 +284,14 @@ def list_templates(
         templates = templates.filter(signature__name__icontains=sign_name)
     limit, offset = max(1, min(limit, MAX_PAGE)), max(0, offset)
     total = templates.count()
-    page = templates.order_by("-created_at", "-pk")[offset : offset + limit]
+    # An offset past the end reads nothing (and one past PostgreSQL's bigint would be a server error).
+    page = templates.order_by("-created_at", "-pk")[offset : offset + limit] if offset < total else []
     return {"results": [template_out(t) for t in page], "total": total}
 
 
 @router.post("/templates", response={201: CreatedOut, **ERRORS}, summary="Apply for a template")
 def create_template(request, project_id: Path[str], body: TemplateIn):
-    key = authenticate_account(request, project_id)
+    key = request.auth
     account = key.account
     submit = _submit_wanted(body.flow_status)
     application = Application.objects.filter(account=account, pk=parse_id(body.app_id) or 0).first()
@@ -297,14 +306,14 @@ def create_template(request, project_id: Path[str], body: TemplateIn):
 
 @router.get("/templates/{id}", response={200: TemplateOut, **ERRORS}, summary="Show a template")
 def show_template(request, project_id: Path[str], id: str):
-    key = authenticate_account(request, project_id)
+    key = request.auth
     account = key.account
     return template_out(_template(account, id))
 
 
 @router.put("/templates/{id}", response={200: CreatedOut, **ERRORS}, summary="Modify a template")
 def update_template(request, project_id: Path[str], id: str, body: TemplateIn):
-    key = authenticate_account(request, project_id)
+    key = request.auth
     account = key.account
     template = _template(account, id)
     submit = _submit_wanted(body.flow_status)
@@ -326,7 +335,7 @@ def update_template(request, project_id: Path[str], id: str, body: TemplateIn):
     summary="Delete templates (one id, or several separated by commas)",
 )
 def delete_templates(request, project_id: Path[str], id: str):
-    key = authenticate_account(request, project_id)
+    key = request.auth
     account = key.account
     raw_ids = [part for part in id.split(",") if part.strip()]
     limit = settings.SMS_TEMPLATE_BATCH_DELETE_MAX
@@ -356,7 +365,7 @@ def delete_templates(request, project_id: Path[str], id: str):
     summary="A template's variables (the reference's spelling of the path)",
 )
 def template_variables(request, project_id: Path[str], id: str):
-    key = authenticate_account(request, project_id)
+    key = request.auth
     account = key.account
     template = _template(account, id)
     variables = [
@@ -456,7 +465,8 @@ def list_signatures(
     limit: int = 10,
     offset: int = 0,
 ):
-    key = authenticate_account(request, project_id)
+    _no_nul(app_name, signature_id, signature_name, signature_type, status)
+    key = request.auth
     account = key.account
     signatures = _signatures(account)
     if app_name:
@@ -473,13 +483,13 @@ def list_signatures(
         signatures = signatures.filter(status__in=ours)
     limit, offset = max(1, min(limit, MAX_PAGE)), max(0, offset)
     total = signatures.count()
-    page = signatures.order_by("-created_at", "-pk")[offset : offset + limit]
+    page = signatures.order_by("-created_at", "-pk")[offset : offset + limit] if offset < total else []
     return {"results": [signature_out(s) for s in page], "total": total}
 
 
 @router.get("/signatures/{id}", response={200: SignatureOut, **ERRORS}, summary="Show a signature")
 def show_signature(request, project_id: Path[str], id: str):
-    key = authenticate_account(request, project_id)
+    key = request.auth
     account = key.account
     pk = parse_id(id)
     signature = _signatures(account).filter(pk=pk).first() if pk is not None else None
@@ -539,7 +549,7 @@ def _signature(account, raw_id):
 
 @router.post("/signatures", response={201: SignatureCreatedOut, **ERRORS}, summary="Apply for a signature")
 def create_signature(request, project_id: Path[str], body: SignatureIn):
-    key = authenticate_account(request, project_id)
+    key = request.auth
     form = _signature_form(key.account, body)
     if not form.is_valid():
         raise _invalid(_form_errors(form))
@@ -560,7 +570,7 @@ def create_signature(request, project_id: Path[str], body: SignatureIn):
     summary="Correct and resubmit a rejected signature",
 )
 def update_signature(request, project_id: Path[str], id: str, body: SignatureIn):
-    key = authenticate_account(request, project_id)
+    key = request.auth
     signature = _signature(key.account, id)
     if not signature.can_edit:
         raise _invalid("Only a rejected signature can be modified and resubmitted.")
@@ -583,7 +593,7 @@ def update_signature(request, project_id: Path[str], id: str, body: SignatureIn)
     summary="Request the activation of a signature waiting for it after arrears",
 )
 def activate_signature(request, project_id: Path[str], id: str):
-    key = authenticate_account(request, project_id)
+    key = request.auth
     signature = _signature(key.account, id)
     try:
         with transaction.atomic():
@@ -597,7 +607,7 @@ def activate_signature(request, project_id: Path[str], id: str):
 
 @router.delete("/signatures/{id}", response={204: None, **ERRORS}, summary="Delete a signature")
 def delete_signature(request, project_id: Path[str], id: str):
-    key = authenticate_account(request, project_id)
+    key = request.auth
     signature = _signature(key.account, id)
     if not signature.can_delete:
         raise _invalid("A signature waiting for an answer (review, carrier filing or activation) cannot be deleted.")

@@ -11,9 +11,9 @@ from django.http import JsonResponse
 from ninja import Field, Router, Schema
 
 from api import send_requests, sending
-from api.auth import authenticate_application
+from api.auth import ApplicationSignature
 
-router = Router(tags=["send"])
+router = Router(tags=["send"], auth=ApplicationSignature())
 
 
 class SmsId(Schema):
@@ -88,8 +88,7 @@ def _body(content_type, schema):
 
 
 def _send(request, parse):
-    application = authenticate_application(request)
-    return JsonResponse(sending.accept(parse(application)))
+    return JsonResponse(sending.accept(parse(request.auth)))
 
 
 @router.post(

