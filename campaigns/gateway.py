@@ -297,19 +297,21 @@ class ConnectionRunner:
             log.warning("%s: %s unfinished jobs from the last run are queued again", self.connection.name, recovered)
 
     async def next_job(self, priority_only):
-        """The next job into this gateway's processing list: from the priority list if one waits
-        there, else (unless `priority_only`) from the bulk list, blocking up to the poll interval."""
+        """(the next job, whether it came from the priority list), moved into this gateway's
+        processing list: from the priority list if one waits there, else (unless `priority_only`)
+        from the bulk list, blocking up to the poll interval."""
+        timeout = self.gateway.poll_interval
         if priority_only:
-            return await self.redis.blmove(self.priority, self.processing, self.gateway.poll_interval, "RIGHT", "LEFT")
+            return await self.redis.blmove(self.priority, self.processing, timeout, "RIGHT", "LEFT"), True
         job = await self.redis.lmove(self.priority, self.processing, "RIGHT", "LEFT")
-        if job is None:
-            job = await self.redis.blmove(self.queue, self.processing, self.gateway.poll_interval, "RIGHT", "LEFT")
-        return job
+        if job is not None:
+            return job, True
+        return await self.redis.blmove(self.queue, self.processing, timeout, "RIGHT", "LEFT"), False
 
     async def consume(self, stopping, number, priority_only=False):
         while not stopping.is_set():
             try:
-                job = await self.next_job(priority_only)
+                job, priority = await self.next_job(priority_only)
             except (RedisError, OSError) as error:
                 if stopping.is_set():
                     return
@@ -319,12 +321,16 @@ class ConnectionRunner:
             if job is None:
                 continue
             try:
-                finished = await self.send_batch(job, stopping)
+                finished = await self.send_batch(job, stopping, priority)
             except (RedisError, OSError) as error:
-                # Redis itself is gone: the job's lists go with it if it restarts empty, and the
-                # stuck-batch sweeper pushes the batch again once no live gateway holds it.
+                # A Redis timeout or restart mid-batch (the bucket, the caps, the next push). The job
+                # goes back on the queue once Redis answers: left on this live gateway's processing
+                # list, the sweeper would never take it and the batch would wait for a restart. The
+                # retry sends only what is still queued (claims are compare-and-set), never a message
+                # already claimed.
                 log.warning("%s: Redis unavailable during job %s (%s)", self.connection.name, job, error)
                 await asyncio.sleep(1)
+                await self._requeue(job, stopping)
                 continue
             except Exception:
                 # Back on the queue for another try (claims are compare-and-set, so a message the
@@ -332,17 +338,20 @@ class ConnectionRunner:
                 # a live gateway would hold the job, and its campaign slot, until it restarted.
                 log.exception("%s: job %s failed; queued again", self.connection.name, job)
                 await asyncio.sleep(1)
-                await self._requeue(job)
+                await self._requeue(job, stopping)
                 continue
             if finished:
                 await self._forget(job)
 
-    async def _requeue(self, job):
+    async def _requeue(self, job, stopping):
         async def requeue():
             async with self.redis.pipeline(transaction=True) as pipe:
                 await pipe.lrem(self.processing, 1, job).rpush(self.queue, job).execute()
 
-        await self._retry_redis(requeue, f"{self.connection.name}: queueing job {job} again")
+        # Until it is done or the gateway stops (then recover() takes the job up at the next start).
+        while not await self._retry_redis(requeue, f"{self.connection.name}: queueing job {job} again"):
+            if stopping.is_set():
+                return
 
     async def _forget(self, job):
         await self._retry_redis(
@@ -355,9 +364,12 @@ class ConnectionRunner:
             await retry_async(call, errors=(RedisError, OSError), what=what, attempts=30, logger=log)
         except (RedisError, OSError):
             log.error("%s: gave up", what)
+            return False
+        return True
 
-    async def send_batch(self, job, stopping):
-        """Sends one batch; returns False when interrupted by a stop (the job is kept)."""
+    async def send_batch(self, job, stopping, priority=False):
+        """Sends one batch; returns False when interrupted by a stop (the job is kept). A priority
+        job's submits wait for the window ahead of the bulk chunks'."""
         campaign_id, batch_id = dispatch.parse_job(job)
         batch = await self.db(load_batch, batch_id)
         if batch is None or batch.status != Batch.Status.PUSHED or batch.campaign_id != campaign_id:
@@ -366,13 +378,11 @@ class ConnectionRunner:
         if status != Campaign.Status.RUNNING:
             await self.stop_batch(batch, status)
             return True
-        if campaign_id not in self.texts:
-            route = await self.db(campaign_text, campaign_id)
-            if route[2] is not None or not self.connection.is_http:
-                self.texts[campaign_id] = route  # a missing remote template is read again next batch
-        else:
-            route = self.texts[campaign_id]
-        pieces, source, remote_template = route
+        # An HTTP connection reads the campaign's remote templateId for each batch: one added or
+        # changed in the admin applies from the next batch, without serving the connection anew.
+        if campaign_id not in self.texts or self.connection.is_http:
+            self.texts[campaign_id] = await self.db(campaign_text, campaign_id)
+        pieces, source, remote_template = self.texts[campaign_id]
         for attempt in range(MAX_ATTEMPTS + 1):
             messages = await self.db(queued_messages, batch)
             requeued = 0
@@ -383,7 +393,9 @@ class ConnectionRunner:
                 if status != Campaign.Status.RUNNING:
                     await self.stop_batch(batch, status)
                     return True
-                requeued += await self.send_chunk(campaign_id, chunk, pieces, source, stopping, remote_template)
+                requeued += await self.send_chunk(
+                    campaign_id, chunk, pieces, source, stopping, remote_template, priority
+                )
             if not requeued:
                 break
             with contextlib.suppress(TimeoutError):
@@ -421,7 +433,7 @@ class ConnectionRunner:
                 waited += 1.0
         return True
 
-    async def send_chunk(self, campaign_id, chunk, pieces, source, stopping=None, remote_template=None):
+    async def send_chunk(self, campaign_id, chunk, pieces, source, stopping=None, remote_template=None, priority=False):
         if not await self.wait_for_bind(stopping):
             return 0
         await self.bucket.acquire(sum(segments for _id, _phone, _vars, segments in chunk))
@@ -432,7 +444,7 @@ class ConnectionRunner:
         if not attempts:
             return 0
         requests = [
-            self.sender.request(message_id, source, phone, pieces, variables, remote_template)
+            self.sender.request(message_id, source, phone, pieces, variables, remote_template, priority)
             for message_id, phone, variables, _segments in chunk
             if message_id in attempts
         ]
@@ -536,10 +548,10 @@ class SmppSender:
         )
 
     @staticmethod
-    def request(message_id, source, phone, pieces, variables, remote_template):
+    def request(message_id, source, phone, pieces, variables, remote_template, priority=False):
         from sms.smpp.client import SubmitRequest
 
-        return SubmitRequest(message_id, source, phone, text.render(pieces, variables))
+        return SubmitRequest(message_id, source, phone, text.render(pieces, variables), priority=priority)
 
 
 class HttpSender:
@@ -558,7 +570,7 @@ class HttpSender:
         )
 
     @staticmethod
-    def request(message_id, source, phone, pieces, variables, remote_template):
+    def request(message_id, source, phone, pieces, variables, remote_template, priority=False):
         from sms.cloud_client import CloudSubmit
 
         return CloudSubmit(message_id, source, phone, remote_template, tuple(variables or ()))

@@ -20,6 +20,10 @@ receipts and planning decide *when* a move happens; the SQL of every move lives 
 
 and returns its deltas. `reconcile` proves the counters and the hourly rows equal the messages.
 
+A long message (more than one segment) is submitted with a MessagePart per segment, each with the
+provider id of its segment; its segments' receipts are written to the parts and the message moves
+once, when they decide it (parts_outcome). Single-segment messages have no parts.
+
 A message's `submitted_at` is the moment it was handed to the provider (set by the claim, kept by
 the submit result, cleared by a requeue), so the hour it counts in never changes afterwards.
 """
@@ -775,28 +779,30 @@ def apply_part_receipts(connection_id, items):
         matched = {provider_id for _message_id, provider_id in rows}
         message_ids = sorted({message_id for message_id, _provider_id in rows})
         if message_ids:
-            if connection.vendor == "postgresql":
-                # Two rounds answering different segments of one message at once would each read
-                # the parts without the other's uncommitted answer, and neither decide it: the
-                # second waits here until the first commits, then reads both answers. (SQLite
-                # has one writer at a time.) In id order, so two rounds never wait on each other.
-                cursor.execute(
-                    f"SELECT id FROM campaigns_message WHERE id IN {ids_in(message_ids)} ORDER BY id FOR UPDATE",
-                    message_ids,
-                )
-            cursor.execute(
-                "SELECT message_id, number, stat, err FROM campaigns_messagepart "
-                f"WHERE message_id IN {ids_in(message_ids)}",
-                message_ids,
-            )
-            parts = defaultdict(list)
-            for message_id, number, stat, err in cursor.fetchall():
-                parts[message_id].append((number, stat, err))
-            decided = [
-                (message_id, *outcome) for message_id, found in parts.items() if (outcome := parts_outcome(found))
-            ]
-            _apply_receipts(tally, decided)
+            _decide(tally, cursor, message_ids)
     return _deltas(tally), matched
+
+
+def _decide(tally, cursor, message_ids):
+    """Moves the messages whose parts, answered in this transaction or before, now decide them."""
+    if connection.vendor == "postgresql":
+        # Two rounds answering different segments of one message at once would each read the
+        # parts without the other's uncommitted answer, and neither decide it: the second waits
+        # here until the first commits, then reads both answers. (SQLite has one writer at a
+        # time.) In id order, so two rounds never wait on each other.
+        cursor.execute(
+            f"SELECT id FROM campaigns_message WHERE id IN {ids_in(message_ids)} ORDER BY id FOR UPDATE",
+            message_ids,
+        )
+    cursor.execute(
+        f"SELECT message_id, number, stat, err FROM campaigns_messagepart WHERE message_id IN {ids_in(message_ids)}",
+        message_ids,
+    )
+    parts = defaultdict(list)
+    for message_id, number, stat, err in cursor.fetchall():
+        parts[message_id].append((number, stat, err))
+    decided = [(message_id, *outcome) for message_id, found in parts.items() if (outcome := parts_outcome(found))]
+    _apply_receipts(tally, decided)
 
 
 # --- proofs and upkeep ------------------------------------------------------------------------

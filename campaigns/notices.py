@@ -209,6 +209,20 @@ def tell_review_result(kind, obj, result, toggle, decided_at):
     return tell(account.pk, Notice.Kind.REVIEW, key, review_text(kind, obj, result), sms_contacts(account.pk, toggle))
 
 
+def tell_to_be_activated(account, signatures, decided_at):
+    """The signatures the arrears moved to 待激活 by SMS to the signature contacts, once per move."""
+
+    def render():
+        names = ", ".join(str(signature) for signature in signatures)
+        return _signed(
+            account, _("These signatures wait for activation after the arrears: %(names)s.") % {"names": names}
+        )
+
+    key = f"to_be_activated:{decided_at.isoformat()}"
+    text = in_notice_language(render)
+    return tell(account.pk, Notice.Kind.REVIEW, key, text, sms_contacts(account.pk, "notify_signature"))
+
+
 # --- traffic alerts ------------------------------------------------------------------------------
 
 

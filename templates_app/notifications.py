@@ -222,4 +222,12 @@ def send_to_be_activated(account_id, signature_ids):
         contacts, lambda contact, language: _render_to_be_activated(account, signatures, contact, language)
     )
     sent = get_connection().send_messages(messages) if messages else 0
-    return {"account": account_id, "signatures": len(claimed), "sent": sent or 0}
+    from campaigns import notices
+
+    notice = notices.tell_to_be_activated(account, signatures, now)
+    return {
+        "account": account_id,
+        "signatures": len(claimed),
+        "sent": sent or 0,
+        "sms": notice.recipients if notice else 0,
+    }

@@ -412,18 +412,19 @@ def processes(**named):
 
 
 @contextlib.contextmanager
-def worker_and_gateway(postgres_url, redis_url, tmp_path, smsc, **gateway_options):
+def worker_and_gateway(postgres_url, redis_url, tmp_path, smsc, *gateway_options, funded=True, **env):
     """A Celery worker and the gateway, which queues its tasks (pushes, report drains) on that
     worker's queue as a deployment's gateway does on the workers' one; yields the processes for
     wait_for, the simulator's first, once the worker answers a ping (send_campaign waits only
     15 s for one, less than a worker takes to start on a loaded machine). `gateway_options` go
-    to gateway()."""
+    to run_gateway's command line, `funded` to gateway(), `env` to both processes."""
     from smsconsole.celery import app
 
     with (
-        worker(postgres_url, redis_url, tmp_path) as celery,
-        gateway(postgres_url, redis_url, tmp_path, CELERY_TASK_DEFAULT_QUEUE=celery.queue, **gateway_options) as gw,
-    ):
+        worker(postgres_url, redis_url, tmp_path, **env) as celery,
+        gateway(postgres_url, redis_url, tmp_path, *gateway_options, funded=funded,
+                CELERY_TASK_DEFAULT_QUEUE=celery.queue, **env) as gw,
+    ):  # fmt: skip
         running = processes(simulator=smsc, worker=celery, gateway=gw)
         wait_for(lambda: app.control.ping(timeout=1.0), 60, "the worker", running)
         yield running

@@ -246,3 +246,23 @@ def test_reports_become_receipts_in_the_smpp_vocabulary():
         ("black", "REJECTD", "BLACK"),
         ("plat", "REJECTD", "E200027"),
     ]
+
+
+def test_an_unreachable_client_counts_as_bound_again_once_its_host_takes_a_connection():
+    async def go():
+        server = await asyncio.start_server(lambda reader, writer: writer.close(), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = CloudClient(f"http://127.0.0.1:{port}", APP_KEY, APP_SECRET)
+        client._unreachable(OSError("connection refused"))
+        assert client.bound_sessions == 0
+        await client.wait_connected(timeout=2.0)
+        bound_again = (client.bound_sessions, client.last_bind_error)
+        server.close()
+        await server.wait_closed()
+        dead = CloudClient(f"http://127.0.0.1:{port}", APP_KEY, APP_SECRET)
+        dead._unreachable(OSError("connection refused"))
+        with pytest.raises(TimeoutError):
+            await dead.wait_connected(timeout=0.2)
+        return bound_again, dead.bound_sessions
+
+    assert asyncio.run(go()) == ((1, ""), 0)

@@ -4,6 +4,8 @@ import asyncio
 
 import pytest
 from django.db import connections
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from campaigns import dispatch, gateway
 from campaigns.models import Batch, Campaign, Message, OptOut, PendingReceipt, Reply
@@ -350,8 +352,12 @@ def test_receipts_of_the_later_parts_of_a_long_message_are_dropped(shop, templat
     assert Message.objects.get(campaign=campaign).status == "delivered"
 
 
+# A Redis error is handled apart from the rest (the job waits for Redis to answer); both put it back.
+@pytest.mark.parametrize(
+    "error", [RuntimeError("database went away"), RedisConnectionError("Connection reset by peer")], ids=["db", "redis"]
+)
 def test_a_batch_that_fails_midway_is_queued_again_and_sends_the_rest_once(
-    shop, template, connection, settings, sending_redis
+    shop, template, connection, settings, sending_redis, error
 ):
     campaign = launch(shop, template, connection, phones(7), settings)
     failures = []
@@ -359,7 +365,7 @@ def test_a_batch_that_fails_midway_is_queued_again_and_sends_the_rest_once(
     def fail_once(chunk_number):
         if not failures:
             failures.append(chunk_number)
-            raise RuntimeError("database went away")
+            raise error
 
     gw = make_gateway(connection, after_chunk=fail_once)
 
@@ -371,6 +377,30 @@ def test_a_batch_that_fails_midway_is_queued_again_and_sends_the_rest_once(
     assert rows_by_status(campaign)["sending"] == 3 and rows_by_status(campaign)["queued"] == 0
     assert len(FakeClient.instances[0].submitted) == 7
     assert len({request.destination for request in FakeClient.instances[0].submitted}) == 7
+    assert sending_redis.llen(dispatch.processing_key(connection.pk, "test")) == 0
+
+
+def test_a_redis_timeout_before_a_claim_puts_the_job_back_and_the_batch_finishes(
+    shop, template, connection, settings, sending_redis, monkeypatch
+):
+    campaign = launch(shop, template, connection, phones(7), settings)
+    acquire, calls = gateway.AsyncTokenBucket.acquire, []
+
+    async def times_out_once(bucket, needed, **kwargs):
+        calls.append(needed)
+        if len(calls) == 2:  # the second chunk's tokens: Redis does not answer in time
+            raise RedisTimeoutError("Timeout reading from socket")
+        return await acquire(bucket, needed, **kwargs)
+
+    monkeypatch.setattr(gateway.AsyncTokenBucket, "acquire", times_out_once)
+    gw = make_gateway(connection)
+
+    # Left on this live gateway's processing list, the job was never taken again: no completion.
+    asyncio.run(run_until(gw, lambda: campaign_status(campaign) == "completed"))
+
+    submitted = FakeClient.instances[0].submitted
+    assert sorted(request.destination for request in submitted) == sorted(phones(7))  # each once
+    assert rows_by_status(campaign)["submitted"] == 7
     assert sending_redis.llen(dispatch.processing_key(connection.pk, "test")) == 0
 
 

@@ -226,3 +226,28 @@ def test_add_http_connection_creates_the_connection_with_its_remote_templates_an
     with pytest.raises(CommandError, match="SMPP"):
         call_command("add_http_connection", "smsc", "--base-url", "https://x.example", "--app-key", "k",
                      "--app-secret", "s", stdout=StringIO())  # fmt: skip
+
+
+def test_a_long_message_has_one_sms_msg_id_and_is_delivered_by_the_report_of_its_last_segment(
+    client, factories, shop, settings, sending_redis
+):
+    # Three segments (UCS-2): the remote service splits it and reports each segment under one smsMsgId.
+    long_template = factories.create_template(shop, content="您的订单已经发货，请留意查收。" * 10, variables=[])
+    with CloudStandIn(APP_KEY, APP_SECRET) as cloud:
+        connection = http_connection(cloud.base_url, long_template)
+        campaign = launch(shop, long_template, connection, phones(2), settings)
+        run_gateway(connection, lambda: counters(campaign)["submitted"] == 2)
+    assert "templateParas" not in cloud.requests[0]  # a template without variables sends none
+    first, second = Message.objects.filter(campaign=campaign).order_by("id")
+    assert first.segments == 3
+
+    for sequence in ("1", "2"):
+        post_report(client, connection, smsMsgId=first.provider_id, status="DELIVRD", total="3", sequence=sequence)
+    assert Message.objects.get(pk=first.pk).status == "submitted"  # not all of it is there yet
+    post_report(client, connection, smsMsgId=first.provider_id, status="DELIVRD", total="3", sequence="3")
+    assert Message.objects.get(pk=first.pk).status == "delivered"
+
+    # A segment that fails fails the message at once, with its code.
+    post_report(client, connection, smsMsgId=second.provider_id, status="UNDELIV", total="3", sequence="1", orgCode="x")
+    assert (Message.objects.get(pk=second.pk).status, Message.objects.get(pk=second.pk).error_code) == ("failed", "x")
+    assert lifecycle.reconcile(campaign.pk) == {}

@@ -1,3 +1,6 @@
+"""Delivery receipts (campaigns.receipts): ingest applies the ones that match a submitted message
+at once and stores the rest, which apply_pending matches again after later submit results."""
+
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -5,7 +8,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from campaigns import gateway, receipts
+from campaigns import gateway, lifecycle, receipts
 from campaigns.models import Batch, Campaign, Message, PendingReceipt
 from campaigns.tasks import plan_campaign, purge_stale_receipts
 from tests.sending_helpers import (  # noqa: F401 (fixture)
@@ -93,6 +96,21 @@ def test_receipts_move_messages_and_counters_by_their_stat(campaign, connection)
     assert not PendingReceipt.objects.exists()
 
 
+def test_matched_receipts_are_applied_without_being_stored(campaign, connection):
+    ids = send(campaign, ["a", "b", "c", "d"])
+    received = [Receipt("a"), Receipt("b", "UNDELIV", "005"), Receipt("p-unknown")]
+
+    assert receipts.ingest(connection.pk, received) == (3, 2)
+
+    assert list(PendingReceipt.objects.values_list("provider_id", flat=True)) == ["p-unknown"]
+    assert dict(Message.objects.filter(pk__in=ids[:2]).values_list("status", "receipt_stat")) == {
+        "delivered": "DELIVRD",
+        "failed": "UNDELIV",
+    }
+    assert counters(campaign)["submitted"] == 2
+    assert lifecycle.reconcile(campaign.pk) == {}
+
+
 def test_a_receipt_that_arrives_before_the_submit_result_is_applied_after_it(campaign, connection):
     batch = Batch.objects.get(campaign=campaign)
     ids = [m for m, *_ in gateway.queued_messages(batch)]
@@ -155,6 +173,12 @@ def test_receipts_of_another_connection_do_not_match(campaign, connection):
     assert receipts.apply_pending(other.pk) == 0
     assert receipts.apply_pending(connection.pk) == 0
     assert Message.objects.get(provider_id="a").status == "submitted"
+
+
+def test_intermediate_receipts_are_neither_applied_nor_stored(campaign, connection):
+    received = [Receipt("a", "ENROUTE"), Receipt("b", "ACCEPTD"), Receipt("", "DELIVRD")]  # no id: nothing to match
+    assert receipts.ingest(connection.pk, received) == (0, 0)
+    assert not PendingReceipt.objects.exists()
 
 
 def test_receipts_whose_message_never_appears_are_purged_after_72_hours(connection, sending_redis):

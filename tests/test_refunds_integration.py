@@ -15,13 +15,12 @@ from smsconsole.models import Account
 from tests.sending_helpers import (
     create_campaign,
     create_connection,
-    gateway,
     phones,
     rows_by_status,
     sending_redis,  # noqa: F401 (fixture)
     simulator,
     wait_for,
-    worker,
+    worker_and_gateway,
 )
 
 RECIPIENTS = 80
@@ -41,18 +40,17 @@ def test_the_balance_ends_at_what_the_policy_leaves_charged(
     postgres_url, redis_url, sending_redis, tmp_path, factories, shop, settings, policy
 ):
     settings.SMS_REFUND_POLICY = policy
-    template = factories.create_template(shop, content="Your parcel is on its way.")
+    # Three segments a message (【Acme】 makes it UCS-2: 195 characters, 67 a segment): refunds give
+    # back each message's segments.
+    template = factories.create_template(shop, content="Your parcel is on its way. " * 7)
     options = ("--failure-ratio", "0.3", "--error-ratio", "0.1", "--seed", "11", "--dlr-delay", "0.05")
     with simulator(tmp_path, *options) as smsc:
         connection = create_connection(port=smsc.port, max_binds=1)
         campaign = create_campaign(shop, template, connection, phones(RECIPIENTS), funded=False)
         money.top_up(shop.account, TOP_UP)
-        with (
-            worker(postgres_url, redis_url, tmp_path, SMS_REFUND_POLICY=policy) as celery,
-            gateway(postgres_url, redis_url, tmp_path, funded=False, SMS_REFUND_POLICY=policy) as gw,
-        ):
-            processes = [("simulator", smsc.process, smsc.log_path), ("worker", celery, celery.log_path),
-                         ("gateway", gw, gw.log_path)]  # fmt: skip
+        with worker_and_gateway(
+            postgres_url, redis_url, tmp_path, smsc, funded=False, SMS_REFUND_POLICY=policy
+        ) as processes:
             campaign.launch()
 
             def finished():
@@ -68,6 +66,7 @@ def test_the_balance_ends_at_what_the_policy_leaves_charged(
     # The simulator did both kinds of failure, or the test proves nothing.
     assert carrier_failed > 0 and refused > 0 and rows["delivered"] > 0
     assert stats["duplicate_submits"] == 0
+    assert set(Message.objects.filter(campaign=campaign).values_list("segments", flat=True)) == {3}
 
     kept = segments(campaign, "delivered", "unknown") + (carrier_failed if policy == "platform" else 0)
     assert Account.objects.get(pk=shop.account_id).balance == TOP_UP - PRICE * kept

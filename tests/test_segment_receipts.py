@@ -203,6 +203,19 @@ def test_many_long_messages_in_one_round(campaign, connection):
     assert lifecycle.reconcile(campaign.pk) == {}
 
 
+def test_a_long_message_with_one_provider_id_is_decided_by_its_one_receipt(campaign, connection):
+    # An HTTP provider (batchSendSms) answers one id per message however many segments it has.
+    ids, attempts = claim(campaign)
+    gateway.record_results(campaign.pk, [Result(ref=i, message_ids=(f"h{i}",)) for i in ids], attempts)
+    assert MessagePart.objects.filter(message_id=ids[0]).count() == 1
+    assert receipts.ingest(connection.pk, [Receipt(f"h{ids[0]}"), Receipt(f"h{ids[1]}", "UNDELIV", "005")]) == (2, 2)
+    assert dict(Message.objects.filter(pk__in=ids[:2]).values_list("id", "status")) == {
+        ids[0]: "delivered",
+        ids[1]: "failed",
+    }
+    assert lifecycle.reconcile(campaign.pk) == {}
+
+
 def test_the_first_segment_id_alone_does_not_deliver_a_long_message(campaign, connection):
     ids = submit(campaign)
     a = ids[0]
@@ -251,3 +264,46 @@ def test_the_record_page_lists_each_segment_with_its_receipt(campaign, connectio
     assert 'id="record-parts"' in html
     assert f"m{a}-3" in html and "UNDELIV" in html and "012" in html
     assert "No receipt yet" in html
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_two_rounds_answering_segments_of_one_message_at_once_still_decide_it(
+    postgres_url, shop, long_template, connection, monkeypatch
+):
+    """Each round answers its segments, then pauses before it decides: both are in flight at once
+    and neither sees the other's answer uncommitted; the message must still end delivered."""
+    import threading
+    import time
+
+    from django.db import connections
+
+    campaign = create_campaign(shop, long_template, connection, phones(1, 200), status=Campaign.Status.RUNNING)
+    plan_campaign(campaign.pk)
+    (a,) = submit(campaign)
+    decide = lifecycle._decide
+
+    def slow_decide(*args):
+        time.sleep(0.5)
+        return decide(*args)
+
+    monkeypatch.setattr(lifecycle, "_decide", slow_decide)
+    errors = []
+
+    def round_of(provider_ids):
+        try:
+            receipts.ingest(connection.pk, [Receipt(pid) for pid in provider_ids])
+        except Exception as error:  # noqa: BLE001 (reported by the assertion below)
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    rounds = [threading.Thread(target=round_of, args=(ids,)) for ids in ([f"m{a}-1"], [f"m{a}-2", f"m{a}-3"])]
+    for thread in rounds:
+        thread.start()
+    for thread in rounds:
+        thread.join(30)
+    assert errors == []
+    assert set(MessagePart.objects.filter(message_id=a).values_list("stat", flat=True)) == {"DELIVRD"}
+    assert message(a).status == "delivered"
+    assert lifecycle.reconcile(campaign.pk) == {}

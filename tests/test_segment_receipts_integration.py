@@ -3,25 +3,21 @@ PostgreSQL, Redis): the simulator sends a receipt for every segment, and each me
 delivered, or failed with the failing segment's code when the simulator fails one segment of
 each; the counters equal the rows (lifecycle.reconcile)."""
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 
 from campaigns import lifecycle
 from campaigns.models import Campaign, Message, MessagePart, PendingReceipt
 from tests.sending_helpers import (
-    SIM_PASSWORD,
-    SIM_SYSTEM_ID,
-    gateway,
+    add_simulator_connection,
+    recipients_file,
     rows_by_status,
+    send_file,
     sending_redis,  # noqa: F401 (fixture)
     simulator,
     wait_for,
-    worker,
+    worker_and_gateway,
 )
 from tests.test_segment_receipts import LONG
-from tests.test_sending_integration import send
 
 RECIPIENTS = 150
 
@@ -31,29 +27,12 @@ def long_template(factories, shop):
     return factories.create_template(shop, content=LONG + "${1}", variables=[("CHARDIGIT", 10)])
 
 
-@pytest.fixture
-def recipients_file(tmp_path):
-    path = tmp_path / "recipients.csv"
-    path.write_text("phone,order\n" + "".join(f"1381{n:07d},A{n}\n" for n in range(RECIPIENTS)))
-    return path
-
-
-def send_long(postgres_url, redis_url, tmp_path, shop, template, path, *simulator_options):
+def send_long(postgres_url, redis_url, tmp_path, shop, template, *simulator_options):
+    path = recipients_file(tmp_path, "1381", RECIPIENTS)
     with simulator(tmp_path, "--dlr-delay", "0.05", *simulator_options) as smsc:
-        call_command(
-            "add_smpp_connection", "simulator", "--host", "127.0.0.1", "--port", str(smsc.port),
-            "--system-id", SIM_SYSTEM_ID, "--password", SIM_PASSWORD, "--tps", "0", "--binds", "2",
-            stdout=StringIO(),
-        )  # fmt: skip
-        with worker(postgres_url, redis_url, tmp_path) as celery, gateway(postgres_url, redis_url, tmp_path) as gw:
-            processes = [
-                ("simulator", smsc.process, smsc.log_path),
-                ("worker", celery, celery.log_path),
-                ("gateway", gw, gw.log_path),
-            ]
-            # On a loaded machine the worker can take longer to start than send_campaign waits for it.
-            wait_for(lambda: "ready." in celery.log_path.read_text(errors="replace"), 90, "the worker", processes)
-            campaign_id = send(shop, template, path)
+        add_simulator_connection(smsc, "--binds", 2)
+        with worker_and_gateway(postgres_url, redis_url, tmp_path, smsc) as processes:
+            campaign_id = send_file(shop, template, path)
 
             def finished():
                 campaign = Campaign.objects.get(pk=campaign_id)
@@ -73,9 +52,9 @@ def send_long(postgres_url, redis_url, tmp_path, shop, template, path, *simulato
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_every_three_segment_message_ends_delivered(
-    postgres_url, redis_url, sending_redis, tmp_path, shop, long_template, recipients_file
+    postgres_url, redis_url, sending_redis, tmp_path, shop, long_template
 ):
-    campaign_id = send_long(postgres_url, redis_url, tmp_path, shop, long_template, recipients_file)
+    campaign_id = send_long(postgres_url, redis_url, tmp_path, shop, long_template)
     rows = rows_by_status(Campaign.objects.get(pk=campaign_id))
     assert rows["delivered"] == RECIPIENTS
     parts = MessagePart.objects.filter(message__campaign_id=campaign_id)
@@ -86,11 +65,10 @@ def test_every_three_segment_message_ends_delivered(
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_a_failing_segment_fails_every_message_with_its_code(
-    postgres_url, redis_url, sending_redis, tmp_path, shop, long_template, recipients_file
+    postgres_url, redis_url, sending_redis, tmp_path, shop, long_template
 ):
     campaign_id = send_long(
-        postgres_url, redis_url, tmp_path, shop, long_template, recipients_file, "--fail-part", "2",
-        "--failure-err", "034",
+        postgres_url, redis_url, tmp_path, shop, long_template, "--fail-part", "2", "--failure-err", "034",
     )  # fmt: skip
     messages = Message.objects.filter(campaign_id=campaign_id)
     assert rows_by_status(Campaign.objects.get(pk=campaign_id))["failed"] == RECIPIENTS

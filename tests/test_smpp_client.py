@@ -589,3 +589,25 @@ def test_a_linger_gathers_receipts_that_arrive_within_it_into_one_round_and_none
     at_once, lingering = run(scenario())
     assert at_once == [1, 1]
     assert lingering == [2]
+
+
+def test_a_priority_submit_takes_the_next_free_window_slot_ahead_of_those_waiting():
+    async def scenario():
+        async with SmscSimulator(**ACCOUNT) as smsc:
+            client = client_for(smsc.port, window=4)
+            await client.start()
+            await client.wait_connected(5)
+            bulk = asyncio.create_task(client.submit_many(requests(400)))
+            await until(lambda: client.stats["segments_sent"] >= 8)  # the window is full, the rest wait
+            code = SubmitRequest("code", "10690001", "+8613999999999", "Your code is 4242", priority=True)
+            result = await client.submit(code)
+            sent_before_code = smsc.stats.submits
+            await bulk
+            await client.stop()
+            return result, sent_before_code, list(smsc.stats.per_destination)
+
+    result, sent_before_code, order = run(scenario())
+    assert result.ok
+    position = order.index("8613999999999")
+    # Behind the waiting submits it would have been the 401st; it went with the next free slots.
+    assert position < 100 and sent_before_code < 400, (position, sent_before_code)

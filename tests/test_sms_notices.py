@@ -269,3 +269,18 @@ def test_the_contact_form_needs_a_phone_for_sms(alice_client, acme):
     assert (contact.phone, contact.notify_by_sms) == (OPS_PHONE, True)
     page = alice_client.get(reverse("templates_app:contact_list")).content.decode()
     assert "By SMS" in page
+
+
+def test_signatures_waiting_for_activation_are_texted_to_the_signature_contacts(
+    factories, shop, contacts, out, sending_redis, django_capture_on_commit_callbacks
+):
+    from templates_app.notifications import send_to_be_activated
+
+    ready = factories.create_signature(shop, name="Ready", status="to_be_activated")
+    old = factories.create_signature(shop, name="Old", status="to_be_activated")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_to_be_activated(shop.account_id, [ready.pk, old.pk])["sms"] == 2  # "sms" and "no_templates"
+        assert send_to_be_activated(shop.account_id, [ready.pk, old.pk])["skipped"] == "already_notified"
+    notice = Notice.objects.get(account=shop.account)
+    assert notice.text == "Acme: These signatures wait for activation after the arrears: 【Old】, 【Ready】."
+    assert sorted(notice_messages().values_list("phone", flat=True)) == [OPS_PHONE, "+8613900000003"]

@@ -9,11 +9,10 @@ from django.urls import reverse
 from campaigns.models import LedgerEntry, Message, Notice
 from tests.sending_helpers import (
     create_connection,
-    gateway,
     sending_redis,  # noqa: F401 (fixture)
     simulator,
     wait_for,
-    worker,
+    worker_and_gateway,
 )
 
 OPS_PHONE = "+8613900000001"
@@ -31,12 +30,7 @@ def test_a_rejected_templates_contact_gets_the_sms(
     client.force_login(rita)
     with simulator(tmp_path) as smsc:
         create_connection(name="simulator", port=smsc.port, max_binds=1)
-        with (
-            worker(postgres_url, redis_url, tmp_path) as celery,
-            gateway(postgres_url, redis_url, tmp_path, funded=False) as gw,
-        ):
-            processes = [("simulator", smsc.process, smsc.log_path), ("worker", celery, celery.log_path),
-                         ("gateway", gw, gw.log_path)]  # fmt: skip
+        with worker_and_gateway(postgres_url, redis_url, tmp_path, smsc, funded=False) as processes:
             response = client.post(
                 reverse("admin:templates_app_template_changelist"),
                 {

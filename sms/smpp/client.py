@@ -78,6 +78,8 @@ class SubmitRequest:
     destination: str
     text: str
     registered_delivery: bool = True
+    # Waits for a window slot ahead of the others (a verification code behind a bulk campaign's chunks).
+    priority: bool = False
 
 
 @dataclass(frozen=True)
@@ -519,7 +521,7 @@ class SmppClient:
                 best, best_free = conn, free
         return best
 
-    async def _acquire(self) -> _Connection:
+    async def _acquire(self, priority=False) -> _Connection:
         first = True
         while True:
             if self._stopping:
@@ -528,8 +530,9 @@ class SmppClient:
             if conn is not None:
                 return conn
             waiter = self._loop.create_future()
-            # Someone already woken goes back to the front, so late arrivals cannot starve it.
-            (self._waiters.append if first else self._waiters.appendleft)(waiter)
+            # Someone already woken goes back to the front, so late arrivals cannot starve it; a
+            # priority submit goes to the front at once.
+            (self._waiters.append if first and not priority else self._waiters.appendleft)(waiter)
             first = False
             try:
                 await waiter
@@ -575,22 +578,23 @@ class SmppClient:
             # Addresses are ASCII on the wire and a message has at most 255 parts: no send can fix it.
             return SubmitResult(request.ref, False, (), 0, f"not sendable: {exc}", True, False, 0)
         abort = _Abort()
+        priority = request.priority
         if total == 1:
-            outcomes = [await self._send_segment(bodies[0], abort)]
+            outcomes = [await self._send_segment(bodies[0], abort, priority)]
         else:
-            outcomes = await asyncio.gather(*(self._send_segment(body, abort) for body in bodies))
+            outcomes = await asyncio.gather(*(self._send_segment(body, abort, priority) for body in bodies))
         return self._result(request.ref, outcomes)
 
     async def submit_many(self, requests) -> list[SubmitResult]:
         return await asyncio.gather(*(self.submit(r) for r in requests))
 
-    async def _send_segment(self, body: bytes, abort: _Abort) -> _Segment:
+    async def _send_segment(self, body: bytes, abort: _Abort, priority: bool = False) -> _Segment:
         throttles = 0
         stats = self.stats
         length = HEADER_SIZE + len(body)
         while True:
             try:
-                conn = await self._acquire()
+                conn = await self._acquire(priority)
             except ClientStopped:
                 abort.failed = True
                 return _Segment(error="client stopped")

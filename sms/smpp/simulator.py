@@ -127,6 +127,8 @@ class _Stats:
         self.segments = 0
         self.first_submit_at = None  # wall clock, for the time from a campaign's launch to its first submit
         self.per_destination: dict[str, int] = {}
+        # Destinations a benchmark asked to time (POST /watch): the wall clock of their first submit.
+        self.watched: dict[str, float | None] = {}
         self.seen: set[int] = set()
         self.duplicate_destinations: set[bytes] = set()
         self.duplicate_submits = 0
@@ -252,6 +254,8 @@ class SmscSimulator:
         }
         if per_destination:
             data["per_destination"] = s.per_destination
+        if s.watched:
+            data["watched"] = s.watched
         return data
 
     def receipts_unacked(self) -> int:
@@ -379,6 +383,8 @@ class SmscSimulator:
         key = destination.decode("latin-1")
         per_destination = s.per_destination
         per_destination[key] = per_destination.get(key, 0) + 1
+        if s.watched and key in s.watched and s.watched[key] is None:
+            s.watched[key] = time.time()
         pair = hash((destination, message))
         if pair in s.seen:
             s.duplicate_submits += 1
@@ -482,7 +488,12 @@ class SmscSimulator:
         if path == "/stats" and method == "GET":
             return 200, self.snapshot(per_destination="summary=1" not in query)
         if method != "POST":
-            return 405 if path in ("/mo", "/receipts", "/throttle", "/drop", "/reset") else 404, {"error": "not found"}
+            known = ("/mo", "/receipts", "/throttle", "/drop", "/reset", "/watch")
+            return 405 if path in known else 404, {"error": "not found"}
+        if path == "/watch":
+            for destination in args["destinations"]:
+                self.stats.watched.setdefault(str(destination), None)
+            return 200, {"watched": len(self.stats.watched)}
         if path == "/mo":
             sent = self.inject_mo(str(args["source"]), str(args["destination"]), str(args["text"]))
             return 200, {"sent": sent}
