@@ -66,10 +66,12 @@ def _fail(detail):
 
 
 def _channel_signatures(application, channel):
-    signatures = Signature.objects.sendable().filter(application=application, channel_number=channel)
-    if not channel or not signatures.exists():
+    signatures = (
+        list(Signature.objects.sendable().filter(application=application, channel_number=channel)) if channel else []
+    )
+    if not signatures:
         _fail("`from` is not the channel number of a signature of this application that may send.")
-    return list(signatures)
+    return signatures
 
 
 def _callback_and_extend(status_callback, extend):

@@ -55,7 +55,7 @@ schema = schemathesis.openapi.from_dict(api.get_openapi_schema())
 OPERATIONS = [result.ok() for result in schema.get_all_operations()]
 # Per operation and generation mode (valid data, then invalid data): bounded so that the module
 # stays within a minute; SCHEMATHESIS_MAX_EXAMPLES=200 for a deeper search by hand.
-MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "10"))
+MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "8"))
 
 
 def test_the_served_description_is_this_one(client):
