@@ -103,7 +103,29 @@ def purge_old_messages(now=None, chunk=None):
             deleted += _raw_delete(final)
         # Marked after the deletes, so a run stopped half-way is simply run again.
         Campaign.objects.filter(pk__in=part, messages_purged_at__isnull=True).update(messages_purged_at=now)
-    return {"messages_deleted": deleted}
+    return {"messages_deleted": deleted + _purge_old_api_messages(now, cutoff, chunk)}
+
+
+def _purge_old_api_messages(now, cutoff, chunk):
+    """An application's hidden API campaign never finishes, so its messages go one by one: those in
+    a final state handed over (or last moved) before the cutoff. Its counters keep what they said
+    (as a finished campaign's do), and messages_purged_at says they no longer equal its rows."""
+    deleted = 0
+    for campaign_id in Campaign.objects.filter(source=Campaign.Source.API).values_list("pk", flat=True):
+        todo = Message.objects.filter(campaign_id=campaign_id)
+        gone = 0
+        for low, high in _id_ranges(todo, chunk):
+            old = (
+                todo.filter(id__range=(low, high), status__in=Message.FINAL)
+                .alias(sent=_sent_time())
+                .filter(sent__lt=cutoff)
+            )
+            _raw_delete(MessagePart.objects.filter(message__id__range=(low, high), message__in=old))
+            gone += _raw_delete(old)
+        if gone:
+            Campaign.objects.filter(pk=campaign_id).update(messages_purged_at=now)
+        deleted += gone
+    return deleted
 
 
 def _raw_delete(queryset):
