@@ -36,7 +36,7 @@ def watch_submits(smsc, seconds):
 
 
 def campaign_row(campaign_id):
-    return Campaign.objects.get(pk=campaign_id)
+    return Campaign.objects.with_counters().get(pk=campaign_id)
 
 
 def assert_sent_exactly_once(campaign_id, smsc):

@@ -53,7 +53,7 @@ def handed_back(campaign):
 
 
 def fetch(campaign):
-    return Campaign.objects.get(pk=campaign.pk)
+    return Campaign.objects.with_counters().get(pk=campaign.pk)
 
 
 def skipped(campaign):
