@@ -72,3 +72,12 @@ def test_a_message_recorded_and_handed_back_is_admitted_again_as_itself(caps):
     assert caps.admit([(8, "+8613800138000", "notification", "Your code is 1234")], now=NOW + 1) == [True]
     assert caps.admit(same, now=NOW + 2) == [True]  # message 7 again, not a third message
     assert caps.admit([(9, "+8613800138000", "notification", "Your code is 1234")], now=NOW + 3) == [False]
+
+
+def test_forget_drops_only_this_accounts_history(sending_redis, settings, caps):  # noqa: F811
+    other = FrequencyCaps(sending_redis, settings.SMS_REDIS_PREFIX, account_id=2)
+    assert caps.admit(messages(10), now=NOW) == [True] * 10
+    assert other.admit(messages(10), now=NOW) == [True] * 10
+    caps.forget()
+    assert caps.admit(messages(1, start=50), now=NOW) == [True]
+    assert other.admit(messages(1, start=50), now=NOW) == [False]

@@ -19,6 +19,11 @@ def bench_template(name, content, attributes):
         from campaigns import money
 
         money.top_up(account, BENCH_FUNDS - account.balance, note="benchmark funds")
+    # Every run sends to the same generated numbers: without this the frequency caps would skip
+    # them once earlier runs reached a cap, and the figures would count skips as sends.
+    from campaigns.frequency import FrequencyCaps
+
+    FrequencyCaps.for_account(account.pk).forget()
     application = account.applications.first() or create_application(account, "Bench")[0]
     qualification, _ = Qualification.objects.get_or_create(
         account=account, name="bench", defaults={"company_name": "Bench", "status": "approved"}

@@ -424,6 +424,10 @@ class Command(BaseCommand):
         per_destination = final.pop("per_destination")
         first_submit = final["first_submit_at"]
         row = {name: Campaign.objects.counters(campaign.pk)[name] for name in Campaign.COUNTERS}
+        if row["delivered"] != count:
+            # A run where messages were skipped (a cap, an opt-out) or failed measured fewer
+            # sends than it reports: its rates would be wrong, so it is no figure at all.
+            raise CommandError(f"only {row['delivered']:,} of {count:,} messages were delivered: {row}")
         return {
             "recipients": count,
             "planned_after_s": round(planned_after or 0, 2),
