@@ -291,6 +291,25 @@ def test_an_export_with_bad_filters_is_refused(alice_client, setup):
     assert alice_client.get(reverse("reports:statistics_export", args=["pdf"])).status_code == 404
 
 
+def test_the_export_counts_only_the_accounts_own_rows_and_refuses_another_accounts_ids(
+    alice_client, factories, other_co, setup
+):
+    create_hourly_stat(setup["order"], at(29, 2), total=4, delivered=4)
+    other_app = factories.create_application(other_co, "Theirs")
+    other_template = factories.create_template(other_app, name="their_template")
+    create_hourly_stat(other_template, at(29, 2), total=500, delivered=500)
+    export = reverse("reports:statistics_export", args=["csv"])
+    window = {"start": "2026-11-29", "end": "2026-11-29"}
+
+    response = alice_client.get(export, window)
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert sum(int(row[1]) for row in rows[1:]) == 4
+
+    for params in ({"application": [other_app.pk]}, {"template": [other_template.pk]}):
+        refused = alice_client.get(export, {**window, **params})
+        assert refused.status_code == 400 and "500" not in refused.content.decode(), params
+
+
 def test_the_sidebar_links_the_page(alice_client, setup):
     html = alice_client.get(reverse("dashboard")).content.decode()
     assert f'href="{URL}"' in html
