@@ -82,7 +82,16 @@ def test_the_same_content_to_the_same_number_twice_is_sent_once(shop, setup):
     assert [r.status for r in request.recipients()] == ["000000", "E200041", "000000"]
 
 
-@pytest.mark.parametrize(("values", "status"), [('["12-34"]', "E200028"), ("[]", "E200028"), ('["1","2"]', "E200028")])
+@pytest.mark.parametrize(
+    ("values", "status"),
+    [
+        ('["12-34"]', "E200028"),
+        ("[]", "E200028"),
+        ('["1","2"]', "E200028"),
+        ('[""]', "E200028"),  # every variable must be non-empty
+        ('["1234567"]', "E200028"),  # longer than the variable's 6
+    ],
+)
 def test_values_that_do_not_fit_the_template_fail_every_number(shop, setup, values, status):
     request = parse_batch_send_sms(shop, form(setup, templateParas=values))
     assert {r.status for r in request.recipients()} == {status}
