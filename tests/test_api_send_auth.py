@@ -137,3 +137,31 @@ def test_the_rate_is_counted_per_application(client, factories, route, settings)
     # The other application's first request of the second is not refused: it reaches the send checks.
     theirs = send(client, route, headers=signed(other))
     assert refusal(theirs) == (400, "E000503")
+
+
+@pytest.mark.parametrize(
+    ("authorization", "x_wsse", "code"),
+    [
+        ('WSSE profile="UsernameToken",type="Appkey"', "x", "E000002"),
+        ('WSSE realm="SDP",type="Appkey"', "x", "E000003"),
+        ('WSSE realm="X",profile="UsernameToken",type="Appkey"', "x", "E000004"),
+        ('WSSE realm="SDP",profile="Other",type="Appkey"', "x", "E000005"),
+        ('WSSE realm="SDP",profile="UsernameToken",type="Other"', "x", "E000006"),
+        ('WSSE realm="SDP",profile="UsernameToken"', "x", "E000007"),
+        ("Basic abc", "x", "E000008"),
+        (signing.WSSE_AUTHORIZATION, "", "E000020"),
+        (signing.WSSE_AUTHORIZATION, 'UsernameToken PasswordDigest="d",Nonce="n",Created="2026-11-30T04:00:00Z"',
+         "E000021"),
+        (signing.WSSE_AUTHORIZATION, 'UsernameToken Username="k",PasswordDigest="d",Created="2026-11-30T04:00:00Z"',
+         "E000022"),
+        (signing.WSSE_AUTHORIZATION, 'UsernameToken Username="k",PasswordDigest="d",Nonce="n"', "E000023"),
+        ("SDK-HMAC-SHA256 Access=k", "", "E000045"),
+    ],
+)  # fmt: skip
+def test_each_malformed_authorization_is_answered_401_with_its_code_through_the_endpoint(
+    client, route, authorization, x_wsse, code
+):
+    headers = {"HTTP_AUTHORIZATION": authorization, **({"HTTP_X_WSSE": x_wsse} if x_wsse else {})}
+    response = send(client, route, headers=headers)
+    assert refusal(response) == (401, code) and "result" not in response.json()
+    assert not Message.objects.exists()
