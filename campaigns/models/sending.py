@@ -632,13 +632,17 @@ class Batch(models.Model):
 class PendingReceipt(models.Model):
     """A delivery receipt not yet matched to its message (it can arrive before the submit response)."""
 
-    connection = models.ForeignKey(ProviderConnection, on_delete=models.CASCADE, related_name="+")
-    provider_id = models.CharField(max_length=64)
-    stat = models.CharField(max_length=16)
-    err = models.CharField(max_length=16, blank=True)
-    received_at = models.DateTimeField(default=timezone.now)
+    connection = models.ForeignKey(
+        ProviderConnection, on_delete=models.CASCADE, related_name="+", verbose_name=_("connection")
+    )
+    provider_id = models.CharField(max_length=64, verbose_name=_("provider message id"))
+    stat = models.CharField(max_length=16, verbose_name=_("receipt status"))
+    err = models.CharField(max_length=16, blank=True, verbose_name=_("error code"))
+    received_at = models.DateTimeField(default=timezone.now, verbose_name=_("received at"))
 
     class Meta:
+        verbose_name = _("unmatched receipt")
+        verbose_name_plural = _("unmatched receipts")
         indexes = [models.Index(fields=["connection", "provider_id"], name="receipt_by_provider_id")]
 
 
