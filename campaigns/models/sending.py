@@ -133,7 +133,7 @@ class _CountersFolded(ModelIterable):
         for campaign in super().__iter__():
             for name in STATUS_COUNTERS:
                 setattr(campaign, name, getattr(campaign, f"counted_{name}"))
-            campaign.counters_counted = True
+            campaign._counters_folded = True
             yield campaign
 
 
@@ -308,6 +308,27 @@ class Campaign(models.Model):
         if from_queryset is None:
             from_queryset = Campaign.objects.with_counters()
         super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        if getattr(from_queryset, "_counters_folded", False) and (fields is None or set(fields) & set(STATUS_COUNTERS)):
+            self._counters_folded = True
+
+    def save(self, *args, update_fields=None, **kwargs):
+        # An instance read through with_counters() (or refresh_from_db) holds row + unsquashed deltas
+        # in its counters: writing those back would count the deltas twice at the next squash. Its
+        # bare save() writes every other loaded field; the counters move only by move_counters.
+        if getattr(self, "_counters_folded", False) and not self._state.adding:
+            if update_fields is None:
+                deferred = self.get_deferred_fields()
+                update_fields = [
+                    field.attname
+                    for field in self._meta.concrete_fields
+                    if not field.primary_key and field.attname not in deferred and field.name not in STATUS_COUNTERS
+                ]
+            elif set(update_fields) & set(STATUS_COUNTERS):
+                raise TypeError(
+                    "save(update_fields=[counter]) of a with_counters() instance would write row + deltas: "
+                    "use Campaign.move_counters"
+                )
+        super().save(*args, update_fields=update_fields, **kwargs)
 
     @property
     def is_finished(self):
