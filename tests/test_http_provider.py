@@ -159,6 +159,23 @@ def submitted_message(shop, template, connection, provider_id):
     return campaign, message
 
 
+def test_an_unknown_report_marks_the_message_unknown_at_once_rather_than_waiting_for_the_expiry(
+    client, shop, template, settings
+):
+    # The reference's pushed UNKNOWN is the carrier's last word: the outcome is not known, so the
+    # message takes the product's state for ambiguous outcomes (never resent), with its report owed.
+    settings.SMS_BATCH_SIZE = 1000
+    connection = http_connection("https://cloud.example.com", template)
+    campaign, message = submitted_message(shop, template, connection, "cloud-unk-1")
+    response = post_report(client, connection, smsMsgId="cloud-unk-1", status="UNKNOWN", orgCode="ID:0099")
+    assert response.json()["applied"] == 1
+    message.refresh_from_db()
+    assert (message.status, message.receipt_stat, message.error_code) == ("unknown", "UNKNOWN", "ID:0099")
+    assert message.done_at is not None
+    assert counters(campaign)["unknown"] == 1 and counters(campaign)["submitted"] == 0
+    assert lifecycle.reconcile(campaign.pk) == {}
+
+
 def test_reports_reach_only_the_connection_their_token_names(client, shop, template, settings):
     settings.SMS_BATCH_SIZE = 1000
     mine = http_connection("https://cloud-a.example.com", template, name="cloud-a")
