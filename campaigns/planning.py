@@ -23,6 +23,7 @@ from django.utils.translation import gettext_noop
 
 from campaigns import lifecycle
 from campaigns.models import Campaign, RecipientImport
+from campaigns.models.sending import NO_REMOTE_TEMPLATE_REASON
 from sms import text
 from templates_app import rules
 
@@ -256,6 +257,8 @@ def check_still_sendable(campaign):
         raise AudienceNotReady(gettext_noop("The signature is no longer approved."))
     if campaign.template.status != Template.Status.ACTIVE:
         raise AudienceNotReady(gettext_noop("The template is no longer active."))
+    if campaign.lacks_remote_template:
+        raise AudienceNotReady(NO_REMOTE_TEMPLATE_REASON)
     if rules.unknown_attributes(campaign.template.variables.values_list("attribute", flat=True)):
         raise AudienceNotReady(UNKNOWN_ATTRIBUTE_REASON)
 

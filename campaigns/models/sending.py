@@ -9,11 +9,18 @@ from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.db.models.query import ModelIterable
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from smsconsole import crypto
 from smsconsole.models import Account, Application, AuditLog, TransitionError, compare_and_set
+
+# An HTTP provider connection sends a template by the remote service's templateId (RemoteTemplate):
+# without one every message of the campaign would fail at the hand-over.
+NO_REMOTE_TEMPLATE_REASON = gettext_noop(
+    "The provider connection has no remote templateId for this template; "
+    "ask an administrator to add it to the connection."
+)
 
 
 def new_callback_token():
@@ -347,7 +354,17 @@ class Campaign(models.Model):
                 _("Not allowed while the campaign is “%(status)s”.") % {"status": self.get_status_display()}
             )
 
+    @property
+    def lacks_remote_template(self):
+        """An HTTP provider connection that knows no remote templateId for the template."""
+        return self.connection.is_http and self.connection.remote_template_id(self.template_id) is None
+
+    def _check_sendable_on_connection(self):
+        if self.lacks_remote_template:
+            raise TransitionError(gettext(NO_REMOTE_TEMPLATE_REASON))
+
     def schedule(self, at):
+        self._check_sendable_on_connection()
         latest = timezone.now() + timedelta(days=settings.SMS_MAX_SCHEDULE_DAYS)
         if at <= timezone.now():
             raise TransitionError(_("The scheduled time must be in the future."))
@@ -358,7 +375,10 @@ class Campaign(models.Model):
         self._move({self.Status.DRAFT}, self.Status.SCHEDULED, scheduled_at=at)
 
     def launch(self):
-        """Starts a draft now, or a scheduled one when it is due; planning runs in a task."""
+        """Starts a draft now, or a scheduled one when it is due; planning runs in a task (and fails a
+        scheduled one whose connection lost the template meanwhile: check_still_sendable)."""
+        if self.status == self.Status.DRAFT:
+            self._check_sendable_on_connection()
         self._move({self.Status.DRAFT, self.Status.SCHEDULED}, self.Status.RUNNING, started_at=timezone.now())
         from campaigns.tasks import plan_campaign
 
