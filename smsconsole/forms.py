@@ -2,6 +2,7 @@ import phonenumbers
 from django import forms
 from django.conf import settings
 from django.db import models
+from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from smsconsole.models import Application
@@ -17,9 +18,23 @@ def _formfield(db_field, **kwargs):
     return db_field.formfield(**kwargs)
 
 
+class ListedChoiceIterator(ModelChoiceIterator):
+    """The choices read by one plain query. Django's own iterator reads them with .iterator(), which
+    on PostgreSQL opens a server-side cursor (DECLARE … WITH HOLD, FETCH, CLOSE) for a dozen rows:
+    three round trips per select instead of one, each waiting its turn on a busy database."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
 class IdChoiceField(forms.ModelChoiceField):
     """A ModelChoiceField whose value must be an id as tenancy.parse_id reads one: int() takes "١٢"
     for 12, and an id beyond the column's range crashes SQLite's lookup with an OverflowError."""
+
+    iterator = ListedChoiceIterator
 
     def to_python(self, value):
         if value in self.empty_values:
@@ -31,6 +46,8 @@ class IdChoiceField(forms.ModelChoiceField):
 
 class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
     """The same for several ids (a filter of applications or templates)."""
+
+    iterator = ListedChoiceIterator
 
     def _check_values(self, value):
         for pk in value:
