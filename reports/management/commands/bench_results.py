@@ -61,6 +61,41 @@ def shown_total(html):
     return int(match.group(1).replace(",", ""))
 
 
+class SqlTimer:
+    """A connection.execute_wrapper counting a request's queries and the time spent waiting for them."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.count, self.ms = 0, 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.count += 1
+            self.ms += (time.perf_counter() - started) * 1000
+
+
+def backend_cpu_ms():
+    """The CPU time (user + system) the connection's PostgreSQL backend has used so far, read from
+    /proc when the server runs on this machine (as `make bench` has it), else None. Unlike wall
+    times it does not grow while the backend waits for a CPU on a busy machine. Counted in clock
+    ticks (10 ms), so only an average over many requests means anything."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            # Fields after the command name (which may hold spaces) start at the state, field 3.
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 class DataSet:
     """The benchmark account's objects, looked up (or made) once."""
 
@@ -149,23 +184,36 @@ class Command(BaseCommand):
                 self.stdout.write(f"{label}: not in this console yet ({url_name}), not timed")
                 continue
             load = os.getloadavg()[0]
-            samples, cpu = self.time_page(user, url, queries(data, today, random.Random(options["seed"])), options)
+            samples, cpu, sql_ms, counts, backend = self.time_page(
+                user, url, queries(data, today, random.Random(options["seed"])), options
+            )
+            backend_text = f"{backend:.1f} ms" if backend is not None else "not readable (server elsewhere)"
             self.stdout.write(
                 f"{label}: {len(samples)} requests, p50 {percentile(samples, 50):.1f} ms, "
                 f"p95 {percentile(samples, 95):.1f} ms, max {max(samples):.1f} ms (target ≤ {TARGET_MS} ms); "
                 f"this process's CPU per request p50 {percentile(cpu, 50):.1f} ms, p95 {percentile(cpu, 95):.1f} ms; "
+                f"{min(counts)}–{max(counts)} queries, waited for p50 {percentile(sql_ms, 50):.1f} ms, "
+                f"p95 {percentile(sql_ms, 95):.1f} ms; PostgreSQL backend CPU per request {backend_text} on average; "
                 f"load average {load:.1f} → {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
             )
 
     # --- timing --------------------------------------------------------------------------------------
 
     def time_page(self, user, url, queries, options):
-        with override_settings(ALLOWED_HOSTS=["testserver"]):
+        """Wall and CPU ms per request; with the queries per request, the time spent in them (as this
+        process waits for them) and the PostgreSQL backend's own CPU per request, on average."""
+        sql = SqlTimer()
+        with override_settings(ALLOWED_HOSTS=["testserver"]), connection.execute_wrapper(sql):
             client = Client()
             client.force_login(user)
-            samples, cpu = [], []
+            samples, cpu, sql_ms, counts = [], [], [], []
+            backend_started = None
             for run in range(options["warmup"] + options["runs"]):
                 params = next(queries)
+                if run == options["warmup"]:
+                    # The test client keeps its connection, so one backend serves every request.
+                    backend_started = backend_cpu_ms()
+                sql.reset()
                 started, cpu_started = time.perf_counter(), time.process_time()
                 response = client.get(url, params)
                 elapsed = (time.perf_counter() - started) * 1000
@@ -177,7 +225,12 @@ class Command(BaseCommand):
                 if run >= options["warmup"]:
                     samples.append(elapsed)
                     cpu.append(used)
-        return samples, cpu
+                    sql_ms.append(sql.ms)
+                    counts.append(sql.count)
+            backend = backend_cpu_ms()
+        if backend is not None and backend_started is not None:
+            backend = (backend - backend_started) / options["runs"]
+        return samples, cpu, sql_ms, counts, backend
 
     def check_totals(self, data):
         """The statistics page's total over a month equals the messages of that month, counted once here."""
