@@ -14,7 +14,6 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.db import connection
 from django.db.models import BooleanField, Case, Value, When
-from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy

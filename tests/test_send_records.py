@@ -154,6 +154,36 @@ def test_the_page_query_follows_the_index_on_postgresql(factories, alice_client,
     assert "message_records" in plan
 
 
+def test_every_page_of_interleaved_campaigns_is_the_plain_newest_first_order(factories, acme, shop):
+    """The LATERAL page query reads each (campaign, status) pair only down to a bound taken from the
+    pairs' newest rows; its pages must be exactly the plain ORDER BY's, ties on the time included."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the LATERAL path is PostgreSQL's; elsewhere the page is the plain ORDER BY itself")
+    from django.http import QueryDict
+
+    from reports.records import RecordSearch, RecordSearchForm
+
+    campaigns = [
+        finished_campaign(factories, acme, shop, [DELIVERED] * 30 + [UNDELIVERED] * 5, name="A"),
+        finished_campaign(factories, acme, shop, [DELIVERED] * 20 + [UNKNOWN] * 10, name="B"),
+        finished_campaign(factories, acme, shop, [EXPIRED] * 3 + [DELIVERED] * 25, name="C"),
+    ]
+    base = timezone.now() - timedelta(hours=2)
+    messages = list(Message.objects.filter(campaign__in=campaigns))
+    for message in messages:
+        # Eleven distinct times over 93 messages: every pair's rows interleave and many tie.
+        message.submitted_at = base + timedelta(minutes=(message.pk * 7) % 11)
+    Message.objects.bulk_update(messages, ["submitted_at"])
+    form = RecordSearchForm(RecordSearchForm.defaults(QueryDict()), acme)
+    assert form.is_valid()
+    search = RecordSearch(acme, form.cleaned_data)
+    expected = list(search.messages().values_list("pk", flat=True))
+    assert len(expected) == 93
+    for size in (1, 7, 20):
+        for offset in range(0, 100, size):
+            assert [m.pk for m in search[offset : offset + size]] == expected[offset : offset + size]
+
+
 def test_a_record_shows_its_text_history_error_code_and_charge(alice_client, campaign):
     message = campaign.messages.get(phone="+8613800000001")
     response = alice_client.get(reverse("reports:record", args=[message.pk]))
