@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from campaigns.management.bench_setup import bench_template
 from campaigns.models import Campaign, Message, ProviderConnection, RecipientImport
+from reports.management.commands.bench_results import other_message_columns
 from reports.records import PAGE_SIZE, RecordSearch, RecordSearchForm
 from smsconsole.models import Membership
 
@@ -50,19 +51,34 @@ FAILED_NAME = "bench-records-failed"
 
 INSERT = """
 INSERT INTO campaigns_message (campaign_id, connection_id, phone, variables, segments, status, provider_id,
-    skip_reason, error_code, error, attempts, submitted_at, done_at, updated_at)
+    skip_reason, error_code, error, attempts, submitted_at, done_at, updated_at{extra_columns})
 SELECT %(campaign)s, %(connection)s, '+86139' || lpad(g::text, 8, '0'), '["A1", "B2"]'::jsonb, 1, s.status,
     CASE WHEN s.status = 'skipped' THEN NULL ELSE 'br-' || %(campaign)s || '-' || g END,
     CASE WHEN s.status = 'skipped' THEN 'opt_out' ELSE '' END,
     CASE WHEN s.status = 'failed' THEN '001' ELSE '' END, '', 1,
     CASE WHEN s.status = 'skipped' THEN NULL ELSE %(start)s + g * %(step)s END,
     CASE WHEN s.status IN ('skipped', 'unknown') THEN NULL ELSE %(start)s + g * %(step)s + interval '5 seconds' END,
-    %(start)s + g * %(step)s
+    %(start)s + g * %(step)s{extra_values}
 FROM generate_series(1, %(count)s) AS g
 CROSS JOIN LATERAL (SELECT CASE
     WHEN %(all_failed)s OR g %% 100 < 3 THEN 'failed' WHEN g %% 100 = 3 THEN 'expired'
     WHEN g %% 200 = 4 THEN 'unknown' WHEN g %% 200 = 5 THEN 'skipped' ELSE 'delivered' END AS status) AS s
 """
+
+INSERT_COLUMNS = {
+    "id", "campaign_id", "connection_id", "phone", "variables", "segments", "status", "provider_id", "skip_reason",
+    "error_code", "error", "attempts", "submitted_at", "done_at", "updated_at",
+}  # fmt: skip
+
+
+def insert_sql():
+    """INSERT with every other column of Message at its model default (receipt_stat, via_api, …)."""
+    others = other_message_columns(INSERT_COLUMNS)
+    sql = INSERT.format(
+        extra_columns="".join(f", {column}" for column, _v in others),
+        extra_values="".join(f", %(default_{column})s" for column, _v in others),
+    )
+    return sql, {f"default_{column}": value for column, value in others}
 
 
 def peak_rss_reset():
@@ -167,6 +183,7 @@ class Command(BaseCommand):
             plan.append((FAILED_NAME, now - timedelta(days=1), options["failed"]))
         total = sum(count for _name, _start, count in plan)
         started = time.monotonic()
+        sql, defaults = insert_sql()
         with transaction.atomic():
             indexes = self.drop_indexes() if total >= 1_000_000 else None
             for name, start, count in plan:
@@ -187,8 +204,9 @@ class Command(BaseCommand):
                 )
                 with connection.cursor() as cursor:
                     cursor.execute(
-                        INSERT,
+                        sql,
                         {
+                            **defaults,
                             "campaign": campaign.pk,
                             "connection": connection_.pk,
                             "start": start,

@@ -458,14 +458,24 @@ MESSAGE_COLUMNS = {
 }  # fmt: skip
 
 
+def other_message_columns(listed):
+    """(column, model default as the database takes it) of every Message column not in `listed`, so
+    the benchmarks' INSERT … SELECT keeps working when a column is added to the model later (the
+    database has no defaults of its own: a new NOT NULL column would refuse the rows)."""
+    return [
+        (f.column, f.get_db_prep_save(f.get_default(), connection))
+        for f in Message._meta.concrete_fields
+        if f.column not in listed
+    ]
+
+
 def messages_sql():
-    """MESSAGES_SQL with every other column of Message at its model default, so a column added to the
-    model later does not break the benchmark (the database has no defaults of its own)."""
-    others = [f for f in Message._meta.concrete_fields if f.column not in MESSAGE_COLUMNS]
+    """MESSAGES_SQL with every other column of Message at its model default."""
+    others = other_message_columns(MESSAGE_COLUMNS)
     sql = MESSAGES_SQL.format(
-        extra_columns="".join(f", {f.column}" for f in others), extra_values="".join(", %s" for _f in others)
+        extra_columns="".join(f", {column}" for column, _v in others), extra_values="".join(", %s" for _o in others)
     )
-    return sql, [f.get_db_prep_save(f.get_default(), connection) for f in others]
+    return sql, [value for _column, value in others]
 
 
 ROLLUP_SQL = """
