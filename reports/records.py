@@ -251,6 +251,9 @@ class RecordSearch:
         # (docs/benchmarks.md). The index holds an expression, so PostgreSQL reads each row's heap
         # tuple even for the id: rows not read are the saving.
         wanted = offset + limit
+        if len(self.campaign_ids()) * len(self.statuses) < wanted:
+            # Fewer pairs than rows wanted: no top can bound the page, so the tops would be extra reads.
+            return self._page_ids_unbounded(offset, limit)
         sql = (
             f"WITH tops AS MATERIALIZED (SELECT c.id AS campaign_id, s.status, t.sent FROM {self._pairs_sql()}"
             f"  CROSS JOIN LATERAL (SELECT {SENT} AS sent FROM campaigns_message WHERE {self._pair_where()}"
@@ -267,6 +270,18 @@ class RecordSearch:
         params = [*self._pair_params(), wanted - 1, *self._pair_params()[2:], wanted, limit, offset]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
+            return [row[0] for row in cursor.fetchall()]
+
+    def _page_ids_unbounded(self, offset, limit):
+        """Each pair's newest offset + limit rows, merged: for a search of few pairs or a deep page."""
+        sql = (
+            f"SELECT m.id FROM {self._pairs_sql()} CROSS JOIN LATERAL ("
+            f"  SELECT id, {SENT} AS sent FROM campaigns_message WHERE {self._pair_where()}"
+            f"  ORDER BY {SENT} DESC, id DESC LIMIT %s"
+            ") m ORDER BY m.sent DESC, m.id DESC LIMIT %s OFFSET %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*self._pair_params(), offset + limit, limit, offset])
             return [row[0] for row in cursor.fetchall()]
 
     def _lateral_count(self, limit):

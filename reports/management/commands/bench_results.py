@@ -35,6 +35,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from accounts.models import activate
+from campaigns.lifecycle import Tally, squash_hourly
 from campaigns.models import Campaign, HourlyStat, Message, ProviderConnection, RecipientImport
 from smsconsole.models import Account, Application, Membership, create_application
 from templates_app.models import Qualification, Signature, Template
@@ -44,6 +45,7 @@ USERNAME = "bench-results"
 TYPES = ["notification", "promotion", "verification", "notification"]
 CHUNK = 1_000_000  # messages per INSERT … SELECT, so progress shows and no statement runs for minutes
 TARGET_MS = 200
+ROLLUP_MOVES = (10, 100, 1000)  # messages one transaction moves: a receipt round … a large move
 TOTAL = re.compile(r'id="total-total">([\d,]+)<')
 
 
@@ -196,6 +198,40 @@ class Command(BaseCommand):
                 f"p95 {percentile(sql_ms, 95):.1f} ms; PostgreSQL backend CPU per request {backend_text} on average; "
                 f"load average {load:.1f} → {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
             )
+
+        self.time_rollup(data, options)
+
+    def time_rollup(self, data, options):
+        """The rollup's own cost as messages move: the lifecycle's Tally writes one HourlyStat delta row
+        per (campaign, hour) a transaction moved messages in, whatever their number, and the squash
+        folds those rows later. Timed here on the data set's table (its indexes, its size), in a
+        transaction rolled back, for moves of 10 (a receipt round), 100 and 1,000 messages."""
+        campaign = Campaign.objects.filter(account=data.account).order_by("-pk").first()
+        hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+        load = os.getloadavg()[0]
+        with transaction.atomic():
+            for moved in ROLLUP_MOVES:
+                walls = []
+                for _write in range(options["runs"]):
+                    tally = Tally()
+                    tally.hourly[(campaign.pk, hour)].update(sending=-moved, delivered=moved)
+                    started = time.perf_counter()
+                    tally._write_hourly()
+                    walls.append((time.perf_counter() - started) * 1000)
+                write = percentile(walls, 50)
+                self.stdout.write(
+                    f"rollup: a move of {moved:,} messages writes 1 delta row, p50 {write:.2f} ms, "
+                    f"p95 {percentile(walls, 95):.2f} ms: {write * 1000 / moved:.2f} ms per 1,000 messages moved"
+                )
+            rows = HourlyStat.objects.filter(is_squashed=False).count()
+            started = time.perf_counter()
+            keys = squash_hourly()
+            squash = (time.perf_counter() - started) * 1000
+            self.stdout.write(
+                f"rollup: the squash folded {rows:,} delta rows of {keys:,} keys in {squash:.0f} ms "
+                f"({squash / max(rows, 1):.2f} ms per delta row); load average {load:.1f} → {os.getloadavg()[0]:.1f}"
+            )
+            transaction.set_rollback(True)
 
     # --- timing --------------------------------------------------------------------------------------
 
