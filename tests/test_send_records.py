@@ -184,6 +184,35 @@ def test_every_page_of_interleaved_campaigns_is_the_plain_newest_first_order(fac
             assert [m.pk for m in search[offset : offset + size]] == expected[offset : offset + size]
 
 
+def test_a_number_is_found_in_campaign_and_api_sends_newest_first(factories, acme, shop):
+    """A number's search reads campaign messages by (campaign, phone) and an API campaign's, which
+    may repeat a number, by the window: together, in the plain ORDER BY's order."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the number's own query is PostgreSQL's; elsewhere the page is the plain ORDER BY itself")
+    from django.http import QueryDict
+
+    from campaigns.models import Campaign
+    from reports.records import RecordSearch, RecordSearchForm
+
+    first = finished_campaign(factories, acme, shop, [DELIVERED, UNDELIVERED, DELIVERED], name="A")
+    second = finished_campaign(factories, acme, shop, [DELIVERED, DELIVERED], name="B")
+    api = finished_campaign(factories, acme, shop, [DELIVERED, DELIVERED, EXPIRED], name="API")
+    Campaign.objects.filter(pk=api.pk).update(source=Campaign.Source.API)
+    # The API campaign sent to +8613800000001 three times (its messages may repeat a number).
+    Message.objects.filter(campaign=api).update(via_api=True, phone="+8613800000001")
+    form = RecordSearchForm(RecordSearchForm.defaults(QueryDict("phone=13800000001")), acme)
+    assert form.is_valid(), form.errors
+    search = RecordSearch(acme, form.cleaned_data)
+    expected = list(search.messages().values_list("pk", flat=True))
+    assert len(expected) == 5 and search.count() == 5
+    assert {m.campaign_id for m in search[0:5]} == {first.pk, second.pk, api.pk}
+    assert [m.pk for m in search[0:5]] == expected
+    assert [m.pk for m in search[2:4]] == expected[2:4]
+    failed = RecordSearch(acme, {**form.cleaned_data, "status": "failed"})
+    assert [m.pk for m in failed[0:20]] == list(failed.messages().values_list("pk", flat=True))
+    assert failed.count() == 2
+
+
 def test_a_record_shows_its_text_history_error_code_and_charge(alice_client, campaign):
     message = campaign.messages.get(phone="+8613800000001")
     response = alice_client.get(reverse("reports:record", args=[message.pk]))
