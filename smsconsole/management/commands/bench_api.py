@@ -69,12 +69,49 @@ class Numbers:
         return [f"+86{self.series}{n:08d}" for n in range(first, first + count)]
 
 
+def cpu_seconds(pids):
+    """User + system CPU seconds used so far by the live processes among `pids` (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def session_pids(session_id):
+    """The processes of a session (gunicorn's arbiter and its workers)."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == session_id:  # session id
+                pids.append(int(name))
+    return pids
+
+
+def database_pids():
+    """The PostgreSQL backends serving this database (the web processes' and this command's)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        return [pid for (pid,) in cursor.fetchall()]
+
+
 class Load:
     """Keeps `concurrency` requests in flight until `seconds` have passed; `make` returns
     (method, path, headers, body) for the next request, `accepted` the numbers a response accepted."""
 
-    def __init__(self, port, make, accepted, concurrency):
+    def __init__(self, port, make, accepted, concurrency, cpu=None):
         self.port, self.make, self.accepted, self.concurrency = port, make, accepted, concurrency
+        self.cpu = cpu  # returns {name: CPU seconds so far}; sampled when measuring starts and stops
+        self.cpu_used = {}
 
     def run(self, warmup, seconds):
         started = time.perf_counter()
@@ -87,6 +124,12 @@ class Load:
         ]
         for thread in threads:
             thread.start()
+        if self.cpu is not None:
+            time.sleep(max(0.0, measure_from - time.perf_counter()))
+            before = self.cpu()
+            time.sleep(max(0.0, stop_at - time.perf_counter()))
+            after = self.cpu()
+            self.cpu_used = {name: after[name] - before.get(name, 0) for name in after}
         for thread in threads:
             thread.join()
         return [sample for samples in results for sample in samples], seconds
@@ -165,10 +208,9 @@ class Command(BaseCommand):
             )
             for scenario in scenarios:
                 make, accepted, per_request = self.scenario(scenario, port, application, template, key, secret)
-                samples, seconds = Load(port, make, accepted, options["concurrency"]).run(
-                    options["warmup"], options["seconds"]
-                )
-                self.report(scenario, samples, seconds, per_request)
+                load = Load(port, make, accepted, options["concurrency"], cpu=self.cpu_probe(server))
+                samples, seconds = load.run(options["warmup"], options["seconds"])
+                self.report(scenario, samples, seconds, per_request, load.cpu_used)
         finally:
             self.stop(server)
             AccessKey.objects.filter(pk=key.pk).delete()
@@ -181,6 +223,16 @@ class Command(BaseCommand):
         campaigns.delete()
         if deleted:
             self.stdout.write(f"deleted the run's {deleted:,} API messages")
+
+    def cpu_probe(self, server):
+        """CPU seconds so far of gunicorn (arbiter and workers) and of this database's backends:
+        per request, the figure a loaded machine does not distort as it does wall-clock time."""
+
+        def cpu():
+            # The backends are looked up each time: the web processes connect on their first request.
+            return {"web": cpu_seconds(session_pids(server.pid)), "db": cpu_seconds(database_pids())}
+
+        return cpu
 
     def sending_served(self):
         try:
@@ -279,7 +331,7 @@ class Command(BaseCommand):
 
         return make, accepted, count
 
-    def report(self, name, samples, seconds, per_request):
+    def report(self, name, samples, seconds, per_request, cpu_used=None):
         latencies = sorted(sample[0] for sample in samples)
         ok = [sample for sample in samples if 200 <= sample[1] < 300]
         numbers = sum(sample[2] for sample in samples)
@@ -293,6 +345,10 @@ class Command(BaseCommand):
         )
         if per_request > 1 or name != "management":
             line += f"; {numbers:,} numbers accepted, {numbers / seconds:,.0f} numbers/s"
+        if cpu_used and samples:
+            line += "; CPU per request: " + ", ".join(
+                f"{part} {used / len(samples) * 1000:.1f} ms" for part, used in cpu_used.items()
+            )
         self.stdout.write(line)
         failed = [sample for sample in samples if not 200 <= sample[1] < 300 or sample[2] < per_request]
         if failed:
