@@ -137,11 +137,15 @@ def accept(send_request):
     priority_limit = settings.SMS_API_PRIORITY_NUMBERS
     ids = {}  # id(recipient) -> message id
     batches = []
+    routes = []
+    for item in send_request.items:
+        sendable = [r for r in item.recipients if r.status == OK]
+        if sendable:
+            routes.append((api_campaign(application, item.template, item.signature, connection), item, sendable))
     with transaction.atomic():
-        for item in send_request.items:
-            sendable = [r for r in item.recipients if r.status == OK]
-            if not sendable:
-                continue
+        # In campaign order: each item locks its campaign's row until the commit (lifecycle.accept_api),
+        # so two requests naming the same templates in other orders cannot deadlock.
+        for _campaign_id, item, sendable in sorted(routes, key=lambda route: route[0]):
             phones = [r.phone for r in sendable]
             campaign_id, message_ids, batch_id = _accept_item(application, item, connection, phones, send_request)
             ids.update(zip(map(id, sendable), message_ids, strict=True))

@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -405,34 +405,38 @@ def plan(campaign, sql, head, tail, batch_size, planned_through, last):
 
 # RETURNING gives the ids in the order the rows were inserted, which ORDER BY keeps to `rows`'
 # (the assumption Django's bulk_create makes of its INSERT … RETURNING too).
-# An API request's rows in one statement: the campaign's counters move first (that row lock
-# orders concurrent requests of the campaign until they commit, so each numbers its batch after the
-# last one), then its messages and, when the request gave a statusCallback or extend, their
-# ApiMessage rows. Nothing is inserted when the campaign is gone (its id was cached: api.sending).
+# An API request's rows in one statement: its messages and, when the request gave a
+# statusCallback or extend, their ApiMessage rows; nothing when the campaign is gone (its id was
+# cached: api.sending). It takes no lock on the campaign row.
 ACCEPT_API = (
-    "WITH counted AS ("
-    " UPDATE campaigns_campaign SET total = total + %(count)s, queued = queued + %(count)s,"
-    " segments = segments + %(segments)s WHERE id = %(campaign)s RETURNING status, pause_reason"
-    "), inserted AS ("
+    "WITH inserted AS ("
     f" INSERT INTO campaigns_message ({_PLAN_COLUMNS}, via_api)"
     " SELECT %(campaign)s, %(connection)s, r.phone, %(variables)s::jsonb, %(segments_each)s, %(queued)s,"
     " '', '', '', '', 0, %(now)s, TRUE"
     " FROM unnest(string_to_array(%(phones)s, ',')) WITH ORDINALITY AS r(phone, n)"
-    " WHERE EXISTS (SELECT 1 FROM counted) ORDER BY r.n RETURNING id"
+    " WHERE EXISTS (SELECT 1 FROM campaigns_campaign WHERE id = %(campaign)s) ORDER BY r.n RETURNING id"
     "), kept AS ("
     " INSERT INTO campaigns_apimessage (message_id, status_callback, extend)"
     " SELECT id, %(status_callback)s, %(extend)s FROM inserted WHERE %(keep)s"
-    ") SELECT (SELECT status FROM counted), (SELECT pause_reason FROM counted),"
-    " ARRAY(SELECT id FROM inserted ORDER BY id)"
+    ") SELECT ARRAY(SELECT id FROM inserted ORDER BY id)"
 )
-# Its batch, numbered in a statement of its own: it must see the batches of the requests that held
-# the campaign's row before (a statement's snapshot is taken when it starts). Inserted already
-# pushed: api.sending pushes it right after the commit, and a push lost there (Redis down, the
-# process killed) is found by dispatch's stuck-batch sweeper, as a lost job of any batch is.
+# Then the counters, the batch number and the batch, the transaction's last statement: the
+# UPDATE locks the campaign row until the commit, so concurrent requests of one campaign wait for
+# each other only for this statement and the commit (a lock taken first and held over the
+# messages' INSERT made one-number requests wait on each other: docs/benchmarks.md, bench_api).
+# The batch is inserted already pushed: api.sending pushes it right after the commit, and a push
+# lost there (Redis down, the process killed) is found by dispatch's stuck-batch sweeper, as a
+# lost job of any batch is.
 ACCEPT_API_BATCH = (
-    "INSERT INTO campaigns_batch (campaign_id, number, first_id, last_id, status, pushes, pushed_at, done_at)"
-    " SELECT %(campaign)s, COALESCE(MAX(number), 0) + 1, %(first)s, %(last)s, %(pushed)s, 1, %(now)s, NULL"
-    " FROM campaigns_batch WHERE campaign_id = %(campaign)s RETURNING id"
+    "WITH counted AS ("
+    " UPDATE campaigns_campaign SET total = total + %(count)s, queued = queued + %(count)s,"
+    " segments = segments + %(segments)s, last_batch_number = last_batch_number + 1"
+    " WHERE id = %(campaign)s RETURNING status, pause_reason, last_batch_number"
+    "), batch AS ("
+    " INSERT INTO campaigns_batch (campaign_id, number, first_id, last_id, status, pushes, pushed_at, done_at)"
+    " SELECT %(campaign)s, last_batch_number, %(first)s, %(last)s, %(pushed)s, 1, %(now)s, NULL FROM counted"
+    " RETURNING id"
+    ") SELECT (SELECT status FROM counted), (SELECT pause_reason FROM counted), (SELECT id FROM batch)"
 )
 
 
@@ -455,16 +459,14 @@ def accept_api(campaign_id, connection_id, phones, variables, segments, status_c
     now = timezone.now()
     count = len(phones)
     if connection.vendor == "postgresql":
-        # Set-based (three arrays): the ORM's bulk_create spent 70 % of a 500-number request
-        # preparing its values field by field (docs/benchmarks.md, bench_api).
+        # Set-based: the ORM's bulk_create spent 70 % of a 500-number request preparing its values
+        # field by field (docs/benchmarks.md, bench_api).
         with connection.cursor() as cursor:
             cursor.execute(
                 ACCEPT_API,
                 {
                     "campaign": campaign_id,
                     "connection": connection_id,
-                    "count": count,
-                    "segments": count * segments,
                     "segments_each": segments,
                     "queued": S.QUEUED,
                     "now": now,
@@ -477,21 +479,25 @@ def accept_api(campaign_id, connection_id, phones, variables, segments, status_c
                     "keep": bool(status_callback or extend),
                 },
             )
-            status, pause_reason, ids = cursor.fetchone()
-            if status is None:
+            (ids,) = cursor.fetchone()
+            if not ids:
                 raise CampaignGone(campaign_id)
             cursor.execute(
                 ACCEPT_API_BATCH,
-                {"campaign": campaign_id, "first": ids[0], "last": ids[-1], "pushed": Batch.Status.PUSHED, "now": now},
+                {
+                    "campaign": campaign_id,
+                    "count": count,
+                    "segments": count * segments,
+                    "first": ids[0],
+                    "last": ids[-1],
+                    "pushed": Batch.Status.PUSHED,
+                    "now": now,
+                },
             )
-            (batch_id,) = cursor.fetchone()
+            status, pause_reason, batch_id = cursor.fetchone()
         return ids, batch_id, status, pause_reason
-    campaign = Campaign.objects.filter(pk=campaign_id).values("status", "pause_reason").first()
-    if campaign is None:
+    if not Campaign.objects.filter(pk=campaign_id).exists():
         raise CampaignGone(campaign_id)
-    Campaign.objects.filter(pk=campaign_id).update(
-        total=F("total") + count, queued=F("queued") + count, segments=F("segments") + count * segments
-    )
     messages = Message.objects.bulk_create(
         Message(
             campaign_id=campaign_id,
@@ -510,10 +516,16 @@ def accept_api(campaign_id, connection_id, phones, variables, segments, status_c
         ApiMessage.objects.bulk_create(
             ApiMessage(message_id=pk, status_callback=status_callback, extend=extend) for pk in ids
         )
-    numbered = Batch.objects.filter(campaign_id=campaign_id).aggregate(n=Max("number"))["n"] or 0
+    Campaign.objects.filter(pk=campaign_id).update(
+        total=F("total") + count,
+        queued=F("queued") + count,
+        segments=F("segments") + count * segments,
+        last_batch_number=F("last_batch_number") + 1,
+    )
+    campaign = Campaign.objects.filter(pk=campaign_id).values("status", "pause_reason", "last_batch_number").get()
     batch = Batch.objects.create(
         campaign_id=campaign_id,
-        number=numbered + 1,
+        number=campaign["last_batch_number"],
         first_id=min(ids),
         last_id=max(ids),
         status=Batch.Status.PUSHED,
