@@ -15,6 +15,7 @@ which the gateway takes from before the bulk list. Its own statusCallback and `e
 ApiMessage, which the status reports read.
 """
 
+import contextlib
 import logging
 
 import phonenumbers
@@ -142,9 +143,13 @@ def accept(send_request):
         sendable = [r for r in item.recipients if r.status == OK]
         if sendable:
             routes.append((api_campaign(application, item.template, item.signature, connection), item, sendable))
-    with transaction.atomic():
-        # In campaign order: each item locks its campaign's row until the commit (lifecycle.accept_api),
-        # so two requests naming the same templates in other orders cannot deadlock.
+    # One item on PostgreSQL is one statement, atomic by itself and committed at once: no
+    # transaction around it, so the campaign row's lock is not held over a round trip
+    # (lifecycle.accept_api). Several items are one transaction, in campaign order: each locks its
+    # campaign's row until the commit, so two requests naming the same templates in other orders
+    # cannot deadlock.
+    one_statement = len(routes) == 1 and transaction.get_connection().vendor == "postgresql"
+    with contextlib.nullcontext() if one_statement else transaction.atomic():
         for _campaign_id, item, sendable in sorted(routes, key=lambda route: route[0]):
             phones = [r.phone for r in sendable]
             campaign_id, message_ids, batch_id = _accept_item(application, item, connection, phones, send_request)

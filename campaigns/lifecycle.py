@@ -406,8 +406,20 @@ def plan(campaign, sql, head, tail, batch_size, planned_through, last):
 # RETURNING gives the ids in the order the rows were inserted, which ORDER BY keeps to `rows`'
 # (the assumption Django's bulk_create makes of its INSERT … RETURNING too).
 # An API request's rows in one statement: its messages and, when the request gave a
-# statusCallback or extend, their ApiMessage rows; nothing when the campaign is gone (its id was
-# cached: api.sending). It takes no lock on the campaign row.
+# statusCallback or extend, their ApiMessage rows; then the campaign's counters and a batch number
+# move in one UPDATE and the batch over the messages is inserted, numbered by it. Nothing is
+# written when the campaign is gone (its id was cached: api.sending).
+#
+# The UPDATE joins the aggregate of every inserted id, so the messages are written before it locks
+# the campaign row, which is then held only to the commit: with the statement in autocommit
+# (api.sending), that is the WAL flush, with no round trip to the client in between. A lock taken
+# first and held over the INSERT and three more round trips made one-number requests of a route
+# wait on each other (docs/benchmarks.md, bench_api). Its RETURNING reads the row as locked, so two
+# requests never take the same number, whatever their snapshots.
+#
+# The batch is inserted already pushed: api.sending pushes it right after the commit, and a push
+# lost there (Redis down, the process killed) is found by dispatch's stuck-batch sweeper, as a lost
+# job of any batch is.
 ACCEPT_API = (
     "WITH inserted AS ("
     f" INSERT INTO campaigns_message ({_PLAN_COLUMNS}, via_api)"
@@ -418,25 +430,19 @@ ACCEPT_API = (
     "), kept AS ("
     " INSERT INTO campaigns_apimessage (message_id, status_callback, extend)"
     " SELECT id, %(status_callback)s, %(extend)s FROM inserted WHERE %(keep)s"
-    ") SELECT ARRAY(SELECT id FROM inserted ORDER BY id)"
-)
-# Then the counters, the batch number and the batch, the transaction's last statement: the
-# UPDATE locks the campaign row until the commit, so concurrent requests of one campaign wait for
-# each other only for this statement and the commit (a lock taken first and held over the
-# messages' INSERT made one-number requests wait on each other: docs/benchmarks.md, bench_api).
-# The batch is inserted already pushed: api.sending pushes it right after the commit, and a push
-# lost there (Redis down, the process killed) is found by dispatch's stuck-batch sweeper, as a
-# lost job of any batch is.
-ACCEPT_API_BATCH = (
-    "WITH counted AS ("
-    " UPDATE campaigns_campaign SET total = total + %(count)s, queued = queued + %(count)s,"
-    " segments = segments + %(segments)s, last_batch_number = last_batch_number + 1"
-    " WHERE id = %(campaign)s RETURNING status, pause_reason, last_batch_number"
+    "), written AS ("
+    " SELECT array_agg(id ORDER BY id) AS ids, count(*)::int AS n FROM inserted"
+    "), counted AS ("
+    " UPDATE campaigns_campaign SET total = total + written.n, queued = queued + written.n,"
+    " segments = segments + written.n * %(segments_each)s, last_batch_number = last_batch_number + 1"
+    " FROM written WHERE id = %(campaign)s AND written.n > 0"
+    " RETURNING status, pause_reason, last_batch_number"
     "), batch AS ("
     " INSERT INTO campaigns_batch (campaign_id, number, first_id, last_id, status, pushes, pushed_at, done_at)"
-    " SELECT %(campaign)s, last_batch_number, %(first)s, %(last)s, %(pushed)s, 1, %(now)s, NULL FROM counted"
-    " RETURNING id"
-    ") SELECT (SELECT status FROM counted), (SELECT pause_reason FROM counted), (SELECT id FROM batch)"
+    " SELECT %(campaign)s, counted.last_batch_number, written.ids[1], written.ids[written.n], %(pushed)s, 1,"
+    " %(now)s, NULL FROM counted, written RETURNING id"
+    ") SELECT (SELECT ids FROM written), (SELECT status FROM counted), (SELECT pause_reason FROM counted),"
+    " (SELECT id FROM batch)"
 )
 
 
@@ -448,10 +454,10 @@ def accept_api(campaign_id, connection_id, phones, variables, segments, status_c
     """An API request's accepted numbers of one template (`phones`, E.164) become queued messages
     of its application's hidden campaign (api.sending), each with the request's `variables` and
     `segments`, with one batch over them, already marked pushed (the caller pushes it after the
-    commit), in the caller's transaction; the request's statusCallback and extend, if it gave
+    commit), in the caller's transaction if any; the request's statusCallback and extend, if it gave
     either, are kept beside them (ApiMessage). Returns (the message ids in the order of `phones`,
     the batch id, the campaign's status and pause reason); CampaignGone if the campaign was
-    deleted. Two statements on PostgreSQL."""
+    deleted. One statement on PostgreSQL (ACCEPT_API), atomic by itself."""
     from campaigns.models import ApiMessage, Batch
 
     if not phones:
@@ -477,24 +483,12 @@ def accept_api(campaign_id, connection_id, phones, variables, segments, status_c
                     "status_callback": status_callback,
                     "extend": extend,
                     "keep": bool(status_callback or extend),
-                },
-            )
-            (ids,) = cursor.fetchone()
-            if not ids:
-                raise CampaignGone(campaign_id)
-            cursor.execute(
-                ACCEPT_API_BATCH,
-                {
-                    "campaign": campaign_id,
-                    "count": count,
-                    "segments": count * segments,
-                    "first": ids[0],
-                    "last": ids[-1],
                     "pushed": Batch.Status.PUSHED,
-                    "now": now,
                 },
             )
-            status, pause_reason, batch_id = cursor.fetchone()
+            ids, status, pause_reason, batch_id = cursor.fetchone()
+        if not ids:
+            raise CampaignGone(campaign_id)
         return ids, batch_id, status, pause_reason
     if not Campaign.objects.filter(pk=campaign_id).exists():
         raise CampaignGone(campaign_id)
