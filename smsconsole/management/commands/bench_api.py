@@ -1,7 +1,8 @@
 """`manage.py bench_api`: the compatible API as production serves it, under gunicorn on PostgreSQL
 and Redis, loaded by a concurrent client on this machine.
 
-It starts `gunicorn smsconsole.wsgi:application` (DEBUG off, `--workers`, two per core by default)
+It starts `gunicorn smsconsole.wsgi:application` (DEBUG off; by default as the README runs it:
+`--workers` one per core, `--worker-class gthread`, `--threads 4`, measured against sync workers)
 as a child process with this process's database and Redis, and for each scenario keeps
 `--concurrency` requests in flight for `--seconds` (after `--warmup` seconds not counted), each
 signed as a customer's code signs it, and prints requests/s, numbers accepted/s and the latency
@@ -165,9 +166,9 @@ class Command(BaseCommand):
     help = "Measures the compatible API under gunicorn on PostgreSQL + Redis: requests/s, numbers/s and p95."
 
     def add_arguments(self, parser):
-        parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1), help="gunicorn workers")
-        parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync, gthread)")
-        parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+        parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="gunicorn workers")
+        parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (sync, gthread)")
+        parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
         parser.add_argument("--concurrency", type=int, default=8, help="requests the client keeps in flight")
         parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per scenario")
         parser.add_argument("--warmup", type=float, default=2.0, help="seconds run before measuring")
