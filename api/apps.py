@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class ApiConfig(AppConfig):
     name = "api"
     verbose_name = _("Cloud-compatible API")
+
+    def ready(self):
+        from api import route_cache
+
+        route_cache.connect()

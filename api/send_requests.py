@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from api import route_cache
 from api.errors import ApiError
 from campaigns.numbers import normalise_number
 from sms import text
@@ -67,7 +68,12 @@ def _fail(detail):
 
 def _channel_signatures(application, channel):
     signatures = (
-        list(Signature.objects.sendable().filter(application=application, channel_number=channel)) if channel else []
+        route_cache.get(
+            ("signatures", application.pk, channel),
+            lambda: list(Signature.objects.sendable().filter(application=application, channel_number=channel)),
+        )
+        if channel
+        else []
     )
     if not signatures:
         _fail("`from` is not the channel number of a signature of this application that may send.")
@@ -102,10 +108,7 @@ def _item(application, signatures, template_id, values, raw_numbers, signature_n
         _fail("`templateId` is required (1 to 32 characters).")
     pk = parse_id(str(template_id))
     template = (
-        Template.objects.filter(application=application, pk=pk)
-        .select_related("signature")
-        .prefetch_related("variables")
-        .first()
+        route_cache.get(("template", application.pk, pk), lambda: _template(application, pk))
         if pk is not None
         else None
     )
@@ -126,6 +129,15 @@ def _item(application, signatures, template_id, values, raw_numbers, signature_n
     return item
 
 
+def _template(application, pk):
+    """The template with its variables in position order (shared by requests: never changed here)."""
+    template = Template.objects.filter(application=application, pk=pk).select_related("signature").first()
+    if template is not None:
+        template.sorted_variables = sorted(template.variables.all(), key=lambda v: v.position)
+        template.found_variables = text.find_variables(template.content)
+    return template
+
+
 def _item_status(item, signatures, signature_name):
     """OK, or the status every number of the item gets (the template cannot be sent as asked)."""
     template = item.template
@@ -142,11 +154,11 @@ def _item_status(item, signatures, signature_name):
             return TEMPLATE_TYPE_WRONG
     if item.signature.type != template.type:
         return TEMPLATE_TYPE_WRONG
-    variables = sorted(template.variables.all(), key=lambda v: v.position)
-    found = text.find_variables(template.content)
-    if len(item.values) != len(found) or rules.unknown_attributes(v.attribute for v in variables):
+    if len(item.values) != len(template.found_variables) or rules.unknown_attributes(
+        v.attribute for v in template.sorted_variables
+    ):
         return TEMPLATE_VARIABLES_WRONG
-    for variable, value in zip(variables, item.values):
+    for variable, value in zip(template.sorted_variables, item.values):
         if rules.validate_variable_value(variable.attribute, value, variable.max_length):
             return TEMPLATE_VARIABLES_WRONG
     return OK

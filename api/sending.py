@@ -15,6 +15,7 @@ which the gateway takes from before the bulk list. Its own statusCallback and `e
 ApiMessage, which the status reports read.
 """
 
+import contextlib
 import logging
 
 import phonenumbers
@@ -22,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from api import route_cache
 from api.errors import ApiError
 from api.send_requests import OK
 from campaigns import dispatch, lifecycle, push
@@ -32,47 +34,88 @@ from smsconsole.models import TransitionError
 log = logging.getLogger(__name__)
 
 
-def connection_for(application):
-    """The provider connection the application's API sends go out on: its own while enabled, else
-    the one named by SMS_DEFAULT_CONNECTION."""
+def _enabled_connection(application):
     if application.connection_id:
         connection = ProviderConnection.objects.filter(pk=application.connection_id, enabled=True).first()
         if connection is not None:
             return connection
-    connection = ProviderConnection.objects.filter(name=settings.SMS_DEFAULT_CONNECTION, enabled=True).first()
+    return ProviderConnection.objects.filter(name=settings.SMS_DEFAULT_CONNECTION, enabled=True).first()
+
+
+def connection_for(application):
+    """The provider connection the application's API sends go out on: its own while enabled, else
+    the one named by SMS_DEFAULT_CONNECTION (api.route_cache keeps it)."""
+    connection = route_cache.get(("connection", application.connection_id), lambda: _enabled_connection(application))
     if connection is None:
         log.error("application %s: no enabled provider connection for API sends", application.pk)
         raise ApiError("E000000", "System error: no provider connection is available for this application.")
     return connection
 
 
+def _route_key(application, template, signature, connection):
+    return ("campaign", application.pk, template.pk, signature.pk, connection.pk)
+
+
 def api_campaign(application, template, signature, connection):
-    """The hidden campaign of this route, made on first use (a concurrent first use finds the other's)."""
-    now = timezone.now()
-    campaign, _created = Campaign.objects.get_or_create(
-        source=Campaign.Source.API,
-        application=application,
-        template=template,
-        signature=signature,
-        connection=connection,
-        defaults={
-            "account_id": application.account_id,
-            "name": f"API: {application.name} / {template.name}"[:100],
-            "status": Campaign.Status.RUNNING,
-            "started_at": now,
-            # Planned from the start: it has no audience to plan, and the sweepers and the
-            # records search take a campaign with planned_at as one with messages.
-            "planned_at": now,
-        },
-    )
+    """The id of this route's hidden campaign, made on first use (a concurrent first use finds the
+    other's); api.route_cache keeps it, and accept drops it if the campaign is gone."""
+
+    def get_or_create():
+        now = timezone.now()
+        campaign, _created = Campaign.objects.get_or_create(
+            source=Campaign.Source.API,
+            application=application,
+            template=template,
+            signature=signature,
+            connection=connection,
+            defaults={
+                "account_id": application.account_id,
+                "name": f"API: {application.name} / {template.name}"[:100],
+                "status": Campaign.Status.RUNNING,
+                "started_at": now,
+                # Planned from the start: it has no audience to plan, and the sweepers and the
+                # records search take a campaign with planned_at as one with messages.
+                "planned_at": now,
+            },
+        )
+        return campaign.pk
+
+    return route_cache.get(_route_key(application, template, signature, connection), get_or_create)
+
+
+def _resume_after_arrears(campaign_id):
+    """Paused when the account went into arrears; the caller got past authentication, so the
+    account is no longer frozen and nobody else would resume a campaign no page shows."""
+    campaign = Campaign.objects.get(pk=campaign_id)
     if campaign.status == Campaign.Status.PAUSED and campaign.pause_reason == Campaign.PauseReason.ARREARS:
-        # Paused when the account went into arrears; the caller got past authentication, so the
-        # account is no longer frozen and nobody else would resume a campaign no page shows.
         try:
             campaign.resume()
         except TransitionError:
             pass
-    return campaign
+
+
+def _accept_item(application, item, connection, phones, send_request):
+    """lifecycle.accept_api on the item's hidden campaign, found again if the cached one is gone."""
+    for _attempt in range(2):
+        campaign_id = api_campaign(application, item.template, item.signature, connection)
+        try:
+            # CampaignGone is raised before anything is written: no savepoint is needed.
+            message_ids, batch_id, status, pause_reason = lifecycle.accept_api(
+                campaign_id,
+                connection.pk,
+                phones,
+                item.values,
+                item.segments,
+                send_request.status_callback,
+                send_request.extend,
+            )
+        except lifecycle.CampaignGone:
+            route_cache.forget(_route_key(application, item.template, item.signature, connection))
+            continue
+        if status == Campaign.Status.PAUSED and pause_reason == Campaign.PauseReason.ARREARS:
+            _resume_after_arrears(campaign_id)
+        return campaign_id, message_ids, batch_id
+    raise lifecycle.CampaignGone(campaign_id)
 
 
 def country_of(phone):
@@ -95,25 +138,31 @@ def accept(send_request):
     priority_limit = settings.SMS_API_PRIORITY_NUMBERS
     ids = {}  # id(recipient) -> message id
     batches = []
-    with transaction.atomic():
-        for item in send_request.items:
-            sendable = [r for r in item.recipients if r.status == OK]
-            if not sendable:
-                continue
-            campaign = api_campaign(application, item.template, item.signature, connection)
-            rows = [(r.phone, item.values, item.segments) for r in sendable]
-            message_ids, batch_id = lifecycle.accept_api(
-                campaign.pk, connection.pk, rows, send_request.status_callback, send_request.extend
-            )
+    routes = []
+    for item in send_request.items:
+        sendable = [r for r in item.recipients if r.status == OK]
+        if sendable:
+            routes.append((api_campaign(application, item.template, item.signature, connection), item, sendable))
+    # One item on PostgreSQL is one statement, atomic by itself and committed at once: no
+    # transaction around it, so the campaign row's lock is not held over a round trip
+    # (lifecycle.accept_api). Several items are one transaction, in campaign order: each locks its
+    # campaign's row until the commit, so two requests naming the same templates in other orders
+    # cannot deadlock.
+    one_statement = len(routes) == 1 and transaction.get_connection().vendor == "postgresql"
+    with contextlib.nullcontext() if one_statement else transaction.atomic():
+        for _campaign_id, item, sendable in sorted(routes, key=lambda route: route[0]):
+            phones = [r.phone for r in sendable]
+            campaign_id, message_ids, batch_id = _accept_item(application, item, connection, phones, send_request)
             ids.update(zip(map(id, sendable), message_ids, strict=True))
-            batches.append((campaign.pk, batch_id, len(rows) <= priority_limit))
+            batches.append((campaign_id, batch_id, len(phones) <= priority_limit))
     for campaign_id, batch_id, priority in batches:
-        # After the commit: the gateway must find the messages. A push lost here (Redis down) leaves
-        # the batch pending, which dispatch and its sweeper push later; nothing is sent twice.
+        # After the commit: the gateway must find the messages. The batch is already marked pushed
+        # (lifecycle.accept_api); a push lost here (Redis down) is found by the stuck-batch sweeper,
+        # which pushes it again; nothing is sent twice.
         try:
-            dispatch.push_now(connection.pk, campaign_id, batch_id, priority=priority)
+            dispatch.push_job(connection.pk, campaign_id, batch_id, priority=priority)
         except Exception:
-            log.exception("API batch %s: push failed; the dispatch sweeper pushes it", batch_id)
+            log.exception("API batch %s: push failed; the stuck-batch sweeper pushes it", batch_id)
     result = []
     for item in send_request.items:
         for recipient in item.recipients:

@@ -95,14 +95,11 @@ def push_jobs(connection_id, campaign_id, batch_ids, redis=None):
         (redis or get_redis()).lpush(queue_key(connection_id), *[job_for(campaign_id, b) for b in batch_ids])
 
 
-def push_now(connection_id, campaign_id, batch_id, priority=False, redis=None):
-    """Pushes one pending batch at once, past the per-campaign limit (an API send's batch: its
-    request waits for nobody); False if it is no longer pending (a paused campaign's stays so)."""
-    if not claim_batches([batch_id]):
-        return False
+def push_job(connection_id, campaign_id, batch_id, priority=False, redis=None):
+    """Pushes the job of a batch already marked pushed past the per-campaign limit (an API send's
+    batch, lifecycle.accept_api: its request waits for nobody), to the priority list if asked."""
     name = priority_key(connection_id) if priority else queue_key(connection_id)
     (redis or get_redis()).lpush(name, job_for(campaign_id, batch_id))
-    return True
 
 
 def dispatch(campaign_id, redis=None):

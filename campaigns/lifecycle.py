@@ -412,76 +412,128 @@ def plan(campaign, sql, head, tail, batch_size, planned_through, last):
 
 # RETURNING gives the ids in the order the rows were inserted, which ORDER BY keeps to `rows`'
 # (the assumption Django's bulk_create makes of its INSERT … RETURNING too).
+# An API request's rows in one statement: its messages and, when the request gave a
+# statusCallback or extend, their ApiMessage rows; then the campaign's counters and a batch number
+# move in one UPDATE and the batch over the messages is inserted, numbered by it. Nothing is
+# written when the campaign is gone (its id was cached: api.sending).
+#
+# The UPDATE joins the aggregate of every inserted id, so the messages are written before it locks
+# the campaign row, which is then held only to the commit: with the statement in autocommit
+# (api.sending), that is the WAL flush, with no round trip to the client in between. A lock taken
+# first and held over the INSERT and three more round trips made one-number requests of a route
+# wait on each other (docs/benchmarks.md, bench_api). Its RETURNING reads the row as locked, so two
+# requests never take the same number, whatever their snapshots.
+#
+# The batch is inserted already pushed: api.sending pushes it right after the commit, and a push
+# lost there (Redis down, the process killed) is found by dispatch's stuck-batch sweeper, as a lost
+# job of any batch is.
 ACCEPT_API = (
-    f"INSERT INTO campaigns_message ({_PLAN_COLUMNS}, via_api) "
-    "SELECT %s, %s, r.phone, r.variables::jsonb, r.segments, %s, '', '', '', '', 0, %s, TRUE "
-    "FROM unnest(%s::text[], %s::text[], %s::int[]) WITH ORDINALITY AS r(phone, variables, segments, n) "
-    "ORDER BY r.n RETURNING id"
+    "WITH inserted AS ("
+    f" INSERT INTO campaigns_message ({_PLAN_COLUMNS}, via_api)"
+    " SELECT %(campaign)s, %(connection)s, r.phone, %(variables)s::jsonb, %(segments_each)s, %(queued)s,"
+    " '', '', '', '', 0, %(now)s, TRUE"
+    " FROM unnest(string_to_array(%(phones)s, ',')) WITH ORDINALITY AS r(phone, n)"
+    " WHERE EXISTS (SELECT 1 FROM campaigns_campaign WHERE id = %(campaign)s) ORDER BY r.n RETURNING id"
+    "), kept AS ("
+    " INSERT INTO campaigns_apimessage (message_id, status_callback, extend)"
+    " SELECT id, %(status_callback)s, %(extend)s FROM inserted WHERE %(keep)s"
+    "), written AS ("
+    " SELECT array_agg(id ORDER BY id) AS ids, count(*)::int AS n FROM inserted"
+    "), counted AS ("
+    " UPDATE campaigns_campaign SET total = total + written.n, queued = queued + written.n,"
+    " segments = segments + written.n * %(segments_each)s, last_batch_number = last_batch_number + 1"
+    " FROM written WHERE id = %(campaign)s AND written.n > 0"
+    " RETURNING status, pause_reason, last_batch_number"
+    "), batch AS ("
+    " INSERT INTO campaigns_batch (campaign_id, number, first_id, last_id, status, pushes, pushed_at, done_at)"
+    " SELECT %(campaign)s, counted.last_batch_number, written.ids[1], written.ids[written.n], %(pushed)s, 1,"
+    " %(now)s, NULL FROM counted, written RETURNING id"
+    ") SELECT (SELECT ids FROM written), (SELECT status FROM counted), (SELECT pause_reason FROM counted),"
+    " (SELECT id FROM batch)"
 )
 
 
-def accept_api(campaign_id, connection_id, rows, status_callback="", extend=""):
-    """An API request's accepted numbers become queued messages of its application's hidden
-    campaign (api.sending), with one batch over them, in the caller's transaction: `rows` are
-    (phone, variables, segments); the request's statusCallback and extend, if it gave either, are
-    kept beside them (ApiMessage). Returns (the message ids in the order of `rows`, the batch id).
+class CampaignGone(Exception):
+    """accept_api's campaign no longer exists (nothing was written)."""
 
-    The campaign's counters move first here: that row lock orders concurrent requests of the same
-    campaign, so each numbers its batch after the last one (the request is small: the lock is
-    held for a few hundred rows' INSERT)."""
-    from campaigns.models import Batch
 
-    if not rows:
-        return [], None
+def accept_api(campaign_id, connection_id, phones, variables, segments, status_callback="", extend=""):
+    """An API request's accepted numbers of one template (`phones`, E.164) become queued messages
+    of its application's hidden campaign (api.sending), each with the request's `variables` and
+    `segments`, with one batch over them, already marked pushed (the caller pushes it after the
+    commit), in the caller's transaction if any; the request's statusCallback and extend, if it gave
+    either, are kept beside them (ApiMessage). Returns (the message ids in the order of `phones`,
+    the batch id, the campaign's status and pause reason); CampaignGone if the campaign was
+    deleted. One statement on PostgreSQL (ACCEPT_API), atomic by itself."""
+    from campaigns.models import ApiMessage, Batch
+
+    if not phones:
+        return [], None, None, None
     now = timezone.now()
-    Campaign.objects.filter(pk=campaign_id).update(
-        total=F("total") + len(rows),
-        queued=F("queued") + len(rows),
-        segments=F("segments") + sum(segments for _phone, _variables, segments in rows),
-    )
+    count = len(phones)
     if connection.vendor == "postgresql":
-        # One set-based INSERT of the request's rows (three arrays): the ORM's bulk_create spent 70 %
-        # of a 500-number request preparing its values field by field (docs/benchmarks.md, bench_api).
+        # Set-based: the ORM's bulk_create spent 70 % of a 500-number request preparing its values
+        # field by field (docs/benchmarks.md, bench_api).
         with connection.cursor() as cursor:
             cursor.execute(
                 ACCEPT_API,
-                [
-                    campaign_id,
-                    connection_id,
-                    S.QUEUED,
-                    now,
-                    [phone for phone, _variables, _segments in rows],
-                    [json.dumps(variables) for _phone, variables, _segments in rows],
-                    [segments for _phone, _variables, segments in rows],
-                ],
+                {
+                    "campaign": campaign_id,
+                    "connection": connection_id,
+                    "segments_each": segments,
+                    "queued": S.QUEUED,
+                    "now": now,
+                    # One text, split by the database: E.164 numbers hold no comma, and psycopg
+                    # adapting a 500-element array was a tenth of a 500-number request.
+                    "phones": ",".join(phones),
+                    "variables": json.dumps(variables),
+                    "status_callback": status_callback,
+                    "extend": extend,
+                    "keep": bool(status_callback or extend),
+                    "pushed": Batch.Status.PUSHED,
+                },
             )
-            ids = [pk for (pk,) in cursor.fetchall()]
-    else:
-        messages = Message.objects.bulk_create(
-            Message(
-                campaign_id=campaign_id,
-                connection_id=connection_id,
-                phone=phone,
-                variables=variables,
-                segments=segments,
-                status=S.QUEUED,
-                via_api=True,
-                updated_at=now,
-            )
-            for phone, variables, segments in rows
+            ids, status, pause_reason, batch_id = cursor.fetchone()
+        if not ids:
+            raise CampaignGone(campaign_id)
+        return ids, batch_id, status, pause_reason
+    if not Campaign.objects.filter(pk=campaign_id).exists():
+        raise CampaignGone(campaign_id)
+    messages = Message.objects.bulk_create(
+        Message(
+            campaign_id=campaign_id,
+            connection_id=connection_id,
+            phone=phone,
+            variables=variables,
+            segments=segments,
+            status=S.QUEUED,
+            via_api=True,
+            updated_at=now,
         )
-        ids = [message.pk for message in messages]
+        for phone in phones
+    )
+    ids = [message.pk for message in messages]
     if status_callback or extend:
-        from campaigns.models import ApiMessage
-
         ApiMessage.objects.bulk_create(
             ApiMessage(message_id=pk, status_callback=status_callback, extend=extend) for pk in ids
         )
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT COALESCE(MAX(number), 0) FROM campaigns_batch WHERE campaign_id = %s", [campaign_id])
-        (numbered,) = cursor.fetchone()
-    batch = Batch.objects.create(campaign_id=campaign_id, number=numbered + 1, first_id=min(ids), last_id=max(ids))
-    return ids, batch.pk
+    Campaign.objects.filter(pk=campaign_id).update(
+        total=F("total") + count,
+        queued=F("queued") + count,
+        segments=F("segments") + count * segments,
+        last_batch_number=F("last_batch_number") + 1,
+    )
+    campaign = Campaign.objects.filter(pk=campaign_id).values("status", "pause_reason", "last_batch_number").get()
+    batch = Batch.objects.create(
+        campaign_id=campaign_id,
+        number=campaign["last_batch_number"],
+        first_id=min(ids),
+        last_id=max(ids),
+        status=Batch.Status.PUSHED,
+        pushes=1,
+        pushed_at=now,
+    )
+    return ids, batch.pk, campaign["status"], campaign["pause_reason"]
 
 
 # --- sending ----------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from campaigns.models import Campaign, Contact, ContactList, Notice, ProviderConnection
-from smsconsole.models import Account
+from smsconsole.models import Account, rows_changed
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,7 @@ def system_sender():
             )
         elif (signature.name, signature.channel_number) != (name, number):
             Signature.objects.filter(pk=signature.pk).update(name=name, channel_number=number)
+            rows_changed.send(sender=Signature)
             signature.name, signature.channel_number = name, number
         template = Template.objects.filter(application=application, signature=signature).first()
         if template is None:

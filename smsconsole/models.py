@@ -6,11 +6,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 from smsconsole import crypto
+
+# Rows of `sender` changed by a bare UPDATE (a status transition, a bulk move), which sends no
+# post_save: whoever keeps copies of such rows (api.route_cache) listens.
+rows_changed = Signal()
 
 
 class TransitionError(ValidationError):
@@ -30,6 +35,7 @@ def compare_and_set(instance, allowed_from, to, condition=Q(), **fields):  # noq
     if not updated:
         instance.refresh_from_db(fields=["status"])
         return False
+    rows_changed.send(sender=type(instance))
     instance.status = to
     for name, value in fields.items():
         setattr(instance, name, value)

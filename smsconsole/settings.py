@@ -258,6 +258,9 @@ SMS_DEFAULT_CONNECTION = env_str("SMS_DEFAULT_CONNECTION", "simulator")
 # requests per second per application (0 = no limit).
 SMS_API_CLOCK_SKEW_SECONDS = env_int("SMS_API_CLOCK_SKEW_SECONDS", 900, minimum=1)
 SMS_API_REQUESTS_PER_SECOND = env_int("SMS_API_REQUESTS_PER_SECOND", 1000, minimum=0)
+# How long a web process keeps the rows a send request looks up (api.route_cache; changes through
+# the ORM reach every process at once, this bounds any other).
+SMS_API_CACHE_SECONDS = env_int("SMS_API_CACHE_SECONDS", 5, minimum=0)
 # A send request to at most this many numbers goes to the gateway's priority list (verification
 # codes do not wait behind bulk sends); a larger one to the bulk list with the campaigns.
 SMS_API_PRIORITY_NUMBERS = env_int("SMS_API_PRIORITY_NUMBERS", 10, minimum=0)

@@ -9,8 +9,13 @@ https://docs.djangoproject.com/en/5.2/howto/deployment/wsgi/
 
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsconsole.settings")
 
-application = get_wsgi_application()
+# get_wsgi_application() with the send API's short middleware stack (smsconsole.handlers).
+django.setup(set_prefix=False)
+
+from smsconsole.handlers import ConsoleHandler  # noqa: E402 (needs the settings above)
+
+application = ConsoleHandler()

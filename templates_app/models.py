@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from sms import text
-from smsconsole.models import Account, Application, AuditLog, TransitionError, audit, compare_and_set
+from smsconsole.models import Account, Application, AuditLog, TransitionError, audit, compare_and_set, rows_changed
 from smsconsole.upload_limits import too_large
 from templates_app import reasons, rules
 
@@ -597,6 +597,7 @@ class Signature(ReviewedModel):
                 restore_status=F("status"),
                 result_notified_at=None,
             )
+            rows_changed.send(sender=cls)
             AuditLog.objects.bulk_create(
                 AuditLog(
                     account=account,

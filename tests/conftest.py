@@ -101,6 +101,17 @@ def _eager_celery(settings, tmp_path):
     app.conf.task_always_eager = False
 
 
+@pytest.fixture(autouse=True)
+def _fresh_api_route_cache():
+    """The send API's per-process cache (api.route_cache) would carry one test's rows into the next
+    (whose database was rolled back): every test starts without it."""
+    from api import route_cache
+
+    route_cache.clear()
+    yield
+    route_cache.clear()
+
+
 @pytest.fixture
 def factories(db):
     # Imported lazily: the module imports models, which need Django set up first.

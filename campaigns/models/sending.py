@@ -251,6 +251,9 @@ class Campaign(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     planned_at = models.DateTimeField(null=True, blank=True)  # set once messages exist; planning is idempotent on it
+    # The number of the last batch an API request added (lifecycle.accept_api numbers its batch by
+    # moving this in the UPDATE that moves the counters, as the last statement before the commit).
+    last_batch_number = models.PositiveIntegerField(default=0, editable=False)
     # Set when the retention purge (campaigns.privacy) deleted the campaign's messages: its counters
     # keep the counts, and nothing may expect them to equal rows any more.
     messages_purged_at = models.DateTimeField(null=True, blank=True)

@@ -1,7 +1,8 @@
 """`manage.py bench_api`: the compatible API as production serves it, under gunicorn on PostgreSQL
 and Redis, loaded by a concurrent client on this machine.
 
-It starts `gunicorn smsconsole.wsgi:application` (DEBUG off, `--workers`, two per core by default)
+It starts `gunicorn smsconsole.wsgi:application` (DEBUG off; by default as the README runs it:
+`--workers` one per core, `--worker-class gthread`, `--threads 4`, measured against sync workers)
 as a child process with this process's database and Redis, and for each scenario keeps
 `--concurrency` requests in flight for `--seconds` (after `--warmup` seconds not counted), each
 signed as a customer's code signs it, and prints requests/s, numbers accepted/s and the latency
@@ -69,12 +70,49 @@ class Numbers:
         return [f"+86{self.series}{n:08d}" for n in range(first, first + count)]
 
 
+def cpu_seconds(pids):
+    """User + system CPU seconds used so far by the live processes among `pids` (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def session_pids(session_id):
+    """The processes of a session (gunicorn's arbiter and its workers)."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == session_id:  # session id
+                pids.append(int(name))
+    return pids
+
+
+def database_pids():
+    """The PostgreSQL backends serving this database (the web processes' and this command's)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        return [pid for (pid,) in cursor.fetchall()]
+
+
 class Load:
     """Keeps `concurrency` requests in flight until `seconds` have passed; `make` returns
     (method, path, headers, body) for the next request, `accepted` the numbers a response accepted."""
 
-    def __init__(self, port, make, accepted, concurrency):
+    def __init__(self, port, make, accepted, concurrency, cpu=None):
         self.port, self.make, self.accepted, self.concurrency = port, make, accepted, concurrency
+        self.cpu = cpu  # returns {name: CPU seconds so far}; sampled when measuring starts and stops
+        self.cpu_used = {}
 
     def run(self, warmup, seconds):
         started = time.perf_counter()
@@ -87,6 +125,12 @@ class Load:
         ]
         for thread in threads:
             thread.start()
+        if self.cpu is not None:
+            time.sleep(max(0.0, measure_from - time.perf_counter()))
+            before = self.cpu()
+            time.sleep(max(0.0, stop_at - time.perf_counter()))
+            after = self.cpu()
+            self.cpu_used = {name: after[name] - before.get(name, 0) for name in after}
         for thread in threads:
             thread.join()
         return [sample for samples in results for sample in samples], seconds
@@ -122,9 +166,9 @@ class Command(BaseCommand):
     help = "Measures the compatible API under gunicorn on PostgreSQL + Redis: requests/s, numbers/s and p95."
 
     def add_arguments(self, parser):
-        parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1), help="gunicorn workers")
-        parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync, gthread)")
-        parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+        parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="gunicorn workers")
+        parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (sync, gthread)")
+        parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
         parser.add_argument("--concurrency", type=int, default=8, help="requests the client keeps in flight")
         parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per scenario")
         parser.add_argument("--warmup", type=float, default=2.0, help="seconds run before measuring")
@@ -165,10 +209,9 @@ class Command(BaseCommand):
             )
             for scenario in scenarios:
                 make, accepted, per_request = self.scenario(scenario, port, application, template, key, secret)
-                samples, seconds = Load(port, make, accepted, options["concurrency"]).run(
-                    options["warmup"], options["seconds"]
-                )
-                self.report(scenario, samples, seconds, per_request)
+                load = Load(port, make, accepted, options["concurrency"], cpu=self.cpu_probe(server))
+                samples, seconds = load.run(options["warmup"], options["seconds"])
+                self.report(scenario, samples, seconds, per_request, load.cpu_used)
         finally:
             self.stop(server)
             AccessKey.objects.filter(pk=key.pk).delete()
@@ -181,6 +224,16 @@ class Command(BaseCommand):
         campaigns.delete()
         if deleted:
             self.stdout.write(f"deleted the run's {deleted:,} API messages")
+
+    def cpu_probe(self, server):
+        """CPU seconds so far of gunicorn (arbiter and workers) and of this database's backends:
+        per request, the figure a loaded machine does not distort as it does wall-clock time."""
+
+        def cpu():
+            # The backends are looked up each time: the web processes connect on their first request.
+            return {"web": cpu_seconds(session_pids(server.pid)), "db": cpu_seconds(database_pids())}
+
+        return cpu
 
     def sending_served(self):
         try:
@@ -279,7 +332,7 @@ class Command(BaseCommand):
 
         return make, accepted, count
 
-    def report(self, name, samples, seconds, per_request):
+    def report(self, name, samples, seconds, per_request, cpu_used=None):
         latencies = sorted(sample[0] for sample in samples)
         ok = [sample for sample in samples if 200 <= sample[1] < 300]
         numbers = sum(sample[2] for sample in samples)
@@ -293,6 +346,10 @@ class Command(BaseCommand):
         )
         if per_request > 1 or name != "management":
             line += f"; {numbers:,} numbers accepted, {numbers / seconds:,.0f} numbers/s"
+        if cpu_used and samples:
+            line += "; CPU per request: " + ", ".join(
+                f"{part} {used / len(samples) * 1000:.1f} ms" for part, used in cpu_used.items()
+            )
         self.stdout.write(line)
         failed = [sample for sample in samples if not 200 <= sample[1] < 300 or sample[2] < per_request]
         if failed:
