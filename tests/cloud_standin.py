@@ -16,6 +16,12 @@ from urllib.parse import parse_qs
 from sms.signing import SigningError, parse_wsse
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's backlog of 5 drops the SYNs of parallel clients beyond it, each then retried a
+    # second later: a stand-in must not make the client under test look slow.
+    request_queue_size = 128
+
+
 class CloudStandIn:
     def __init__(self, app_key, app_secret, answer=None):
         self.app_key, self.app_secret = app_key, app_secret
@@ -24,7 +30,7 @@ class CloudStandIn:
         self.refused = []  # (code, detail) of requests refused for their signature
         self.numbers = []  # every number of every accepted request
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
