@@ -111,6 +111,14 @@ class Child:
             tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
             raise CommandError(f"{self.name} exited with {self.process.returncode}:\n{tail}")
 
+    def cpu_seconds(self):
+        """User + system CPU of the process (all its threads), from /proc: robust on a shared machine."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def sample_memory(self):
         current = peak_rss_mb(self.process.pid)
         if sum(current) >= sum(self.peak):
@@ -246,6 +254,12 @@ class Command(BaseCommand):
             "PYTHONUNBUFFERED": "1",
             "CELERY_TASK_DEFAULT_QUEUE": queue,
             "CELERY_TASK_ALWAYS_EAGER": "0",
+            # As in production: under DEBUG every query is also formatted and kept (the debug
+            # cursor), which cost the gateway a third of its CPU. The keys stay those of this
+            # process, which encrypted the connection's password.
+            "DEBUG": "0",
+            "SECRET_KEY": settings.SECRET_KEY,
+            "FIELD_ENCRYPTION_KEY": settings.FIELD_ENCRYPTION_KEY,
             "REDIS_URL": settings.REDIS_URL,
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
@@ -389,6 +403,7 @@ class Command(BaseCommand):
                 self.delete(campaign)
 
     def measure(self, campaign, simulator, children, count, timeout):
+        cpu_before = {child.name: child.cpu_seconds() for child in children}
         launched = time.perf_counter()
         launched_at = time.time()  # the simulator stamps its first submit with the wall clock
         with transaction.atomic():
@@ -420,6 +435,7 @@ class Command(BaseCommand):
                 raise CommandError(f"not finished after {timeout:.0f}s: {row}, simulator {stats}")
             time.sleep(0.25)
         finished_after = time.perf_counter() - launched
+        cpu = {child.name: round(child.cpu_seconds() - cpu_before[child.name], 1) for child in children}
         final = self.simulator_stats(simulator, per_destination=True)
         per_destination = final.pop("per_destination")
         first_submit = final["first_submit_at"]
@@ -440,6 +456,9 @@ class Command(BaseCommand):
             "receipts_per_s_by_tenth": [round(sustained(samples, 2, count, n / 10, (n + 1) / 10)) for n in range(10)],
             "end_to_end_per_s": round(count / finished_after),
             "peak_rss_mb": {child.name: child.peak for child in children},
+            # CPU seconds of each child from launch to the last receipt (pool children not included).
+            "cpu_s": cpu,
+            "gateway_cpu_s_per_100k": round(cpu.get("gateway", 0) * 100_000 / count, 1),
             "duplicates": final["duplicates"],
             "destinations": len(per_destination),
             "simulator": {
@@ -498,6 +517,8 @@ class Command(BaseCommand):
             f"(end to end {f['end_to_end_per_s']:,} messages/s)",
             "peak RSS (MB, process + pool children): "
             + ", ".join(f"{name} {'+'.join(map(str, mb))}" for name, mb in f["peak_rss_mb"].items()),
+            "CPU s from launch to the last receipt: " + ", ".join(f"{name} {s}" for name, s in f["cpu_s"].items()),
+            f"gateway CPU s per 100,000 messages: {f['gateway_cpu_s_per_100k']}",
             f"duplicates at the simulator: {f['duplicates']} ({f['destinations']:,} destinations, "
             f"{f['simulator']['submits']:,} submits)",
             f"counters: {f['counters']}",
