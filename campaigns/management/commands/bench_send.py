@@ -112,12 +112,22 @@ class Child:
             raise CommandError(f"{self.name} exited with {self.process.returncode}:\n{tail}")
 
     def cpu_seconds(self):
-        """User + system CPU of the process (all its threads), from /proc: robust on a shared machine."""
+        """User + system CPU of the process and its live descendants (all their threads; a Celery
+        pool child, the processes of run_gateway --processes): robust on a shared machine."""
+        import psutil
+
         try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            processes = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
             return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for process in processes:
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
 
     def sample_memory(self):
         current = peak_rss_mb(self.process.pid)
@@ -144,6 +154,9 @@ class Command(BaseCommand):
         parser.add_argument("--window", type=int, default=256, help="submit_sm in flight per bind.")
         parser.add_argument("--consumers", type=int, default=None, help="run_gateway --consumers")
         parser.add_argument("--chunk-size", type=int, default=None, help="run_gateway --chunk-size")
+        parser.add_argument(
+            "--gateway-processes", type=int, default=None, help="run_gateway --processes (sharing the binds)"
+        )
         parser.add_argument(
             "--receipt-window",
             type=int,
@@ -376,6 +389,8 @@ class Command(BaseCommand):
             for name in ("consumers", "chunk_size"):
                 if options[name]:
                     gateway_argv += [f"--{name.replace('_', '-')}", str(options[name])]
+            if options["gateway_processes"]:
+                gateway_argv += ["--processes", str(options["gateway_processes"])]
             gateway = Child("gateway", gateway_argv, env, log_dir)
             children.append(gateway)
             self.wait(lambda: self.simulator_stats(simulator)["bound"] >= options["binds"], children, 60, "the binds")
@@ -456,7 +471,7 @@ class Command(BaseCommand):
             "receipts_per_s_by_tenth": [round(sustained(samples, 2, count, n / 10, (n + 1) / 10)) for n in range(10)],
             "end_to_end_per_s": round(count / finished_after),
             "peak_rss_mb": {child.name: child.peak for child in children},
-            # CPU seconds of each child from launch to the last receipt (pool children not included).
+            # CPU seconds of each child (with its descendants) from launch to the last receipt.
             "cpu_s": cpu,
             "gateway_cpu_s_per_100k": round(cpu.get("gateway", 0) * 100_000 / count, 1),
             "duplicates": final["duplicates"],
