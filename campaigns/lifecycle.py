@@ -119,6 +119,8 @@ def _as_utc(value):
 
 
 def _hour(value):
+    if isinstance(value, int):  # whole hours since the epoch (PostgreSQL's moves)
+        return datetime.fromtimestamp(value * 3600, UTC)
     return _as_utc(value).replace(minute=0, second=0, microsecond=0)
 
 
@@ -152,7 +154,10 @@ class Tally:
                 handed_over = dict(cursor.fetchall())
             target, old_at = "", "submitted_at"
         else:
-            target, old_at = "m.", "COALESCE(m.submitted_at, old.handed_over)"
+            # The hour it counts in, as whole hours since the epoch: loading a timestamp per row (two
+            # moves per message sent) was about 6 % of the gateway's CPU (py-spy).
+            moment = "COALESCE(m.submitted_at, old.handed_over)"
+            target, old_at = "m.", f"CAST(FLOOR(EXTRACT(EPOCH FROM {moment}) / 3600) AS BIGINT)"
         extra = "".join(f", {target}{name}" for name in returning.split())
         sql = (
             f"UPDATE campaigns_message AS m SET status = %s, updated_at = %s{', ' if assignments else ''}{assignments} "
@@ -163,6 +168,7 @@ class Tally:
             cursor.execute(sql, [to_status, now, *assignment_params, *source_params, from_status])
             rows = cursor.fetchall()
         hourly_from, hourly_to = HOURLY_COLUMN.get(from_status), HOURLY_COLUMN.get(to_status)
+        hours = {}  # what a row gave as its moment -> its hour, made once
         moved = []
         per_campaign = Counter()
         for message_id, campaign_id, segments, at, *rest in rows:
@@ -175,10 +181,11 @@ class Tally:
                 self.carrier_failed[campaign_id] += segments
             if hourly_from == hourly_to:
                 continue
-            at = at or handed_over.get(message_id)
+            if at is None:
+                at = handed_over.get(message_id)
             if at is None:
                 continue  # never handed over (cannot happen for a counted state; kept safe)
-            deltas = self.hourly[(campaign_id, _hour(at))]
+            deltas = self.hourly[(campaign_id, hours.get(at) or hours.setdefault(at, _hour(at)))]
             if hourly_from is None:
                 deltas.update(total=1, segments=segments, **{hourly_to: 1})
             elif hourly_to is None:

@@ -94,6 +94,8 @@ class Command(BaseCommand):
             number, count = (int(x) for x in share.split("/"))
         except ValueError:
             raise CommandError(f"--share takes k/N, not {share!r}") from None
+        if not 0 <= number < count:
+            raise CommandError(f"--share {share}: k counts from 0 to N - 1")
         tune_garbage_collector()
         asyncio.run(self.serve(connection, gateway_id, max(1, consumers), max(1, chunk_size), (number, count)))
 
