@@ -144,7 +144,7 @@ def _item_status(item, signatures, signature_name):
         return TEMPLATE_TYPE_WRONG
     variables = sorted(template.variables.all(), key=lambda v: v.position)
     found = text.find_variables(template.content)
-    if len(item.values) != len(found):
+    if len(item.values) != len(found) or rules.unknown_attributes(v.attribute for v in variables):
         return TEMPLATE_VARIABLES_WRONG
     for variable, value in zip(variables, item.values):
         if rules.validate_variable_value(variable.attribute, value, variable.max_length):

@@ -22,6 +22,7 @@ from campaigns.models import (
     LedgerEntry,
     Notice,
     OptOut,
+    PendingReceipt,
     ProviderConnection,
     RecipientImport,
     RemoteTemplate,
@@ -414,3 +415,17 @@ class NoticeAdmin(ReadOnlyAdmin):
     list_select_related = ("account", "campaign")
     search_fields = ("account__name", "text")
     date_hierarchy = "created_at"
+
+
+@admin.register(PendingReceipt)
+class UnmatchedReceiptAdmin(ReadOnlyAdmin):
+    """Receipts that named no message the connection submitted (yet): kept 72 hours for diagnosis.
+
+    Here and not in the console: a receipt that matched nothing names no campaign, so no tenant's."""
+
+    list_display = ("received_at", "connection", "provider_id", "stat", "err")
+    list_filter = ("connection", "stat")
+    list_select_related = ("connection",)
+    search_fields = ("=provider_id",)
+    ordering = ("-received_at",)
+    show_full_result_count = False

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns import quiet_hours
 from campaigns.models import Campaign, ProviderConnection, RecipientImport
+from campaigns.planning import UNKNOWN_ATTRIBUTE_REASON
 from smsconsole.models import Application
 from smsconsole.tenancy import parse_id
 from templates_app import rules
@@ -359,6 +360,9 @@ class CampaignForm(forms.Form):
         template = cleaned.get("template")
         cleaned["mode"] = self.chosen_mode
         cleaned["variable_sources"] = self._clean_sources(cleaned)
+        if template and rules.unknown_attributes(variable.attribute for variable in self.template_variables):
+            self.add_error("template", gettext(UNKNOWN_ATTRIBUTE_REASON))
+            template = None
         cleaned["shared_variables"] = self._clean_shared_variables(cleaned) if template else []
         self._clean_audience(cleaned)
         self._clean_time(cleaned)

@@ -62,8 +62,9 @@ HOURLY_COLUMNS = ("total", "sending", "delivered", "failed", "unknown", "segment
 # The final states a customer gets a status report for (skipped and cancelled were never sent).
 REPORTED = frozenset({S.DELIVERED, S.FAILED, S.EXPIRED, S.UNKNOWN})
 
-# SMPP receipt stat → message status; anything else (UNDELIV, REJECTD, DELETED, UNKNOWN, …) fails.
-RECEIPT_OUTCOMES = {"DELIVRD": S.DELIVERED, "EXPIRED": S.EXPIRED}
+# SMPP receipt stat → message status; anything else (UNDELIV, REJECTD, DELETED, …) fails. UNKNOWN
+# is a final report that does not say how the message ended: the state of ambiguous outcomes.
+RECEIPT_OUTCOMES = {"DELIVRD": S.DELIVERED, "EXPIRED": S.EXPIRED, "UNKNOWN": S.UNKNOWN}
 
 # What the carrier reported as not delivered: refunded under SMS_REFUND_POLICY=success_only.
 CARRIER_FAILED = frozenset({S.FAILED, S.EXPIRED})
@@ -74,6 +75,10 @@ NO_REPORT_ERROR = "no delivery report within 72 hours"
 STUCK_ERROR = "the gateway stopped before the answer was recorded"
 EXHAUSTED_ERROR = "not accepted after repeated attempts"
 AMBIGUOUS_ERROR = "connection lost before the answer"
+
+
+# Every status a receipt can move a submitted message to (what receipt_outcome returns).
+RECEIPT_STATUSES = (*dict.fromkeys(RECEIPT_OUTCOMES.values()), S.FAILED)
 
 
 def receipt_outcome(stat):
@@ -89,17 +94,19 @@ def parts_outcome(parts):
     lowest-numbered one that failed: the rest cannot make it whole, and the operator sees it now
     rather than when the last receipt comes. Otherwise the message waits for every segment:
     delivered when all are DELIVRD, else expired (a segment EXPIRED, none failed: the handset may
-    never have seen all of it, but no carrier refused it) with that segment's error code. A message
-    whose segments' receipts never all come expires by the 72-hour sweep like any other."""
+    never have seen all of it, but no carrier refused it) with that segment's error code, else
+    unknown (a segment's fate UNKNOWN: the whole cannot be called delivered). A message whose
+    segments' receipts never all come expires by the 72-hour sweep like any other."""
     parts = sorted(parts)
     for _number, stat, err in parts:
         if stat and receipt_outcome(stat) == S.FAILED:
             return stat, err
     if not parts or any(not stat for _number, stat, _err in parts):
         return None
-    for _number, stat, err in parts:
-        if receipt_outcome(stat) == S.EXPIRED:
-            return stat, err
+    for outcome in (S.EXPIRED, S.UNKNOWN):
+        for _number, stat, err in parts:
+            if receipt_outcome(stat) == outcome:
+                return stat, err
     return parts[0][1], ""
 
 
@@ -848,7 +855,7 @@ def _receipt_status_sql(column):
 def _hourly_delta_sql(status):
     """The HourlyStat columns a receipt's move from SUBMITTED to each outcome changes, as SQL sums."""
     moved_to = {column: [] for column in HOURLY_COLUMNS}
-    for outcome in (S.DELIVERED, S.FAILED, S.EXPIRED):
+    for outcome in RECEIPT_STATUSES:
         moved_to[HOURLY_COLUMN[outcome]].append(outcome)
     sums = []
     for column in HOURLY_COLUMNS:
@@ -867,7 +874,7 @@ def _receipts_statement():
     counters = ", ".join(Campaign.COUNTERS)
     counter_sums = ", ".join(
         "-COUNT(*)" if name == S.SUBMITTED else f"COUNT(*) FILTER (WHERE status = '{name}')"
-        if name in (S.DELIVERED, S.FAILED, S.EXPIRED) else "0"
+        if name in RECEIPT_STATUSES else "0"
         for name in Campaign.COUNTERS
     )  # fmt: skip
     hourly_columns = ", ".join(HOURLY_COLUMNS)

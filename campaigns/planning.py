@@ -23,7 +23,9 @@ from django.utils.translation import gettext_noop
 
 from campaigns import lifecycle
 from campaigns.models import Campaign, RecipientImport
+from campaigns.models.sending import NO_REMOTE_TEMPLATE_REASON
 from sms import text
+from templates_app import rules
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +235,12 @@ class Audience:
         return sql, self.head, tail + ([] if upper is None else [upper])
 
 
+# A variable attribute no value check knows: only a row written around the template forms has one.
+UNKNOWN_ATTRIBUTE_REASON = gettext_noop(
+    "A variable of the template has an unknown attribute; correct the template's variables before sending."
+)
+
+
 def check_still_sendable(campaign):
     """A scheduled campaign starts long after its checks: the content may have lost its approval."""
     from accounts.models import is_activated
@@ -249,6 +257,10 @@ def check_still_sendable(campaign):
         raise AudienceNotReady(gettext_noop("The signature is no longer approved."))
     if campaign.template.status != Template.Status.ACTIVE:
         raise AudienceNotReady(gettext_noop("The template is no longer active."))
+    if campaign.lacks_remote_template:
+        raise AudienceNotReady(NO_REMOTE_TEMPLATE_REASON)
+    if rules.unknown_attributes(campaign.template.variables.values_list("attribute", flat=True)):
+        raise AudienceNotReady(UNKNOWN_ATTRIBUTE_REASON)
 
 
 def uses_shared_variables(campaign):

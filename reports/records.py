@@ -23,6 +23,7 @@ from campaigns.models import Campaign, Message
 from campaigns.models.sending import sent_time
 from campaigns.money import charged_messages
 from campaigns.numbers import normalise_number
+from smsconsole.forms import IdChoiceField, IdMultipleChoiceField
 from smsconsole.models import Application
 from templates_app.models import MessageType, Signature, Template
 
@@ -58,9 +59,9 @@ class RecordSearchForm(forms.Form):
     campaign page): application, signature, template, type, status, phone, start, end, campaign."""
 
     # Several applications or templates, as the statistics page filters and drills down with.
-    application = forms.ModelMultipleChoiceField(Application.objects.none(), required=False, label=_("Application"))
-    signature = forms.ModelChoiceField(Signature.objects.none(), required=False, empty_label="—", label=_("Signature"))
-    template = forms.ModelMultipleChoiceField(Template.objects.none(), required=False, label=_("Template"))
+    application = IdMultipleChoiceField(Application.objects.none(), required=False, label=_("Application"))
+    signature = IdChoiceField(Signature.objects.none(), required=False, empty_label="—", label=_("Signature"))
+    template = IdMultipleChoiceField(Template.objects.none(), required=False, label=_("Template"))
     type = forms.ChoiceField(choices=[("", "—"), *MessageType.choices], required=False, label=_("Type"))
     channel = forms.CharField(required=False, max_length=21, label=_("Channel number"))
     status = forms.ChoiceField(
@@ -71,7 +72,7 @@ class RecordSearchForm(forms.Form):
     phone = forms.CharField(required=False, max_length=32, label=_("Number"))
     start = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
-    campaign = forms.ModelChoiceField(Campaign.objects.none(), required=False, widget=forms.HiddenInput)
+    campaign = IdChoiceField(Campaign.objects.none(), required=False, widget=forms.HiddenInput)
 
     def __init__(self, data, account):
         super().__init__(data)

@@ -111,6 +111,27 @@ class StatisticsForm(forms.Form):
         )
 
 
+def campaign_filters(campaign, tz):
+    """The statistics page's filters for a campaign's own figures: its application and template over
+    the days it sent (cut to the page's limits), or None when it sent before the oldest day shown."""
+    today = timezone.localtime(timezone=tz).date()
+    earliest = today - timedelta(days=HISTORY_DAYS - 1)
+    began = campaign.started_at or campaign.planned_at
+    if began is None:
+        return None
+    start = max(timezone.localtime(began, tz).date(), earliest)
+    end = timezone.localtime(campaign.finished_at, tz).date() if campaign.finished_at else today
+    end = min(end, today, start + timedelta(days=MAX_DAYS - 1))
+    if end < earliest:
+        return None
+    return {
+        "application": [campaign.application_id],
+        "template": [campaign.template_id],
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+    }
+
+
 @dataclass(frozen=True)
 class Query:
     tz: zoneinfo.ZoneInfo

@@ -347,11 +347,12 @@ class ReportReceipt:
     err: str
 
 
-# The reference's carrier statuses that end a message, as SMPP receipts spell them.
-FINAL_CARRIER_STATUSES = frozenset({"DELIVRD", "EXPIRED", "UNDELIV", "REJECTD", "DELETED"})
-# Say nothing about how the message ended (UNKNOWN as an SMPP receipt's UNKNOWN: the message waits
-# for a later report or the 72-hour expiry).
-NOT_FINAL_STATUSES = frozenset({"ACCEPTD", "ENROUTE", "UNKNOWN"})
+# The reference's carrier statuses that end a message, as SMPP receipts spell them. The platform
+# pushes a report once the carrier's arrives (or fabricates EXPIRED after 72 h), so UNKNOWN is the
+# carrier's last word too: the lifecycle marks the message unknown, never resent.
+FINAL_CARRIER_STATUSES = frozenset({"DELIVRD", "EXPIRED", "UNDELIV", "REJECTD", "DELETED", "UNKNOWN"})
+# Say nothing about how the message ended: the message waits for a later report or the expiry.
+NOT_FINAL_STATUSES = frozenset({"ACCEPTD", "ENROUTE"})
 
 
 def report_receipts(reports):

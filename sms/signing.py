@@ -142,8 +142,13 @@ def _url_encode(text):
     return quote(text, safe="~")
 
 
-def canonical_uri(path):
-    uri = "/".join(_url_encode(part) for part in unquote(path).split("/"))
+def canonical_uri(path, decoded=False):
+    """As the SDK makes it: the wire path (percent-encoded) decoded once, each segment quoted.
+    `decoded` for a path the web server already decoded once (Django's request.path): decoding it
+    again would make a path id's own "%41" (sent as %2541) an "A" and break the signature."""
+    if not decoded:
+        path = unquote(path)
+    uri = "/".join(_url_encode(part) for part in path.split("/"))
     return uri if uri.endswith("/") else uri + "/"
 
 
@@ -161,12 +166,12 @@ def payload_hash(body, content_type, declared=None):
     return hashlib.sha256(body).hexdigest()
 
 
-def canonical_request(method, path, query_pairs, headers, signed_headers, body_hash):
-    """`headers` maps lower-case names to values; `signed_headers` is the sorted list signed."""
+def canonical_request(method, path, query_pairs, headers, signed_headers, body_hash, path_decoded=False):
+    """`headers` maps lower-case names to values; `signed_headers` is the sorted list signed;
+    `path` is the wire path, or (path_decoded) the path as the web server decoded it."""
     lines = "".join(f"{name}:{headers.get(name, '').strip()}\n" for name in signed_headers)
-    return "\n".join(
-        [method.upper(), canonical_uri(path), canonical_query(query_pairs), lines, ";".join(signed_headers), body_hash]
-    )
+    uri = canonical_uri(path, decoded=path_decoded)
+    return "\n".join([method.upper(), uri, canonical_query(query_pairs), lines, ";".join(signed_headers), body_hash])
 
 
 def aksk_signature(app_secret, date_text, canonical):
@@ -200,7 +205,8 @@ class AkskAuthorization:
     signature: str
 
     def verify(self, app_secret, method, path, query_pairs, headers, body, now, max_skew):
-        """`headers` maps lower-case names to values as received. Raises SigningError."""
+        """`path` as the web server decoded it (request.path), `headers` maps lower-case names to
+        values as received. Raises SigningError."""
         date_text = headers.get("x-sdk-date", "")
         try:
             signed_at = datetime.strptime(date_text, AKSK_DATE_FORMAT).replace(tzinfo=UTC)
@@ -219,7 +225,9 @@ class AkskAuthorization:
         if declared and "x-sdk-content-sha256" not in self.signed_headers:
             raise SigningError("E000045", "an unsigned payload must say so in a signed header")
         body_hash = payload_hash(body, headers.get("content-type", ""), declared)
-        canonical = canonical_request(method, path, query_pairs, headers, list(self.signed_headers), body_hash)
+        canonical = canonical_request(
+            method, path, query_pairs, headers, list(self.signed_headers), body_hash, path_decoded=True
+        )
         expected = aksk_signature(app_secret, date_text, canonical)
         if not hmac.compare_digest(expected.encode(), self.signature.lower().encode()):
             raise SigningError("E000045", "signature does not match")

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from smsconsole.models import Application
 from smsconsole.net import parse_ip_allowlist
 from smsconsole.regions import region_choices
+from smsconsole.tenancy import parse_id
 
 
 def _formfield(db_field, **kwargs):
@@ -14,6 +15,30 @@ def _formfield(db_field, **kwargs):
     if isinstance(db_field, models.URLField):
         kwargs["assume_scheme"] = "https"
     return db_field.formfield(**kwargs)
+
+
+class IdChoiceField(forms.ModelChoiceField):
+    """A ModelChoiceField whose value must be an id as tenancy.parse_id reads one: int() takes "١٢"
+    for 12, and an id beyond the column's range crashes SQLite's lookup with an OverflowError."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if parse_id(value) is None:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """The same for several ids (a filter of applications or templates)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if parse_id(pk) is None:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
 
 
 def normalise_ip_allowlist(text):

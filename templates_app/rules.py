@@ -89,6 +89,12 @@ def _valid_datetime(value: str) -> bool:
 _ATTRIBUTE_VALUES = frozenset(a.value for a in Attribute)
 
 
+def unknown_attributes(attributes) -> list[str]:
+    """The attributes no value check knows: only a row written around the forms (the database, an
+    admin bypass) has one, and a template with one cannot be sent until it is edited."""
+    return sorted({str(attribute) for attribute in attributes} - _ATTRIBUTE_VALUES)
+
+
 def validate_variable_value(attribute: Attribute, value: str, max_length: int, phone_min_length: int = 1) -> str | None:
     """Return an error code from VALUE_ERROR_CODES, or None when the value may be sent."""
     # Whitespace alone would reach the recipient as a visibly missing value.

@@ -91,6 +91,33 @@ def order_template(factories, shop):
     return factories.create_template(shop, content="Your order ${1} has shipped.", variables=[("CHARDIGIT", 20)])
 
 
+@pytest.fixture
+def shipped_template(factories, shop):
+    """The one-variable template the lifecycle and receipt tests send."""
+    return factories.create_template(shop, content="Your order ${1} has shipped.")
+
+
+@pytest.fixture
+def simulator_connection(db):
+    return create_connection()
+
+
+def planned_campaign(application, template, connection, count):
+    """A running campaign to `count` numbers, planned: its messages are queued in batches."""
+    from campaigns.tasks import plan_campaign
+
+    campaign = create_campaign(application, template, connection, phones(count), status="running")
+    plan_campaign(campaign.pk)
+    return campaign
+
+
+def message_ids(campaign):
+    """The campaign's message ids, in id order."""
+    from campaigns.models import Message
+
+    return list(Message.objects.filter(campaign=campaign).order_by("id").values_list("id", flat=True))
+
+
 def create_campaign(
     application,
     template,

@@ -51,6 +51,21 @@ def test_the_official_management_sdk_lists_countries(live_server, acme, access_k
     assert key.last_used_at is not None
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_official_sdk_signs_a_path_id_holding_a_percent_and_is_answered_not_refused(
+    live_server, acme, access_key, api_redis
+):
+    from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
+    from huaweicloudsdkmsgsms.v2 import ShowTemplateRequest
+
+    key, secret = access_key
+    client = sdk_client(live_server, acme.pk, key.access_key, secret)
+    with pytest.raises(ClientRequestException) as error:
+        client.show_template(ShowTemplateRequest(id="a%41b"))
+    # Authenticated, then no such template: the signature over the once-decoded path matched.
+    assert (error.value.status_code, error.value.error_code) == (404, "MSGSMS.0004")
+
+
 def signed_get(live_server, path, access_key, secret, now=None):
     host = live_server.url.split("//", 1)[1]
     headers = signing.aksk_headers(access_key, secret, "GET", path, host, body=b"", now=now)

@@ -133,6 +133,17 @@ def test_values_that_do_not_fit_the_template_send_nothing(client, route):
     assert not Message.objects.exists() and not Campaign.objects.exists()
 
 
+def test_a_template_variable_of_an_unknown_attribute_fails_its_numbers_not_the_server(client, route):
+    # Written around the forms (the database, an admin bypass): the value check knows no such attribute.
+    route["template"].variables.update(attribute="BOGUS")
+    body = send(client, route).json()
+    assert body["code"] == "000000" and [e["status"] for e in body["result"]] == ["E200028"]
+    item = {"to": ["+8613800138000"], "templateId": str(route["template"].pk), "templateParas": ["123456"]}
+    response = send_diff(client, route, {"from": route["signature"].channel_number, "smsContent": [item]})
+    assert response.status_code == 200 and [e["status"] for e in response.json()["result"]] == ["E200028"]
+    assert not Message.objects.exists() and not Campaign.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("fields", "status", "code"),
     [

@@ -82,19 +82,31 @@ def test_the_same_content_to_the_same_number_twice_is_sent_once(shop, setup):
     assert [r.status for r in request.recipients()] == ["000000", "E200041", "000000"]
 
 
-@pytest.mark.parametrize(("values", "status"), [('["12-34"]', "E200028"), ("[]", "E200028"), ('["1","2"]', "E200028")])
+@pytest.mark.parametrize(
+    ("values", "status"),
+    [
+        ('["12-34"]', "E200028"),
+        ("[]", "E200028"),
+        ('["1","2"]', "E200028"),
+        ('[""]', "E200028"),  # every variable must be non-empty
+        ('["1234567"]', "E200028"),  # longer than the variable's 6
+    ],
+)
 def test_values_that_do_not_fit_the_template_fail_every_number(shop, setup, values, status):
     request = parse_batch_send_sms(shop, form(setup, templateParas=values))
     assert {r.status for r in request.recipients()} == {status}
 
 
-def test_an_inactive_template_or_another_signatures_channel_fails_every_number(factories, shop, setup):
+def test_an_inactive_template_fails_every_number(shop, setup):
     setup["template"].__class__.objects.filter(pk=setup["template"].pk).update(status="inactive")
     assert {r.status for r in parse_batch_send_sms(shop, form(setup)).recipients()} == {"E200030"}
+
+
+def test_another_signatures_channel_fails_every_number(factories, shop, setup):
+    # The template is active: the channel in `from` belongs to a signature that is not the template's.
     other = factories.create_signature(shop, name="Other", type="verification")
-    assert {
-        r.status for r in parse_batch_send_sms(shop, form(setup, **{"from": other.channel_number})).recipients()
-    } == {"E200030"}
+    request = parse_batch_send_sms(shop, form(setup, **{"from": other.channel_number}))
+    assert {r.status for r in request.recipients()} == {"E200029"} and request.items[0].text == ""
 
 
 def test_another_applications_template_is_not_found(factories, acme, shop, setup):

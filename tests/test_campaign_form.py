@@ -244,6 +244,17 @@ def test_shared_values_must_fit_their_variables_attribute(acme, shop, setup, val
 
 
 @time_machine.travel(MORNING, tick=False)
+def test_a_template_with_a_variable_of_an_unknown_attribute_is_refused_on_the_template(acme, shop, setup):
+    setup["template"].variables.filter(position=2).update(attribute="BOGUS")  # written around the forms
+    numbers = create_completed_import(acme, shop, None, name="numbers.csv")
+    form = make_form(acme, valid_data(setup, audience=f"import:{numbers.pk}", var_1="A100", var_2="张三"))
+    assert not form.is_valid()
+    assert form.errors["template"] == [
+        "A variable of the template has an unknown attribute; correct the template's variables before sending."
+    ]
+
+
+@time_machine.travel(MORNING, tick=False)
 def test_shared_values_are_kept_in_template_order(acme, shop, setup):
     numbers = create_completed_import(acme, shop, None, name="numbers.csv")
     form = make_form(acme, valid_data(setup, audience=f"import:{numbers.pk}", var_1="A100", var_2="张三"))

@@ -243,6 +243,7 @@ def test_reports_become_receipts_in_the_smpp_vocabulary():
         ("long-last", "DELIVRD", ""),
         ("u", "UNDELIV", "MK:0001"),
         ("e", "EXPIRED", ""),
+        ("unk", "UNKNOWN", ""),  # final: the carrier does not know how it ended
         ("black", "REJECTD", "BLACK"),
         ("plat", "REJECTD", "E200027"),
     ]

@@ -4,14 +4,18 @@ status-report receiver that brings the remote service's reports back into the li
 
 import asyncio
 import json
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
+import time_machine
 from django.urls import reverse
+from django.utils import timezone, translation
 
 from campaigns import gateway, lifecycle
 from campaigns.models import Campaign, Message, PendingReceipt, ProviderConnection, RemoteTemplate
 from sms import cloud_client
+from smsconsole.models import TransitionError
 from tests.cloud_standin import CloudStandIn
 from tests.sending_helpers import (  # noqa: F401 (fixture)
     counters,
@@ -132,12 +136,43 @@ def test_a_wrong_app_secret_fails_the_messages_with_the_services_code(shop, temp
     assert set(Message.objects.filter(campaign=campaign).values_list("status", "error_code")) == {("failed", "E000101")}
 
 
-def test_a_template_the_connection_has_no_remote_id_for_fails_with_that_reason_unsent(
+def test_launching_on_a_connection_with_no_remote_id_for_the_template_is_refused_before_anything_is_planned(
+    shop, template
+):
+    connection = http_connection("https://cloud.example.com")  # no RemoteTemplate
+    campaign = create_campaign(shop, template, connection, phones(2))
+    with pytest.raises(TransitionError, match="no remote templateId for this template"):
+        campaign.launch()
+    with translation.override("zh-hans"), pytest.raises(TransitionError, match="远端模板"):
+        campaign.schedule(timezone.now() + timedelta(hours=1))
+    assert Campaign.objects.get(pk=campaign.pk).status == "draft" and not Message.objects.exists()
+    RemoteTemplate.objects.create(connection=connection, template=template, remote_template_id="remote-tpl-7")
+    campaign.launch()
+    assert Campaign.objects.get(pk=campaign.pk).status == "running"
+
+
+def test_a_scheduled_campaign_whose_remote_id_was_removed_fails_at_planning_with_that_reason(shop, template):
+    from campaigns.tasks import plan_campaign
+
+    connection = http_connection("https://cloud.example.com", template)
+    campaign = create_campaign(shop, template, connection, phones(2))
+    campaign.schedule(timezone.now() + timedelta(hours=1))
+    RemoteTemplate.objects.filter(connection=connection).delete()
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):
+        campaign.launch()  # the beat's start: planning decides, so the campaign does not wait for ever
+        plan_campaign(campaign.pk)
+    campaign.refresh_from_db()
+    assert campaign.status == "failed" and "no remote templateId" in campaign.failure_reason
+    assert not Message.objects.filter(campaign=campaign).exists()
+
+
+def test_a_template_the_connection_lost_its_remote_id_for_after_planning_fails_with_that_reason_unsent(
     shop, template, settings, sending_redis
 ):
     with CloudStandIn(APP_KEY, APP_SECRET) as cloud:
-        connection = http_connection(cloud.base_url)  # no RemoteTemplate
+        connection = http_connection(cloud.base_url, template)
         campaign = launch(shop, template, connection, phones(2), settings)
+        RemoteTemplate.objects.filter(connection=connection).delete()  # removed while it sends
         run_gateway(connection, lambda: Campaign.objects.get(pk=campaign.pk).status == "completed")
     assert not cloud.requests
     assert set(Message.objects.filter(campaign=campaign).values_list("status", "error")) == {
@@ -157,6 +192,23 @@ def submitted_message(shop, template, connection, provider_id):
     lifecycle.claim(campaign.pk, [message.pk])
     lifecycle.record_submits(submitted=[(message.pk, provider_id)])
     return campaign, message
+
+
+def test_an_unknown_report_marks_the_message_unknown_at_once_rather_than_waiting_for_the_expiry(
+    client, shop, template, settings
+):
+    # The reference's pushed UNKNOWN is the carrier's last word: the outcome is not known, so the
+    # message takes the product's state for ambiguous outcomes (never resent), with its report owed.
+    settings.SMS_BATCH_SIZE = 1000
+    connection = http_connection("https://cloud.example.com", template)
+    campaign, message = submitted_message(shop, template, connection, "cloud-unk-1")
+    response = post_report(client, connection, smsMsgId="cloud-unk-1", status="UNKNOWN", orgCode="ID:0099")
+    assert response.json()["applied"] == 1
+    message.refresh_from_db()
+    assert (message.status, message.receipt_stat, message.error_code) == ("unknown", "UNKNOWN", "ID:0099")
+    assert message.done_at is not None
+    assert counters(campaign)["unknown"] == 1 and counters(campaign)["submitted"] == 0
+    assert lifecycle.reconcile(campaign.pk) == {}
 
 
 def test_reports_reach_only_the_connection_their_token_names(client, shop, template, settings):

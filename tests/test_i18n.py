@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import Invitation
+from api.models import create_access_key
 from campaigns.models import (
     Campaign,
     Contact,
@@ -187,7 +188,9 @@ def objects(factories, acme, alice, shop):
         status="failed",
         error_code="11",
     )
+    access_key, _secret = create_access_key(acme, "CI template sync", alice)
     return {
+        "access_key": access_key,
         "application": shop,
         "qualification": qualification,
         "signature": signature,
@@ -226,6 +229,8 @@ def url_arguments(namespace, name, arguments, objects):
         noun = "invitation"
     elif namespace == "accounts" and name.startswith("member_"):
         noun = "membership"
+    elif namespace == "api" and name.startswith("access_key_"):
+        noun = "access_key"
     elif namespace == "reports" and name == "record":
         noun = "message"
     elif namespace == "reports" and name in {"failed_numbers", "resend_failed", "diagnostics"}:
@@ -261,6 +266,7 @@ def console_urls(objects):
             "campaigns",
             "accounts",
             "reports",
+            "api",
         }:
             patterns = [(entry.namespace, p) for p in entry.url_patterns if isinstance(p, URLPattern)]
         else:

@@ -9,24 +9,19 @@ from django.utils import timezone
 
 from campaigns import lifecycle
 from campaigns.models import Campaign, HourlyStat, Message
-from campaigns.tasks import plan_campaign
-from tests.sending_helpers import counters, create_campaign, create_connection, phones, rows_by_status
+from tests.sending_helpers import (  # noqa: F401 (fixtures)
+    counters,
+    message_ids,
+    planned_campaign,
+    rows_by_status,
+    shipped_template,
+    simulator_connection,
+)
 
 
 @pytest.fixture
-def template(factories, shop):
-    return factories.create_template(shop, content="Your order ${1} has shipped.")
-
-
-@pytest.fixture
-def campaign(shop, template):
-    campaign = create_campaign(shop, template, create_connection(), phones(4), status=Campaign.Status.RUNNING)
-    plan_campaign(campaign.pk)
-    return campaign
-
-
-def message_ids(campaign):
-    return list(Message.objects.filter(campaign=campaign).order_by("id").values_list("id", flat=True))
+def campaign(shop, shipped_template, simulator_connection):
+    return planned_campaign(shop, shipped_template, simulator_connection, 4)
 
 
 def hourly(campaign):

@@ -270,6 +270,20 @@ def test_a_campaign_whose_template_lost_its_approval_fails_instead_of_sending(sh
     assert not Message.objects.filter(campaign=campaign).exists()
 
 
+def test_a_campaign_whose_template_has_a_variable_of_an_unknown_attribute_fails_with_that_reason(
+    shop, template, simulator_connection
+):
+    campaign = launched(create_campaign(shop, template, simulator_connection, phones(2)))
+    template.variables.update(attribute="BOGUS")  # written around the forms
+
+    result = plan_campaign(campaign.pk)
+
+    campaign.refresh_from_db()
+    assert campaign.status == "failed" and result["failed"] == planning.UNKNOWN_ATTRIBUTE_REASON
+    assert campaign.failure_reason.startswith("A variable of the template has an unknown attribute")
+    assert not Message.objects.filter(campaign=campaign).exists()
+
+
 def test_a_campaign_of_a_suspended_application_fails_instead_of_sending(shop, template, simulator_connection):
     shop.launch()
     shop.suspend()

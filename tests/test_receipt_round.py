@@ -4,27 +4,21 @@ lifecycle.apply_receipts_in_one_statement) moves what the lifecycle's own moves 
 import pytest
 
 from campaigns import gateway, lifecycle, receipts
-from campaigns.models import Campaign, Message, PendingReceipt
-from campaigns.tasks import plan_campaign
-from tests.sending_helpers import counters, create_campaign, create_connection, phones
+from campaigns.models import Message, PendingReceipt
+from tests.sending_helpers import (  # noqa: F401 (fixtures)
+    counters,
+    create_campaign,
+    phones,
+    planned_campaign,
+    shipped_template,
+    simulator_connection,
+)
 from tests.test_receipts import Receipt, Result
 
 
 @pytest.fixture
-def template(factories, shop):
-    return factories.create_template(shop, content="Your order ${1} has shipped.")
-
-
-@pytest.fixture
-def connection(db):
-    return create_connection()
-
-
-@pytest.fixture
-def campaign(shop, template, connection):
-    campaign = create_campaign(shop, template, connection, phones(3), status=Campaign.Status.RUNNING)
-    plan_campaign(campaign.pk)
-    return campaign
+def campaign(shop, shipped_template, simulator_connection):
+    return planned_campaign(shop, shipped_template, simulator_connection, 3)
 
 
 def claim_all(campaign):
@@ -47,7 +41,7 @@ def _moved_state(campaign):
 
 @pytest.mark.parametrize("synchronous_commit", [True, False])
 def test_the_one_statement_round_moves_what_the_lifecycle_moves(
-    campaign, connection, shop, settings, synchronous_commit
+    campaign, simulator_connection, shop, settings, synchronous_commit
 ):
     """PostgreSQL's round (lifecycle.apply_receipts_in_one_statement) against lifecycle.apply_receipts_by_provider_id
     plus the stored unmatched: same messages, counters, hourly rows, reports owed, refunds and pending receipts."""
@@ -71,15 +65,15 @@ def test_the_one_statement_round_moves_what_the_lifecycle_moves(
         Receipt("p-unknown", "REJECTD", "009"),
     ]
     with transaction.atomic():
-        receipts.ingest(connection.pk, received)  # the round's statement, inside this test's transaction
+        receipts.ingest(simulator_connection.pk, received)  # the round's statement, inside this test's transaction
         via_statement = _moved_state(campaign)
         transaction.set_rollback(True)
     # The same receipts through the lifecycle's moves (SQLite's path).
     with transaction.atomic():
         items = receipts.final(received)
-        _deltas, matched = lifecycle.apply_receipts_by_provider_id(connection.pk, items)
+        _deltas, matched = lifecycle.apply_receipts_by_provider_id(simulator_connection.pk, items)
         receipts._insert_pending(
-            [(connection.pk, p, s, e, campaign.created_at) for p, s, e in items if p not in matched]
+            [(simulator_connection.pk, p, s, e, campaign.created_at) for p, s, e in items if p not in matched]
         )
         from campaigns.models import StatusReportDue
 
@@ -91,7 +85,7 @@ def test_the_one_statement_round_moves_what_the_lifecycle_moves(
     assert lifecycle.reconcile(campaign.pk) == {}
 
 
-def test_rounds_commit_with_and_without_waiting_for_the_disk(campaign, connection, settings):
+def test_rounds_commit_with_and_without_waiting_for_the_disk(campaign, simulator_connection, settings):
     from django.db import connection as db
 
     if db.vendor != "postgresql":
@@ -101,18 +95,18 @@ def test_rounds_commit_with_and_without_waiting_for_the_disk(campaign, connectio
     for synchronous_commit in (True, False):
         settings.SMS_RECEIPTS_SYNCHRONOUS_COMMIT = synchronous_commit
         provider_id = f"p{ids[0] if synchronous_commit else ids[1]}"
-        assert receipts.ingest(connection.pk, [Receipt(provider_id)]) == (1, 1)
+        assert receipts.ingest(simulator_connection.pk, [Receipt(provider_id)]) == (1, 1)
     assert counters(campaign)["delivered"] == 2 and lifecycle.reconcile(campaign.pk) == {}
 
 
 def test_a_round_of_a_campaign_without_a_report_url_owes_nothing_and_does_not_look_for_targets(
-    campaign, connection, monkeypatch
+    campaign, simulator_connection, monkeypatch
 ):
     """The statement tells which moved messages' campaigns can owe a report (lifecycle._may_report_sql):
     with no report URL and not an API send, the round neither writes a report nor runs report_targets."""
     from django.db import connection as db
 
-    from campaigns.models import StatusReportDue
+    from campaigns.models import Campaign, StatusReportDue
 
     if db.vendor != "postgresql":
         pytest.skip("the one-statement round is PostgreSQL's (data-modifying CTEs)")
@@ -123,7 +117,7 @@ def test_a_round_of_a_campaign_without_a_report_url_owes_nothing_and_does_not_lo
     real = lifecycle.report_targets
     monkeypatch.setattr(lifecycle, "report_targets", lambda reported: asked.append(reported) or real(reported))
 
-    assert receipts.ingest(connection.pk, [Receipt(f"p{i}") for i in ids]) == (3, 3)
+    assert receipts.ingest(simulator_connection.pk, [Receipt(f"p{i}") for i in ids]) == (3, 3)
 
     assert asked == []
     assert not StatusReportDue.objects.exists()
@@ -134,6 +128,6 @@ def test_a_round_of_a_campaign_without_a_report_url_owes_nothing_and_does_not_lo
     application.report_url = "https://example.com/reports"
     application.save(update_fields=["report_url"])
     Message.objects.filter(pk=ids[0]).update(status=Message.Status.SUBMITTED)  # a message to move again
-    assert receipts.ingest(connection.pk, [Receipt(f"p{ids[0]}", "UNDELIV", "005")]) == (1, 1)
+    assert receipts.ingest(simulator_connection.pk, [Receipt(f"p{ids[0]}", "UNDELIV", "005")]) == (1, 1)
     assert [list(reported) for reported in asked] == [[campaign.pk]]
     assert list(StatusReportDue.objects.values_list("message_id", "status")) == [(ids[0], "failed")]

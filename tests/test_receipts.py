@@ -11,13 +11,16 @@ from django.utils import timezone
 from campaigns import gateway, lifecycle, receipts
 from campaigns.models import Batch, Campaign, Message, PendingReceipt
 from campaigns.tasks import plan_campaign, purge_stale_receipts
-from tests.sending_helpers import (  # noqa: F401 (fixture)
+from tests.sending_helpers import (  # noqa: F401 (fixtures)
     counters,
     create_campaign,
     create_connection,
     phones,
+    planned_campaign,
     rows_by_status,
     sending_redis,
+    shipped_template,
+    simulator_connection,
 )
 
 
@@ -41,20 +44,8 @@ class Result:
 
 
 @pytest.fixture
-def template(factories, shop):
-    return factories.create_template(shop, content="Your order ${1} has shipped.")
-
-
-@pytest.fixture
-def connection(db):
-    return create_connection()
-
-
-@pytest.fixture
-def campaign(shop, template, connection):
-    campaign = create_campaign(shop, template, connection, phones(4), status=Campaign.Status.RUNNING)
-    plan_campaign(campaign.pk)
-    return campaign
+def campaign(shop, shipped_template, simulator_connection):
+    return planned_campaign(shop, shipped_template, simulator_connection, 4)
 
 
 def send(campaign, provider_ids):
@@ -67,13 +58,13 @@ def send(campaign, provider_ids):
     return ids
 
 
-def test_receipts_move_messages_and_counters_by_their_stat(campaign, connection):
+def test_receipts_move_messages_and_counters_by_their_stat(campaign, simulator_connection):
     send(campaign, ["a", "b", "c", "d"])
     received = [
         Receipt("a"), Receipt("b", "UNDELIV", "012"), Receipt("c", "EXPIRED", "000"), Receipt("d", "REJECTD", "099")
     ]  # fmt: skip
 
-    assert receipts.ingest(connection.pk, received) == (4, 4)
+    assert receipts.ingest(simulator_connection.pk, received) == (4, 4)
 
     rows = dict(Message.objects.filter(campaign=campaign).values_list("provider_id", "status"))
     assert rows == {"a": "delivered", "b": "failed", "c": "expired", "d": "failed"}
@@ -96,11 +87,11 @@ def test_receipts_move_messages_and_counters_by_their_stat(campaign, connection)
     assert not PendingReceipt.objects.exists()
 
 
-def test_matched_receipts_are_applied_without_being_stored(campaign, connection):
+def test_matched_receipts_are_applied_without_being_stored(campaign, simulator_connection):
     ids = send(campaign, ["a", "b", "c", "d"])
     received = [Receipt("a"), Receipt("b", "UNDELIV", "005"), Receipt("p-unknown")]
 
-    assert receipts.ingest(connection.pk, received) == (3, 2)
+    assert receipts.ingest(simulator_connection.pk, received) == (3, 2)
 
     assert list(PendingReceipt.objects.values_list("provider_id", flat=True)) == ["p-unknown"]
     assert dict(Message.objects.filter(pk__in=ids[:2]).values_list("status", "receipt_stat")) == {
@@ -111,17 +102,17 @@ def test_matched_receipts_are_applied_without_being_stored(campaign, connection)
     assert lifecycle.reconcile(campaign.pk) == {}
 
 
-def test_a_receipt_that_arrives_before_the_submit_result_is_applied_after_it(campaign, connection):
+def test_a_receipt_that_arrives_before_the_submit_result_is_applied_after_it(campaign, simulator_connection):
     batch = Batch.objects.get(campaign=campaign)
     ids = [m for m, *_ in gateway.queued_messages(batch)]
     attempts = gateway.claim_messages(campaign.pk, ids)
-    assert receipts.ingest(connection.pk, [Receipt("early")]) == (1, 0)
+    assert receipts.ingest(simulator_connection.pk, [Receipt("early")]) == (1, 0)
 
-    assert receipts.apply_pending(connection.pk) == 0  # the message is still SENDING, no provider id
+    assert receipts.apply_pending(simulator_connection.pk) == 0  # the message is still SENDING, no provider id
     assert PendingReceipt.objects.count() == 1
 
     gateway.record_results(campaign.pk, [Result(ref=ids[0], message_ids=("early",))], attempts)
-    assert receipts.apply_pending(connection.pk) == 1
+    assert receipts.apply_pending(simulator_connection.pk) == 1
 
     assert Message.objects.get(pk=ids[0]).status == "delivered"
     assert counters(campaign)["delivered"] == 1
@@ -129,76 +120,82 @@ def test_a_receipt_that_arrives_before_the_submit_result_is_applied_after_it(cam
     assert not PendingReceipt.objects.exists()
 
 
-def test_a_duplicate_receipt_moves_nothing_twice_and_is_dropped_after_a_while(campaign, connection):
+def test_a_duplicate_receipt_moves_nothing_twice_and_is_dropped_after_a_while(campaign, simulator_connection):
     send(campaign, ["a", "b", "c", "d"])
-    assert receipts.ingest(connection.pk, [Receipt("a")]) == (1, 1)
-    assert receipts.ingest(connection.pk, [Receipt("a", "UNDELIV")]) == (1, 0)
+    assert receipts.ingest(simulator_connection.pk, [Receipt("a")]) == (1, 1)
+    assert receipts.ingest(simulator_connection.pk, [Receipt("a", "UNDELIV")]) == (1, 0)
 
-    assert receipts.apply_pending(connection.pk) == 0
+    assert receipts.apply_pending(simulator_connection.pk) == 0
     assert PendingReceipt.objects.count() == 1  # kept a while, in case a newer message takes the id
     with time_machine.travel(timezone.now() + timedelta(minutes=3)):
-        assert receipts.apply_pending(connection.pk) == 0
+        assert receipts.apply_pending(simulator_connection.pk) == 0
 
     assert Message.objects.get(provider_id="a").status == "delivered"
     assert counters(campaign)["delivered"] == 1 and counters(campaign)["failed"] == 0
     assert not PendingReceipt.objects.exists()
 
 
-def test_a_reused_provider_id_matches_the_submitted_message_not_the_finished_one(shop, template, connection):
-    old = create_campaign(shop, template, connection, phones(1), status=Campaign.Status.RUNNING, name="old")
+def test_a_reused_provider_id_matches_the_submitted_message_not_the_finished_one(
+    shop, shipped_template, simulator_connection
+):
+    old = create_campaign(
+        shop, shipped_template, simulator_connection, phones(1), status=Campaign.Status.RUNNING, name="old"
+    )
     plan_campaign(old.pk)
     send(old, ["7f59"])
-    assert receipts.ingest(connection.pk, [Receipt("7f59")]) == (1, 1)
-    new = create_campaign(shop, template, connection, phones(1, start=1), status=Campaign.Status.RUNNING, name="new")
+    assert receipts.ingest(simulator_connection.pk, [Receipt("7f59")]) == (1, 1)
+    new = create_campaign(
+        shop, shipped_template, simulator_connection, phones(1, start=1), status=Campaign.Status.RUNNING, name="new"
+    )
     plan_campaign(new.pk)
     batch = Batch.objects.get(campaign=new)
     ids = [m for m, *_ in gateway.queued_messages(batch)]
     attempts = gateway.claim_messages(new.pk, ids)
     # The SMSC restarted and counts from the same number; its receipt comes before the result.
-    assert receipts.ingest(connection.pk, [Receipt("7f59", "UNDELIV", "005")]) == (1, 0)
-    assert receipts.apply_pending(connection.pk) == 0
+    assert receipts.ingest(simulator_connection.pk, [Receipt("7f59", "UNDELIV", "005")]) == (1, 0)
+    assert receipts.apply_pending(simulator_connection.pk) == 0
     gateway.record_results(new.pk, [Result(ref=ids[0], message_ids=("7f59",))], attempts)
 
-    assert receipts.apply_pending(connection.pk) == 1
+    assert receipts.apply_pending(simulator_connection.pk) == 1
 
     assert Message.objects.get(campaign=new).status == "failed"
     assert Message.objects.get(campaign=old).status == "delivered"
     assert counters(new)["failed"] == 1 and counters(old)["failed"] == 0
 
 
-def test_receipts_of_another_connection_do_not_match(campaign, connection):
+def test_receipts_of_another_connection_do_not_match(campaign, simulator_connection):
     other = create_connection("other", port=2776)
     send(campaign, ["a", "b", "c", "d"])
     assert receipts.ingest(other.pk, [Receipt("a")]) == (1, 0)
     assert receipts.apply_pending(other.pk) == 0
-    assert receipts.apply_pending(connection.pk) == 0
+    assert receipts.apply_pending(simulator_connection.pk) == 0
     assert Message.objects.get(provider_id="a").status == "submitted"
 
 
-def test_intermediate_receipts_are_neither_applied_nor_stored(campaign, connection):
+def test_intermediate_receipts_are_neither_applied_nor_stored(campaign, simulator_connection):
     received = [Receipt("a", "ENROUTE"), Receipt("b", "ACCEPTD"), Receipt("", "DELIVRD")]  # no id: nothing to match
-    assert receipts.ingest(connection.pk, received) == (0, 0)
+    assert receipts.ingest(simulator_connection.pk, received) == (0, 0)
     assert not PendingReceipt.objects.exists()
 
 
-def test_receipts_whose_message_never_appears_are_purged_after_72_hours(connection, sending_redis):
-    assert receipts.ingest(connection.pk, [Receipt("lost")]) == (1, 0)
+def test_receipts_whose_message_never_appears_are_purged_after_72_hours(simulator_connection, sending_redis):
+    assert receipts.ingest(simulator_connection.pk, [Receipt("lost")]) == (1, 0)
     assert purge_stale_receipts() == {"purged": 0}
     with time_machine.travel(timezone.now() + timedelta(hours=73)):
         assert purge_stale_receipts() == {"purged": 1}
 
 
-def test_many_receipts_are_applied_in_chunks(monkeypatch, shop, template, connection):
+def test_many_receipts_are_applied_in_chunks(monkeypatch, shop, shipped_template, simulator_connection):
     monkeypatch.setattr(receipts, "APPLY_CHUNK", 3)
-    campaign = create_campaign(shop, template, connection, phones(10), status=Campaign.Status.RUNNING)
+    campaign = create_campaign(shop, shipped_template, simulator_connection, phones(10), status=Campaign.Status.RUNNING)
     plan_campaign(campaign.pk)
     provider_ids = [f"p{n}" for n in range(10)]
     ids = [m for m, *_ in gateway.queued_messages(Batch.objects.get(campaign=campaign))]
     attempts = gateway.claim_messages(campaign.pk, ids)
     # Every receipt before its submit result: all are stored, and applied once the results land.
-    assert receipts.ingest(connection.pk, [Receipt(p) for p in provider_ids]) == (10, 0)
+    assert receipts.ingest(simulator_connection.pk, [Receipt(p) for p in provider_ids]) == (10, 0)
     gateway.record_results(campaign.pk, [Result(ref=i, message_ids=(p,)) for i, p in zip(ids, provider_ids)], attempts)
 
-    assert receipts.apply_pending(connection.pk) == 10
+    assert receipts.apply_pending(simulator_connection.pk) == 10
     assert rows_by_status(campaign)["delivered"] == 10
     assert counters(campaign)["delivered"] == 10

@@ -184,6 +184,8 @@ def test_run_all_stops_every_child_and_the_embedded_redis_on_sigterm(run_all, tm
     descendants = psutil.Process(process.pid).children(recursive=True)
     names = " ".join(" ".join(p.cmdline()) for p in descendants)
     assert "runserver" in names and " worker " in names and " beat " in names and "redis-server" in names
+    # The demo's SMSC fails a few percent of messages, so a new user sees failures on day one.
+    assert "smsc_simulator" in names and "--failure-ratio 0.03" in names and "run_gateway" in names
     assert _worker_answers(f"redis+socket://{tmp_path / 'var' / 'redis.sock'}")
     # A command typed in a second shell of the checkout, with no broker in its environment, finds it.
     assert _brokers_seen_from_another_shell(tmp_path) == [

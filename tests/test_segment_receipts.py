@@ -83,6 +83,15 @@ def test_an_expired_segment_and_no_failed_one_is_expired_once_all_answered():
     )
 
 
+def test_a_segment_of_unknown_fate_makes_the_message_unknown_not_delivered_once_all_answered():
+    parts = [(1, "DELIVRD", "000"), (2, "UNKNOWN", "009"), (3, "DELIVRD", "")]
+    assert lifecycle.parts_outcome(parts) == ("UNKNOWN", "009")
+    assert lifecycle.receipt_outcome("UNKNOWN") == "unknown"
+    # An expiry or a failure says more than an unknown fate.
+    assert lifecycle.parts_outcome([(1, "UNKNOWN", ""), (2, "EXPIRED", "007")]) == ("EXPIRED", "007")
+    assert lifecycle.parts_outcome([(1, "UNKNOWN", ""), (2, "UNDELIV", "005")]) == ("UNDELIV", "005")
+
+
 def test_a_message_waits_while_a_segment_is_unanswered():
     assert lifecycle.parts_outcome([(1, "DELIVRD", "000"), (2, "", "")]) is None
     assert lifecycle.parts_outcome([]) is None

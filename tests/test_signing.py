@@ -164,3 +164,21 @@ def test_the_official_sdk_signer_is_accepted(content_type, body):
     assert auth.app_key == KEY
     signed_at = datetime.strptime(headers["x-sdk-date"], signing.AKSK_DATE_FORMAT).replace(tzinfo=UTC)
     auth.verify(SECRET, "POST", "/sms/batchSendSms/v1", [], headers, body, signed_at, SKEW)
+
+
+def test_a_path_id_holding_a_percent_is_decoded_once_as_the_sdk_signs_it():
+    # The SDK quotes a path id ("a%41b" goes out as a%2541b) and signs unquote-then-quote of that
+    # wire path; the server gets the path decoded once (Django's request.path, "a%41b").
+    wire_path = "/v2/7/msgsms/templates/a%2541b"
+    headers = sdk_signed("GET", wire_path, b"", "application/json")
+    signed_at = datetime.strptime(headers["x-sdk-date"], signing.AKSK_DATE_FORMAT).replace(tzinfo=UTC)
+    auth = signing.parse_aksk(headers["authorization"])
+    auth.verify(SECRET, "GET", "/v2/7/msgsms/templates/a%41b", [], headers, b"", signed_at, SKEW)
+    with pytest.raises(SigningError):  # decoded twice it would be another path ("aAb")
+        auth.verify(SECRET, "GET", "/v2/7/msgsms/templates/aAb", [], headers, b"", signed_at, SKEW)
+    # Signed here for the wire path (the HTTP provider's side), the canonical URI is the SDK's.
+    assert signing.canonical_uri(wire_path) == "/v2/7/msgsms/templates/a%2541b/"
+    ours = {k.lower(): v for k, v in signing.aksk_headers(KEY, SECRET, "GET", wire_path, "h", now=NOW).items()}
+    signing.parse_aksk(ours["authorization"]).verify(
+        SECRET, "GET", "/v2/7/msgsms/templates/a%41b", [], ours, b"", NOW, SKEW
+    )

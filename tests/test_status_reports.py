@@ -7,6 +7,7 @@ from unittest import mock
 
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
 
 from campaigns import lifecycle, status_reports
@@ -76,8 +77,9 @@ def test_an_application_without_a_report_url_owes_nothing(shop, template):
 def test_a_move_without_a_report_url_costs_one_query_more(shop, template, django_assert_num_queries):
     campaign = running_campaign(shop, template, 3)
     ids = submitted(campaign)
-    # savepoint, the move, the hourly row, the report-target lookup, the counters, release.
-    with django_assert_num_queries(6):
+    # savepoint, the move, the hourly row, the report-target lookup, the counters, release; SQLite
+    # has no UPDATE ... RETURNING of the old values and reads the rows it moves first.
+    with django_assert_num_queries(6 if connection.vendor == "postgresql" else 7):
         lifecycle.apply_receipts([(i, "DELIVRD", "") for i in ids])
 
 

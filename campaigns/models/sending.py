@@ -9,11 +9,18 @@ from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.db.models.query import ModelIterable
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from smsconsole import crypto
 from smsconsole.models import Account, Application, AuditLog, TransitionError, compare_and_set
+
+# An HTTP provider connection sends a template by the remote service's templateId (RemoteTemplate):
+# without one every message of the campaign would fail at the hand-over.
+NO_REMOTE_TEMPLATE_REASON = gettext_noop(
+    "The provider connection has no remote templateId for this template; "
+    "ask an administrator to add it to the connection."
+)
 
 
 def new_callback_token():
@@ -133,7 +140,7 @@ class _CountersFolded(ModelIterable):
         for campaign in super().__iter__():
             for name in STATUS_COUNTERS:
                 setattr(campaign, name, getattr(campaign, f"counted_{name}"))
-            campaign.counters_counted = True
+            campaign._counters_folded = True
             yield campaign
 
 
@@ -308,6 +315,27 @@ class Campaign(models.Model):
         if from_queryset is None:
             from_queryset = Campaign.objects.with_counters()
         super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        if getattr(from_queryset, "_counters_folded", False) and (fields is None or set(fields) & set(STATUS_COUNTERS)):
+            self._counters_folded = True
+
+    def save(self, *args, update_fields=None, **kwargs):
+        # An instance read through with_counters() (or refresh_from_db) holds row + unsquashed deltas
+        # in its counters: writing those back would count the deltas twice at the next squash. Its
+        # bare save() writes every other loaded field; the counters move only by move_counters.
+        if getattr(self, "_counters_folded", False) and not self._state.adding:
+            if update_fields is None:
+                deferred = self.get_deferred_fields()
+                update_fields = [
+                    field.attname
+                    for field in self._meta.concrete_fields
+                    if not field.primary_key and field.attname not in deferred and field.name not in STATUS_COUNTERS
+                ]
+            elif set(update_fields) & set(STATUS_COUNTERS):
+                raise TypeError(
+                    "save(update_fields=[counter]) of a with_counters() instance would write row + deltas: "
+                    "use Campaign.move_counters"
+                )
+        super().save(*args, update_fields=update_fields, **kwargs)
 
     @property
     def is_finished(self):
@@ -326,7 +354,17 @@ class Campaign(models.Model):
                 _("Not allowed while the campaign is “%(status)s”.") % {"status": self.get_status_display()}
             )
 
+    @property
+    def lacks_remote_template(self):
+        """An HTTP provider connection that knows no remote templateId for the template."""
+        return self.connection.is_http and self.connection.remote_template_id(self.template_id) is None
+
+    def _check_sendable_on_connection(self):
+        if self.lacks_remote_template:
+            raise TransitionError(gettext(NO_REMOTE_TEMPLATE_REASON))
+
     def schedule(self, at):
+        self._check_sendable_on_connection()
         latest = timezone.now() + timedelta(days=settings.SMS_MAX_SCHEDULE_DAYS)
         if at <= timezone.now():
             raise TransitionError(_("The scheduled time must be in the future."))
@@ -337,7 +375,10 @@ class Campaign(models.Model):
         self._move({self.Status.DRAFT}, self.Status.SCHEDULED, scheduled_at=at)
 
     def launch(self):
-        """Starts a draft now, or a scheduled one when it is due; planning runs in a task."""
+        """Starts a draft now, or a scheduled one when it is due; planning runs in a task (and fails a
+        scheduled one whose connection lost the template meanwhile: check_still_sendable)."""
+        if self.status == self.Status.DRAFT:
+            self._check_sendable_on_connection()
         self._move({self.Status.DRAFT, self.Status.SCHEDULED}, self.Status.RUNNING, started_at=timezone.now())
         from campaigns.tasks import plan_campaign
 
@@ -632,13 +673,17 @@ class Batch(models.Model):
 class PendingReceipt(models.Model):
     """A delivery receipt not yet matched to its message (it can arrive before the submit response)."""
 
-    connection = models.ForeignKey(ProviderConnection, on_delete=models.CASCADE, related_name="+")
-    provider_id = models.CharField(max_length=64)
-    stat = models.CharField(max_length=16)
-    err = models.CharField(max_length=16, blank=True)
-    received_at = models.DateTimeField(default=timezone.now)
+    connection = models.ForeignKey(
+        ProviderConnection, on_delete=models.CASCADE, related_name="+", verbose_name=_("connection")
+    )
+    provider_id = models.CharField(max_length=64, verbose_name=_("provider message id"))
+    stat = models.CharField(max_length=16, verbose_name=_("receipt status"))
+    err = models.CharField(max_length=16, blank=True, verbose_name=_("error code"))
+    received_at = models.DateTimeField(default=timezone.now, verbose_name=_("received at"))
 
     class Meta:
+        verbose_name = _("unmatched receipt")
+        verbose_name_plural = _("unmatched receipts")
         indexes = [models.Index(fields=["connection", "provider_id"], name="receipt_by_provider_id")]
 
 

@@ -7,6 +7,8 @@ Every query goes through smsconsole.tenancy.
 
 import json
 import math
+import zoneinfo
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,6 +16,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -21,6 +24,7 @@ from django.views.decorators.http import require_POST
 from campaigns import connection_state, planning, preview, results, uploads
 from campaigns.campaign_forms import CampaignFilterForm, CampaignForm, initial_from
 from campaigns.models import Campaign, Contact, ContactList, ProviderConnection, RecipientImport
+from reports import statistics
 from sms import text
 from smsconsole.models import FROZEN_REASON, Application, TransitionError, audit
 from smsconsole.privacy import number_display
@@ -332,11 +336,14 @@ def campaign_confirm(request, pk):
 
 @login_required
 def campaign_detail(request, pk):
-    require_membership(request)
+    membership = require_membership(request)
     campaign = _get_campaign(request, pk)
     context = progress_context(campaign, {})
     # Why messages were not delivered (campaigns.results), read once per page view, not polled.
     context["breakdown"] = results.breakdown(campaign.pk) if campaign.planned_at else []
+    filters = statistics.campaign_filters(campaign, zoneinfo.ZoneInfo(membership.account.timezone))
+    if filters:
+        context["statistics_url"] = f"{reverse('reports:statistics')}?{urlencode(filters, doseq=True)}"
     return render(request, "campaigns/campaign_detail.html", context)
 
 

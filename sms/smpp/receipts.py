@@ -24,7 +24,9 @@ _STAT_ALIASES = {
     "DELIVERED": "DELIVRD", "UNDELIVERABLE": "UNDELIV", "ACCEPTED": "ACCEPTD",
     "REJECTED": "REJECTD", "EXPIRD": "EXPIRED",
 }  # fmt: skip
-FINAL_STATS = frozenset({"DELIVRD", "UNDELIV", "EXPIRED", "REJECTD", "DELETED"})
+# The stats that end a message. UNKNOWN is final too (SMPP 3.4 5.2.28; the cloud's pushed report is
+# the carrier's last word): the outcome is not known, and the lifecycle marks the message unknown.
+FINAL_STATS = frozenset({"DELIVRD", "UNDELIV", "EXPIRED", "REJECTD", "DELETED", "UNKNOWN"})
 
 _FIELD = {
     "id": re.compile(r"(?:^|\s)id:\s*(\S*)", re.I),

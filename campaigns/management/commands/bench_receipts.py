@@ -18,11 +18,9 @@ import itertools
 import json
 import signal
 import sys
-import tempfile
 import time
 import urllib.request
 import uuid
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import CommandError
@@ -30,7 +28,7 @@ from django.db import connection, transaction
 
 from campaigns import gateway, planning, receipts
 from campaigns.management.commands import bench_send
-from campaigns.management.commands.bench_send import SYSTEM_ID, Child, load_average, sustained
+from campaigns.management.commands.bench_send import SYSTEM_ID, Child, sustained
 from campaigns.models import Campaign, Message, PendingReceipt
 
 CONNECTION_NAME = "bench-receipts"
@@ -54,49 +52,31 @@ class Command(bench_send.Command):
         parser.add_argument("--receipts", type=int, default=1_000_000)
         parser.add_argument("--binds", type=int, default=2)
         parser.add_argument(
-            "--receipt-window",
-            type=int,
-            nargs="+",
-            default=[10],
-            help="simulator --receipt-window: deliver_sm per bind awaiting their resp (one run per value)",
-        )
-        parser.add_argument(
             "--early", type=int, default=20, help="one message in this many gets its receipt before its submit result"
         )
         parser.add_argument(
             "--segments", type=int, default=1, help="segments per message, each with its own id and receipt"
         )
         parser.add_argument("--timeout", type=float, default=1800, help="give up after this many seconds")
-        parser.add_argument("--keep", action="store_true", help="keep the campaign and its rows")
-        parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
-        parser.add_argument("--log-dir", default=None, help="keep the children's logs here")
+        self.add_run_arguments(parser)
 
     def handle(self, *args, **options):
         signal.signal(signal.SIGTERM, bench_send._exit_on_sigterm)  # stop the children (bench_send.handle)
-        if connection.vendor != "postgresql":
-            raise CommandError("bench_receipts measures the PostgreSQL path: set DATABASE_URL to a PostgreSQL database")
-        if not settings.REDIS_URL.startswith("redis://"):
-            raise CommandError("bench_receipts runs the gateway, which needs Redis: set REDIS_URL to redis://…")
+        self.refuse_without_postgresql_and_redis(broker=False)
         count = options["receipts"]
         self.segments = max(1, options["segments"])
-        for receipt_window in options["receipt_window"]:
-            self.vacuum()
-            self.stdout.write(
+
+        def header(receipt_window):
+            return (
                 f"database: postgresql, messages: {count:,} of {self.segments} segment(s), receipts: "
                 f"{count * self.segments:,} (1 message in {options['early']} before its submit result), "
-                f"binds: {options['binds']}, receipt window: {receipt_window} per bind, load average: {load_average()}"
+                f"binds: {options['binds']}, receipt window: {receipt_window} per bind"
             )
-            if options["log_dir"]:
-                log_dir = Path(options["log_dir"]) / f"window-{receipt_window}"
-                log_dir.mkdir(parents=True, exist_ok=True)
-                figures = self.run_receipts(count, options, log_dir, receipt_window)
-            else:
-                with tempfile.TemporaryDirectory(prefix="bench-receipts-") as log_dir:
-                    figures = self.run_receipts(count, options, log_dir, receipt_window)
-            figures["load_average_after"] = load_average()
-            self.print_receipt_figures(figures)
-            if options["json"]:
-                self.stdout.write(json.dumps(figures))
+
+        def run(log_dir, receipt_window):
+            return self.run_receipts(count, options, log_dir, receipt_window)
+
+        self.run_per_window(options["receipt_window"], options, header, run, self.print_receipt_figures)
 
     # --- setup ----------------------------------------------------------------------------------
 

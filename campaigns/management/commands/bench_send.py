@@ -157,13 +157,6 @@ class Command(BaseCommand):
         parser.add_argument(
             "--gateway-processes", type=int, default=None, help="run_gateway --processes (sharing the binds)"
         )
-        parser.add_argument(
-            "--receipt-window",
-            type=int,
-            nargs="+",
-            default=[10],
-            help="simulator --receipt-window: deliver_sm per bind awaiting their resp (one run per value)",
-        )
         parser.add_argument("--dlr-delay", type=float, default=0.2, help="simulator --dlr-delay (seconds)")
         parser.add_argument(
             "--bundled-receipts",
@@ -171,6 +164,18 @@ class Command(BaseCommand):
             help="simulator --bundled-receipts: each receipt in the submit_sm_resp's write, no window",
         )
         parser.add_argument("--timeout", type=float, default=3600, help="give up on a run after this many seconds")
+        self.add_run_arguments(parser)
+
+    @staticmethod
+    def add_run_arguments(parser):
+        """The options run_per_window reads, and --keep."""
+        parser.add_argument(
+            "--receipt-window",
+            type=int,
+            nargs="+",
+            default=[10],
+            help="simulator --receipt-window: deliver_sm per bind awaiting their resp (one run per value)",
+        )
         parser.add_argument("--keep", action="store_true", help="keep the campaign and its rows")
         parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
         parser.add_argument(
@@ -181,38 +186,25 @@ class Command(BaseCommand):
         # The children run in sessions of their own (a Ctrl-C in the terminal must not kill them mid-run
         # before the figures are read), so a SIGTERM to the benchmark has to reach them through `finally`.
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
-        if connection.vendor != "postgresql":
-            raise CommandError("bench_send measures the PostgreSQL path: set DATABASE_URL to a PostgreSQL database")
-        if not settings.REDIS_URL.startswith("redis://") or not settings.CELERY_BROKER_URL.startswith("redis://"):
-            raise CommandError("bench_send needs Redis: set CELERY_BROKER_URL (and REDIS_URL) to redis://…")
+        self.refuse_without_postgresql_and_redis(broker=True)
         count = options["recipients"]
         windows = [None] if options["bundled_receipts"] else options["receipt_window"]
-        runs = []
-        for receipt_window in windows:
-            self.vacuum()
+
+        def header(receipt_window):
             receipts = (
                 "bundled with the submit_sm_resp"
                 if receipt_window is None
                 else f"each its own deliver_sm after {options['dlr_delay']}s, window {receipt_window} per bind"
             )
-            self.stdout.write(
+            return (
                 f"database: postgresql, recipients: {count:,}, workers: {options['workers']}, "
-                f"binds: {options['binds']}, submit window: {options['window']}, receipts: {receipts}, "
-                f"load average: {load_average()}"
+                f"binds: {options['binds']}, submit window: {options['window']}, receipts: {receipts}"
             )
-            if options["log_dir"]:
-                log_dir = Path(options["log_dir"]) / f"window-{receipt_window or 'bundled'}"
-                log_dir.mkdir(parents=True, exist_ok=True)
-                figures = self.run(count, options, log_dir, receipt_window)
-            else:
-                with tempfile.TemporaryDirectory(prefix="bench-send-") as log_dir:
-                    figures = self.run(count, options, log_dir, receipt_window)
-            figures["receipt_window"] = receipt_window
-            figures["load_average_after"] = load_average()
-            self.print_figures(figures)
-            if options["json"]:
-                self.stdout.write(json.dumps(figures))
-            runs.append(figures)
+
+        def run(log_dir, receipt_window):
+            return {**self.run(count, options, log_dir, receipt_window), "receipt_window": receipt_window}
+
+        runs = self.run_per_window(windows, options, header, run, self.print_figures)
         if len(runs) > 1:
             self.stdout.write("summary (receipt window per bind: end to end, first submit_sm, sustained submit_sm/s):")
             for f in runs:
@@ -222,6 +214,45 @@ class Command(BaseCommand):
                 )
 
     # --- setup ----------------------------------------------------------------------------------
+
+    @property
+    def command_name(self):
+        return type(self).__module__.rsplit(".", 1)[-1]
+
+    def refuse_without_postgresql_and_redis(self, broker):
+        """The benchmarks measure the PostgreSQL path, with the gateway on Redis (and, with `broker`,
+        Celery workers on a Redis broker)."""
+        name = self.command_name
+        if connection.vendor != "postgresql":
+            raise CommandError(f"{name} measures the PostgreSQL path: set DATABASE_URL to a PostgreSQL database")
+        if not settings.REDIS_URL.startswith("redis://"):
+            raise CommandError(f"{name} runs the gateway, which needs Redis: set REDIS_URL to redis://…")
+        if broker and not settings.CELERY_BROKER_URL.startswith("redis://"):
+            raise CommandError(f"{name} needs Redis: set CELERY_BROKER_URL (and REDIS_URL) to redis://…")
+
+    def run_per_window(self, windows, options, header, run, print_figures):
+        """One run per receipt window (None: bundled): tables vacuumed first, `header(window)` and the
+        load average printed, the children's logs in --log-dir/window-<window> (else a temporary
+        directory), `run(log_dir, window)`'s figures printed (and as one JSON line with --json).
+        Returns the figures of each run."""
+        runs = []
+        for receipt_window in windows:
+            self.vacuum()
+            self.stdout.write(f"{header(receipt_window)}, load average: {load_average()}")
+            if options["log_dir"]:
+                log_dir = Path(options["log_dir"]) / f"window-{receipt_window or 'bundled'}"
+                log_dir.mkdir(parents=True, exist_ok=True)
+                figures = run(log_dir, receipt_window)
+            else:
+                prefix = self.command_name.replace("_", "-") + "-"
+                with tempfile.TemporaryDirectory(prefix=prefix) as log_dir:
+                    figures = run(log_dir, receipt_window)
+            figures["load_average_after"] = load_average()
+            print_figures(figures)
+            if options["json"]:
+                self.stdout.write(json.dumps(figures))
+            runs.append(figures)
+        return runs
 
     def vacuum(self):
         """Starts from clean tables: the dead rows of earlier runs would otherwise slow this one, as
