@@ -25,24 +25,36 @@ MAX_WINDOW = 31 * 86_400  # a window longer than a month would keep a number's k
 
 OVER_CAP = "frequency_cap"
 
-# ARGV: now, record (0|1), then per message: member, type-window count, (seconds, limit)…,
-# content-window count, (seconds, limit)…; KEYS: per message its type key and its content key.
-# Returns per message 1 (admitted) or 0 (over a cap).
+# ARGV: now, record (0|1), the number of rule sets, each rule set as its window count and its
+# (seconds, limit)… (the first: the same-content windows; then one per message type in the call),
+# then per message: member, the index of its type's rule set. KEYS: per message its type key and
+# its content key. Returns per message 1 (admitted) or 0 (over a cap). The windows go once per call,
+# not once per message: packing the arguments of a 200-message chunk was a tenth of the gateway's CPU.
 _ADMIT = """
 local now = tonumber(ARGV[1])
 local record = ARGV[2] == "1"
-local pos = 3
+local pos = 4
+local sets = {}
+for s = 1, tonumber(ARGV[3]) do
+  local n = tonumber(ARGV[pos]); pos = pos + 1
+  local rules, longest = {}, 0
+  for w = 1, n do
+    local seconds = tonumber(ARGV[pos]); local limit = tonumber(ARGV[pos + 1]); pos = pos + 2
+    rules[w] = {seconds, limit}
+    if seconds > longest then longest = seconds end
+  end
+  sets[s] = {rules, longest}
+end
 local out = {}
 for i = 1, #KEYS, 2 do
-  local member = ARGV[pos]; pos = pos + 1
+  local member = ARGV[pos]
+  local checks = {sets[tonumber(ARGV[pos + 1])], sets[1]}
+  pos = pos + 2
   local ok = true
-  local longest = {0, 0}
   for k = 0, 1 do
     local key = KEYS[i + k]
-    local n = tonumber(ARGV[pos]); pos = pos + 1
-    for w = 1, n do
-      local seconds = tonumber(ARGV[pos]); local limit = tonumber(ARGV[pos + 1]); pos = pos + 2
-      if seconds > longest[k + 1] then longest[k + 1] = seconds end
+    for _, rule in ipairs(checks[k + 1][1]) do
+      local seconds, limit = rule[1], rule[2]
       local count = redis.call('ZCOUNT', key, '(' .. (now - seconds), '+inf')
       -- A message recorded before and handed back (requeued, or its claim rolled back) is the same
       -- message asking again: its own entry must not count against it, or it would be skipped unsent.
@@ -54,9 +66,10 @@ for i = 1, #KEYS, 2 do
   if ok and record then
     for k = 0, 1 do
       local key = KEYS[i + k]
-      redis.call('ZREMRANGEBYSCORE', key, '-inf', now - longest[k + 1])
+      local longest = checks[k + 1][2]
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', now - longest)
       redis.call('ZADD', key, now, member)
-      redis.call('EXPIRE', key, longest[k + 1] + 1)
+      redis.call('EXPIRE', key, longest + 1)
     end
   end
   out[#out + 1] = ok and 1 or 0
@@ -135,12 +148,19 @@ class FrequencyCaps:
         if not messages:
             return []
         content_rules = self.content_rules if content_rules is None else content_rules
-        keys, args = [], [repr(float(now if now is not None else time.time())), "1" if record else "0"]
+        sets = [content_rules]
+        index = {}  # message type -> its rule set's position (1-based, as Lua counts)
+        keys, members = [], []
         for member, phone, message_type, text in messages:
+            if message_type not in index:
+                sets.append(self.rules.get(message_type, ()))
+                index[message_type] = len(sets)
             keys += [f"{self.prefix}:t:{message_type}:{phone}", f"{self.prefix}:c:{phone}:{content_digest(text)}"]
-            type_rules = self.rules.get(message_type, ())
-            args += [str(member), len(type_rules), *[x for rule in type_rules for x in rule]]
-            args += [len(content_rules), *[x for rule in content_rules for x in rule]]
+            members += [str(member), index[message_type]]
+        args = [repr(float(now if now is not None else time.time())), "1" if record else "0", len(sets)]
+        for rules in sets:
+            args += [len(rules), *[x for rule in rules for x in rule]]
+        args += members
         return [bool(flag) for flag in self._script(keys=keys, args=args)]
 
     def forget(self):

@@ -541,7 +541,7 @@ class SmppSender:
             connection.system_id,
             connection.password,
             system_type=connection.system_type,
-            binds=connection.max_binds,
+            binds=gateway.binds_for(connection),
             window=connection.window,
             on_receipts=runner.on_receipts,
             on_inbound=runner.on_inbound,
@@ -596,8 +596,11 @@ class Gateway:
     def __init__(self, connections=(), *, gateway_id=None, consumers=CONSUMERS, chunk_size=CHUNK_SIZE,
                  redis_url=None, client_factory=None, stats_interval=10.0, db=None, poll_interval=1.0,
                  load_connections=None, reload_interval=RELOAD_INTERVAL, http_client_factory=None,
-                 priority_consumers=PRIORITY_CONSUMERS):  # fmt: skip
+                 priority_consumers=PRIORITY_CONSUMERS, share=(0, 1)):  # fmt: skip
         self.connections = list(connections)
+        # (this process's number, how many processes) when several share the connections' binds
+        # (run_gateway --processes); see binds_for.
+        self.share = share
         self.load_connections = load_connections
         self.reload_interval = reload_interval
         self.gateway_id = gateway_id or socket.gethostname()
@@ -623,6 +626,20 @@ class Gateway:
         self.receipt_db = db or DatabaseThreads(max(1, len(self.connections)) * RECEIPT_ROUNDS)
         self.runners = []  # every runner started, in order
         self.active = {}  # connection id -> (runner, its task)
+
+    def binds_for(self, connection):
+        """This process's part of the connection's binds: max_binds split as evenly as it goes over
+        the processes sharing it, so together they never bind more than the provider allows. An
+        HTTP connection (no binds) is served by the first process only. 0: not served here.
+
+        Sharing needs nothing else: each process takes whole jobs off the connection's list into
+        its own processing list (its own gateway id), claims are compare-and-set, and a receipt
+        is applied by whichever process's bind it reaches, matched in the database."""
+        number, processes = self.share
+        if connection.is_http:
+            return 1 if number == 0 else 0
+        binds, extra = divmod(connection.max_binds, processes)
+        return binds + (1 if number < extra else 0)
 
     def threads_for(self, connections):
         return connections * (self.consumers + self.priority_consumers + 2) + 1
@@ -668,7 +685,7 @@ class Gateway:
             return None
 
     async def reconcile(self, wanted):
-        wanted = {connection.pk: connection for connection in wanted}
+        wanted = {connection.pk: connection for connection in wanted if self.binds_for(connection)}
         for pk, (runner, _task) in list(self.active.items()):
             connection = wanted.get(pk)
             if connection is None:

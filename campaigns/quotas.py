@@ -49,14 +49,19 @@ def _locked_rows(account_id, now):
     """The account's usage rows of the periods `now` falls in, created if missing and locked (in
     period order, so two reservations never wait on each other crosswise)."""
     starts = period_starts(_zone(account_id), now)
+    current = Q()
+    for period, day in starts.items():
+        current |= Q(period=period, starts_on=day)
+    rows = QuotaUsage.objects.select_for_update().filter(current, account_id=account_id).order_by("period")
+    locked = list(rows)
+    if len(locked) == len(starts):
+        return locked  # nearly always: the rows exist from the period's first reservation on
+    # The first reservation of a day or month: ignore_conflicts lets a concurrent first one win.
     QuotaUsage.objects.bulk_create(
         [QuotaUsage(account_id=account_id, period=period, starts_on=day) for period, day in starts.items()],
         ignore_conflicts=True,
     )
-    current = Q()
-    for period, day in starts.items():
-        current |= Q(period=period, starts_on=day)
-    return list(QuotaUsage.objects.select_for_update().filter(current, account_id=account_id).order_by("period"))
+    return list(rows.all())
 
 
 def reserve(account_id, n, now=None):

@@ -40,6 +40,12 @@ def test_promotions_have_their_own_hourly_cap_and_other_numbers_are_independent(
     assert caps.admit(messages(1, phone="+8613900139000", message_type="promotion"), now=NOW) == [True]
 
 
+def test_one_call_holds_each_message_type_to_its_own_windows(caps):
+    # The windows go to Redis once per type in the call, each message naming its type's set.
+    mixed = [*messages(11), *messages(5, message_type="promotion", text="Sale", start=100), *messages(1, start=200)]
+    assert caps.admit(mixed, now=NOW) == [True] * 10 + [False] + [True] * 4 + [False] + [False]
+
+
 def test_would_admit_records_nothing(caps):
     assert caps.would_admit(messages(12), now=NOW) == [True] * 12
     assert caps.admit(messages(10), now=NOW) == [True] * 10

@@ -97,3 +97,37 @@ def test_rounds_commit_with_and_without_waiting_for_the_disk(campaign, simulator
         provider_id = f"p{ids[0] if synchronous_commit else ids[1]}"
         assert receipts.ingest(simulator_connection.pk, [Receipt(provider_id)]) == (1, 1)
     assert counters(campaign)["delivered"] == 2 and lifecycle.reconcile(campaign.pk) == {}
+
+
+def test_a_round_of_a_campaign_without_a_report_url_owes_nothing_and_does_not_look_for_targets(
+    campaign, simulator_connection, monkeypatch
+):
+    """The statement tells which moved messages' campaigns can owe a report (lifecycle._may_report_sql):
+    with no report URL and not an API send, the round neither writes a report nor runs report_targets."""
+    from django.db import connection as db
+
+    from campaigns.models import Campaign, StatusReportDue
+
+    if db.vendor != "postgresql":
+        pytest.skip("the one-statement round is PostgreSQL's (data-modifying CTEs)")
+    assert campaign.application.report_url == "" and campaign.source != Campaign.Source.API
+    ids, attempts = claim_all(campaign)
+    gateway.record_results(campaign.pk, [Result(ref=i, message_ids=(f"p{i}",)) for i in ids], attempts)
+    asked = []
+    real = lifecycle.report_targets
+    monkeypatch.setattr(lifecycle, "report_targets", lambda reported: asked.append(reported) or real(reported))
+
+    assert receipts.ingest(simulator_connection.pk, [Receipt(f"p{i}") for i in ids]) == (3, 3)
+
+    assert asked == []
+    assert not StatusReportDue.objects.exists()
+    assert counters(campaign)["delivered"] == 3
+
+    # Once the application takes reports, the next round owes them again.
+    application = campaign.application
+    application.report_url = "https://example.com/reports"
+    application.save(update_fields=["report_url"])
+    Message.objects.filter(pk=ids[0]).update(status=Message.Status.SUBMITTED)  # a message to move again
+    assert receipts.ingest(simulator_connection.pk, [Receipt(f"p{ids[0]}", "UNDELIV", "005")]) == (1, 1)
+    assert [list(reported) for reported in asked] == [[campaign.pk]]
+    assert list(StatusReportDue.objects.values_list("message_id", "status")) == [(ids[0], "failed")]

@@ -111,6 +111,24 @@ class Child:
             tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
             raise CommandError(f"{self.name} exited with {self.process.returncode}:\n{tail}")
 
+    def cpu_seconds(self):
+        """User + system CPU of the process and its live descendants (all their threads; a Celery
+        pool child, the processes of run_gateway --processes): robust on a shared machine."""
+        import psutil
+
+        try:
+            processes = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0
+        total = 0.0
+        for process in processes:
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
     def sample_memory(self):
         current = peak_rss_mb(self.process.pid)
         if sum(current) >= sum(self.peak):
@@ -136,6 +154,9 @@ class Command(BaseCommand):
         parser.add_argument("--window", type=int, default=256, help="submit_sm in flight per bind.")
         parser.add_argument("--consumers", type=int, default=None, help="run_gateway --consumers")
         parser.add_argument("--chunk-size", type=int, default=None, help="run_gateway --chunk-size")
+        parser.add_argument(
+            "--gateway-processes", type=int, default=None, help="run_gateway --processes (sharing the binds)"
+        )
         parser.add_argument("--dlr-delay", type=float, default=0.2, help="simulator --dlr-delay (seconds)")
         parser.add_argument(
             "--bundled-receipts",
@@ -277,6 +298,12 @@ class Command(BaseCommand):
             "PYTHONUNBUFFERED": "1",
             "CELERY_TASK_DEFAULT_QUEUE": queue,
             "CELERY_TASK_ALWAYS_EAGER": "0",
+            # As in production: under DEBUG every query is also formatted and kept (the debug
+            # cursor), which cost the gateway a third of its CPU. The keys stay those of this
+            # process, which encrypted the connection's password.
+            "DEBUG": "0",
+            "SECRET_KEY": settings.SECRET_KEY,
+            "FIELD_ENCRYPTION_KEY": settings.FIELD_ENCRYPTION_KEY,
             "REDIS_URL": settings.REDIS_URL,
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
@@ -393,6 +420,8 @@ class Command(BaseCommand):
             for name in ("consumers", "chunk_size"):
                 if options[name]:
                     gateway_argv += [f"--{name.replace('_', '-')}", str(options[name])]
+            if options["gateway_processes"]:
+                gateway_argv += ["--processes", str(options["gateway_processes"])]
             gateway = Child("gateway", gateway_argv, env, log_dir)
             children.append(gateway)
             self.wait(lambda: self.simulator_stats(simulator)["bound"] >= options["binds"], children, 60, "the binds")
@@ -420,6 +449,7 @@ class Command(BaseCommand):
                 self.delete(campaign)
 
     def measure(self, campaign, simulator, children, count, timeout):
+        cpu_before = {child.name: child.cpu_seconds() for child in children}
         launched = time.perf_counter()
         launched_at = time.time()  # the simulator stamps its first submit with the wall clock
         with transaction.atomic():
@@ -451,6 +481,7 @@ class Command(BaseCommand):
                 raise CommandError(f"not finished after {timeout:.0f}s: {row}, simulator {stats}")
             time.sleep(0.25)
         finished_after = time.perf_counter() - launched
+        cpu = {child.name: round(child.cpu_seconds() - cpu_before[child.name], 1) for child in children}
         final = self.simulator_stats(simulator, per_destination=True)
         per_destination = final.pop("per_destination")
         first_submit = final["first_submit_at"]
@@ -471,6 +502,9 @@ class Command(BaseCommand):
             "receipts_per_s_by_tenth": [round(sustained(samples, 2, count, n / 10, (n + 1) / 10)) for n in range(10)],
             "end_to_end_per_s": round(count / finished_after),
             "peak_rss_mb": {child.name: child.peak for child in children},
+            # CPU seconds of each child (with its descendants) from launch to the last receipt.
+            "cpu_s": cpu,
+            "gateway_cpu_s_per_100k": round(cpu.get("gateway", 0) * 100_000 / count, 1),
             "duplicates": final["duplicates"],
             "destinations": len(per_destination),
             "simulator": {
@@ -529,6 +563,8 @@ class Command(BaseCommand):
             f"(end to end {f['end_to_end_per_s']:,} messages/s)",
             "peak RSS (MB, process + pool children): "
             + ", ".join(f"{name} {'+'.join(map(str, mb))}" for name, mb in f["peak_rss_mb"].items()),
+            "CPU s from launch to the last receipt: " + ", ".join(f"{name} {s}" for name, s in f["cpu_s"].items()),
+            f"gateway CPU s per 100,000 messages: {f['gateway_cpu_s_per_100k']}",
             f"duplicates at the simulator: {f['duplicates']} ({f['destinations']:,} destinations, "
             f"{f['simulator']['submits']:,} submits)",
             f"counters: {f['counters']}",
