@@ -200,6 +200,8 @@ class Command(bench_send.Command):
                 cursor.execute(f"DELETE FROM {table} WHERE message_id IN ({messages})", [campaign.pk])
             cursor.execute("DELETE FROM campaigns_message WHERE campaign_id = %s", [campaign.pk])
             cursor.execute("DELETE FROM campaigns_batch WHERE campaign_id = %s", [campaign.pk])
+            # The API campaign's counters are delta rows too (campaigns.lifecycle.accept_api).
+            cursor.execute("DELETE FROM campaigns_campaigncount WHERE campaign_id = %s", [campaign.pk])
             cursor.execute("DELETE FROM campaigns_campaign WHERE id = %s", [campaign.pk])
 
 
