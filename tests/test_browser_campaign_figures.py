@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from tests.factories import PASSWORD
+from tests.browser_helpers import language, log_in_at_1024  # noqa: F401 (a fixture)
 from tests.results_helpers import DELIVERED, EXPIRED, REFUSED, UNDELIVERED, finished_campaign
 from tests.test_browser_statistics import chart_state
 
@@ -22,11 +22,6 @@ TEXT = {
 }
 
 
-@pytest.fixture(params=["en", "zh-hans"])
-def language(request):
-    return request.param
-
-
 def test_a_finished_campaigns_chart_drills_down_to_its_failed_records_and_numbers(
     page, live_server, factories, acme, alice, shop, language
 ):
@@ -34,12 +29,7 @@ def test_a_finished_campaigns_chart_drills_down_to_its_failed_records_and_number
     campaign = finished_campaign(factories, acme, shop, [DELIVERED, UNDELIVERED, REFUSED, EXPIRED, DELIVERED])
     # Another campaign's failures of the same day stay out of this one's figures.
     finished_campaign(factories, acme, shop, [UNDELIVERED, UNDELIVERED], name="Other")
-    page.set_viewport_size({"width": 1024, "height": 768})
-    page.context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
-    page.goto(live_server.url + reverse("login"))
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name=text["log_in"], exact=True).click()
+    log_in_at_1024(page, live_server, language)
 
     campaign_url = live_server.url + reverse("campaigns:campaign_detail", args=[campaign.pk])
     page.goto(campaign_url)

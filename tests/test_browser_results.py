@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from tests.factories import PASSWORD
+from tests.browser_helpers import language, log_in_at_1024  # noqa: F401 (a fixture)
 from tests.results_helpers import DELIVERED, EXPIRED, REFUSED, UNDELIVERED, finished_campaign
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -33,22 +33,12 @@ TEXT = {
 }
 
 
-@pytest.fixture(params=["en", "zh-hans"])
-def language(request):
-    return request.param
-
-
 def test_an_operator_follows_a_finished_campaign_to_its_failed_records_and_numbers(
     page, live_server, factories, acme, alice, shop, language
 ):
     text = TEXT[language]
     campaign = finished_campaign(factories, acme, shop, [DELIVERED, UNDELIVERED, REFUSED, EXPIRED, DELIVERED])
-    page.set_viewport_size({"width": 1024, "height": 768})
-    page.context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
-    page.goto(live_server.url + reverse("login"))
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name=text["log_in"], exact=True).click()
+    log_in_at_1024(page, live_server, language)
 
     # The sidebar's results group, every link still within the screen.
     sidebar = page.locator("nav.sidebar")

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.factories import PASSWORD
+from tests.browser_helpers import language, log_in_at_1024  # noqa: F401 (a fixture)
 from tests.stats_helpers import create_sent_hour
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -18,11 +18,6 @@ TEXT = {
     "en": {"log_in": "Log in", "statistics": "Statistics", "line": "Line chart", "failed": "Failed"},
     "zh-hans": {"log_in": "登录", "statistics": "业务统计", "line": "折线图", "failed": "失败"},
 }
-
-
-@pytest.fixture(params=["en", "zh-hans"])
-def language(request):
-    return request.param
 
 
 def chart_state(page):
@@ -47,12 +42,7 @@ def test_an_operator_switches_the_chart_hides_a_series_and_opens_the_failed_reco
     create_sent_hour(template, hour, delivered=40, failed=3, sending=2)
     text = TEXT[language]
 
-    page.set_viewport_size({"width": 1024, "height": 768})
-    page.context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
-    page.goto(live_server.url + reverse("login"))
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", PASSWORD)
-    page.get_by_role("button", name=text["log_in"], exact=True).click()
+    log_in_at_1024(page, live_server, language)
     page.locator("nav.mainnav").get_by_role("link", name=text["statistics"], exact=True).click()
 
     expect(page.locator("h1")).to_have_text(text["statistics"])
