@@ -44,41 +44,43 @@ def test_a_created_time_outside_the_skew_is_refused(offset):
     assert error.value.code == "E000110"
 
 
-@pytest.mark.parametrize(
-    ("authorization", "x_wsse", "code"),
-    [
-        ("", "x", "E000001"),
-        ('WSSE profile="UsernameToken",type="Appkey"', "x", "E000002"),
-        ('WSSE realm="SDP",type="Appkey"', "x", "E000003"),
-        ('WSSE realm="X",profile="UsernameToken",type="Appkey"', "x", "E000004"),
-        ('WSSE realm="SDP",profile="Other",type="Appkey"', "x", "E000005"),
-        ('WSSE realm="SDP",profile="UsernameToken",type="Other"', "x", "E000006"),
-        ('WSSE realm="SDP",profile="UsernameToken"', "x", "E000007"),
-        ("Basic abc", "x", "E000008"),
-        (signing.WSSE_AUTHORIZATION, "", "E000020"),
-        (
-            signing.WSSE_AUTHORIZATION,
-            'UsernameToken PasswordDigest="d",Nonce="n",Created="2026-12-01T08:00:00Z"',
-            "E000021",
-        ),
-        (
-            signing.WSSE_AUTHORIZATION,
-            'UsernameToken Username="k",PasswordDigest="d",Created="2026-12-01T08:00:00Z"',
-            "E000022",
-        ),
-        (signing.WSSE_AUTHORIZATION, 'UsernameToken Username="k",PasswordDigest="d",Nonce="n"', "E000023"),
-        (
-            signing.WSSE_AUTHORIZATION,
-            'UsernameToken Username="k",PasswordDigest="d",Nonce="n",Created="yesterday"',
-            "E000110",
-        ),
-        (
-            signing.WSSE_AUTHORIZATION,
-            'UsernameToken Username="k",PasswordDigest="d",Nonce="n-1",Created="2026-12-01T08:00:00Z"',
-            "E000101",
-        ),
-    ],
-)
+# Malformed Authorization / X-WSSE headers and the code each must get (tests/test_api_send_auth.py
+# sends them through the endpoint too).
+MALFORMED_WSSE = [
+    ("", "x", "E000001"),
+    ('WSSE profile="UsernameToken",type="Appkey"', "x", "E000002"),
+    ('WSSE realm="SDP",type="Appkey"', "x", "E000003"),
+    ('WSSE realm="X",profile="UsernameToken",type="Appkey"', "x", "E000004"),
+    ('WSSE realm="SDP",profile="Other",type="Appkey"', "x", "E000005"),
+    ('WSSE realm="SDP",profile="UsernameToken",type="Other"', "x", "E000006"),
+    ('WSSE realm="SDP",profile="UsernameToken"', "x", "E000007"),
+    ("Basic abc", "x", "E000008"),
+    (signing.WSSE_AUTHORIZATION, "", "E000020"),
+    (
+        signing.WSSE_AUTHORIZATION,
+        'UsernameToken PasswordDigest="d",Nonce="n",Created="2026-12-01T08:00:00Z"',
+        "E000021",
+    ),
+    (
+        signing.WSSE_AUTHORIZATION,
+        'UsernameToken Username="k",PasswordDigest="d",Created="2026-12-01T08:00:00Z"',
+        "E000022",
+    ),
+    (signing.WSSE_AUTHORIZATION, 'UsernameToken Username="k",PasswordDigest="d",Nonce="n"', "E000023"),
+    (
+        signing.WSSE_AUTHORIZATION,
+        'UsernameToken Username="k",PasswordDigest="d",Nonce="n",Created="yesterday"',
+        "E000110",
+    ),
+    (
+        signing.WSSE_AUTHORIZATION,
+        'UsernameToken Username="k",PasswordDigest="d",Nonce="n-1",Created="2026-12-01T08:00:00Z"',
+        "E000101",
+    ),
+]
+
+
+@pytest.mark.parametrize(("authorization", "x_wsse", "code"), MALFORMED_WSSE)
 def test_each_missing_or_wrong_part_has_its_code(authorization, x_wsse, code):
     with pytest.raises(SigningError) as error:
         signing.parse_wsse(authorization, x_wsse)
