@@ -131,15 +131,15 @@ class FrequencyCaps:
         self._script = redis.register_script(_ADMIT)
 
     @classmethod
-    def for_account(cls, account_id, redis=None):
-        """The caps the account set on its settings page (AccountLimits), or the defaults; every
-        sender (planning, the gateway, the API) builds its caps here."""
+    def for_account(cls, account_id, redis=None, limits=None):
+        """The caps the account set on its settings page (AccountLimits, read unless `limits` are
+        given), or the defaults; every sender (planning, the gateway, the API) builds its caps here."""
         from django.conf import settings
 
         from campaigns.models.limits import AccountLimits
         from campaigns.redis_client import get_redis
 
-        rules, content_rules = caps_from_json(AccountLimits.of(account_id).frequency_caps)
+        rules, content_rules = caps_from_json((limits or AccountLimits.of(account_id)).frequency_caps)
         return cls(redis or get_redis(), settings.SMS_REDIS_PREFIX, account_id, rules, content_rules)
 
     def _call(self, messages, record, now, content_rules=None):

@@ -118,10 +118,13 @@ def correct(account, amount, note, user=None):
     return entry
 
 
-def charge(account_id, message_type, segments, campaign_id=None, now=None):
-    """Takes the price of `segments` handed over, or raises InsufficientBalance and takes nothing."""
+def charge(account_id, message_type, segments, campaign_id=None, now=None, volume=None):
+    """Takes the price of `segments` handed over, or raises InsufficientBalance and takes nothing.
+    `volume`: the category's month_volume when the caller has just read it."""
     category = category_of(message_type)
-    price = price_of(category, segments, month_volume(account_id, category, now))
+    if volume is None:
+        volume = month_volume(account_id, category, now)
+    price = price_of(category, segments, volume)
     if price == 0:
         return None
     return _move(

@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 PROMOTION_HOURS = (8, 22)
 
 
-def hours_of(account_id):
-    """The promotion window the account set, or the carriers' (start hour, end hour)."""
+def hours_of(account_id, limits=None):
+    """The promotion window the account set, or the carriers' (start hour, end hour); `limits`:
+    the account's AccountLimits when the caller has read them already."""
     from campaigns.models.limits import AccountLimits
 
-    return AccountLimits.of(account_id).promotion_hours
+    return (limits or AccountLimits.of(account_id)).promotion_hours
 
 
 def _local(moment, zone):

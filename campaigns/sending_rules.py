@@ -64,9 +64,11 @@ def claim(campaign_id, chunk, pieces=None, now=None):
     if campaign is None or not chunk:
         return verdict
     account, message_type = campaign.account, campaign.template.type
+    # Read once for the hours, the caps and the quota: the gateway claims every chunk here.
+    limits = AccountLimits.of(account.pk)
 
     # Quiet hours: the whole campaign waits; never dropped.
-    hours = quiet_hours.hours_of(account.pk)
+    hours = quiet_hours.hours_of(account.pk, limits)
     if not quiet_hours.is_open(now, account.timezone, message_type, hours):
         _hold(
             verdict, campaign_id, HELD.QUIET_HOURS, quiet_hours.next_opening(now, account.timezone, message_type, hours)
@@ -83,7 +85,7 @@ def claim(campaign_id, chunk, pieces=None, now=None):
         from campaigns import planning
 
         pieces = planning.campaign_text(campaign)
-    caps = frequency.FrequencyCaps.for_account(account.pk)
+    caps = frequency.FrequencyCaps.for_account(account.pk, limits=limits)
     texts = {r[0]: text.render(pieces, r[2]) for r in rows}
     under = caps.would_admit([(r[0], r[1], message_type, texts[r[0]]) for r in rows], now=now.timestamp())
     capped = {r[0] for r, ok in zip(rows, under, strict=True) if not ok}
@@ -96,16 +98,19 @@ def claim(campaign_id, chunk, pieces=None, now=None):
     # The system account's notices to contacts (campaigns.notices) use no quota and cost
     # nothing; opt-outs and caps above hold for them as for anyone.
     billed = not account.is_system
-    granted = quotas.reserve(account.pk, len(rows), now) if billed else len(rows)
+    granted = quotas.reserve(account.pk, len(rows), now, limits, account.timezone) if billed else len(rows)
     reserved = granted if billed else 0
     if granted < len(rows):
         hold = (HELD.QUOTA, _next_period(account.pk, account.timezone, now))
         rows = rows[:granted]
 
     category = money.category_of(message_type)
+    volume = None
     if billed:
-        balance = money.balance(account)
-        affordable = _affordable(rows, balance, category, money.month_volume(account.pk, category, now))
+        # The balance as the campaign's query read it a moment ago: the charge below is
+        # compare-and-set on the balance, so a concurrent charge can never overdraw it either way.
+        volume = money.month_volume(account.pk, category, now)
+        affordable = _affordable(rows, account.balance, category, volume)
         if affordable < len(rows):
             hold = hold or (HELD.BALANCE, None)
             rows = rows[:affordable]
@@ -124,7 +129,9 @@ def claim(campaign_id, chunk, pieces=None, now=None):
                     attempts = lifecycle.claim(campaign_id, [r[0] for r in rows])
                     segments = sum(r[3] for r in rows if r[0] in attempts)
                     if segments and billed:
-                        entry = money.charge(account.pk, message_type, segments, campaign_id=campaign_id, now=now)
+                        entry = money.charge(
+                            account.pk, message_type, segments, campaign_id=campaign_id, now=now, volume=volume
+                        )
                         if entry is not None and _crossed_alert(entry):
                             notices.queue_balance(account.pk, notices.BALANCE_LOW)
                 verdict.attempts = attempts  # only once committed: a rolled-back claim holds nothing
