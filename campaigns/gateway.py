@@ -28,7 +28,7 @@ from django.db import connection as db_connection
 from django.db.utils import DatabaseError, InterfaceError, OperationalError
 from redis.exceptions import RedisError
 
-from campaigns import connection_state, dispatch, lifecycle, planning, receipts, replies, sending_rules
+from campaigns import connection_state, dispatch, lifecycle, planning, receipt_journal, receipts, replies, sending_rules
 from campaigns.models import Batch, Campaign, Message, ProviderConnection
 from campaigns.ratelimit import AsyncTokenBucket, bucket_key
 from campaigns.redis_client import get_async_redis
@@ -59,6 +59,10 @@ HEARTBEAT_TTL = 30
 RELOAD_INTERVAL = 2.0
 # After a stop signal, submits in flight get this long to be answered before the client closes.
 STOP_GRACE = 3.0
+# The receipt journal (campaigns.receipt_journal) is applied this long after its first new receipt,
+# so that each transaction applies many; and at most this many receipts per transaction.
+JOURNAL_GATHER = 0.05
+JOURNAL_APPLY_CHUNK = 5000
 
 
 # --- database side (plain functions, run in the gateway's DB threads) ---------------------------
@@ -220,6 +224,15 @@ class ConnectionRunner:
         self.texts = {}
         self.ignored_ids = {}
         self.receipts_waiting = asyncio.Event()
+        # Receipts go to the journal before they are acknowledged, and from it to the database in
+        # batches; without one (in-process tests) each round is stored by receipts.ingest itself.
+        self.journal = gateway.journal_for(connection)
+        self.journal_io = (
+            concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-journal")
+            if self.journal
+            else None
+        )
+        self.journal_waiting = asyncio.Event()
         # Set by the gateway: it stops, or this connection was disabled, removed or changed.
         self.stopping = asyncio.Event()
         self.closed = False
@@ -250,6 +263,8 @@ class ConnectionRunner:
             for n in range(self.gateway.priority_consumers)
         ]
         applier = asyncio.create_task(self.apply_receipts(stopping), name=f"receipts-{self.connection.name}")
+        journal = asyncio.create_task(self.apply_journal(), name=f"journal-{self.connection.name}")
+        syncer = asyncio.create_task(self.sync_journal(), name=f"journal-sync-{self.connection.name}")
         reporter = asyncio.create_task(self.report_state(stopping), name=f"state-{self.connection.name}")
         try:
             await stopping.wait()
@@ -266,7 +281,18 @@ class ConnectionRunner:
             await asyncio.gather(reporter, return_exceptions=True)
             self.closed = True
             self.receipts_waiting.set()
-            await asyncio.gather(applier, return_exceptions=True)
+            self.journal_waiting.set()
+            await asyncio.gather(applier, journal, syncer, return_exceptions=True)
+            if self.journal:
+                # Everything acknowledged is applied before the gateway exits; what a failure here
+                # leaves is applied at the next start.
+                try:
+                    await self.drain_journal()
+                except Exception:
+                    log.exception("%s: the receipt journal is left to the next start", self.connection.name)
+                finally:
+                    self.journal.close()
+                    self.journal_io.shutdown(wait=True)
             await self.db(receipts.apply_pending, self.connection.pk)
             with contextlib.suppress(RedisError, OSError):
                 await connection_state.withdraw(
@@ -486,7 +512,12 @@ class ConnectionRunner:
                 del self.ignored_ids[receipt.message_id]
             else:
                 kept.append(receipt)
-        if kept:
+        if kept and self.journal:
+            items = receipts.final(kept)
+            if items:
+                self.journal.append(items)
+                self.journal_waiting.set()
+        elif kept:
             # Threads of their own: a carrier lets only a few receipts wait for their resp, so the
             # time they queue behind claims and results would cap how many arrive per second.
             received, applied = await self.gateway.receipt_db(receipts.ingest, self.connection.pk, kept)
@@ -494,6 +525,55 @@ class ConnectionRunner:
             self.stats["applied"] += applied
             if applied < received:
                 self.receipts_waiting.set()  # some came before their submit result was recorded
+
+    async def apply_journal(self):
+        """Applies the journal's receipts to the database in batches while the connection is served."""
+        if not self.journal:
+            return
+        self.journal_waiting.set()  # what an earlier run left
+        while not self.closed:
+            try:
+                async with asyncio.timeout(5.0):
+                    await self.journal_waiting.wait()
+            except TimeoutError:
+                continue
+            if self.closed:
+                return
+            await asyncio.sleep(JOURNAL_GATHER)  # lets receipts gather, so each transaction applies many
+            self.journal_waiting.clear()
+            try:
+                await self.drain_journal()
+            except Exception:
+                log.exception("%s: applying the receipt journal failed; retrying", self.connection.name)
+                await asyncio.sleep(1)
+                self.journal_waiting.set()
+
+    async def sync_journal(self):
+        """Puts the journal on the disk every SYNC_INTERVAL (SMS_RECEIPT_JOURNAL_SYNC=interval)."""
+        if not self.journal or self.journal.sync_each:
+            return
+        loop = asyncio.get_running_loop()
+        while not self.closed:
+            await asyncio.sleep(receipt_journal.SYNC_INTERVAL)
+            if self.journal.dirty:
+                try:
+                    await loop.run_in_executor(self.journal_io, self.journal.sync)
+                except OSError:
+                    log.exception("%s: syncing the receipt journal failed", self.connection.name)
+
+    async def drain_journal(self):
+        """Seals the open segment and applies every sealed one, oldest first, deleting each once its
+        receipts are committed (applying one again after a crash is harmless: receipt_journal)."""
+        loop = asyncio.get_running_loop()
+        for path in await loop.run_in_executor(self.journal_io, self.journal.seal):
+            items = await loop.run_in_executor(self.journal_io, self.journal.read, path)
+            for chunk in chunks(items, JOURNAL_APPLY_CHUNK):
+                received, applied = await self.gateway.receipt_db(receipts.ingest_final, self.connection.pk, chunk)
+                self.stats["receipts"] += received
+                self.stats["applied"] += applied
+                if applied < received:
+                    self.receipts_waiting.set()  # some came before their submit result was recorded
+            await loop.run_in_executor(self.journal_io, self.journal.done, path)
 
     async def on_inbound(self, items):
         """Replies (MO), stored with their opt-outs and pushes in one commit (campaigns.replies)
@@ -596,11 +676,16 @@ class Gateway:
     def __init__(self, connections=(), *, gateway_id=None, consumers=CONSUMERS, chunk_size=CHUNK_SIZE,
                  redis_url=None, client_factory=None, stats_interval=10.0, db=None, poll_interval=1.0,
                  load_connections=None, reload_interval=RELOAD_INTERVAL, http_client_factory=None,
-                 priority_consumers=PRIORITY_CONSUMERS, share=(0, 1)):  # fmt: skip
+                 priority_consumers=PRIORITY_CONSUMERS, share=(0, 1), journal_dir=None,
+                 journal_sync="interval"):  # fmt: skip
         self.connections = list(connections)
         # (this process's number, how many processes) when several share the connections' binds
         # (run_gateway --processes); see binds_for.
         self.share = share
+        # Where each connection's receipt journal lives (run_gateway: SMS_RECEIPT_JOURNAL_DIR); None:
+        # no journal, each receipt round is committed to the database before it is acknowledged.
+        self.journal_dir = journal_dir
+        self.journal_sync = journal_sync
         self.load_connections = load_connections
         self.reload_interval = reload_interval
         self.gateway_id = gateway_id or socket.gethostname()
@@ -640,6 +725,16 @@ class Gateway:
             return 1 if number == 0 else 0
         binds, extra = divmod(connection.max_binds, processes)
         return binds + (1 if number < extra else 0)
+
+    def journal_for(self, connection):
+        if not self.journal_dir or connection.is_http:
+            return None
+        from django.conf import settings
+
+        name = receipt_journal.journal_name(
+            settings.DATABASES["default"], self.gateway_id, connection.pk, connection.callback_token
+        )
+        return receipt_journal.ReceiptJournal(self.journal_dir, name, sync_each=self.journal_sync == "each")
 
     def threads_for(self, connections):
         return connections * (self.consumers + self.priority_consumers + 2) + 1

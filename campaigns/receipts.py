@@ -59,7 +59,12 @@ def ingest(connection_id, receipts):
     single-segment messages are one statement (lifecycle.apply_receipts_in_one_statement) instead
     of a savepoint and three statements per outcome: each round trip costs a wait for the CPU on a
     loaded machine. SMS_RECEIPTS_SYNCHRONOUS_COMMIT off skips this commit's wait for the disk."""
-    items = final(receipts)
+    return ingest_final(connection_id, final(receipts))
+
+
+def ingest_final(connection_id, items):
+    """`ingest` for final receipts already reduced to (provider id, stat, err): the gateway's
+    receipt journal (campaigns.receipt_journal) holds them so."""
     if not items:
         return 0, 0
     postgresql = connection.vendor == "postgresql"

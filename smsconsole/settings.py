@@ -285,6 +285,16 @@ SMS_REDIS_PREFIX = env_str("SMS_REDIS_PREFIX", "smsconsole")
 # sends them again, so those messages stay submitted and expire after 72 hours although delivered.
 # The database stays consistent (counters equal rows); the default keeps every acknowledged receipt.
 SMS_RECEIPTS_SYNCHRONOUS_COMMIT = env_bool("SMS_RECEIPTS_SYNCHRONOUS_COMMIT", True)
+# The gateway's receipt journal (campaigns.receipt_journal): receipts are synced to a file here before
+# the SMSC gets its resp, and applied to the database in batches. Empty: no journal, each round of
+# receipts is committed to the database before it is acknowledged (slower against a small window).
+SMS_RECEIPT_JOURNAL_DIR = env_str("SMS_RECEIPT_JOURNAL_DIR", str(VAR_DIR / "receipts"))
+# When the journal reaches the disk: "interval" (every 50 ms; a power loss may lose the receipts of the
+# last 50 ms, a killed gateway loses none) or "each" (before every acknowledgement; slower while the
+# database writes to the same disk). campaigns.receipt_journal says what each costs.
+SMS_RECEIPT_JOURNAL_SYNC = env_str("SMS_RECEIPT_JOURNAL_SYNC", "interval")
+if SMS_RECEIPT_JOURNAL_SYNC not in ("interval", "each"):
+    raise ImproperlyConfigured(f"SMS_RECEIPT_JOURNAL_SYNC={SMS_RECEIPT_JOURNAL_SYNC!r}: use interval or each")
 SMS_STUCK_BATCH_SECONDS = env_int("SMS_STUCK_BATCH_SECONDS", 120, minimum=1)
 SMS_STUCK_SENDING_SECONDS = env_int("SMS_STUCK_SENDING_SECONDS", 600, minimum=1)
 SMS_MAX_PUSHED_BATCHES = env_int("SMS_MAX_PUSHED_BATCHES", 8, minimum=1)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
@@ -151,6 +152,8 @@ class Command(BaseCommand):
             chunk_size=chunk_size,
             load_connections=EnabledConnections(names),
             share=share,
+            journal_dir=settings.SMS_RECEIPT_JOURNAL_DIR or None,
+            journal_sync=settings.SMS_RECEIPT_JOURNAL_SYNC,
         )
         log.info("gateway %s started", gateway.gateway_id)
         await gateway.run(stopping)
