@@ -43,6 +43,23 @@ def test_appends_after_a_seal_go_to_a_new_segment(tmp_path):
     assert [store.read(path) for path in both] == [[("a", "DELIVRD", "")], [("b", "DELIVRD", "")]]
 
 
+def test_by_interval_a_write_waits_for_the_next_sync_and_each_syncs_before_it_returns(tmp_path, monkeypatch):
+    synced = []
+    monkeypatch.setattr(receipt_journal.os, "fdatasync", synced.append)
+    interval = receipt_journal.ReceiptJournal(tmp_path / "interval", "j")
+    interval.append([("a", "DELIVRD", "")])
+    assert interval.dirty and synced == []
+    interval.sync()
+    assert not interval.dirty and len(synced) == 1
+    interval.append([("b", "DELIVRD", "")])
+    interval.seal()  # a segment is synced before it is applied
+    assert len(synced) == 2
+
+    each = receipt_journal.ReceiptJournal(tmp_path / "each", "j", sync_each=True)
+    each.append([("a", "DELIVRD", "")])
+    assert not each.dirty and len(synced) == 3
+
+
 def test_a_journal_opened_again_finds_what_an_earlier_run_left_oldest_first(tmp_path):
     earlier = journal(tmp_path)
     earlier.append([("a", "DELIVRD", "")])
