@@ -29,6 +29,8 @@ TEMPLATE_TYPE_WRONG = "E200029"
 TEMPLATE_NOT_ACTIVE = "E200030"
 NUMBER_INVALID = "E200031"  # the reference's "protocol check failed": the number cannot be addressed
 DUPLICATE = "E200041"
+# The reference's "gateway match failed": the provider connection cannot carry the template (api.sending).
+GATEWAY_MATCH_FAILED = "E200027"
 
 _TO = re.compile(r"[0-9+,]*")
 

@@ -21,7 +21,7 @@ class SmsId(Schema):
     from_: str = Field(alias="from", description="The channel number it is sent from.")
     originTo: str = Field(description="The number as the request gave it.")
     status: str = Field(
-        description="000000, or why this number is not sent (E200028, E200029, E200030, E200031, E200041)."
+        description="000000, or why this number is not sent (E200027, E200028, E200029, E200030, E200031, E200041)."
     )
     createTime: str = Field(description="When it was received, UTC yyyy-MM-dd'T'HH:mm:ss'Z'.")
     countryId: str = Field(description="The recipient's country calling code.")

@@ -25,9 +25,10 @@ from django.utils import timezone
 
 from api import route_cache
 from api.errors import ApiError
-from api.send_requests import OK
+from api.send_requests import GATEWAY_MATCH_FAILED, OK
 from campaigns import dispatch, lifecycle, push
 from campaigns.models import Campaign, ProviderConnection
+from campaigns.models.sending import NO_REMOTE_TEMPLATE_REASON
 from campaigns.status_reports import message_ref
 from smsconsole.models import TransitionError
 
@@ -141,6 +142,12 @@ def accept(send_request):
     routes = []
     for item in send_request.items:
         sendable = [r for r in item.recipients if r.status == OK]
+        if sendable and connection.lacks_remote_template(item.template.pk):
+            # Refused as a console campaign's launch is: every message would fail at the hand-over.
+            log.warning("application %s, template %s: %s", application.pk, item.template.pk, NO_REMOTE_TEMPLATE_REASON)
+            for recipient in sendable:
+                recipient.status = GATEWAY_MATCH_FAILED
+            continue
         if sendable:
             routes.append((api_campaign(application, item.template, item.signature, connection), item, sendable))
     # One item on PostgreSQL is one statement, atomic by itself and committed at once: no

@@ -60,6 +60,10 @@ FILE_PROBLEMS = {
     "too_few_columns": _(
         "The template needs %(needed)s columns (the number and its variables) but the file has %(found)s."
     ),
+    "unknown_attribute": _(
+        "A variable of the template has an unknown attribute; correct the template's variables, "
+        "then import the file again."
+    ),
     "interrupted": _("The import stopped unexpectedly (its worker was lost); upload the file again."),
     "internal_error": _("The import failed because of an internal error; upload the file again or contact support."),
 }

@@ -209,6 +209,10 @@ class Importer:
         return read_rows(self.imp.file.path, self.imp.original_name)
 
     def run(self):
+        # Written around the template forms (the database, an admin bypass): no row's value could be
+        # checked, so the file fails as a whole before any row, as planning and the send API refuse it.
+        if rules.unknown_attributes(spec.attribute for spec in self.specs):
+            raise FileProblem("unknown_attribute")
         max_rows = settings.SMS_IMPORT_MAX_ROWS
         name = self.imp.original_name
         path = self.imp.file.path if not self.imp.contact_list_id else None

@@ -51,6 +51,7 @@ def test_every_whole_file_failure_code_has_a_message():
         "no_sheet",
         "too_many_rows",
         "too_few_columns",
+        "unknown_attribute",
         "interrupted",
         "internal_error",
     } <= found

@@ -5,7 +5,9 @@ import openpyxl
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
+from django.utils import translation
 
+from campaigns.import_reasons import failure_message
 from campaigns.importer import run_import
 from campaigns.models import Recipient, RecipientImport
 from campaigns.recipient_files import read_rows
@@ -57,6 +59,23 @@ def test_an_upload_is_stored_and_imported_once_the_request_commits(
     )
     assert sorted(Recipient.objects.values_list("phone", flat=True)) == ["+8613800138000", "+8613900139000"]
     assert AuditLog.objects.filter(action="create", object_type="recipientimport", object_id=str(imp.pk)).exists()
+
+
+def test_a_template_variable_of_an_unknown_attribute_fails_the_import_with_a_translated_reason(
+    alice_client, shop, order_template, django_capture_on_commit_callbacks
+):
+    order_template.variables.filter(position=2).update(attribute="BOGUS")  # written around the forms
+    upload = csv_file("13800138000,A100,张三\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_upload(alice_client, shop, upload, order_template)
+    imp = RecipientImport.objects.get()
+    assert response.status_code == 302
+    assert (imp.status, imp.error_code) == ("failed", "unknown_attribute")
+    assert not Recipient.objects.exists()
+    html = alice_client.get(reverse("campaigns:import_detail", args=[imp.pk])).content.decode()
+    assert "A variable of the template has an unknown attribute; correct the template&#x27;s variables" in html
+    with translation.override("zh-hans"):
+        assert failure_message(imp.error_code) == "模板的某个变量属性未知，请先修正模板变量再重新导入文件。"
 
 
 def test_the_import_task_is_queued_only_after_commit(alice_client, shop, django_capture_on_commit_callbacks):

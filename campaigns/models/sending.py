@@ -104,6 +104,11 @@ class ProviderConnection(models.Model):
             .first()
         )
 
+    def lacks_remote_template(self, template_id):
+        """An HTTP connection that knows no remote templateId for the template (a campaign's launch and
+        planning, and the send API, refuse to send it here: NO_REMOTE_TEMPLATE_REASON)."""
+        return self.is_http and self.remote_template_id(template_id) is None
+
 
 class RemoteTemplate(models.Model):
     """What an HTTP connection's remote service calls one of this console's templates: batchSendSms
@@ -359,8 +364,7 @@ class Campaign(models.Model):
 
     @property
     def lacks_remote_template(self):
-        """An HTTP provider connection that knows no remote templateId for the template."""
-        return self.connection.is_http and self.connection.remote_template_id(self.template_id) is None
+        return self.connection.lacks_remote_template(self.template_id)
 
     def _check_sendable_on_connection(self):
         if self.lacks_remote_template:
