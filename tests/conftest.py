@@ -112,6 +112,16 @@ def _fresh_api_route_cache():
     route_cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """LocaleMiddleware leaves the language of a test's last request active in the thread, so a
+    Chinese request made every later test in the process render Chinese outside requests."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def factories(db):
     # Imported lazily: the module imports models, which need Django set up first.
