@@ -26,10 +26,11 @@ from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 
-from campaigns import gateway, planning, receipts
+from campaigns import dispatch, gateway, planning, receipts
 from campaigns.management.commands import bench_send
 from campaigns.management.commands.bench_send import SYSTEM_ID, Child, sustained
-from campaigns.models import Campaign, Message, PendingReceipt
+from campaigns.models import Batch, Campaign, Message, PendingReceipt
+from campaigns.redis_client import get_redis
 
 CONNECTION_NAME = "bench-receipts"
 CHUNK = 5000
@@ -113,6 +114,11 @@ class Command(bench_send.Command):
                 else:
                     results.append(Result(message_id, provider_ids))
             gateway.record_results(campaign.pk, results, attempts)
+        # Submitted already: the batch jobs planning pushed would only have the gateway look for queued
+        # messages and finish batches (1,000 of them at 1,000,000) while the receipts come in, which
+        # held the first third of a run to half the rate of the rest.
+        Batch.objects.filter(campaign=campaign).update(status=Batch.Status.DONE)
+        get_redis(settings.REDIS_URL).delete(dispatch.queue_key(provider.pk), dispatch.priority_key(provider.pk))
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE campaigns_message")
         self.stdout.write(
@@ -146,8 +152,6 @@ class Command(bench_send.Command):
             for child in reversed(children):
                 child.stop()
             if self.dead_queue:
-                from campaigns.redis_client import get_redis
-
                 get_redis(settings.REDIS_URL).delete(self.dead_queue)
             if campaign is not None and not options["keep"]:
                 self.delete(campaign)
