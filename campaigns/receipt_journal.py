@@ -131,12 +131,15 @@ class ReceiptJournal:
         """Closes the open segment (if it holds anything) and returns every sealed segment's path,
         oldest first: what is to be applied."""
         with self._lock:
-            if self._file is not None:
-                self._sync()
-                self._file.close()
-                self._sealed.append(self._path)
-                self._file, self._path, self._count = None, None, 0
+            self._close_segment()
             return list(self._sealed)
+
+    def _close_segment(self):
+        if self._file is not None:
+            self._sync()
+            self._file.close()
+            self._sealed.append(self._path)
+            self._file, self._path, self._count = None, None, 0
 
     @staticmethod
     def read(path):
@@ -159,12 +162,9 @@ class ReceiptJournal:
         path.unlink(missing_ok=True)
 
     def close(self):
+        """Syncs and closes the open segment (the gateway stops); it is applied at the next start."""
         with self._lock:
-            if self._file is not None:
-                self._sync()
-                self._file.close()
-                self._sealed.append(self._path)
-                self._file, self._path, self._count = None, None, 0
+            self._close_segment()
 
 
 __all__ = ["SYNC_INTERVAL", "SYNC_MODES", "ReceiptJournal", "journal_name"]
