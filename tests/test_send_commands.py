@@ -296,3 +296,11 @@ def test_campaign_status_of_a_running_campaign_refuses_an_unreachable_redis(shop
 
     with pytest.raises(CommandError, match=r"cannot reach Redis at redis://127\.0\.0\.1:1/0"):
         run("campaign_status", str(campaign.pk), "--json")
+
+
+def test_send_campaign_names_the_reason_a_file_failed_with_its_code(shop, template, tmp_path):
+    create_connection()
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    with pytest.raises(CommandError, match=r"failed \(empty\): The file is empty\.$"):
+        run("send_campaign", "--application", shop.app_key, "--template", str(template.pk), "--file", str(path))

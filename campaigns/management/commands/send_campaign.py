@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.broker import require_services
+from campaigns.import_reasons import failure_message
 from campaigns.importer import run_import
 from campaigns.models import Campaign, ProviderConnection, RecipientImport
 from smsconsole.models import Application, TransitionError
@@ -131,9 +132,10 @@ class Command(BaseCommand):
         run_import(recipient_import.pk)
         recipient_import.refresh_from_db()
         if recipient_import.status != RecipientImport.Status.COMPLETED:
-            raise CommandError(
-                f"The import of {path} failed: {recipient_import.error_code or recipient_import.status}."
-            )
+            # The reason the import page gives (campaigns.import_reasons), with its code for scripts.
+            code = recipient_import.error_code
+            reason = failure_message(code, recipient_import.error_params) if code else recipient_import.status
+            raise CommandError(f"The import of {path} failed ({code or recipient_import.status}): {reason}")
         if not recipient_import.accepted:
             raise CommandError(f"No usable recipient in {path} ({recipient_import.rejected} rows rejected).")
         self.stderr.write(
