@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 
 SUFFIX = ".receipts"
 SYNC_INTERVAL = 0.05
-SYNC_MODES = ("interval", "each")
 
 
 def journal_name(database, gateway_id, connection_id, connection_key=""):
@@ -60,8 +59,9 @@ def journal_name(database, gateway_id, connection_id, connection_key=""):
 class ReceiptJournal:
     """Append-only segments of final receipts, (provider id, stat, err) each, in `directory`.
 
-    `append` and `seal` may be called from any thread (the gateway calls them from its journal
-    thread); `sealed` and `read` from the thread that applies."""
+    `append` may be called from any thread (the gateway appends from its event loop); `sync`,
+    `seal`, `read`, `done` and `close` from one thread at a time (the gateway's journal thread), so
+    a segment is never closed while it is being synced."""
 
     def __init__(self, directory, name, sync_each=False):
         self.directory = Path(directory)
@@ -107,9 +107,14 @@ class ReceiptJournal:
             self._count += len(items)
 
     def sync(self):
-        """Puts what was written on the disk (every SYNC_INTERVAL, from the gateway's journal thread)."""
+        """Puts what was written on the disk (every SYNC_INTERVAL, from the gateway's journal thread).
+        The lock is not held across the sync: it waits for the disk, and an append waiting for the lock
+        would hold the event loop, and the SMSC's next receipts, that long."""
         with self._lock:
-            self._sync()
+            if self._file is None or not self.dirty:
+                return
+            descriptor, self.dirty = self._file.fileno(), False
+        os.fdatasync(descriptor)  # an append meanwhile sets dirty again: the next sync takes it
 
     def _sync(self):
         if self._file is not None and self.dirty:
@@ -167,4 +172,4 @@ class ReceiptJournal:
             self._close_segment()
 
 
-__all__ = ["SYNC_INTERVAL", "SYNC_MODES", "ReceiptJournal", "journal_name"]
+__all__ = ["SYNC_INTERVAL", "ReceiptJournal", "journal_name"]

@@ -55,10 +55,11 @@ def ingest(connection_id, receipts):
     """Applies final receipts to their submitted messages and stores the rest, in one transaction;
     returns (final receipts, messages moved).
 
-    The SMSC waits for this commit before it sends more receipts, so on PostgreSQL the moves of
-    single-segment messages are one statement (lifecycle.apply_receipts_in_one_statement) instead
-    of a savepoint and three statements per outcome: each round trip costs a wait for the CPU on a
-    loaded machine. SMS_RECEIPTS_SYNCHRONOUS_COMMIT off skips this commit's wait for the disk."""
+    Without a receipt journal (campaigns.receipt_journal) the SMSC waits for this commit before it
+    sends more receipts, so on PostgreSQL the moves of single-segment messages are one statement
+    (lifecycle.apply_receipts_in_one_statement) instead of a savepoint and three statements per
+    outcome: each round trip costs a wait for the CPU on a loaded machine.
+    SMS_RECEIPTS_SYNCHRONOUS_COMMIT off skips this commit's wait for the disk."""
     return ingest_final(connection_id, final(receipts))
 
 
