@@ -49,6 +49,9 @@ class Verdict:
     skipped: dict = field(default_factory=dict)  # reason -> ids skipped
     hold: str = ""  # the PauseReason the campaign was held with, if any
     resume_at: datetime | None = None
+    # The campaign's status as the claim read it (None: no such campaign), paused if this claim
+    # held it: the gateway stops the batch on anything but running without a query of its own.
+    status: str | None = None
 
 
 def claim(campaign_id, chunk, pieces=None, now=None):
@@ -56,12 +59,9 @@ def claim(campaign_id, chunk, pieces=None, now=None):
     messages, in id order) and claims what may go out; returns a Verdict."""
     now = now or timezone.now()
     verdict = Verdict()
-    campaign = (
-        Campaign.objects.select_related("account", "template", "signature")
-        .filter(pk=campaign_id, status=Campaign.Status.RUNNING)
-        .first()
-    )
-    if campaign is None or not chunk:
+    campaign = Campaign.objects.select_related("account", "template", "signature").filter(pk=campaign_id).first()
+    verdict.status = campaign.status if campaign is not None else None
+    if verdict.status != Campaign.Status.RUNNING or not chunk:
         return verdict
     account, message_type = campaign.account, campaign.template.type
     # Read once for the hours, the caps and the quota: the gateway claims every chunk here.
@@ -165,6 +165,7 @@ def _skip(verdict, campaign_id, rows, test, reason):
 def _hold(verdict, campaign_id, reason, resume_at=None):
     if not verdict.hold and Campaign.hold(campaign_id, reason, resume_at):
         verdict.hold, verdict.resume_at = reason, resume_at
+        verdict.status = Campaign.Status.PAUSED
 
 
 def _affordable(rows, balance, category, volume):

@@ -255,7 +255,7 @@ CELERY_BEAT_SCHEDULE = {
 
 # Campaigns (campaigns.models.sending). The reference: scheduled at most one month ahead (MSGSMS.0087).
 SMS_MAX_SCHEDULE_DAYS = env_int("SMS_MAX_SCHEDULE_DAYS", 31, minimum=1)
-SMS_BATCH_SIZE = env_int("SMS_BATCH_SIZE", 1000, minimum=1)
+SMS_BATCH_SIZE = env_int("SMS_BATCH_SIZE", 2000, minimum=1)
 # Planning commits and dispatches this many recipients at a time, so sending starts after the first.
 SMS_PLAN_SLICE = env_int("SMS_PLAN_SLICE", 50_000, minimum=1)
 # The connection new campaigns use unless one is chosen; `make run` points it at the simulator.

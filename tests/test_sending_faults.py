@@ -57,7 +57,7 @@ RECIPIENTS = int(os.environ.get("FAULT_RECIPIENTS", "20000"))
 WINDOW, BINDS = 64, 2
 # The gateway's defaults (run_gateway --consumers / --chunk-size): at most this many messages are
 # claimed (SENDING) at any moment, which bounds what a killed gateway can leave unknown.
-CONSUMERS, CHUNK = 4, 200
+CONSUMERS, CHUNK = 2, 400
 IN_FLIGHT_AT_THE_SMSC = WINDOW * BINDS
 CLAIMED_AT_ONCE = CONSUMERS * CHUNK
 # Receipts a killed gateway had read but not yet stored: the client hands them over every 0.2 s
