@@ -155,7 +155,7 @@ class FrequencyCaps:
             if message_type not in index:
                 sets.append(self.rules.get(message_type, ()))
                 index[message_type] = len(sets)
-            keys += [f"{self.prefix}:t:{message_type}:{phone}", f"{self.prefix}:c:{phone}:{content_digest(text)}"]
+            keys += self._keys(phone, message_type, text)
             members += [str(member), index[message_type]]
         args = [repr(float(now if now is not None else time.time())), "1" if record else "0", len(sets)]
         for rules in sets:
@@ -173,6 +173,21 @@ class FrequencyCaps:
     def admit(self, messages, now=None):
         """Records and admits what is under every cap; returns one bool per message, in order."""
         return self._call(messages, True, now)
+
+    def withdraw(self, messages):
+        """Forgets what `admit` recorded for these messages (member, phone, message type, text):
+        admitted, then not sent after all (the quota or the balance held them back)."""
+        if not messages:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for member, phone, message_type, text in messages:
+            for key in self._keys(phone, message_type, text):
+                pipe.zrem(key, str(member))
+        pipe.execute()
+
+    def _keys(self, phone, message_type, text):
+        """The sorted sets a message counts in: its number and type, its number and content."""
+        return [f"{self.prefix}:t:{message_type}:{phone}", f"{self.prefix}:c:{phone}:{content_digest(text)}"]
 
     def would_admit(self, messages, now=None):
         """The same answer without recording anything (for previews)."""

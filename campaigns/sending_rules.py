@@ -24,6 +24,7 @@ twice or charged twice; the gateway sees the pause before its next chunk and han
 not go out (refused at submit, or put back in the queue to be sent, and charged, again later).
 """
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
@@ -32,11 +33,14 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from campaigns import frequency, lifecycle, money, notices, quiet_hours, quotas
 from campaigns.models import Campaign, Message, OptOut
 from campaigns.models.limits import AccountLimits, QuotaUsage
 from sms import text
+
+log = logging.getLogger(__name__)
 
 OPT_OUT = lifecycle.OPT_OUT
 FREQUENCY_CAP = frequency.OVER_CAP
@@ -86,9 +90,13 @@ def claim(campaign_id, chunk, pieces=None, now=None):
 
         pieces = planning.campaign_text(campaign)
     caps = frequency.FrequencyCaps.for_account(account.pk, limits=limits)
-    texts = {r[0]: text.render(pieces, r[2]) for r in rows}
-    under = caps.would_admit([(r[0], r[1], message_type, texts[r[0]]) for r in rows], now=now.timestamp())
-    capped = {r[0] for r, ok in zip(rows, under, strict=True) if not ok}
+    # One call checks the caps and records what is under them (a concurrent sender's records
+    # count); what is then not claimed (the quota or the balance cut it, the claim failed) is
+    # withdrawn below, so the caps keep only what actually went out.
+    messages = [(r[0], r[1], message_type, text.render(pieces, r[2])) for r in rows]
+    admitted = caps.admit(messages, now=now.timestamp())
+    recorded = [message for message, ok in zip(messages, admitted, strict=True) if ok]
+    capped = {r[0] for r, ok in zip(rows, admitted, strict=True) if not ok}
     rows = _skip(verdict, campaign_id, rows, lambda r: r[0] in capped, FREQUENCY_CAP)
     if not rows:
         return verdict
@@ -98,30 +106,26 @@ def claim(campaign_id, chunk, pieces=None, now=None):
     # The system account's notices to contacts (campaigns.notices) use no quota and cost
     # nothing; opt-outs and caps above hold for them as for anyone.
     billed = not account.is_system
-    granted = quotas.reserve(account.pk, len(rows), now, limits, account.timezone) if billed else len(rows)
-    reserved = granted if billed else 0
-    if granted < len(rows):
-        hold = (HELD.QUOTA, _next_period(account.pk, account.timezone, now))
-        rows = rows[:granted]
-
-    category = money.category_of(message_type)
-    volume = None
-    if billed:
-        # The balance as the campaign's query read it a moment ago: the charge below is
-        # compare-and-set on the balance, so a concurrent charge can never overdraw it either way.
-        volume = money.month_volume(account.pk, category, now)
-        affordable = _affordable(rows, account.balance, category, volume)
-        if affordable < len(rows):
-            hold = hold or (HELD.BALANCE, None)
-            rows = rows[:affordable]
-
-    # Whatever is not claimed gives its quota back, also when something below raises (a Redis
-    # error in the caps, a database error in the claim): the job runs again and reserves again.
+    reserved = 0
+    # Whatever is not claimed gives its quota and its cap records back, also when something below
+    # raises (a database error in the claim): the job runs again and reserves and records again.
     try:
-        # The caps record what goes out; one a concurrent sender filled meanwhile is skipped.
-        admitted = caps.admit([(r[0], r[1], message_type, texts[r[0]]) for r in rows], now=now.timestamp())
-        late = {r[0] for r, ok in zip(rows, admitted, strict=True) if not ok}
-        rows = _skip(verdict, campaign_id, rows, lambda r: r[0] in late, FREQUENCY_CAP)
+        granted = quotas.reserve(account.pk, len(rows), now, limits, account.timezone) if billed else len(rows)
+        reserved = granted if billed else 0
+        if granted < len(rows):
+            hold = (HELD.QUOTA, _next_period(account.pk, account.timezone, now))
+            rows = rows[:granted]
+
+        category = money.category_of(message_type)
+        volume = None
+        if billed and rows:
+            # The balance as the campaign's query read it a moment ago: the charge below is
+            # compare-and-set on the balance, so a concurrent charge can never overdraw it either way.
+            volume = money.month_volume(account.pk, category, now)
+            affordable = _affordable(rows, account.balance, category, volume)
+            if affordable < len(rows):
+                hold = hold or (HELD.BALANCE, None)
+                rows = rows[:affordable]
 
         if rows:
             try:
@@ -141,11 +145,22 @@ def claim(campaign_id, chunk, pieces=None, now=None):
     finally:
         if billed:
             quotas.release(account.pk, reserved - len(verdict.attempts), now)
+        _withdraw(caps, [message for message in recorded if message[0] not in verdict.attempts])
     if hold:
         _hold(verdict, campaign_id, *hold)
         if verdict.hold == HELD.BALANCE:
             notices.queue_balance(account.pk, notices.BALANCE_INSUFFICIENT)
     return verdict
+
+
+def _withdraw(caps, messages):
+    # After a committed claim an error here must not lose the verdict (its messages would wait in
+    # SENDING until the sweeper marks them unknown): a record left behind only counts a message
+    # that was not sent against its number until its window passes.
+    try:
+        caps.withdraw(messages)
+    except (RedisError, OSError) as error:
+        log.warning("frequency caps: %s records of unsent messages left (%s)", len(messages), error)
 
 
 def _crossed_alert(entry):

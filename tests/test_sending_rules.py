@@ -227,3 +227,43 @@ def test_a_claim_that_fails_gives_its_quota_back(factories, shop, connection, se
         sending_rules.claim(campaign.pk, chunk)
     assert before == 10 and quotas.room(shop.account_id) == before
     assert counters(campaign)["queued"] == 3
+
+
+def test_messages_the_quota_holds_back_leave_no_frequency_cap_record(
+    factories, shop, connection, settings, sending_redis
+):
+    """The caps are checked and recorded in one call before the quota; what the quota then keeps
+    queued is withdrawn, so an unsent message never counts against its number."""
+    template = factories.create_template(shop, content="Order shipped.")
+    AccountLimits.objects.update_or_create(account=shop.account, defaults={"daily_limit": 2})
+    campaign = start(shop, template, connection, phones(4), settings)
+    chunk = list(campaign.messages.order_by("id").values_list("id", "phone", "variables", "segments"))
+
+    verdict = sending_rules.claim(campaign.pk, chunk)
+
+    assert sorted(verdict.attempts) == [chunk[0][0], chunk[1][0]] and verdict.hold == "quota"
+    caps = frequency.FrequencyCaps.for_account(shop.account_id)
+    # Ten other messages this minute fill the notification cap (10 a minute) only where nothing of
+    # this campaign is recorded: the two sent numbers take nine more, the two held back ten.
+    others = [(f"o{n}-{phone}", phone, "notification", f"other {n}") for phone in phones(4) for n in range(10)]
+    admitted = caps.admit(others)
+    per_number = [sum(admitted[n * 10 : n * 10 + 10]) for n in range(4)]
+    assert per_number == [9, 9, 10, 10]
+
+
+def test_a_claim_that_fails_leaves_no_frequency_cap_record(
+    factories, shop, connection, settings, sending_redis, monkeypatch
+):
+    template = factories.create_template(shop, content="Order shipped.")
+    campaign = start(shop, template, connection, phones(2), settings)
+    chunk = list(campaign.messages.order_by("id").values_list("id", "phone", "variables", "segments"))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(lifecycle, "claim", broken)
+    with pytest.raises(RuntimeError):
+        sending_rules.claim(campaign.pk, chunk)
+
+    caps = frequency.FrequencyCaps.for_account(shop.account_id)
+    assert caps.admit([(f"o{n}", phones(1)[0], "notification", f"other {n}") for n in range(10)]) == [True] * 10
