@@ -27,6 +27,20 @@ def test_an_account_without_limits_is_granted_everything_and_has_unlimited_room(
     assert quotas.usage(acme.pk)[QuotaUsage.Period.DAY] == 1_000_000
 
 
+def test_without_limits_each_reservation_adds_to_both_periods_and_a_new_day_starts_its_own(acme):
+    """The path of accounts without limits: one UPDATE of existing rows, the long way for the
+    first reservation of a period (a new day's row, the month's row already there)."""
+    with time_machine.travel(datetime(2026, 12, 1, 4, 0, tzinfo=UTC)):
+        for _ in range(3):
+            assert quotas.reserve(acme.pk, 400) == 400
+        assert quotas.usage(acme.pk) == {QuotaUsage.Period.DAY: 1200, QuotaUsage.Period.MONTH: 1200}
+    with time_machine.travel(datetime(2026, 12, 2, 4, 0, tzinfo=UTC)):
+        assert quotas.reserve(acme.pk, 400) == 400
+        assert quotas.reserve(acme.pk, 400) == 400
+        assert quotas.usage(acme.pk) == {QuotaUsage.Period.DAY: 800, QuotaUsage.Period.MONTH: 2000}
+    assert QuotaUsage.objects.filter(account=acme).count() == 3
+
+
 def test_the_daily_limit_grants_what_is_left_then_nothing(acme):
     set_limits(acme, daily_limit=100)
     assert quotas.reserve(acme.pk, 60) == 60
