@@ -40,8 +40,8 @@ log = logging.getLogger(__name__)
 
 # At most CONSUMERS x CHUNK_SIZE messages of a connection are claimed (SENDING) at once, which
 # bounds what a killed gateway leaves unknown. Two consumers of 400 rather than four of 200: while
-# one claims, the other's chunk is on the wire, and the claim's fixed cost per chunk (about twenty
-# statements and two Redis calls) is paid half as often. At 200,000 recipients (bench_send, window
+# one claims, the other's chunk is on the wire, and the claim's fixed cost per chunk (about fifteen
+# statements and a Redis call) is paid half as often. At 200,000 recipients (bench_send, window
 # 10) the gateway's CPU per 100,000 messages fell from 19.9 s to 13.0 s (docs/benchmarks.md).
 CHUNK_SIZE = 400
 CONSUMERS = 2

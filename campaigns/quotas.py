@@ -49,10 +49,7 @@ def _locked_rows(account_id, now, zone=None):
     """The account's usage rows of the periods `now` falls in, created if missing and locked (in
     period order, so two reservations never wait on each other crosswise)."""
     starts = period_starts(zone or _zone(account_id), now)
-    current = Q()
-    for period, day in starts.items():
-        current |= Q(period=period, starts_on=day)
-    rows = QuotaUsage.objects.select_for_update().filter(current, account_id=account_id).order_by("period")
+    rows = QuotaUsage.objects.select_for_update().filter(_current(starts), account_id=account_id).order_by("period")
     locked = list(rows)
     if len(locked) == len(starts):
         return locked  # nearly always: the rows exist from the period's first reservation on
@@ -62,6 +59,14 @@ def _locked_rows(account_id, now, zone=None):
         ignore_conflicts=True,
     )
     return list(rows.all())
+
+
+def _current(starts):
+    """A Q over QuotaUsage: the rows of the periods in `starts` (period_starts)."""
+    current = Q()
+    for period, day in starts.items():
+        current |= Q(period=period, starts_on=day)
+    return current
 
 
 def reserve(account_id, n, now=None, limits=None, zone=None):
@@ -78,11 +83,9 @@ def reserve(account_id, n, now=None, limits=None, zone=None):
         # them as the path below does) instead of reading them locked first; the first reservation
         # of a period, whose rows do not exist yet, goes the long way and creates them.
         starts = period_starts(zone or _zone(account_id), now)
-        current = Q()
-        for period, day in starts.items():
-            current |= Q(period=period, starts_on=day)
         with transaction.atomic():
-            if QuotaUsage.objects.filter(current, account_id=account_id).update(used=F("used") + n) == len(starts):
+            rows = QuotaUsage.objects.filter(_current(starts), account_id=account_id)
+            if rows.update(used=F("used") + n) == len(starts):
                 return n
             transaction.set_rollback(True)  # one row of two moved: undone, and counted below
     with transaction.atomic():
