@@ -32,7 +32,6 @@ from campaigns import connection_state, dispatch, lifecycle, planning, receipt_j
 from campaigns.models import Batch, Campaign, Message, ProviderConnection
 from campaigns.ratelimit import AsyncTokenBucket, bucket_key
 from campaigns.redis_client import get_async_redis
-from sms import text
 from sms.retry import retry_async
 from sms.smpp.client import RECEIPT_ROUNDS
 
@@ -477,8 +476,9 @@ class ConnectionRunner:
         attempts = verdict.attempts
         if not attempts:
             return 0, verdict.status
+        texts = verdict.texts
         requests = [
-            self.sender.request(message_id, source, phone, pieces, variables, remote_template, priority)
+            self.sender.request(message_id, source, phone, texts[message_id], variables, remote_template, priority)
             for message_id, phone, variables, _segments in chunk
             if message_id in attempts
         ]
@@ -642,10 +642,11 @@ class SmppSender:
         )
 
     @staticmethod
-    def request(message_id, source, phone, pieces, variables, remote_template, priority=False):
+    def request(message_id, source, phone, rendered, variables, remote_template, priority=False):
+        """`rendered`: the message's text as the claim rendered it for the frequency caps."""
         from sms.smpp.client import SubmitRequest
 
-        return SubmitRequest(message_id, source, phone, text.render(pieces, variables), priority=priority)
+        return SubmitRequest(message_id, source, phone, rendered, priority=priority)
 
 
 class HttpSender:
@@ -664,7 +665,7 @@ class HttpSender:
         )
 
     @staticmethod
-    def request(message_id, source, phone, pieces, variables, remote_template, priority=False):
+    def request(message_id, source, phone, rendered, variables, remote_template, priority=False):
         from sms.cloud_client import CloudSubmit
 
         return CloudSubmit(message_id, source, phone, remote_template, tuple(variables or ()))

@@ -31,7 +31,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -56,6 +56,7 @@ class Verdict:
     # The campaign's status as the claim read it (None: no such campaign), paused if this claim
     # held it: the gateway stops the batch on anything but running without a query of its own.
     status: str | None = None
+    texts: dict = field(default_factory=dict)  # message id -> its rendered text (what the caps counted)
 
 
 def claim(campaign_id, chunk, pieces=None, now=None):
@@ -80,9 +81,7 @@ def claim(campaign_id, chunk, pieces=None, now=None):
         return verdict
 
     rows = list(chunk)
-    opted = set(
-        OptOut.objects.filter(account_id=account.pk, phone__in={r[1] for r in rows}).values_list("phone", flat=True)
-    )
+    opted = _opted_out(account.pk, [r[1] for r in rows])
     rows = _skip(verdict, campaign_id, rows, lambda r: r[1] in opted, OPT_OUT)
 
     if pieces is None:
@@ -94,6 +93,7 @@ def claim(campaign_id, chunk, pieces=None, now=None):
     # count); what is then not claimed (the quota or the balance cut it, the claim failed) is
     # withdrawn below, so the caps keep only what actually went out.
     messages = [(r[0], r[1], message_type, text.render(pieces, r[2])) for r in rows]
+    verdict.texts = {message[0]: message[3] for message in messages}
     admitted = caps.admit(messages, now=now.timestamp())
     recorded = [message for message, ok in zip(messages, admitted, strict=True) if ok]
     capped = {r[0] for r, ok in zip(rows, admitted, strict=True) if not ok}
@@ -151,6 +151,21 @@ def claim(campaign_id, chunk, pieces=None, now=None):
         if verdict.hold == HELD.BALANCE:
             notices.queue_balance(account.pk, notices.BALANCE_INSUFFICIENT)
     return verdict
+
+
+def _opted_out(account_id, phones):
+    """The numbers among `phones` the account's opt-outs hold. On PostgreSQL the numbers are one
+    array parameter, as lifecycle.by_ids passes ids: an IN of a chunk's 400 placeholders is
+    compiled by Django and re-split by psycopg for every chunk."""
+    if connection.vendor != "postgresql":
+        return set(OptOut.objects.filter(account_id=account_id, phone__in=phones).values_list("phone", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT phone FROM {OptOut._meta.db_table}"
+            " WHERE account_id = %s AND phone = ANY(CAST(%s AS VARCHAR(16)[]))",
+            [account_id, phones],
+        )
+        return {phone for (phone,) in cursor.fetchall()}
 
 
 def _withdraw(caps, messages):
