@@ -87,3 +87,11 @@ def test_forget_drops_only_this_accounts_history(sending_redis, settings, caps):
     caps.forget()
     assert caps.admit(messages(1, start=50), now=NOW) == [True]
     assert other.admit(messages(1, start=50), now=NOW) == [False]
+
+
+def test_a_number_keeps_only_the_sends_its_longest_window_still_counts(caps, sending_redis):  # noqa: F811
+    # Sets under every limit are not counted send by send, but each new record still trims them.
+    assert caps.admit(messages(3), now=NOW) == [True] * 3
+    assert caps.admit(messages(1, start=10), now=NOW + 86_401) == [True]
+    key = caps._keys("+8613800138000", "notification", "Order A shipped 0")[0]
+    assert sending_redis.zrange(key, 0, -1) == [b"10"]
