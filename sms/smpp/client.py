@@ -71,7 +71,7 @@ _LOST = -1
 _TIMED_OUT = -2
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per message: not frozen (pdu.ShortMessage)
 class SubmitRequest:
     ref: object
     source: str
@@ -82,7 +82,7 @@ class SubmitRequest:
     priority: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per message: not frozen (pdu.ShortMessage)
 class SubmitResult:
     ref: object
     ok: bool

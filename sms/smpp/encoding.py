@@ -85,7 +85,7 @@ def decode_short_message(data: bytes, data_coding: int) -> str:
     return decode_gsm7(data)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per message: not frozen (pdu.ShortMessage)
 class EncodedText:
     data_coding: int
     encoding: str  # "GSM-7" or "UCS-2"

@@ -289,7 +289,10 @@ class MessageIdResp:
         return cls(read_cstring(body, 0)[0])
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, like the other per-message classes (SubmitRequest, SubmitResult, EncodedText, Receipt):
+# a frozen dataclass sets each field through object.__setattr__, 2.1 us of this one's 6.7 us decode
+# (0.35 us unfrozen), and the gateway builds one per receipt.
+@dataclass(slots=True)
 class ShortMessage:
     """submit_sm and deliver_sm share this body layout."""
 

@@ -36,7 +36,7 @@ _FIELD = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per receipt: not frozen (pdu.ShortMessage)
 class Receipt:
     message_id: str
     stat: str
