@@ -180,7 +180,7 @@ def test_receipts_arriving_before_the_submit_result_are_applied(shop, template, 
         client = FakeClient.instances[0]
         first_id = len(client.submitted) - len(requests) + 1
         ids = [f"id{first_id + i}" for i in range(len(requests))]
-        await client.on_receipts([Receipt(i, "DELIVRD", "000", "", "", "", "") for i in ids])
+        await client.on_receipts([Receipt(i, "DELIVRD", "000", "", "", "") for i in ids])
         assert PendingReceipt.objects.filter(provider_id__in=ids).count() == len(ids)  # stored, not yet matched
 
     gw = make_gateway(connection, before_answer=receipts_first)
@@ -343,7 +343,7 @@ def test_receipts_of_the_later_parts_of_a_long_message_are_dropped(shop, templat
         await run_until(gw, lambda: campaign_status(campaign) == "completed")
         runner = gw.runners[0]
         await runner.on_receipts(
-            [Receipt("second", "DELIVRD", "", "", "", "", ""), Receipt("first", "DELIVRD", "", "", "", "", "")]
+            [Receipt("second", "DELIVRD", "", "", "", ""), Receipt("first", "DELIVRD", "", "", "", "")]
         )
 
     asyncio.run(scenario())

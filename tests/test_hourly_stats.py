@@ -58,7 +58,7 @@ def test_the_hourly_sums_equal_the_messages_after_a_campaign(
         first = len(client.submitted) - len(requests) + 1
         # Early receipts for the chunk just sent: half delivered, the rest refused by the handset.
         items = [
-            Receipt(f"id{first + i}", "DELIVRD" if i % 2 else "UNDELIV", "000" if i % 2 else "005", "", "", "", "")
+            Receipt(f"id{first + i}", "DELIVRD" if i % 2 else "UNDELIV", "000" if i % 2 else "005", "", "", "")
             for i in range(len(requests))
         ]
         await client.on_receipts(items[:-1])  # the last of each chunk stays submitted

@@ -116,7 +116,7 @@ def delivering(stat="DELIVRD"):
     async def deliver(requests):
         client = FakeClient.instances[-1]
         first = len(client.submitted) - len(requests) + 1
-        await client.on_receipts([Receipt(f"id{first + i}", stat, "000", "", "", "", "") for i in range(len(requests))])
+        await client.on_receipts([Receipt(f"id{first + i}", stat, "000", "", "", "") for i in range(len(requests))])
 
     return deliver
 

@@ -48,7 +48,7 @@ def test_the_pages_show_what_the_messages_of_a_sent_campaign_say(
         client = FakeClient.instances[0]
         first = len(client.submitted) - len(requests) + 1
         items = [
-            Receipt(f"id{first + i}", "DELIVRD" if i % 2 else "UNDELIV", "000" if i % 2 else "005", "", "", "", "")
+            Receipt(f"id{first + i}", "DELIVRD" if i % 2 else "UNDELIV", "000" if i % 2 else "005", "", "", "")
             for i in range(len(requests))
         ]
         await client.on_receipts(items[:-1])  # the last of each chunk waits for its receipt
