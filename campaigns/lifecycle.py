@@ -143,11 +143,19 @@ class Tally:
     def count(self, campaign_id, **deltas):
         self.counters[campaign_id].update(deltas)
 
-    def move(self, from_status, to_status, source, params, assignments="", assignment_params=(), returning=""):
+    def move(
+        self, from_status, to_status, source, params, assignments="", assignment_params=(), returning="",
+        clears_handed_over=False,
+    ):  # fmt: skip
         """One compare-and-set UPDATE of the messages `source` selects (a query over
         campaigns_message yielding `id`, plus any columns `assignments` read as `old.x`) from
-        `from_status` to `to_status`; returns the moved rows as (id, campaign_id, *returning)."""
+        `from_status` to `to_status`; returns the moved rows as (id, campaign_id, *returning).
+        `clears_handed_over`: the assignments empty submitted_at (a requeue), whose hour the rows
+        counted in is then read before the UPDATE."""
         now = timezone.now()
+        if connection.vendor == "postgresql" and not source.join and not clears_handed_over:
+            args = (from_status, to_status, source, params, assignments, assignment_params, returning, now)
+            return self._count_moved(from_status, to_status, self._move_in_place(*args), {})
         sql_source = (
             f"SELECT campaigns_message.id, campaigns_message.submitted_at AS handed_over{source.columns} "
             f"FROM campaigns_message{source.join} WHERE campaigns_message.status = %s AND {source.where}"
@@ -174,6 +182,33 @@ class Tally:
         with connection.cursor() as cursor:
             cursor.execute(sql, [to_status, now, *assignment_params, *source_params, from_status])
             rows = cursor.fetchall()
+        return self._count_moved(from_status, to_status, rows, handed_over)
+
+    @staticmethod
+    def _move_in_place(from_status, to_status, source, params, assignments, assignment_params, returning, now):
+        """The UPDATE of `move` on PostgreSQL as a scan of campaigns_message alone, for a source
+        without a join and a move that keeps submitted_at (every move but a requeue).
+
+        Joined to a subquery over the same table (the general form above), the planner estimates
+        the rows in the state the move starts from by the table's statistics; for a transient
+        state (sending: a few chunks at any moment, so about none when ANALYZE looks) that is one
+        row, and while the table is small it scanned all of it once per row of the other side. The
+        first submit results of a campaign on a fresh table took 1-3 s each (auto_explain,
+        docs/benchmarks.md). A scan of one table by `id = ANY(…)` has no join order to get wrong."""
+        extra = "".join(f", campaigns_message.{name}" for name in returning.split())
+        hour = "CAST(FLOOR(EXTRACT(EPOCH FROM campaigns_message.submitted_at) / 3600) AS BIGINT)"
+        sql = (
+            f"UPDATE campaigns_message SET status = %s, updated_at = %s{', ' if assignments else ''}{assignments} "
+            f"WHERE campaigns_message.status = %s AND {source.where} "
+            f"RETURNING campaigns_message.id, campaigns_message.campaign_id, campaigns_message.segments, {hour}{extra}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [to_status, now, *assignment_params, from_status, *source.params, *params])
+            return cursor.fetchall()
+
+    def _count_moved(self, from_status, to_status, rows, handed_over):
+        """Adds the moved rows ((id, campaign_id, segments, hour or time handed over, *returning))
+        to the counter, hourly, report and refund deltas; returns (id, campaign_id, *returning)."""
         hourly_from, hourly_to = HOURLY_COLUMN.get(from_status), HOURLY_COLUMN.get(to_status)
         hours = {}  # what a row gave as its moment -> its hour, made once
         moved = []
@@ -576,7 +611,7 @@ def claim(campaign_id, message_ids):
             S.SENDING,
             source,
             [campaign_id, Campaign.Status.RUNNING],
-            assignments="attempts = m.attempts + 1, submitted_at = %s",
+            assignments="attempts = attempts + 1, submitted_at = %s",
             assignment_params=[timezone.now()],
             returning="attempts",
         )
@@ -638,24 +673,28 @@ def _mark_submitted(tally, pairs):
         ids = (provider_ids,) if isinstance(provider_ids, str) else tuple(provider_ids)
         segment_ids[message_id] = [str(provider_id)[:64] for provider_id in ids]
     if connection.vendor == "postgresql":
-        # Two array parameters rather than a VALUES list: see by_ids.
-        values = "unnest(CAST(%s AS BIGINT[]), CAST(%s AS VARCHAR(64)[])) AS v (column1, column2)"
-        join_params = [list(segment_ids), [ids[0] for ids in segment_ids.values()]]
+        # The ids as one array (see by_ids) and each one's provider id from one JSON object, read
+        # once per statement (the scalar subquery): no join the planner could order wrongly (see
+        # Tally._move_in_place).
+        source = by_ids(segment_ids)
+        assignments = "provider_id = (SELECT CAST(%s AS jsonb)) ->> CAST(id AS TEXT)"
+        assignment_params = [json.dumps({str(message_id): ids[0] for message_id, ids in segment_ids.items()})]
     else:
         values = "(VALUES " + ", ".join(["(CAST(%s AS BIGINT), CAST(%s AS VARCHAR(64)))"] * len(segment_ids)) + ") AS v"
-        join_params = [x for message_id, ids in segment_ids.items() for x in (message_id, ids[0])]
-    source = Source(
-        "1 = 1",
-        join=f" JOIN {values} ON v.column1 = campaigns_message.id",
-        join_params=join_params,
-        columns=", v.column2 AS provider_id",
-    )
+        source = Source(
+            "1 = 1",
+            join=f" JOIN {values} ON v.column1 = campaigns_message.id",
+            join_params=[x for message_id, ids in segment_ids.items() for x in (message_id, ids[0])],
+            columns=", v.column2 AS provider_id",
+        )
+        assignments, assignment_params = "provider_id = old.provider_id", []
     rows = tally.move(
         S.SENDING,
         S.SUBMITTED,
         source,
         [],
-        assignments="provider_id = old.provider_id",
+        assignments=assignments,
+        assignment_params=assignment_params,
         returning="segments connection_id",
     )
     parts = []
@@ -709,7 +748,9 @@ def _mark_unknown(tally, message_ids, error):
 
 
 def _requeue(tally, message_ids):
-    return tally.move(S.SENDING, S.QUEUED, by_ids(message_ids), [], assignments="submitted_at = NULL")
+    return tally.move(
+        S.SENDING, S.QUEUED, by_ids(message_ids), [], assignments="submitted_at = NULL", clears_handed_over=True
+    )
 
 
 def skip(campaign_id, message_ids, reason):
