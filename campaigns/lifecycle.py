@@ -115,6 +115,17 @@ def ids_in(ids):
     return "(" + ", ".join(["%s"] * len(ids)) + ")"
 
 
+def pg_array(values):
+    """A PostgreSQL array literal of `values` (ints or strings), for a parameter the statement
+    casts (`CAST(%s AS BIGINT[])`): psycopg's list dumper takes 0.85 us per element in Python (337 us
+    for a chunk's 400 ids), a join 0.12 us; every message passes through four such arrays."""
+    values = [str(value) for value in values]
+    joined = "\0".join(values)  # one scan for what needs escaping; NUL is not valid in PostgreSQL text
+    if '"' in joined or "\\" in joined:
+        values = [value.replace("\\", "\\\\").replace('"', '\\"') for value in values]
+    return '{"' + '","'.join(values) + '"}' if values else "{}"
+
+
 def _as_utc(value):
     if isinstance(value, str):
         value = parse_datetime(value)
@@ -357,7 +368,7 @@ def by_ids(message_ids, campaign_id=None):
     cheaper for the server to parse."""
     ids = list(message_ids)
     if connection.vendor == "postgresql":
-        where, params = "campaigns_message.id = ANY(CAST(%s AS BIGINT[]))", [ids]
+        where, params = "campaigns_message.id = ANY(CAST(%s AS BIGINT[]))", [pg_array(ids)]
     else:
         where, params = f"campaigns_message.id IN {ids_in(ids)}", ids
     if campaign_id is not None:
@@ -1025,9 +1036,9 @@ def apply_receipts_in_one_statement(connection_id, items, now=None):
     params = {
         "now": now or timezone.now(),
         "connection": connection_id,
-        "provider_ids": [str(provider_id)[:64] for provider_id, _stat, _err in items],
-        "stats": [(stat or "").upper()[:16] for _provider_id, stat, _err in items],
-        "errs": [(err or "")[:32] for _provider_id, _stat, err in items],
+        "provider_ids": pg_array(str(provider_id)[:64] for provider_id, _stat, _err in items),
+        "stats": pg_array((stat or "").upper()[:16] for _provider_id, stat, _err in items),
+        "errs": pg_array((err or "")[:32] for _provider_id, _stat, err in items),
     }
     with connection.cursor() as cursor:
         cursor.execute(_receipts_statement(), params)

@@ -163,7 +163,7 @@ def _opted_out(account_id, phones):
         cursor.execute(
             f"SELECT phone FROM {OptOut._meta.db_table}"
             " WHERE account_id = %s AND phone = ANY(CAST(%s AS VARCHAR(16)[]))",
-            [account_id, phones],
+            [account_id, lifecycle.pg_array(phones)],
         )
         return {phone for (phone,) in cursor.fetchall()}
 
