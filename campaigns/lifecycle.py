@@ -221,30 +221,38 @@ class Tally:
         """Adds the moved rows ((id, campaign_id, segments, hour or time handed over, *returning))
         to the counter, hourly, report and refund deltas; returns (id, campaign_id, *returning)."""
         hourly_from, hourly_to = HOURLY_COLUMN.get(from_status), HOURLY_COLUMN.get(to_status)
-        hours = {}  # what a row gave as its moment -> its hour, made once
+        reported = to_status in REPORTED or to_status == S.SKIPPED  # skipped: API sends only (report_targets)
+        carrier_failed = from_status == S.SUBMITTED and to_status in CARRIER_FAILED
+        hourly = hourly_from != hourly_to
         moved = []
         per_campaign = Counter()
+        # (campaign id, moment) -> [messages, segments]: the hourly deltas are added once per group,
+        # not per row (a Counter.update per row was a tenth of this loop's cost, every chunk twice).
+        groups = defaultdict(lambda: [0, 0])
         for message_id, campaign_id, segments, at, *rest in rows:
             per_campaign[campaign_id] += 1
             moved.append((message_id, campaign_id, *rest))
-            if to_status in REPORTED or to_status == S.SKIPPED:
-                # Skipped ones are reported for API sends only (report_targets).
+            if reported:
                 self.reported[campaign_id].append((message_id, to_status))
-            if from_status == S.SUBMITTED and to_status in CARRIER_FAILED:
+            if carrier_failed:
                 self.carrier_failed[campaign_id] += segments
-            if hourly_from == hourly_to:
+            if not hourly:
                 continue
             if at is None:
                 at = handed_over.get(message_id)
             if at is None:
                 continue  # never handed over (cannot happen for a counted state; kept safe)
-            deltas = self.hourly[(campaign_id, hours.get(at) or hours.setdefault(at, _hour(at)))]
+            group = groups[(campaign_id, at)]
+            group[0] += 1
+            group[1] += segments
+        for (campaign_id, at), (count, segments) in groups.items():
+            deltas = self.hourly[(campaign_id, _hour(at))]
             if hourly_from is None:
-                deltas.update(total=1, segments=segments, **{hourly_to: 1})
+                deltas.update(total=count, segments=segments, **{hourly_to: count})
             elif hourly_to is None:
-                deltas.update(total=-1, segments=-segments, **{hourly_from: -1})
+                deltas.update(total=-count, segments=-segments, **{hourly_from: -count})
             else:
-                deltas.update(**{hourly_from: -1, hourly_to: 1})
+                deltas.update(**{hourly_from: -count, hourly_to: count})
         for campaign_id, count in per_campaign.items():
             self.count(campaign_id, **{from_status: -count, to_status: count})
         return moved
