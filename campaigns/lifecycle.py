@@ -996,7 +996,9 @@ def _receipts_statement():
         for name in Campaign.COUNTERS
     )  # fmt: skip
     hourly_columns = ", ".join(HOURLY_COLUMNS)
-    hour = "date_trunc('hour', moved.submitted_at AT TIME ZONE 'UTC')"  # the UTC hour it was handed over
+    hour = "date_trunc('hour', submitted_at AT TIME ZONE 'UTC')"  # the UTC hour it was handed over
+    # The hourly rows and the reports' condition join the campaign (and its template, its
+    # application) once per campaign of the round, not once per receipt moved.
     sql = f"""
         WITH v (provider_id, stat, err, position) AS (
             SELECT * FROM unnest(CAST(%(provider_ids)s AS VARCHAR(64)[]), CAST(%(stats)s AS VARCHAR(16)[]),
@@ -1017,20 +1019,25 @@ def _receipts_statement():
             INSERT INTO campaigns_hourlystat (is_squashed, account_id, application_id, signature_id, template_id,
                 type, hour, {hourly_columns})
             SELECT FALSE, c.account_id, c.application_id, c.signature_id, c.template_id, t.type,
-                {hour} AT TIME ZONE 'UTC', {_hourly_delta_sql("moved.status")}
-            FROM moved JOIN campaigns_campaign c ON c.id = moved.campaign_id
+                g.hour AT TIME ZONE 'UTC', g.{", g.".join(HOURLY_COLUMNS)}
+            FROM (
+                SELECT campaign_id, {hour} AS hour, {_hourly_delta_sql("status")}
+                FROM moved WHERE submitted_at IS NOT NULL GROUP BY campaign_id, {hour}
+            ) AS g ({"campaign_id, hour, " + hourly_columns})
+            JOIN campaigns_campaign c ON c.id = g.campaign_id
             JOIN templates_app_template t ON t.id = c.template_id
-            WHERE moved.submitted_at IS NOT NULL
-            GROUP BY c.account_id, c.application_id, c.signature_id, c.template_id, t.type, {hour}
         ),
         counts AS (
             INSERT INTO campaigns_campaigncount (campaign_id, {counters})
             SELECT campaign_id, {counter_sums} FROM moved GROUP BY campaign_id
+        ),
+        reporting AS (
+            SELECT c.id, {_may_report_sql("c", "a")} AS may_report
+            FROM campaigns_campaign c LEFT JOIN smsconsole_application a ON a.id = c.application_id
+            WHERE c.id IN (SELECT campaign_id FROM moved)
         )
-        SELECT moved.id, moved.campaign_id, moved.status, moved.segments, moved.provider_id,
-            {_may_report_sql("c", "a")}
-        FROM moved JOIN campaigns_campaign c ON c.id = moved.campaign_id
-        LEFT JOIN smsconsole_application a ON a.id = c.application_id
+        SELECT moved.id, moved.campaign_id, moved.status, moved.segments, moved.provider_id, reporting.may_report
+        FROM moved JOIN reporting ON reporting.id = moved.campaign_id
     """
     return sql
 
