@@ -159,8 +159,10 @@ class Tally:
         clears_handed_over=False,
     ):  # fmt: skip
         """One compare-and-set UPDATE of the messages `source` selects (a query over
-        campaigns_message yielding `id`, plus any columns `assignments` read as `old.x`) from
-        `from_status` to `to_status`; returns the moved rows as (id, campaign_id, *returning).
+        campaigns_message yielding `id`, plus any columns of a joined source that `assignments`
+        read as `old.x`) from `from_status` to `to_status`; returns the moved rows as (id,
+        campaign_id, *returning). On PostgreSQL a source without a join is moved in place
+        (_move_in_place), where there is no `old`: its assignments name the row's own columns.
         `clears_handed_over`: the assignments empty submitted_at (a requeue), whose hour the rows
         counted in is then read before the UPDATE."""
         now = timezone.now()
