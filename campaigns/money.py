@@ -19,7 +19,7 @@ from django.db.models import Case, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from campaigns.models.money import LedgerEntry
+from campaigns.models.money import LedgerEntry, MonthlyVolume
 from smsconsole.models import Account
 
 CENT = Decimal("0.0001")
@@ -55,13 +55,17 @@ def month_start(now=None):
 
 
 def month_volume(account_id, category, now=None):
-    """Segments charged this (local) month in the category, net of refunds."""
-    moved = LedgerEntry.objects.filter(account_id=account_id, category=category, created_at__gte=month_start(now))
-    totals = moved.aggregate(
-        charged=Sum("segments", filter=Q(kind=LedgerEntry.Kind.CHARGE)),
-        refunded=Sum("segments", filter=Q(kind=LedgerEntry.Kind.REFUND)),
-    )
-    return (totals["charged"] or 0) - (totals["refunded"] or 0)
+    """Segments charged this (local) month in the category, net of refunds (MonthlyVolume)."""
+    volumes = MonthlyVolume.objects.filter(account_id=account_id, category=category, month=month_start(now).date())
+    return volumes.values_list("segments", flat=True).first() or 0
+
+
+def _count_volume(account_id, category, month, segments):
+    """Adds `segments` (negative for a refund) to the month's volume. Called by _move after the
+    account's row is locked, so no concurrent move of the account can create the row beside it."""
+    volumes = MonthlyVolume.objects.filter(account_id=account_id, category=category, month=month)
+    if not volumes.update(segments=F("segments") + segments):
+        MonthlyVolume.objects.create(account_id=account_id, category=category, month=month, segments=segments)
 
 
 def _move(account_id, amount, kind, *, require_cover=False, **fields):
@@ -83,8 +87,12 @@ def _move(account_id, amount, kind, *, require_cover=False, **fields):
             balance = Account.objects.filter(pk=account_id).values_list("balance", flat=True).first()
             raise InsufficientBalance(-amount, balance)
         balance = Account.objects.filter(pk=account_id).values_list("balance", flat=True).get()
+        created_at = timezone.now()
+        if fields.get("segments") and kind in (LedgerEntry.Kind.CHARGE, LedgerEntry.Kind.REFUND):
+            sign = 1 if kind == LedgerEntry.Kind.CHARGE else -1
+            _count_volume(account_id, fields["category"], month_start(created_at).date(), sign * fields["segments"])
         return LedgerEntry.objects.create(
-            account_id=account_id, kind=kind, amount=amount, balance_after=balance, **fields
+            account_id=account_id, kind=kind, amount=amount, balance_after=balance, created_at=created_at, **fields
         )
 
 

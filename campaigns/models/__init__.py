@@ -10,7 +10,7 @@ from campaigns.models.audience import (  # noqa: F401
     SuppressedNumber,
 )
 from campaigns.models.limits import AccountLimits, QuotaUsage  # noqa: F401
-from campaigns.models.money import LedgerEntry  # noqa: F401
+from campaigns.models.money import LedgerEntry, MonthlyVolume  # noqa: F401
 from campaigns.models.notices import Notice  # noqa: F401
 from campaigns.models.replies import ApiMessage, Push, PushAttempt, Reply, StatusReportDue  # noqa: F401
 from campaigns.models.sending import (  # noqa: F401

@@ -55,10 +55,24 @@ class LedgerEntry(models.Model):
                 condition=~models.Q(kind="correction") | ~models.Q(note=""), name="ledger_correction_has_reason"
             ),
         ]
-        indexes = [
-            # The monthly volume of a price category (the tier a charge falls in).
-            models.Index(fields=["account", "category", "created_at"], name="ledger_by_category_month"),
-        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount}"
+
+
+class MonthlyVolume(models.Model):
+    """Segments charged in one (local) month and price category, net of refunds: the tier the next
+    charge falls in. campaigns.money._move adds each charge and refund here in the transaction that
+    writes its ledger entry, after the account's row is locked, so it always equals the sum of the
+    month's entries; reading it is one row where summing the ledger grew with the month's charges
+    (one entry per chunk of a campaign)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    category = models.CharField(max_length=16)
+    month = models.DateField()  # the first day of the month, in settings.TIME_ZONE as money.month_start
+    segments = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "category", "month"], name="monthly_volume_once"),
+        ]
