@@ -14,9 +14,8 @@ transaction of the move). `unknown` stays charged under both: it may have been d
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Case, F, Q, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db import connection, transaction
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from campaigns.models.money import LedgerEntry, MonthlyVolume
@@ -74,19 +73,27 @@ def _move(account_id, amount, kind, *, require_cover=False, **fields):
 
     The same UPDATE keeps Account.overdrawn_since, which the arrears rules read: set when the
     balance turns negative (kept while it stays so), cleared when it is back at zero or above.
-    The CASE reads the balance before the move, as SQL does on both PostgreSQL and SQLite."""
+    The CASE reads the balance before the move, as SQL does on both PostgreSQL and SQLite, and
+    RETURNING gives the balance after it (both have it; the ORM's update() returns a row count)."""
+    table = Account._meta.db_table
+    sql = (
+        f"UPDATE {table} SET balance = balance + %s,"
+        " overdrawn_since = CASE WHEN balance < %s THEN COALESCE(overdrawn_since, %s) ELSE NULL END"
+        " WHERE id = %s"
+    )
+    # The time as the backend stores it (SQLite: naive UTC text, which raw parameters do not get).
+    params = [amount, -amount, connection.ops.adapt_datetimefield_value(timezone.now()), account_id]
+    if require_cover:
+        sql, params = sql + " AND balance >= %s", [*params, -amount]
     with transaction.atomic():
-        accounts = Account.objects.filter(pk=account_id)
-        if require_cover:
-            accounts = accounts.filter(balance__gte=-amount)
-        overdrawn_since = Case(
-            When(balance__lt=-amount, then=Coalesce(F("overdrawn_since"), Value(timezone.now()))),
-            default=None,
-        )
-        if not accounts.update(balance=F("balance") + amount, overdrawn_since=overdrawn_since):
+        with connection.cursor() as cursor:
+            cursor.execute(sql + " RETURNING balance", params)
+            row = cursor.fetchone()
+        if row is None:
             balance = Account.objects.filter(pk=account_id).values_list("balance", flat=True).first()
             raise InsufficientBalance(-amount, balance)
-        balance = Account.objects.filter(pk=account_id).values_list("balance", flat=True).get()
+        # SQLite answers a number, PostgreSQL a Decimal: the field's own conversion, to the cent.
+        balance = Account._meta.get_field("balance").to_python(row[0]).quantize(CENT, ROUND_HALF_UP)
         created_at = timezone.now()
         if fields.get("segments") and kind in (LedgerEntry.Kind.CHARGE, LedgerEntry.Kind.REFUND):
             sign = 1 if kind == LedgerEntry.Kind.CHARGE else -1

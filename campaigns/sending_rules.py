@@ -28,6 +28,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from itertools import accumulate
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -64,13 +65,14 @@ def claim(campaign_id, chunk, pieces=None, now=None):
     messages, in id order) and claims what may go out; returns a Verdict."""
     now = now or timezone.now()
     verdict = Verdict()
-    campaign = Campaign.objects.select_related("account", "template", "signature").filter(pk=campaign_id).first()
+    campaigns = Campaign.objects.select_related("account__limits", "template", "signature")
+    campaign = campaigns.filter(pk=campaign_id).first()
     verdict.status = campaign.status if campaign is not None else None
     if verdict.status != Campaign.Status.RUNNING or not chunk:
         return verdict
     account, message_type = campaign.account, campaign.template.type
     # Read once for the hours, the caps and the quota: the gateway claims every chunk here.
-    limits = AccountLimits.of(account.pk)
+    limits = AccountLimits.of(account.pk, account)
 
     # Quiet hours: the whole campaign waits; never dropped.
     hours = quiet_hours.hours_of(account.pk, limits)
@@ -199,14 +201,21 @@ def _hold(verdict, campaign_id, reason, resume_at=None):
 
 
 def _affordable(rows, balance, category, volume):
-    """How many of `rows`, in order, the balance pays for exactly (tier prices included)."""
-    segments, count = 0, 0
-    for row in rows:
-        if money.price_of(category, segments + row[3], volume) > balance:
-            break
-        segments += row[3]
-        count += 1
-    return count
+    """How many of `rows`, in order, the balance pays for exactly (tier prices included).
+
+    A price only grows with the segments, so the longest affordable prefix is found by bisection:
+    a chunk the balance covers whole (nearly every chunk) costs one price, not one per message."""
+    totals = list(accumulate(row[3] for row in rows))
+    if not totals or money.price_of(category, totals[-1], volume) <= balance:
+        return len(totals)
+    low, high = 0, len(totals) - 1  # the first `low` rows are affordable; row `high` is not
+    while low < high:
+        middle = (low + high) // 2
+        if money.price_of(category, totals[middle], volume) <= balance:
+            low = middle + 1
+        else:
+            high = middle
+    return low
 
 
 def _next_period(account_id, zone, now):
