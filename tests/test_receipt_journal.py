@@ -86,6 +86,25 @@ def test_a_torn_last_line_is_skipped_and_the_rest_is_kept(tmp_path):
     assert journal(tmp_path).read(segment) == [("a", "DELIVRD", ""), ("b", "DELIVRD", "")]
 
 
+def test_a_round_is_one_line_and_segments_of_one_receipt_a_line_are_still_read(tmp_path):
+    store = journal(tmp_path)
+    store.append([("a", "DELIVRD", ""), ("b", "UNDELIV", "001")])
+    store.append([("c", "DELIVRD", "")])
+    [segment] = store.seal()
+    assert segment.read_bytes().count(b"\n") == 2
+    # An earlier version wrote a line per receipt; a gateway upgraded with such a segment left applies it.
+    with open(segment, "ab") as file:
+        file.write(b'["d", "EXPIRED", ""]\n["e", "DELIVRD", ""]\n')
+
+    assert journal(tmp_path).read(segment) == [
+        ("a", "DELIVRD", ""),
+        ("b", "UNDELIV", "001"),
+        ("c", "DELIVRD", ""),
+        ("d", "EXPIRED", ""),
+        ("e", "DELIVRD", ""),
+    ]
+
+
 def test_journals_of_other_gateways_connections_and_databases_are_left_alone(tmp_path):
     database = {"HOST": "127.0.0.1", "PORT": "5432", "NAME": "one"}
     names = {
