@@ -24,6 +24,7 @@ twice or charged twice; the gateway sees the pause before its next chunk and han
 not go out (refused at submit, or put back in the queue to be sent, and charged, again later).
 """
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -65,8 +66,7 @@ def claim(campaign_id, chunk, pieces=None, now=None):
     messages, in id order) and claims what may go out; returns a Verdict."""
     now = now or timezone.now()
     verdict = Verdict()
-    campaigns = Campaign.objects.select_related("account__limits", "template", "signature")
-    campaign = campaigns.filter(pk=campaign_id).first()
+    campaign = _claim_campaigns(pieces is None).filter(pk=campaign_id).first()
     verdict.status = campaign.status if campaign is not None else None
     if verdict.status != Campaign.Status.RUNNING or not chunk:
         return verdict
@@ -153,6 +153,18 @@ def claim(campaign_id, chunk, pieces=None, now=None):
         if verdict.hold == HELD.BALANCE:
             notices.queue_balance(account.pk, notices.BALANCE_INSUFFICIENT)
     return verdict
+
+
+@functools.cache
+def _claim_campaigns(with_text):
+    """The campaign query of a claim. The gateway claims every chunk here with the template's
+    pieces in hand, so it reads only the columns the rules use (instantiating the four rows whole
+    took about twice as long as the query); `with_text` reads what planning.campaign_text needs."""
+    if with_text:
+        return Campaign.objects.select_related("account__limits", "template", "signature")
+    limits = [f"account__limits__{field.name}" for field in AccountLimits._meta.concrete_fields]
+    columns = ("status", "account__balance", "account__is_system", "account__timezone", "template__type")
+    return Campaign.objects.select_related("account__limits", "template").only(*columns, *limits)
 
 
 def _opted_out(account_id, phones):

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from campaigns import frequency, lifecycle, money, sending_rules
+from campaigns import frequency, lifecycle, money, quotas, sending_rules
 from campaigns.models import Campaign, LedgerEntry, Message, OptOut
 from campaigns.models.limits import AccountLimits
 from campaigns.tasks import dispatch_campaign, plan_campaign
@@ -211,7 +211,6 @@ def test_the_campaign_page_says_a_top_up_resumes_a_campaign_held_for_its_balance
 
 def test_a_claim_that_fails_gives_its_quota_back(factories, shop, connection, settings, sending_redis, monkeypatch):
     """A database error in the claim (after the quota was reserved) leaves the quota as it was."""
-    from campaigns import quotas
 
     template = factories.create_template(shop, content="Order shipped.")
     AccountLimits.objects.update_or_create(account=shop.account, defaults={"daily_limit": 10})
@@ -267,3 +266,30 @@ def test_a_claim_that_fails_leaves_no_frequency_cap_record(
 
     caps = frequency.FrequencyCaps.for_account(shop.account_id)
     assert caps.admit([(f"o{n}", phones(1)[0], "notification", f"other {n}") for n in range(10)]) == [True] * 10
+
+
+def test_the_gateways_claim_reads_its_campaign_in_one_query(factories, shop, connection, settings, sending_redis):
+    """With the template's pieces in hand (as the gateway claims) the campaign is read with only the
+    columns the rules use; none of them is loaded later by a query of its own, and the rules still
+    see the account's limits (the daily quota of 10 is used by 3)."""
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    from campaigns import planning
+
+    template = factories.create_template(shop, content="Order shipped.")
+    AccountLimits.objects.update_or_create(account=shop.account, defaults={"daily_limit": 10})
+    campaign = start(shop, template, connection, phones(3), settings)
+    chunk = list(campaign.messages.order_by("id").values_list("id", "phone", "variables", "segments"))
+    pieces = planning.campaign_text(Campaign.objects.get(pk=campaign.pk))
+
+    with CaptureQueriesContext(db) as queries:
+        verdict = sending_rules.claim(campaign.pk, chunk, pieces)
+
+    assert sorted(verdict.attempts) == [row[0] for row in chunk] and not verdict.hold
+    assert quotas.room(shop.account_id) == 7
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+    campaign_reads = [sql for sql in reads if 'FROM "campaigns_campaign"' in sql]
+    assert len(campaign_reads) == 1 and '"campaigns_campaign"."name"' not in campaign_reads[0]
+    extra = [sql for sql in reads if 'FROM "smsconsole_account"' in sql or 'FROM "campaigns_accountlimits"' in sql]
+    assert not extra, "\n".join(extra)
