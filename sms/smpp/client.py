@@ -109,6 +109,72 @@ class _Segment:
     ambiguous: bool = False
 
 
+class _Batch:
+    """The single-part submits of one SmppClient.submit_many call and their answers."""
+
+    __slots__ = ("client", "requests", "results", "bodies", "pending", "throttled", "finished")
+
+    def __init__(self, client: "SmppClient", requests):
+        self.client = client
+        self.requests = requests
+        self.results: list[SubmitResult | None] = [None] * len(requests)
+        self.bodies: dict[int, bytes] = {}  # request index -> its one submit_sm body
+        self.pending = 0  # written, not yet answered
+        self.throttled: list[_Slot] = []  # answered ESME_RTHROTTLED: submit_many resubmits them
+        self.finished = None
+
+    def answer(self, slot: "_Slot", status: int, message_id: str):
+        client = self.client
+        if status in THROTTLE_STATUSES:
+            client.stats["throttled"] += 1
+            slot.conn.throttled()
+            if client.max_throttle_retries >= 1:
+                self.throttled.append(slot)
+            else:
+                error = f"{status_name(status)} after 1 attempts"
+                self.results[slot.index] = client._result(
+                    self.requests[slot.index].ref, [_Segment(status=status, error=error)]
+                )
+        elif status == 0:
+            slot.conn.accepted()
+            client.stats["submitted"] += 1
+            self.results[slot.index] = SubmitResult(
+                self.requests[slot.index].ref, True, (message_id,), 0, "", False, False, 1
+            )
+        else:
+            self.results[slot.index] = client._result(
+                self.requests[slot.index].ref, [client._outcome(slot.conn, status, message_id)]
+            )
+        self.pending -= 1
+        if not self.pending and self.finished is not None and not self.finished.done():
+            self.finished.set_result(None)
+
+    async def answered(self) -> list["_Slot"]:
+        """Once every written submit is answered: those answered with a throttle."""
+        if self.pending:
+            self.finished = self.client._loop.create_future()
+            await self.finished
+        return self.throttled
+
+
+class _Slot:
+    """A connection's in-flight entry for a submit of a _Batch, where submit's own entry is a future:
+    the connection's set_result (answer, lost connection or timeout) hands it to the batch at once."""
+
+    __slots__ = ("batch", "index", "conn", "body", "answered")
+
+    def __init__(self, batch: _Batch, index: int, conn: "_Connection", body: bytes):
+        self.batch, self.index, self.conn, self.body = batch, index, conn, body
+        self.answered = False
+
+    def done(self) -> bool:
+        return self.answered
+
+    def set_result(self, answer):
+        self.answered = True
+        self.batch.answer(self, *answer)
+
+
 class _Abort:
     """Shared by the segments of one message: once one fails, unwritten ones are not sent."""
 
@@ -140,7 +206,8 @@ class _Connection(asyncio.Protocol):
         self.closing = False
         self.closed = self.loop.create_future()
         self.sequence = 0
-        self.inflight: dict[int, tuple[asyncio.Future, float]] = {}  # submit_sm seq -> (answer, deadline)
+        # submit_sm seq -> (answer, deadline); the answer is a future or a _Slot of submit_many's.
+        self.inflight: dict[int, tuple[asyncio.Future, float]] = {}
         self.requests: dict[int, asyncio.Future] = {}  # other requests (bind, enquire_link, unbind)
         self.out: list[bytes] = []
         self.flush_pending = False
@@ -561,35 +628,100 @@ class SmppClient:
 
     # --- submitting -------------------------------------------------------------------------
 
-    async def submit(self, request: SubmitRequest) -> SubmitResult:
-        if self._loop is None:
-            raise RuntimeError("SmppClient.submit() before start()")
+    def _encode(self, request: SubmitRequest):
+        """The submit_sm bodies of a request, or its SubmitResult if no send can fix it."""
         try:
             encoded = encode_text(request.text)
             destination = request.destination.lstrip("+")
             total = len(encoded.chunks)
             ton, npi, source = source_ton_npi(request.source)
             registered = 1 if request.registered_delivery else 0
-            bodies = [
+            return [
                 submit_sm_body(source, ton, npi, destination, encoded.esm_class, registered, encoded.data_coding, part)
                 for part in encoded.parts(self._references.next(destination) if total > 1 else 0)
             ]
         except (MessageTooLong, UnicodeEncodeError) as exc:
             # Addresses are ASCII on the wire and a message has at most 255 parts: no send can fix it.
             return SubmitResult(request.ref, False, (), 0, f"not sendable: {exc}", True, False, 0)
+
+    async def submit(self, request: SubmitRequest) -> SubmitResult:
+        if self._loop is None:
+            raise RuntimeError("SmppClient.submit() before start()")
+        bodies = self._encode(request)
+        if isinstance(bodies, SubmitResult):
+            return bodies
         abort = _Abort()
         priority = request.priority
-        if total == 1:
+        if len(bodies) == 1:
             outcomes = [await self._send_segment(bodies[0], abort, priority)]
         else:
             outcomes = await asyncio.gather(*(self._send_segment(body, abort, priority) for body in bodies))
         return self._result(request.ref, outcomes)
 
     async def submit_many(self, requests) -> list[SubmitResult]:
-        return await asyncio.gather(*(self.submit(r) for r in requests))
+        """The results of `requests`, in their order. A single-part request goes out from this one
+        coroutine and its submit_sm_resp is read into its result where it arrives (_Batch), with no
+        task of its own: a task per message was a sixth of the gateway's interpreter time. Long and
+        priority messages, and a resubmit after a throttle, take submit's way."""
+        if self._loop is None:
+            raise RuntimeError("SmppClient.submit_many() before start()")
+        batch = _Batch(self, requests)
+        others = []
+        for index, request in enumerate(requests):
+            bodies = self._encode(request)
+            if isinstance(bodies, SubmitResult):
+                batch.results[index] = bodies
+            elif len(bodies) > 1 or request.priority:
+                others.append(index)
+            else:
+                batch.bodies[index] = bodies[0]
+        rest = asyncio.gather(*(self.submit(requests[index]) for index in others)) if others else None
+        try:
+            await self._send_batch(batch)
+            throttled = await batch.answered()
+            if throttled:
+                # Resubmitted together, each as its own task now: _acquire holds them off while the
+                # bind's throttle pause (Connection.throttled) lasts.
+                again = await asyncio.gather(
+                    *(self._send_segment(slot.body, _Abort(), throttles=1) for slot in throttled)
+                )
+                for slot, segment in zip(throttled, again, strict=True):
+                    batch.results[slot.index] = self._result(requests[slot.index].ref, [segment])
+            if rest is not None:
+                for index, result in zip(others, await rest, strict=True):
+                    batch.results[index] = result
+        except asyncio.CancelledError:
+            if rest is not None:
+                rest.cancel()
+            raise
+        return batch.results
 
-    async def _send_segment(self, body: bytes, abort: _Abort, priority: bool = False) -> _Segment:
-        throttles = 0
+    async def _send_batch(self, batch: "_Batch"):
+        """Writes the batch's single-part submits as window slots free up (_Batch.answer reads the
+        answers as they arrive)."""
+        stats = self.stats
+        loop = self._loop
+        timeout = self.response_timeout
+        for index, body in batch.bodies.items():
+            conn = None if self._stopping else self._pick()
+            if conn is None:
+                try:
+                    conn = await self._acquire()
+                except ClientStopped:
+                    batch.results[index] = self._result(batch.requests[index].ref, [_Segment(error="client stopped")])
+                    continue
+            seq = conn.next_sequence()
+            inflight = conn.inflight
+            inflight[seq] = (_Slot(batch, index, conn, body), loop.time() + timeout)
+            batch.pending += 1
+            conn.write(HEADER.pack(HEADER_SIZE + len(body), SUBMIT_SM, 0, seq) + body)
+            stats["segments_sent"] += 1
+            if len(inflight) > stats["peak_in_flight"]:
+                stats["peak_in_flight"] = len(inflight)
+
+    async def _send_segment(self, body: bytes, abort: _Abort, priority: bool = False, throttles: int = 0) -> _Segment:
+        """One segment sent until it has a final answer; `throttles`: ESME_RTHROTTLED answers it
+        already had (submit_many resubmits a throttled one here)."""
         stats = self.stats
         length = HEADER_SIZE + len(body)
         while True:
@@ -609,10 +741,6 @@ class SmppClient:
             if len(inflight) > stats["peak_in_flight"]:
                 stats["peak_in_flight"] = len(inflight)
             status, message_id = await future
-            if status == 0:
-                conn.accepted()
-                stats["submitted"] += 1
-                return _Segment(ok=True, message_id=message_id)
             if status in THROTTLE_STATUSES:
                 stats["throttled"] += 1
                 conn.throttled()
@@ -621,15 +749,26 @@ class SmppClient:
                     continue
                 abort.failed = True
                 return _Segment(status=status, error=f"{status_name(status)} after {throttles} attempts")
-            abort.failed = True
-            if status == _LOST:
-                stats["ambiguous"] += 1
-                return _Segment(ambiguous=True, error="connection lost before submit_sm_resp")
-            if status == _TIMED_OUT:
-                stats["ambiguous"] += 1
-                return _Segment(ambiguous=True, error="no submit_sm_resp in time")
-            stats["rejected"] += 1
-            return _Segment(status=status, error=status_name(status))
+            outcome = self._outcome(conn, status, message_id)
+            if not outcome.ok:
+                abort.failed = True
+            return outcome
+
+    def _outcome(self, conn: _Connection, status: int, message_id: str) -> _Segment:
+        """A segment's final answer (anything but a throttle, which the sender retries), counted."""
+        stats = self.stats
+        if status == 0:
+            conn.accepted()
+            stats["submitted"] += 1
+            return _Segment(ok=True, message_id=message_id)
+        if status == _LOST:
+            stats["ambiguous"] += 1
+            return _Segment(ambiguous=True, error="connection lost before submit_sm_resp")
+        if status == _TIMED_OUT:
+            stats["ambiguous"] += 1
+            return _Segment(ambiguous=True, error="no submit_sm_resp in time")
+        stats["rejected"] += 1
+        return _Segment(status=status, error=status_name(status))
 
     def _result(self, ref, outcomes) -> SubmitResult:
         message_ids = tuple(o.message_id for o in outcomes if o.ok)
