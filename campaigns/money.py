@@ -60,21 +60,26 @@ def month_volume(account_id, category, now=None):
 
 
 def _count_volume(account_id, category, month, segments):
-    """Adds `segments` (negative for a refund) to the month's volume and returns the volume after
-    it. Called by _move_segments after the account's row is locked, so no concurrent move of the
-    account can create the row beside it or move it in between."""
+    """Adds `segments` (negative for a refund) to the month's volume, never below zero, and returns
+    the volume after it. Called by _move_segments after the account's row is locked, so no
+    concurrent move of the account can create the row beside it or move it in between.
+
+    Never below zero: a failure reported in December for a November charge is refunded from
+    December's volume, and a negative volume would stretch the first, dearest tier of later
+    charges (price_of). CASE rather than GREATEST, which SQLite spells MAX."""
     table = MonthlyVolume._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET segments = segments + %s"
+            f"UPDATE {table} SET segments = CASE WHEN segments + %s > 0 THEN segments + %s ELSE 0 END"
             " WHERE account_id = %s AND category = %s AND month = %s RETURNING segments",
-            [segments, account_id, category, connection.ops.adapt_datefield_value(month)],
+            [segments, segments, account_id, category, connection.ops.adapt_datefield_value(month)],
         )
         row = cursor.fetchone()
     if row is not None:
         return row[0]
-    MonthlyVolume.objects.create(account_id=account_id, category=category, month=month, segments=segments)
-    return segments
+    volume = max(segments, 0)
+    MonthlyVolume.objects.create(account_id=account_id, category=category, month=month, segments=volume)
+    return volume
 
 
 def _move_balance(account_id, amount, require_cover=False):
@@ -128,7 +133,7 @@ def _move_segments(account_id, kind, category, segments, **fields):
     the tier it left. Locks in one order everywhere: the account's row, then its MonthlyVolume row
     (top-ups and corrections lock only the account). The volume's UPDATE ... RETURNING is the read:
     a charge is priced from the volume before it (after less its segments), a refund as the last
-    segments charged, from the volume after it, at least zero."""
+    segments charged, from the volume after it (the volume less its segments, at least zero)."""
     is_charge = kind == LedgerEntry.Kind.CHARGE
     try:
         with transaction.atomic():
@@ -139,7 +144,7 @@ def _move_segments(account_id, kind, category, segments, **fields):
             created_at = timezone.now()
             month = month_start(created_at).date()
             after = _count_volume(account_id, category, month, segments if is_charge else -segments)
-            price = price_of(category, segments, after - segments if is_charge else max(after, 0))
+            price = price_of(category, segments, after - segments if is_charge else after)
             if price == 0:
                 raise _Free
             amount = -price if is_charge else price
