@@ -211,6 +211,45 @@ def refund(account_id, message_type, segments, campaign_id=None, note=""):
     )
 
 
+def rebuild_month_volume(account_id):
+    """Counts the account's MonthlyVolume rows of this month again from its ledger, under the
+    account's lock, and returns {category: (stored, counted)} of the rows it changed (manage.py
+    rebuild_monthly_volume). For charges the rows never counted: migration 0025 counted the month
+    once, and processes of the earlier version charging during the deploy did not count theirs.
+
+    The month's entries are replayed in the order they were written (created_at is taken under the
+    lock), stopping at zero as each refund does (_count_volume), so the rows come out as the
+    charges and refunds would have left them."""
+    month = month_start()
+    with transaction.atomic():
+        list(Account.objects.select_for_update(no_key=True).filter(pk=account_id).values_list("pk"))
+        entries = (
+            LedgerEntry.objects.filter(
+                account_id=account_id,
+                kind__in=[LedgerEntry.Kind.CHARGE, LedgerEntry.Kind.REFUND],
+                created_at__gte=month,
+            )
+            .exclude(category="")
+            .order_by("created_at", "id")
+            .values_list("kind", "category", "segments")
+        )
+        counted = {}
+        for kind, category, segments in entries:
+            sign = 1 if kind == LedgerEntry.Kind.CHARGE else -1
+            counted[category] = max(counted.get(category, 0) + sign * segments, 0)
+        rows = MonthlyVolume.objects.filter(account_id=account_id, month=month.date())
+        stored = dict(rows.values_list("category", "segments"))
+        changed = {}
+        for category in sorted(stored.keys() | counted.keys()):
+            if stored.get(category) != counted.get(category, 0):
+                volume = counted.get(category, 0)
+                MonthlyVolume.objects.update_or_create(
+                    account_id=account_id, category=category, month=month.date(), defaults={"segments": volume}
+                )
+                changed[category] = (stored.get(category, 0), volume)
+    return changed
+
+
 def refund_reported(segments_by_campaign):
     """Under SMS_REFUND_POLICY=success_only, gives back the segments the carrier reported failed or
     expired, one REFUND entry per campaign; {campaign id: segments} of the messages one lifecycle
@@ -280,6 +319,7 @@ __all__ = [
     "correct",
     "month_volume",
     "price_of",
+    "rebuild_month_volume",
     "reconcile",
     "refund",
     "refund_reported",
