@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from campaigns.models.money import LedgerEntry, MonthlyVolume
@@ -60,16 +60,31 @@ def month_volume(account_id, category, now=None):
 
 
 def _count_volume(account_id, category, month, segments):
-    """Adds `segments` (negative for a refund) to the month's volume. Called by _move after the
-    account's row is locked, so no concurrent move of the account can create the row beside it."""
-    volumes = MonthlyVolume.objects.filter(account_id=account_id, category=category, month=month)
-    if not volumes.update(segments=F("segments") + segments):
-        MonthlyVolume.objects.create(account_id=account_id, category=category, month=month, segments=segments)
+    """Adds `segments` (negative for a refund) to the month's volume, never below zero, and returns
+    the volume after it. Called by _move_segments after the account's row is locked, so no
+    concurrent move of the account can create the row beside it or move it in between.
+
+    Never below zero: a failure reported in December for a November charge is refunded from
+    December's volume, and a negative volume would stretch the first, dearest tier of later
+    charges (price_of). CASE rather than GREATEST, which SQLite spells MAX."""
+    table = MonthlyVolume._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET segments = CASE WHEN segments + %s > 0 THEN segments + %s ELSE 0 END"
+            " WHERE account_id = %s AND category = %s AND month = %s RETURNING segments",
+            [segments, segments, account_id, category, connection.ops.adapt_datefield_value(month)],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        return row[0]
+    volume = max(segments, 0)
+    MonthlyVolume.objects.create(account_id=account_id, category=category, month=month, segments=volume)
+    return volume
 
 
-def _move(account_id, amount, kind, *, require_cover=False, **fields):
-    """Moves the balance and writes its entry in one transaction; compare-and-set on the balance
-    when the amount must be covered, so concurrent charges can never overdraw it.
+def _move_balance(account_id, amount, require_cover=False):
+    """Moves the balance and returns it after the move; compare-and-set on the balance when the
+    amount must be covered, so concurrent charges can never overdraw it (InsufficientBalance).
 
     The same UPDATE keeps Account.overdrawn_since, which the arrears rules read: set when the
     balance turns negative (kept while it stays so), cleared when it is back at zero or above.
@@ -85,22 +100,68 @@ def _move(account_id, amount, kind, *, require_cover=False, **fields):
     params = [amount, -amount, connection.ops.adapt_datetimefield_value(timezone.now()), account_id]
     if require_cover:
         sql, params = sql + " AND balance >= %s", [*params, -amount]
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " RETURNING balance", params)
+        row = cursor.fetchone()
+    if row is None:
+        balance = Account.objects.filter(pk=account_id).values_list("balance", flat=True).first()
+        raise InsufficientBalance(-amount, balance)
+    # SQLite answers a number, PostgreSQL a Decimal: the field's own conversion, to the cent.
+    return Account._meta.get_field("balance").to_python(row[0]).quantize(CENT, ROUND_HALF_UP)
+
+
+def _move(account_id, amount, kind, **fields):
+    """A top-up or correction: moves the balance and writes its entry in one transaction. Neither
+    touches a month's volume, so the balance's UPDATE is the account's only lock."""
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(sql + " RETURNING balance", params)
-            row = cursor.fetchone()
-        if row is None:
-            balance = Account.objects.filter(pk=account_id).values_list("balance", flat=True).first()
-            raise InsufficientBalance(-amount, balance)
-        # SQLite answers a number, PostgreSQL a Decimal: the field's own conversion, to the cent.
-        balance = Account._meta.get_field("balance").to_python(row[0]).quantize(CENT, ROUND_HALF_UP)
-        created_at = timezone.now()
-        if fields.get("segments") and kind in (LedgerEntry.Kind.CHARGE, LedgerEntry.Kind.REFUND):
-            sign = 1 if kind == LedgerEntry.Kind.CHARGE else -1
-            _count_volume(account_id, fields["category"], month_start(created_at).date(), sign * fields["segments"])
+        balance = _move_balance(account_id, amount)
         return LedgerEntry.objects.create(
-            account_id=account_id, kind=kind, amount=amount, balance_after=balance, created_at=created_at, **fields
+            account_id=account_id, kind=kind, amount=amount, balance_after=balance, created_at=timezone.now(), **fields
         )
+
+
+class _Free(Exception):
+    """Segments that cost nothing: no entry (an entry moves money), so no volume either."""
+
+
+def _move_segments(account_id, kind, category, segments, **fields):
+    """A charge or refund of `segments`, priced from the month's volume as it is under the account's
+    lock, in the transaction that moves it; returns the entry, or None when the price is zero.
+
+    Priced from a volume read before the lock, two gateway processes charging the account at once
+    would both price from the same volume, and a chunk crossing a tier boundary would be billed at
+    the tier it left. Locks in one order everywhere: the account's row, then its MonthlyVolume row
+    (top-ups and corrections lock only the account). The volume's UPDATE ... RETURNING is the read:
+    a charge is priced from the volume before it (after less its segments), a refund as the last
+    segments charged, from the volume after it (the volume less its segments, at least zero)."""
+    is_charge = kind == LedgerEntry.Kind.CHARGE
+    try:
+        with transaction.atomic():
+            # FOR NO KEY UPDATE, the lock the balance's UPDATE takes anyway: inserts that reference the
+            # account (its ledger entries, messages) are not held up by it. A no-op on SQLite, whose
+            # transactions take the database's write lock when they begin (IMMEDIATE).
+            list(Account.objects.select_for_update(no_key=True).filter(pk=account_id).values_list("pk"))
+            created_at = timezone.now()
+            month = month_start(created_at).date()
+            after = _count_volume(account_id, category, month, segments if is_charge else -segments)
+            price = price_of(category, segments, after - segments if is_charge else after)
+            if price == 0:
+                raise _Free
+            amount = -price if is_charge else price
+            # Compare-and-set for a charge: InsufficientBalance rolls the volume's move back with it.
+            balance = _move_balance(account_id, amount, require_cover=is_charge)
+            return LedgerEntry.objects.create(
+                account_id=account_id,
+                kind=kind,
+                amount=amount,
+                balance_after=balance,
+                created_at=created_at,
+                category=category,
+                segments=segments,
+                **fields,
+            )
+    except _Free:
+        return None
 
 
 def top_up(account, amount, user=None, note=""):
@@ -133,42 +194,60 @@ def correct(account, amount, note, user=None):
     return entry
 
 
-def charge(account_id, message_type, segments, campaign_id=None, now=None, volume=None):
+def charge(account_id, message_type, segments, campaign_id=None):
     """Takes the price of `segments` handed over, or raises InsufficientBalance and takes nothing.
-    `volume`: the category's month_volume when the caller has just read it."""
-    category = category_of(message_type)
-    if volume is None:
-        volume = month_volume(account_id, category, now)
-    price = price_of(category, segments, volume)
-    if price == 0:
-        return None
-    return _move(
-        account_id,
-        -price,
-        LedgerEntry.Kind.CHARGE,
-        require_cover=True,
-        category=category,
-        segments=segments,
-        campaign_id=campaign_id,
+    Priced from the month's volume under the account's lock (_move_segments): a volume the caller
+    read before is only a hint of how much to try (sending_rules._affordable)."""
+    return _move_segments(
+        account_id, LedgerEntry.Kind.CHARGE, category_of(message_type), segments, campaign_id=campaign_id
     )
 
 
 def refund(account_id, message_type, segments, campaign_id=None, note=""):
     """Gives back charged segments that failed, at the category's current marginal price."""
     category = category_of(message_type)
-    volume = max(month_volume(account_id, category) - segments, 0)
-    amount = price_of(category, segments, volume)
-    if amount == 0:
-        return None
-    return _move(
-        account_id,
-        amount,
-        LedgerEntry.Kind.REFUND,
-        category=category,
-        segments=segments,
-        campaign_id=campaign_id,
-        note=note[:200],
+    return _move_segments(
+        account_id, LedgerEntry.Kind.REFUND, category, segments, campaign_id=campaign_id, note=note[:200]
     )
+
+
+def rebuild_month_volume(account_id):
+    """Counts the account's MonthlyVolume rows of this month again from its ledger, under the
+    account's lock, and returns {category: (stored, counted)} of the rows it changed (manage.py
+    rebuild_monthly_volume). For charges the rows never counted: migration 0025 counted the month
+    once, and processes of the earlier version charging during the deploy did not count theirs.
+
+    The month's entries are replayed in the order they were written (created_at is taken under the
+    lock), stopping at zero as each refund does (_count_volume), so the rows come out as the
+    charges and refunds would have left them."""
+    month = month_start()
+    with transaction.atomic():
+        list(Account.objects.select_for_update(no_key=True).filter(pk=account_id).values_list("pk"))
+        entries = (
+            LedgerEntry.objects.filter(
+                account_id=account_id,
+                kind__in=[LedgerEntry.Kind.CHARGE, LedgerEntry.Kind.REFUND],
+                created_at__gte=month,
+            )
+            .exclude(category="")
+            .order_by("created_at", "id")
+            .values_list("kind", "category", "segments")
+        )
+        counted = {}
+        for kind, category, segments in entries:
+            sign = 1 if kind == LedgerEntry.Kind.CHARGE else -1
+            counted[category] = max(counted.get(category, 0) + sign * segments, 0)
+        rows = MonthlyVolume.objects.filter(account_id=account_id, month=month.date())
+        stored = dict(rows.values_list("category", "segments"))
+        changed = {}
+        for category in sorted(stored.keys() | counted.keys()):
+            if stored.get(category) != counted.get(category, 0):
+                volume = counted.get(category, 0)
+                MonthlyVolume.objects.update_or_create(
+                    account_id=account_id, category=category, month=month.date(), defaults={"segments": volume}
+                )
+                changed[category] = (stored.get(category, 0), volume)
+    return changed
 
 
 def refund_reported(segments_by_campaign):
@@ -240,6 +319,7 @@ __all__ = [
     "correct",
     "month_volume",
     "price_of",
+    "rebuild_month_volume",
     "reconcile",
     "refund",
     "refund_reported",

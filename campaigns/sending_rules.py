@@ -118,11 +118,13 @@ def claim(campaign_id, chunk, pieces=None, now=None):
             hold = (HELD.QUOTA, _next_period(account.pk, account.timezone, now))
             rows = rows[:granted]
 
-        category = money.category_of(message_type)
-        volume = None
         if billed and rows:
-            # The balance as the campaign's query read it a moment ago: the charge below is
-            # compare-and-set on the balance, so a concurrent charge can never overdraw it either way.
+            # The balance as the campaign's query read it a moment ago and the month's volume read
+            # now, before any lock: only a hint of how many rows to try. The charge below prices them
+            # from the volume under the account's lock and is compare-and-set on the balance, so a
+            # concurrent charge can neither overdraw it nor be priced from the same volume; a claim
+            # the true price is not covered for rolls back (InsufficientBalance, below).
+            category = money.category_of(message_type)
             volume = money.month_volume(account.pk, category, now)
             affordable = _affordable(rows, account.balance, category, volume)
             if affordable < len(rows):
@@ -135,9 +137,7 @@ def claim(campaign_id, chunk, pieces=None, now=None):
                     attempts = lifecycle.claim(campaign_id, [r[0] for r in rows])
                     segments = sum(r[3] for r in rows if r[0] in attempts)
                     if segments and billed:
-                        entry = money.charge(
-                            account.pk, message_type, segments, campaign_id=campaign_id, now=now, volume=volume
-                        )
+                        entry = money.charge(account.pk, message_type, segments, campaign_id=campaign_id)
                         if entry is not None and _crossed_alert(entry):
                             notices.queue_balance(account.pk, notices.BALANCE_LOW)
                 verdict.attempts = attempts  # only once committed: a rolled-back claim holds nothing

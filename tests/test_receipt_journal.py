@@ -86,6 +86,18 @@ def test_a_torn_last_line_is_skipped_and_the_rest_is_kept(tmp_path):
     assert journal(tmp_path).read(segment) == [("a", "DELIVRD", ""), ("b", "DELIVRD", "")]
 
 
+def test_a_torn_last_round_is_skipped_whole_and_the_earlier_rounds_are_kept(tmp_path):
+    store = journal(tmp_path)
+    store.append([("a", "DELIVRD", ""), ("b", "UNDELIV", "001")])
+    store.append([("c", "DELIVRD", "")])
+    [segment] = store.seal()
+    with open(segment, "ab") as file:
+        # A round cut off after its first receipt: none of it was acknowledged, so none of it is read.
+        file.write(b'[["d", "DELIVRD", ""], ["e", "EXPI')
+
+    assert journal(tmp_path).read(segment) == [("a", "DELIVRD", ""), ("b", "UNDELIV", "001"), ("c", "DELIVRD", "")]
+
+
 def test_a_round_is_one_line_and_segments_of_one_receipt_a_line_are_still_read(tmp_path):
     store = journal(tmp_path)
     store.append([("a", "DELIVRD", ""), ("b", "UNDELIV", "001")])

@@ -62,10 +62,11 @@ class LedgerEntry(models.Model):
 
 class MonthlyVolume(models.Model):
     """Segments charged in one (local) month and price category, net of refunds: the tier the next
-    charge falls in. campaigns.money._move adds each charge and refund here in the transaction that
-    writes its ledger entry, after the account's row is locked, so it always equals the sum of the
-    month's entries; reading it is one row where summing the ledger grew with the month's charges
-    (one entry per chunk of a campaign)."""
+    charge falls in. campaigns.money._move_segments adds each charge and refund here in the
+    transaction that writes its ledger entry, after the account's row is locked, and prices the
+    entry from it, so it equals the sum of the month's entries (except that a refund of an earlier
+    month's charge stops it at zero); reading it is one row where summing the ledger grew with the
+    month's charges (one entry per chunk of a campaign)."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     category = models.CharField(max_length=16)
