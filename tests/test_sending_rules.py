@@ -291,5 +291,8 @@ def test_the_gateways_claim_reads_its_campaign_in_one_query(factories, shop, con
     reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
     campaign_reads = [sql for sql in reads if 'FROM "campaigns_campaign"' in sql]
     assert len(campaign_reads) == 1 and '"campaigns_campaign"."name"' not in campaign_reads[0]
-    extra = [sql for sql in reads if 'FROM "smsconsole_account"' in sql or 'FROM "campaigns_accountlimits"' in sql]
+    # A deferred column would be loaded by a query of its own (the charge's lock selects the pk only).
+    used = ('"smsconsole_account"."balance"', '"smsconsole_account"."timezone"', '"smsconsole_account"."is_system"')
+    separate = ('FROM "campaigns_accountlimits"', 'FROM "templates_app_template"')
+    extra = [sql for sql in reads[1:] if any(column in sql for column in used + separate)]
     assert not extra, "\n".join(extra)
