@@ -468,12 +468,6 @@ def plan(campaign, sql, head, tail, batch_size, planned_through, last):
     ]
     Batch.objects.bulk_create(batches, batch_size=1000)
     batches = len(batches)
-    if connection.vendor == "postgresql":
-        # The slice's deferred foreign-key checks (two per message, about 0.3 s for 50,000) run now,
-        # not at the commit after the campaign row below is locked: every counter squash (the
-        # gateway's, once a batch) waited for that lock, 0.3-0.45 s each (auto_explain).
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     # Last, like every counter move; only a campaign still sending or paused takes the slice (a
     # cancel that landed meanwhile has cancelled what was queued before it).
     progress = {"planned_through": planned_through, **({"planned_at": timezone.now()} if last else {})}
