@@ -48,6 +48,13 @@ def price_of(category, segments, month_volume):
     return total.quantize(CENT, ROUND_HALF_UP)
 
 
+def most_for(category, segments):
+    """The most `segments` can cost in the category, whatever the month's volume: at its dearest tier."""
+    return (max(Decimal(price) for _ceiling, price in settings.SMS_PRICES[category]) * segments).quantize(
+        CENT, ROUND_HALF_UP
+    )
+
+
 def month_start(now=None):
     local = timezone.localtime(now or timezone.now())
     return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -318,6 +325,7 @@ __all__ = [
     "charged_messages",
     "correct",
     "month_volume",
+    "most_for",
     "price_of",
     "rebuild_month_volume",
     "reconcile",

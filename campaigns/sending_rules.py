@@ -123,13 +123,15 @@ def claim(campaign_id, chunk, pieces=None, now=None):
             # now, before any lock: only a hint of how many rows to try. The charge below prices them
             # from the volume under the account's lock and is compare-and-set on the balance, so a
             # concurrent charge can neither overdraw it nor be priced from the same volume; a claim
-            # the true price is not covered for rolls back (InsufficientBalance, below).
+            # the true price is not covered for rolls back (InsufficientBalance, below). A balance
+            # that covers the chunk at the dearest tier needs no hint (nearly every chunk).
             category = money.category_of(message_type)
-            volume = money.month_volume(account.pk, category, now)
-            affordable = _affordable(rows, account.balance, category, volume)
-            if affordable < len(rows):
-                hold = hold or (HELD.BALANCE, None)
-                rows = rows[:affordable]
+            if account.balance < money.most_for(category, sum(r[3] for r in rows)):
+                volume = money.month_volume(account.pk, category, now)
+                affordable = _affordable(rows, account.balance, category, volume)
+                if affordable < len(rows):
+                    hold = hold or (HELD.BALANCE, None)
+                    rows = rows[:affordable]
 
         if rows:
             try:

@@ -39,3 +39,15 @@ def test_a_chunk_the_balance_covers_is_claimed_whole_and_one_it_cannot_start_is_
     assert _affordable(rows, Decimal("0.01"), "industry", 0) == 0
     price = money.price_of("industry", 1, 0)
     assert _affordable(rows, price * 7, "industry", 0) == 7
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    segments=st.integers(min_value=0, max_value=5_000_000),
+    category=st.sampled_from(["industry", "promotion"]),
+    volume=st.integers(min_value=0, max_value=6_000_000),
+)
+def test_no_volume_makes_segments_dearer_than_the_claim_skips_the_prefix_for(segments, category, volume):
+    """The claim reads no month volume when the balance covers money.most_for: sound only if no
+    volume prices the segments above it."""
+    assert money.price_of(category, segments, volume) <= money.most_for(category, segments)
