@@ -127,6 +127,14 @@ def _move(account_id, amount, kind, **fields):
         )
 
 
+def _lock_account(account_id):
+    """Takes the account's row lock for the transaction: FOR NO KEY UPDATE, the lock the balance's
+    UPDATE takes anyway, so inserts that reference the account (its ledger entries, messages) are
+    not held up by it. A no-op on SQLite, whose transactions take the database's write lock when
+    they begin (IMMEDIATE)."""
+    list(Account.objects.select_for_update(no_key=True).filter(pk=account_id).values_list("pk"))
+
+
 class _Free(Exception):
     """Segments that cost nothing: no entry (an entry moves money), so no volume either."""
 
@@ -144,10 +152,7 @@ def _move_segments(account_id, kind, category, segments, **fields):
     is_charge = kind == LedgerEntry.Kind.CHARGE
     try:
         with transaction.atomic():
-            # FOR NO KEY UPDATE, the lock the balance's UPDATE takes anyway: inserts that reference the
-            # account (its ledger entries, messages) are not held up by it. A no-op on SQLite, whose
-            # transactions take the database's write lock when they begin (IMMEDIATE).
-            list(Account.objects.select_for_update(no_key=True).filter(pk=account_id).values_list("pk"))
+            _lock_account(account_id)
             created_at = timezone.now()
             month = month_start(created_at).date()
             after = _count_volume(account_id, category, month, segments if is_charge else -segments)
@@ -229,7 +234,7 @@ def rebuild_month_volume(account_id):
     charges and refunds would have left them."""
     month = month_start()
     with transaction.atomic():
-        list(Account.objects.select_for_update(no_key=True).filter(pk=account_id).values_list("pk"))
+        _lock_account(account_id)
         entries = (
             LedgerEntry.objects.filter(
                 account_id=account_id,

@@ -109,6 +109,11 @@ class _Segment:
     ambiguous: bool = False
 
 
+def _throttled_out(status: int, throttles: int) -> _Segment:
+    """A segment refused as throttled more often than the client retries."""
+    return _Segment(status=status, error=f"{status_name(status)} after {throttles} attempts")
+
+
 class _Batch:
     """The single-part submits of one SmppClient.submit_many call and their answers."""
 
@@ -131,10 +136,7 @@ class _Batch:
             if client.max_throttle_retries >= 1:
                 self.throttled.append(slot)
             else:
-                error = f"{status_name(status)} after 1 attempts"
-                self.results[slot.index] = client._result(
-                    self.requests[slot.index].ref, [_Segment(status=status, error=error)]
-                )
+                self.results[slot.index] = client._result(self.requests[slot.index].ref, [_throttled_out(status, 1)])
         elif status == 0:
             slot.conn.accepted()
             client.stats["submitted"] += 1
@@ -699,31 +701,19 @@ class SmppClient:
     async def _send_batch(self, batch: "_Batch"):
         """Writes the batch's single-part submits as window slots free up (_Batch.answer reads the
         answers as they arrive)."""
-        stats = self.stats
-        loop = self._loop
-        timeout = self.response_timeout
         for index, body in batch.bodies.items():
-            conn = None if self._stopping else self._pick()
-            if conn is None:
-                try:
-                    conn = await self._acquire()
-                except ClientStopped:
-                    batch.results[index] = self._result(batch.requests[index].ref, [_Segment(error="client stopped")])
-                    continue
-            seq = conn.next_sequence()
-            inflight = conn.inflight
-            inflight[seq] = (_Slot(batch, index, conn, body), loop.time() + timeout)
+            try:
+                conn = await self._acquire()
+            except ClientStopped:
+                batch.results[index] = self._result(batch.requests[index].ref, [_Segment(error="client stopped")])
+                continue
             batch.pending += 1
-            conn.write(HEADER.pack(HEADER_SIZE + len(body), SUBMIT_SM, 0, seq) + body)
-            stats["segments_sent"] += 1
-            if len(inflight) > stats["peak_in_flight"]:
-                stats["peak_in_flight"] = len(inflight)
+            self._write_submit(conn, body, _Slot(batch, index, conn, body))
 
     async def _send_segment(self, body: bytes, abort: _Abort, priority: bool = False, throttles: int = 0) -> _Segment:
         """One segment sent until it has a final answer; `throttles`: ESME_RTHROTTLED answers it
         already had (submit_many resubmits a throttled one here)."""
         stats = self.stats
-        length = HEADER_SIZE + len(body)
         while True:
             try:
                 conn = await self._acquire(priority)
@@ -732,14 +722,8 @@ class SmppClient:
                 return _Segment(error="client stopped")
             if abort.failed:
                 return _Segment(error="not sent: another part failed")
-            seq = conn.next_sequence()
             future = self._loop.create_future()
-            inflight = conn.inflight
-            inflight[seq] = (future, self._loop.time() + self.response_timeout)
-            conn.write(HEADER.pack(length, SUBMIT_SM, 0, seq) + body)
-            stats["segments_sent"] += 1
-            if len(inflight) > stats["peak_in_flight"]:
-                stats["peak_in_flight"] = len(inflight)
+            self._write_submit(conn, body, future)
             status, message_id = await future
             if status in THROTTLE_STATUSES:
                 stats["throttled"] += 1
@@ -748,11 +732,23 @@ class SmppClient:
                 if throttles <= self.max_throttle_retries:
                     continue
                 abort.failed = True
-                return _Segment(status=status, error=f"{status_name(status)} after {throttles} attempts")
+                return _throttled_out(status, throttles)
             outcome = self._outcome(conn, status, message_id)
             if not outcome.ok:
                 abort.failed = True
             return outcome
+
+    def _write_submit(self, conn: _Connection, body: bytes, answer):
+        """Writes one submit_sm on `conn`; `answer` (a future, or a _Slot of submit_many's) gets its
+        (status, message id) from the connection: the resp, a lost connection or the timeout."""
+        seq = conn.next_sequence()
+        inflight = conn.inflight
+        inflight[seq] = (answer, self._loop.time() + self.response_timeout)
+        conn.write(HEADER.pack(HEADER_SIZE + len(body), SUBMIT_SM, 0, seq) + body)
+        stats = self.stats
+        stats["segments_sent"] += 1
+        if len(inflight) > stats["peak_in_flight"]:
+            stats["peak_in_flight"] = len(inflight)
 
     def _outcome(self, conn: _Connection, status: int, message_id: str) -> _Segment:
         """A segment's final answer (anything but a throttle, which the sender retries), counted."""
