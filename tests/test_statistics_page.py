@@ -160,7 +160,9 @@ def test_the_oldest_day_allowed_is_179_days_back(alice_client, setup):
 def test_another_accounts_application_and_template_ids_are_refused(alice_client, factories, other_co, setup):
     other_app = factories.create_application(other_co, "Theirs")
     other_template = factories.create_template(other_app, name="their_template")
-    create_hourly_stat(other_template, at(29, 2), total=500, delivered=500)
+    # A count no id, date or port in the page can spell by chance (a test that looked for "500" once
+    # failed because the database had handed out application id 500).
+    create_hourly_stat(other_template, at(29, 2), total=987_654, delivered=987_654)
     for params in (
         {"application": [other_app.pk]},
         {"template": [other_template.pk]},
@@ -287,7 +289,9 @@ def test_the_export_counts_only_the_accounts_own_rows_and_refuses_another_accoun
     create_hourly_stat(setup["order"], at(29, 2), total=4, delivered=4)
     other_app = factories.create_application(other_co, "Theirs")
     other_template = factories.create_template(other_app, name="their_template")
-    create_hourly_stat(other_template, at(29, 2), total=500, delivered=500)
+    # A count no id, date or port in the page can spell by chance (a test that looked for "500" once
+    # failed because the database had handed out application id 500).
+    create_hourly_stat(other_template, at(29, 2), total=987_654, delivered=987_654)
     export = reverse("reports:statistics_export", args=["csv"])
     window = {"start": "2026-11-29", "end": "2026-11-29"}
 
@@ -297,7 +301,9 @@ def test_the_export_counts_only_the_accounts_own_rows_and_refuses_another_accoun
 
     for params in ({"application": [other_app.pk]}, {"template": [other_template.pk]}):
         refused = alice_client.get(export, {**window, **params})
-        assert refused.status_code == 400 and "500" not in refused.content.decode(), params
+        assert refused.status_code == 400, params
+        assert not refused["Content-Type"].startswith("text/csv"), params
+        assert "987654" not in refused.content.decode(), params
 
 
 def test_the_sidebar_links_the_page(alice_client, setup):
