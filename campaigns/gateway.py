@@ -19,6 +19,7 @@ event loop must keep answering the SMSC (receipts, enquire_link) while the datab
 import asyncio
 import concurrent.futures
 import contextlib
+import json
 import logging
 import socket
 import time
@@ -91,14 +92,23 @@ def campaign_text(campaign_id):
     return planning.campaign_text(campaign), connection.source_for(campaign.signature), remote
 
 
+def _loads(variables):
+    # Django hands JSON columns to its field as text (psycopg's jsonb loader is replaced), as SQLite does.
+    return json.loads(variables) if isinstance(variables, str) else variables
+
+
 def queued_messages(batch):
-    return list(
-        Message.objects.filter(
-            campaign_id=batch.campaign_id, id__gte=batch.first_id, id__lte=batch.last_id, status=Message.Status.QUEUED
+    """(id, phone, variables, segments) of the batch's queued messages, in id order.
+
+    A plain cursor: the queryset's values_list took 11 µs a row against 6 here (timeit, 400 rows on
+    PostgreSQL), most of it per-row converters; the variables are JSON text on both databases."""
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, phone, variables, segments FROM campaigns_message "
+            "WHERE campaign_id = %s AND id >= %s AND id <= %s AND status = %s ORDER BY id",
+            [batch.campaign_id, batch.first_id, batch.last_id, Message.Status.QUEUED],
         )
-        .order_by("id")
-        .values_list("id", "phone", "variables", "segments")
-    )
+        return [(message_id, phone, _loads(variables), segments) for message_id, phone, variables, segments in cursor]
 
 
 def claim_messages(campaign_id, message_ids):

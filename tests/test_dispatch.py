@@ -89,6 +89,19 @@ def test_claiming_batches_is_compare_and_set(planned):
     assert dispatch.claim_batches(ids) == []
 
 
+def test_a_batch_reads_its_queued_messages_in_order_with_their_values(planned):
+    batch = Batch.objects.filter(campaign=planned).order_by("number").first()
+    expected = list(
+        Message.objects.filter(campaign=planned, id__gte=batch.first_id, id__lte=batch.last_id)
+        .order_by("id")
+        .values_list("id", "phone", "variables", "segments")
+    )
+    assert gateway.queued_messages(batch) == expected and isinstance(expected[0][2], list)
+
+    gateway.claim_messages(planned.pk, [expected[0][0]])
+    assert gateway.queued_messages(batch) == expected[1:]  # a claimed message is no longer queued
+
+
 def test_a_job_pushed_twice_sends_each_message_once(planned):
     """The gateway claims queued → sending before submitting: the second copy finds nothing."""
     batch = Batch.objects.filter(campaign=planned).order_by("number").first()

@@ -106,17 +106,25 @@ class EncodedText:
 
 
 def encode_text(text: str) -> EncodedText:
+    # A text that fits one part is sent whole, wherever its two-unit characters are: the pairs
+    # only matter where a part ends. Most bulk messages are one part, and skipping the scan for
+    # pairs and the split halved this function, an eighth of the gateway's time (py-spy).
     if is_gsm7(text):
         septets = encode_gsm7(text)
+        if len(septets) <= GSM7_SINGLE:
+            return EncodedText(DATA_CODING_DEFAULT, GSM7, len(septets), (septets,))
         # encode_gsm7 writes ESC only in front of an extension code, so each ESC starts a pair.
         pairs = [match.start() for match in _ESC.finditer(septets)]
         chunks = _split(septets, 1, pairs, GSM7_SINGLE, GSM7_PART)
         return EncodedText(DATA_CODING_DEFAULT, GSM7, len(septets), chunks)
     data = text.encode("utf-16-be")
+    units = len(data) // 2
+    if units <= UCS2_SINGLE:
+        return EncodedText(DATA_CODING_UCS2, UCS2, units, (data,))
     # A high surrogate (first octet D8-DB of a unit) starts a pair; the units' first octets are
-    # the even ones.
-    pairs = [match.start() for match in _HIGH_SURROGATE.finditer(data[0::2])]
-    return EncodedText(DATA_CODING_UCS2, UCS2, len(data) // 2, _split(data, 2, pairs, UCS2_SINGLE, UCS2_PART))
+    # the even ones. Without characters outside the BMP (one unit each) there is none to look for.
+    pairs = [match.start() for match in _HIGH_SURROGATE.finditer(data[0::2])] if units != len(text) else []
+    return EncodedText(DATA_CODING_UCS2, UCS2, units, _split(data, 2, pairs, UCS2_SINGLE, UCS2_PART))
 
 
 _ESC = re.compile(re.escape(bytes([ESC])))

@@ -174,6 +174,8 @@ class Command(bench_send.Command):
             now = time.perf_counter() - started
             samples.append((now, acked, applied))
             if applied >= count:
+                for child in children:
+                    child.sample_memory(force=True)
                 break
             if time.perf_counter() > deadline:
                 raise CommandError(f"not finished after {timeout:.0f}s: {applied:,} of {count:,} applied")
